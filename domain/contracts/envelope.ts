@@ -1,0 +1,23 @@
+/**
+ * The device/edge event envelope of spec §2.5. Every event that crosses a boundary (MQTT, the
+ * outbox, the cloud ingestion API, RabbitMQ) is one of these.
+ */
+import { z } from 'zod';
+
+/** Identifiers that also appear as MQTT topic segments: no separators, no wildcards. */
+export const topicSegment = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+
+export const envelopeBase = z.object({
+  schema_version: z.string().regex(/^1\.\d+$/, 'only schema 1.x is supported'),
+  event_id: z.uuid(),
+  trace_id: z.string().min(1).max(128),
+  tenant_id: z.uuid(),
+  device_id: topicSegment,
+  ts: z.iso.datetime({ offset: true }),
+});
+
+export type EnvelopeBase = z.infer<typeof envelopeBase>;

@@ -1,0 +1,6 @@
+export * from './envelope';
+export * from './payloads';
+export * from './catalog';
+export * from './topics';
+export * from './rejects';
+export * from './device-message';

@@ -1,0 +1,32 @@
+/**
+ * Stable, machine-readable reasons for refusing a device message or an API event. These strings
+ * are stored in the quarantine table and returned by APIs: never rename one, only add.
+ */
+export type RejectReason =
+  | 'payload_too_large'
+  | 'unknown_topic'
+  | 'invalid_encoding'
+  | 'invalid_json'
+  | 'event_type_mismatch'
+  | 'tenant_mismatch'
+  | 'device_mismatch'
+  | 'metric_mismatch'
+  | `schema_violation:${string}`;
+
+export interface Rejection {
+  ok: false;
+  reason: RejectReason;
+  /** A sentence for a human reading the quarantine table. */
+  detail: string;
+}
+
+export function reject(reason: RejectReason, detail: string): Rejection {
+  return { ok: false, reason, detail };
+}
+
+/** `schema_violation:<path>` for the first zod issue; the root is named `$`. */
+export function schemaViolation(issues: readonly { path: PropertyKey[]; message: string }[]): Rejection {
+  const first = issues[0];
+  const path = first && first.path.length > 0 ? first.path.map(String).join('.') : '$';
+  return reject(`schema_violation:${path}`, first ? `${path}: ${first.message}` : 'schema violation');
+}
