@@ -27,6 +27,13 @@ function schemaFor(type: EventType): z.ZodType {
   return s;
 }
 
+/** Shows a declared event_type without ever throwing (String() throws on e.g. {"toString":1,"valueOf":1}). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.slice(0, 64);
+  if (Array.isArray(value)) return 'an array';
+  return value !== null && typeof value === 'object' ? 'an object' : String(value);
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseDeviceMessage(topicName: string, bytes: Uint8Array, maxBytes: number): DeviceMessageResult {
@@ -44,6 +51,9 @@ function parse(topicName: string, bytes: Uint8Array, maxBytes: number): DeviceMe
   }
   const topic = parseDeviceTopic(topicName);
   if (!topic) return reject('unknown_topic', `topic ${JSON.stringify(topicName.slice(0, 200))} is not a FarmIQ device topic`);
+  // Decided by the topic alone, before the bytes are looked at.
+  const expected = expectedEventType(topic);
+  if (!expected) return reject('unknown_topic', `no device event is published as ${topic.family === 'event' ? topic.eventName : topic.family}`);
   const withTopic = <R extends Rejection>(r: R) => ({ ...r, topic });
 
   let text: string;
@@ -62,12 +72,10 @@ function parse(topicName: string, bytes: Uint8Array, maxBytes: number): DeviceMe
     return withTopic(reject('schema_violation:$', 'the envelope must be a JSON object'));
   }
 
-  const expected = expectedEventType(topic);
-  if (!expected) return reject('unknown_topic', `no device event is published as ${topic.family === 'event' ? topic.eventName : topic.family}`);
   const declared = (json as { event_type?: unknown }).event_type;
   if (declared !== expected) {
     if (declared === undefined) return withTopic(reject('schema_violation:event_type', 'event_type: missing'));
-    return withTopic(reject('event_type_mismatch', `topic carries ${expected} but the envelope says ${String(declared).slice(0, 64)}`));
+    return withTopic(reject('event_type_mismatch', `topic carries ${expected} but the envelope says ${describe(declared)}`));
   }
 
   const parsed = schemaFor(expected).safeParse(json);

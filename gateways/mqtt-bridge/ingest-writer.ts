@@ -1,0 +1,182 @@
+/**
+ * Commits one micro-batch in one transaction: dedupe rows, domain rows, rollups, outbox rows and
+ * quarantined rejects. Each family is a single statement over unnest()ed arrays, so a batch of a
+ * thousand readings costs a handful of round trips, not thousands (single-row autocommit tops
+ * out near 300 rows/s on these machines).
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
+
+export interface IngestResult {
+  telemetryAccepted: number;
+  feedAccepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+const MAX_STORED_PAYLOAD = 64 * 1024;
+
+// Only readings whose (tenant_id, event_id) was new in ingress_dedupe reach the other tables.
+const insertTelemetry = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::float8[], $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[])
+    AS t(tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id, envelope)
+),
+fresh AS (
+  INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
+  SELECT tenant_id, event_id, 'telemetry.reading' FROM input
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, event_id
+),
+accepted AS (
+  SELECT input.* FROM input JOIN fresh USING (tenant_id, event_id)
+),
+raw AS (
+  INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id)
+  SELECT tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id FROM accepted
+),
+outbox AS (
+  INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at)
+  SELECT tenant_id, event_id, 'telemetry.reading', envelope, trace_id, occurred_at FROM accepted
+),
+rollup AS (
+  INSERT INTO telemetry_rollup AS r (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start,
+                                     unit, reading_count, value_sum, value_min, value_max)
+  SELECT tenant_id, farm_id, barn_id, device_id, metric, w.width, date_trunc(w.field, occurred_at, 'UTC'),
+         max(unit), count(*), sum(value), min(value), max(value)
+  FROM accepted CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS w(width, field)
+  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  ON CONFLICT (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start) DO UPDATE SET
+    reading_count = r.reading_count + excluded.reading_count,
+    value_sum     = r.value_sum + excluded.value_sum,
+    value_min     = least(r.value_min, excluded.value_min),
+    value_max     = greatest(r.value_max, excluded.value_max),
+    unit          = excluded.unit,
+    revision      = r.revision + 1,
+    updated_at    = now()
+)
+SELECT count(*)::int AS accepted FROM fresh`;
+
+// A dispense is new only if both the ingress dedupe and the feed-intake dedupe say so (spec §4).
+const insertFeed = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::numeric[],
+                       $8::text[], $9::text[], $10::text[], $11::int[], $12::timestamptz[], $13::text[], $14::jsonb[])
+    AS t(tenant_id, source_event_id, intake_event_id, farm_id, barn_id, device_id, quantity_kg,
+         feed_type, silo_id, pen_id, animal_count, dispensed_at, trace_id, envelope)
+),
+fresh AS (
+  INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
+  SELECT tenant_id, source_event_id, 'feed.dispensed' FROM input
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, event_id AS source_event_id
+),
+fresh_intake AS (
+  INSERT INTO feed_intake_dedupe (tenant_id, source_event_id, intake_event_id)
+  SELECT input.tenant_id, input.source_event_id, input.intake_event_id FROM input JOIN fresh USING (tenant_id, source_event_id)
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, source_event_id
+),
+accepted AS (
+  SELECT input.* FROM input JOIN fresh_intake USING (tenant_id, source_event_id)
+),
+local AS (
+  INSERT INTO feed_intake_local (tenant_id, event_id, source_event_id, farm_id, barn_id, device_id, quantity_kg,
+                                 feed_type, silo_id, pen_id, animal_count, dispensed_at, trace_id)
+  SELECT tenant_id, intake_event_id, source_event_id, farm_id, barn_id, device_id, quantity_kg,
+         feed_type, silo_id, pen_id, animal_count, dispensed_at, trace_id FROM accepted
+)
+INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
+SELECT tenant_id, intake_event_id, 'feed.intake.recorded', envelope, trace_id, dispensed_at, 1 FROM accepted
+RETURNING 1`;
+
+const insertRejects = `
+INSERT INTO ingress_rejects (source, topic, reason, detail, tenant_id, device_id, payload, payload_size)
+SELECT 'mqtt', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[])`;
+
+function telemetryParams(rows: TelemetryRow[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(rows.length));
+  rows.forEach(({ event: e, farmId, barnId }, i) => {
+    cols[0][i] = e.tenant_id;
+    cols[1][i] = e.event_id;
+    cols[2][i] = farmId;
+    cols[3][i] = barnId;
+    cols[4][i] = e.device_id;
+    cols[5][i] = e.payload.metric;
+    cols[6][i] = e.payload.value;
+    cols[7][i] = e.payload.unit;
+    cols[8][i] = e.ts;
+    cols[9][i] = e.trace_id;
+    cols[10][i] = JSON.stringify(e);
+  });
+  return cols;
+}
+
+function feedParams(rows: FeedRow[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array(rows.length));
+  rows.forEach(({ source, intake }, i) => {
+    const p = intake.payload;
+    cols[0][i] = source.tenant_id;
+    cols[1][i] = source.event_id;
+    cols[2][i] = intake.event_id;
+    cols[3][i] = p.farm_id;
+    cols[4][i] = p.barn_id;
+    cols[5][i] = source.device_id;
+    cols[6][i] = p.quantity_kg;
+    cols[7][i] = p.feed_type;
+    cols[8][i] = p.silo_id ?? null;
+    cols[9][i] = p.pen_id ?? null;
+    cols[10][i] = p.animal_count ?? null;
+    cols[11][i] = p.dispensed_at;
+    cols[12][i] = source.trace_id;
+    cols[13][i] = JSON.stringify(intake);
+  });
+  return cols;
+}
+
+function rejectParams(rows: RejectRow[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 7 }, () => new Array(rows.length));
+  rows.forEach((r, i) => {
+    cols[0][i] = r.topic.slice(0, 1024);
+    cols[1][i] = r.reason.slice(0, 200);
+    cols[2][i] = r.detail.slice(0, 2000);
+    cols[3][i] = r.tenantId ?? null;
+    cols[4][i] = r.deviceId ?? null;
+    cols[5][i] = r.payload.subarray(0, MAX_STORED_PAYLOAD);
+    cols[6][i] = r.payload.byteLength;
+  });
+  return cols;
+}
+
+export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<IngestResult> {
+  const client: PoolClient = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    let telemetryAccepted = 0;
+    let feedAccepted = 0;
+    if (batch.telemetry.length > 0) {
+      const r = await client.query<{ accepted: number }>(insertTelemetry, telemetryParams(batch.telemetry));
+      telemetryAccepted = r.rows[0].accepted;
+    }
+    if (batch.feed.length > 0) {
+      const r = await client.query(insertFeed, feedParams(batch.feed));
+      feedAccepted = r.rowCount ?? 0;
+    }
+    if (batch.rejects.length > 0) {
+      await client.query(insertRejects, rejectParams(batch.rejects));
+    }
+    await client.query('COMMIT');
+    const duplicates =
+      batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
+    return { telemetryAccepted, feedAccepted, duplicates, rejected: batch.rejects.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

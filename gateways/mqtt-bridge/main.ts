@@ -1,0 +1,61 @@
+/**
+ * edge-ingress-gateway: the farm server's MQTT bridge process (spec §2 steps 2–4, §4 steps 2–5).
+ *   npm run edge:bridge
+ */
+import { settings } from '../../config/settings';
+import { logger } from '../../platform/logger';
+import { HealthServer } from '../../platform/health';
+import { Lifecycle } from '../../platform/lifecycle';
+import { waitFor } from '../../platform/wait-for';
+import { MqttBridge } from './bridge';
+
+async function main(): Promise<void> {
+  const s = settings();
+  const log = logger('mqtt-bridge');
+  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
+  lifecycle.installSignalHandlers();
+
+  const bridge = new MqttBridge(
+    {
+      databaseUrl: s.EDGE_DATABASE_URL,
+      mqttUrl: s.MQTT_URL,
+      clientId: s.MQTT_BRIDGE_CLIENT_ID,
+      username: s.MQTT_BRIDGE_USERNAME,
+      password: s.MQTT_BRIDGE_PASSWORD,
+      receiveMaximum: s.MQTT_RECEIVE_MAXIMUM,
+      edgeId: s.EDGE_ID,
+      batchMax: s.BRIDGE_BATCH_MAX,
+      batchWaitMs: s.BRIDGE_BATCH_WAIT_MS,
+      maxPayloadBytes: s.MQTT_MAX_PAYLOAD_BYTES,
+    },
+    log,
+  );
+
+  const health = new HealthServer('mqtt-bridge', s.BRIDGE_HEALTH_PORT);
+  health.addCheck('database', async () => {
+    await bridge.checkDatabase();
+    return { ok: true };
+  });
+  health.addCheck('broker', () => ({ ok: bridge.broker.connected }));
+  health.addCheck('pipeline', () => {
+    const st = bridge.pipeline.status();
+    return { ok: !st.lastError || (st.lastResult !== undefined && st.lastResult.at > st.lastError.at), detail: JSON.stringify(st) };
+  });
+  await health.start();
+  lifecycle.onStop('health', () => health.stop());
+
+  const wait = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
+  await waitFor('edge database', () => bridge.checkDatabase(), wait);
+  await waitFor('MQTT broker', () => bridge.start(), wait);
+  lifecycle.onStop('bridge', async () => {
+    health.setPhase('stopping');
+    await bridge.stop();
+  });
+  health.setPhase('ready');
+  log.info({ health: `${health.address}/health` }, 'mqtt bridge ready');
+}
+
+main().catch((err) => {
+  logger('mqtt-bridge').fatal({ err: (err as Error).message }, 'mqtt bridge failed to start');
+  process.exit(1);
+});
