@@ -35,6 +35,8 @@ const schema = z.object({
   BRIDGE_BATCH_MAX: positiveInt.default(1000),
   /** ... or when its oldest message has waited this long. */
   BRIDGE_BATCH_WAIT_MS: z.coerce.number().int().min(0).default(5),
+  /** Batches committing at once, each on its own connection (Postgres works while the next fills). */
+  BRIDGE_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   BRIDGE_HEALTH_PORT: port.default(8101),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),

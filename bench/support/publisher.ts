@@ -23,6 +23,7 @@ const opts = new Command()
   .option('--username <u>')
   .option('--password <p>')
   .option('--inflight <n>', 'unacknowledged publishes allowed at once', Number, 1000)
+  .option('--rate <n>', 'messages per second (0: as fast as the broker takes them)', Number, 0)
   .option('--duplicate-every <n>', 'republish every n-th message a second time (0: never)', Number, 0)
   .parse()
   .opts();
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < opts.count; i++) {
     while (inflight >= opts.inflight) await new Promise<void>((r) => (next = r));
+    if (opts.rate > 0) {
+      // Paced: message i is due at started + i/rate; sleep in small steps to stay on schedule.
+      const due = started + (i * 1000) / opts.rate;
+      const wait = due - Date.now();
+      if (wait > 2) await new Promise((r) => setTimeout(r, wait));
+    }
     const device: string = opts.device ?? `sensor-${i % opts.devices}`;
     const address = { tenantId: opts.tenant, farmId: opts.farm, barnId: opts.barn, deviceId: device };
     const body = JSON.stringify({

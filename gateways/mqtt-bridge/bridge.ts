@@ -31,7 +31,7 @@ export class MqttBridge {
 
   constructor(opts: BridgeOptions, log: Logger) {
     // UTC sessions so rollup windows fall on UTC minute/hour boundaries whatever the server's zone.
-    this.pool = createPool(opts.databaseUrl, { applicationName: 'farmiq-mqtt-bridge', max: 3, log, extra: { options: '-c timezone=UTC' } });
+    this.pool = createPool(opts.databaseUrl, { applicationName: 'farmiq-mqtt-bridge', max: opts.commitConcurrency + 1, log, extra: { options: '-c timezone=UTC' } });
     this.pipeline = new IngestPipeline(this.pool, opts, log.child({ part: 'pipeline' }));
     this.broker = new BrokerConnection({ ...opts, url: opts.mqttUrl, subscriptions: ingestSubscriptions }, (topic, payload) => this.pipeline.submit(topic, payload), log.child({ part: 'broker' }));
   }

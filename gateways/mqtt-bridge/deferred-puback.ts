@@ -35,7 +35,10 @@ export function deferredPubacks(getClient: () => MqttClient, handler: MessageHan
       cb?.(); // let mqtt.js read the next PUBLISH now
       gate.then(
         () => {
-          if (sentOn === generation && client.connected) send(packet);
+          if (sentOn === generation && client.connected) {
+            corkUntilNextTick(client);
+            send(packet);
+          }
         },
         () => {
           // Not committed: no PUBACK, so the broker keeps the message and redelivers it.
@@ -45,6 +48,20 @@ export function deferredPubacks(getClient: () => MqttClient, handler: MessageHan
     client.on('close', () => {
       generation += 1;
       gates.clear();
+    });
+  }
+
+  // A committed batch releases hundreds of PUBACKs in one go: corking the socket until the
+  // next tick turns them into one write instead of one syscall each.
+  let corked = false;
+  function corkUntilNextTick(client: MqttClient): void {
+    if (corked || !client.stream) return;
+    corked = true;
+    const stream = client.stream;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork();
     });
   }
 

@@ -1,7 +1,9 @@
 /**
- * The bridge's core: each device message is validated at once, then waits in the open
- * micro-batch; batches commit one after another, and a message's promise settles only when the
- * batch holding it has committed. The MQTT layer sends PUBACK when that promise resolves.
+ * The bridge's core: each device message is validated at once and joins the open micro-batch.
+ * A batch is sealed when it is full (or has waited long enough) and committed in one
+ * transaction; up to `commitConcurrency` batches commit at once on separate connections, so
+ * Postgres works on one batch while the next is being filled. A message's promise settles only
+ * when its batch AND every earlier batch have committed, so PUBACKs leave in arrival order.
  *
  * A failed commit is retried with capped backoff for as long as the process lives (the broker
  * keeps the unacknowledged messages meanwhile); on shutdown an uncommitted batch is abandoned
@@ -18,18 +20,22 @@ export interface PipelineOptions {
   batchMax: number;
   batchWaitMs: number;
   maxPayloadBytes: number;
+  /** Batches committing at once (each on its own connection). */
+  commitConcurrency: number;
 }
 
-interface OpenBatch {
+interface Batch {
   builder: BatchBuilder;
   settle: { resolve: () => void; reject: (e: Error) => void }[];
-  openedAt: number;
 }
 
 export class IngestPipeline {
-  private open?: OpenBatch;
+  private open?: Batch;
   private timer?: NodeJS.Timeout;
-  private committing?: Promise<void>;
+  private readonly sealed: Batch[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Settles when the most recently started batch and all before it have settled. */
+  private previousSettled: Promise<void> = Promise.resolve();
   private stopped = false;
   private lastResult?: IngestResult & { at: Date };
   private lastError?: { message: string; at: Date };
@@ -40,7 +46,7 @@ export class IngestPipeline {
   submit(topic: string, payload: Buffer): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('ingest pipeline is stopped'));
     const parsed = parseDeviceMessage(topic, payload, this.opts.maxPayloadBytes);
-    const batch = (this.open ??= { builder: new BatchBuilder(), settle: [], openedAt: Date.now() });
+    const batch = (this.open ??= { builder: new BatchBuilder(), settle: [] });
     if (parsed.ok) {
       m.received.inc({ family: parsed.topic.family });
       batch.builder.addEvent(parsed.event, parsed.topic);
@@ -52,35 +58,42 @@ export class IngestPipeline {
     }
     m.pending.inc();
     const done = new Promise<void>((resolve, reject) => batch.settle.push({ resolve, reject }));
-    this.schedule();
+    if (batch.builder.size >= this.opts.batchMax || this.opts.batchWaitMs === 0) {
+      this.seal();
+    } else {
+      this.timer ??= setTimeout(() => this.seal(), this.opts.batchWaitMs);
+    }
     return done;
   }
 
-  private schedule(): void {
-    if (!this.open || this.committing) return;
-    if (this.open.builder.size >= this.opts.batchMax || this.opts.batchWaitMs === 0) {
-      this.startCommit();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        if (!this.committing) this.startCommit();
-      }, this.opts.batchWaitMs);
+  private seal(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.open) this.sealed.push(this.open);
+    this.open = undefined;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight.size < this.opts.commitConcurrency && this.sealed.length > 0) {
+      const batch = this.sealed.shift()!;
+      const committed = this.commitWithRetry(batch);
+      const earlier = this.previousSettled;
+      // PUBACKs in arrival order: a batch settles only after every earlier batch has.
+      this.previousSettled = Promise.allSettled([committed, earlier]).then(([own]) => {
+        m.pending.dec(batch.settle.length);
+        if (own.status === 'fulfilled') for (const s of batch.settle) s.resolve();
+        else for (const s of batch.settle) s.reject(own.reason as Error);
+      });
+      const tracked: Promise<void> = committed.catch(() => {}).finally(() => {
+        this.inFlight.delete(tracked);
+        this.pump();
+      });
+      this.inFlight.add(tracked);
     }
   }
 
-  private startCommit(): void {
-    const batch = this.open;
-    if (!batch) return;
-    this.open = undefined;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.committing = this.commitWithRetry(batch).finally(() => {
-      this.committing = undefined;
-      this.schedule();
-    });
-  }
-
-  private async commitWithRetry(batch: OpenBatch): Promise<void> {
+  private async commitWithRetry(batch: Batch): Promise<void> {
     let delayMs = 100;
     for (;;) {
       const started = process.hrtime.bigint();
@@ -88,16 +101,13 @@ export class IngestPipeline {
         const result = await writeIngestBatch(this.pool, batch.builder.batch);
         m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.record(batch, result);
-        for (const s of batch.settle) s.resolve();
         return;
       } catch (err) {
         m.commitFailures.inc();
         this.lastError = { message: (err as Error).message, at: new Date() };
         if (this.stopped) {
           this.log.warn({ messages: batch.settle.length }, 'abandoning an uncommitted batch at shutdown; the broker will redeliver it');
-          m.pending.dec(batch.settle.length);
-          for (const s of batch.settle) s.reject(err as Error);
-          return;
+          throw err;
         }
         this.log.error({ err: (err as Error).message, messages: batch.settle.length, retryInMs: delayMs }, 'batch commit failed; retrying');
         await new Promise((r) => setTimeout(r, delayMs));
@@ -106,26 +116,33 @@ export class IngestPipeline {
     }
   }
 
-  private record(batch: OpenBatch, result: IngestResult): void {
-    const b = batch.builder.batch;
+  private record(batch: Batch, result: IngestResult): void {
     m.batchSize.observe(batch.settle.length);
-    m.pending.dec(batch.settle.length);
     m.accepted.inc({ event_type: 'telemetry.reading' }, result.telemetryAccepted);
     m.accepted.inc({ event_type: 'feed.dispensed' }, result.feedAccepted);
     m.duplicates.inc(result.duplicates);
-    for (const r of b.rejects) m.rejected.inc({ reason: r.reason.startsWith('schema_violation:') ? 'schema_violation' : r.reason });
+    for (const r of batch.builder.batch.rejects) m.rejected.inc({ reason: r.reason.startsWith('schema_violation:') ? 'schema_violation' : r.reason });
     this.lastResult = { ...result, at: new Date() };
   }
 
   status() {
-    return { open: this.open?.settle.length ?? 0, committing: Boolean(this.committing), lastResult: this.lastResult, lastError: this.lastError };
+    return {
+      open: this.open?.settle.length ?? 0,
+      sealed: this.sealed.length,
+      committing: this.inFlight.size,
+      lastResult: this.lastResult,
+      lastError: this.lastError,
+    };
   }
 
-  /** Commits what is open (unless the database is gone), then refuses new messages. */
+  /** Refuses new messages, commits what is in hand (abandoning it if the database is gone). */
   async drain(): Promise<void> {
     this.stopped = true;
-    if (this.committing) await this.committing;
-    if (this.open) this.startCommit();
-    if (this.committing) await this.committing;
+    this.seal();
+    while (this.inFlight.size > 0 || this.sealed.length > 0) {
+      await Promise.all([...this.inFlight]);
+      this.pump();
+    }
+    await this.previousSettled;
   }
 }

@@ -3,6 +3,10 @@
  * quarantined rejects. Each family is a single statement over unnest()ed arrays, so a batch of a
  * thousand readings costs a handful of round trips, not thousands (single-row autocommit tops
  * out near 300 rows/s on these machines).
+ *
+ * Two batches may commit at once, so rows that both could lock (dedupe keys of a redelivered
+ * event, hot rollup windows) are inserted in key order: concurrent batches then wait for each
+ * other instead of deadlocking.
  */
 import type { Pool, PoolClient } from 'pg';
 import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
@@ -25,7 +29,7 @@ WITH input AS (
 ),
 fresh AS (
   INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
-  SELECT tenant_id, event_id, 'telemetry.reading' FROM input
+  SELECT tenant_id, event_id, 'telemetry.reading' FROM input ORDER BY tenant_id, event_id
   ON CONFLICT DO NOTHING
   RETURNING tenant_id, event_id
 ),
@@ -47,6 +51,7 @@ rollup AS (
          max(unit), count(*), sum(value), min(value), max(value)
   FROM accepted CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS w(width, field)
   GROUP BY 1, 2, 3, 4, 5, 6, 7
+  ORDER BY 1, 2, 3, 4, 5, 6, 7
   ON CONFLICT (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start) DO UPDATE SET
     reading_count = r.reading_count + excluded.reading_count,
     value_sum     = r.value_sum + excluded.value_sum,
@@ -68,7 +73,7 @@ WITH input AS (
 ),
 fresh AS (
   INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
-  SELECT tenant_id, source_event_id, 'feed.dispensed' FROM input
+  SELECT tenant_id, source_event_id, 'feed.dispensed' FROM input ORDER BY tenant_id, source_event_id
   ON CONFLICT DO NOTHING
   RETURNING tenant_id, event_id AS source_event_id
 ),

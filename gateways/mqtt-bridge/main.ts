@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       edgeId: s.EDGE_ID,
       batchMax: s.BRIDGE_BATCH_MAX,
       batchWaitMs: s.BRIDGE_BATCH_WAIT_MS,
+      commitConcurrency: s.BRIDGE_COMMIT_CONCURRENCY,
       maxPayloadBytes: s.MQTT_MAX_PAYLOAD_BYTES,
     },
     log,

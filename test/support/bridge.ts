@@ -22,6 +22,7 @@ export function bridgeOptions(broker: TestBroker, clientId = `farmiq-test-bridge
     edgeId: 'edge-test',
     batchMax: 1000,
     batchWaitMs: 5,
+    commitConcurrency: 2,
     maxPayloadBytes: 64 * 1024,
   };
 }

@@ -1,0 +1,56 @@
+/** Small helpers shared by the benchmarks: percentiles from an HDR histogram, medians, machine facts. */
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import * as hdr from 'hdr-histogram-js';
+
+export function latencyHistogram() {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function machine() {
+  const version = (cmd: string) => {
+    try {
+      return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0];
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    postgres: version('psql --version'),
+    mosquitto: version('mosquitto -h | head -1'),
+    loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),
+  };
+}
+
+function processTicks(name: string): number {
+  let total = 0;
+  const pids = execSync(`pgrep -x ${name} || true`, { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const pid of pids) {
+    try {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second here).
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended between pgrep and the read
+    }
+  }
+  return total / 100;
+}
+
+/** CPU seconds used so far by this process, all postgres processes and all mosquitto processes. */
+export function cpuSeconds() {
+  const self = process.cpuUsage();
+  return { self: (self.user + self.system) / 1e6, postgres: processTicks('postgres'), mosquitto: processTicks('mosquitto') };
+}

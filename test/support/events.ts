@@ -1,0 +1,120 @@
+/**
+ * Builders of valid catalog events for tests. Every value returned here parses with
+ * `farmEventSchema`; tests that need an invalid event start from one of these and break it.
+ *
+ *   validEvent('weighvision.weight.recorded', { payload: { weight_kg: 98.2 } })
+ *   telemetryReading({ tenantId, deviceId: 'sensor-1', metric: 'temperature', value: 26.4 })
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventType, FarmEvent } from '../../domain/contracts';
+
+type EventOf<T extends EventType> = Extract<FarmEvent, { event_type: T }>;
+type PayloadOf<T extends EventType> = EventOf<T>['payload'];
+
+/** Envelope fields may be replaced; payload fields are merged into the default payload. */
+export type EventOverrides<T extends EventType> = Partial<Omit<EventOf<T>, 'event_type' | 'payload'>> & {
+  payload?: Partial<PayloadOf<T>>;
+};
+
+const defaults = {
+  tenantId: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0002',
+  deviceId: 'device-001',
+  ts: '2025-01-01T10:00:00Z',
+};
+
+/** One valid payload per catalog event type (a missing type is a compile error). */
+const payloads: { [T in EventType]: PayloadOf<T> } = {
+  'telemetry.reading': { metric: 'temperature', value: 26.4, unit: 'C' },
+  'telemetry.aggregated': {
+    farm_id: 'farm-1',
+    barn_id: 'barn-1',
+    metric: 'temperature',
+    unit: 'C',
+    window: '1m',
+    window_start: '2025-01-01T10:00:00Z',
+    window_end: '2025-01-01T10:01:00Z',
+    count: 6,
+    mean: 26.1,
+    min: 25.8,
+    max: 26.4,
+    revision: 1,
+  },
+  'weighvision.session.created': { batch_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0400' },
+  'weighvision.weight.recorded': { weight_kg: 120.5, stable: true },
+  'weighvision.session.finalized': { image_count: 3 },
+  'media.stored': {
+    session_id: 'session-001',
+    media_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0300',
+    farm_id: 'farm-1',
+    barn_id: 'barn-1',
+    station_id: 'station-1',
+    object_key: 'tenant/farm-1/barn-1/station-1/session-001/0001.jpg',
+    content_type: 'image/jpeg',
+    size_bytes: 482133,
+  },
+  'inference.completed': {
+    session_id: 'session-001',
+    media_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0300',
+    model_id: 'weight-est-v3',
+    estimated_weight_kg: 118.9,
+    confidence: 0.91,
+    quality_flags: [],
+    inference_ms: 42,
+  },
+  'feed.dispensed': { quantity_kg: 12.5, feed_type: 'grower', silo_id: 'silo-1', pen_id: 'pen-4', animal_count: 40 },
+  'feed.intake.recorded': {
+    quantity_kg: 12.5,
+    feed_type: 'grower',
+    silo_id: 'silo-1',
+    pen_id: 'pen-4',
+    animal_count: 40,
+    source_event_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0500',
+    farm_id: 'farm-1',
+    barn_id: 'barn-1',
+    dispensed_at: '2025-01-01T09:59:58Z',
+  },
+  'sync.batch.sent': { edge_id: 'edge-001', batch_id: 'batch-0001', event_count: 250, attempt: 1 },
+  'sync.batch.acked': { edge_id: 'edge-001', batch_id: 'batch-0001', accepted: 248, duplicate: 2, rejected: 0 },
+};
+
+/** A valid event of `type` with a fresh event_id; `overrides` replace envelope fields and merge into the payload. */
+export function validEvent<T extends EventType>(type: T, overrides: EventOverrides<T> = {}): EventOf<T> {
+  const { payload, ...envelope } = overrides;
+  const base: object = payloads[type];
+  const event = {
+    schema_version: '1.0',
+    event_id: randomUUID(),
+    trace_id: `trace-${randomUUID()}`,
+    tenant_id: defaults.tenantId,
+    device_id: defaults.deviceId,
+    ts: defaults.ts,
+    ...envelope,
+    event_type: type,
+    payload: structuredClone({ ...base, ...(payload as object | undefined) }),
+  };
+  return event as unknown as EventOf<T>;
+}
+
+export interface TelemetryReadingInput {
+  tenantId: string;
+  deviceId: string;
+  metric: string;
+  value: number;
+  ts?: string;
+  /** Defaults by metric: temperature C, humidity %, co2/ammonia ppm, weight kg; otherwise "unit". */
+  unit?: string;
+  eventId?: string;
+}
+
+const defaultUnits: Record<string, string> = { temperature: 'C', humidity: '%', co2: 'ppm', ammonia: 'ppm', weight: 'kg' };
+
+/** A valid telemetry.reading as a sensor publishes it on iot/telemetry/{tenantId}/…/{deviceId}/{metric}. */
+export function telemetryReading(input: TelemetryReadingInput): EventOf<'telemetry.reading'> {
+  return validEvent('telemetry.reading', {
+    tenant_id: input.tenantId,
+    device_id: input.deviceId,
+    ts: input.ts ?? defaults.ts,
+    ...(input.eventId ? { event_id: input.eventId } : {}),
+    payload: { metric: input.metric, value: input.value, unit: input.unit ?? defaultUnits[input.metric] ?? 'unit' },
+  });
+}
