@@ -18,6 +18,12 @@ export const envelopeBase = z.object({
   tenant_id: z.uuid(),
   device_id: topicSegment,
   ts: z.iso.datetime({ offset: true }),
+  /**
+   * Where the event happened. Devices need not send these (their topic says it); the edge fills
+   * them in from the authenticated topic before the event leaves for the cloud.
+   */
+  farm_id: topicSegment.optional(),
+  barn_id: topicSegment.optional(),
 });
 
 export type EnvelopeBase = z.infer<typeof envelopeBase>;

@@ -49,6 +49,8 @@ export function feedIntakeFrom(source: FeedDispensedEvent, topic: DeviceTopic): 
     tenant_id: source.tenant_id,
     device_id: source.device_id,
     ts: source.ts,
+    farm_id: topic.farmId,
+    barn_id: topic.barnId,
     payload: {
       ...source.payload,
       source_event_id: source.event_id,
@@ -75,6 +77,9 @@ export class BatchBuilder {
       return;
     }
     this.seen.add(key);
+    // The topic (checked by the broker's ACL) is the authority on where the event happened.
+    event.farm_id = topic.farmId;
+    event.barn_id = topic.barnId;
     if (event.event_type === 'telemetry.reading') {
       this.batch.telemetry.push({ event, farmId: topic.farmId, barnId: topic.barnId });
     } else if (event.event_type === 'feed.dispensed') {

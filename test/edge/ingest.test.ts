@@ -85,7 +85,7 @@ describe('with the bridge running in-process', () => {
     expect(raw.rows).toHaveLength(1);
     expect(raw.rows[0]).toMatchObject({ event_id: event.event_id, farm_id: 'farm-1', barn_id: 'barn-1', device_id: d.deviceId, metric: 'temperature', value: 26.4, unit: 'C', trace_id: event.trace_id });
     const outbox = await pool.query('SELECT status, event_type, envelope, attempt_count FROM sync_outbox WHERE tenant_id = $1', [d.tenantId]);
-    expect(outbox.rows).toEqual([{ status: 'pending', event_type: 'telemetry.reading', envelope: event, attempt_count: 0 }]);
+    expect(outbox.rows).toEqual([{ status: 'pending', event_type: 'telemetry.reading', envelope: { ...event, farm_id: 'farm-1', barn_id: 'barn-1' }, attempt_count: 0 }]);
     expect(await countRows(pool, 'ingress_dedupe', d.tenantId)).toBe(1);
     expect((await counter('farmiq_bridge_duplicates_total')) - duplicatesBefore).toBe(1);
     // The reading also counts in its minute and hour rollups, once.
