@@ -183,6 +183,14 @@ const unvalidatedTenantTables: Record<DatabaseName, string[]> = {
   edge: ['ingress_rejects'],
   cloud: ['dead_letters'],
 };
+/**
+ * Tables read by other keys on purpose: the outbox is claimed in (priority, occurred_at) order
+ * across tenants and deduped upstream, and a tenant index there would tax every ingested reading.
+ */
+const tenantIndexExempt: Record<DatabaseName, string[]> = {
+  edge: ['sync_outbox'],
+  cloud: [],
+};
 /** The tables a migration file's up part creates. */
 function tablesCreatedBy(db: DatabaseName, migration: string): string[] {
   const sql = fs.readFileSync(path.join(migrationsRoot, db, `${migration}.sql`), 'utf8');
@@ -244,7 +252,7 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
       if (unvalidatedTenantTables[db].includes(row.table_name)) continue;
       if (row.typname !== 'uuid') problems.push(`${row.table_name}.tenant_id is ${row.typname}`);
       if (!row.attnotnull) problems.push(`${row.table_name}.tenant_id is nullable`);
-      if (!row.leads_index) problems.push(`${row.table_name}: no key or index starts with tenant_id`);
+      if (!row.leads_index && !tenantIndexExempt[db].includes(row.table_name)) problems.push(`${row.table_name}: no key or index starts with tenant_id`);
     }
     expect(problems).toEqual([]);
   });

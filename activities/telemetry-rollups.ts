@@ -1,0 +1,202 @@
+/**
+ * Publishes closed telemetry rollup windows as `telemetry.aggregated` events (spec §8.1).
+ *
+ * The MQTT bridge keeps telemetry_rollup current inside each ingest transaction and bumps
+ * `revision` on every change. A window is published once it has been closed for the grace period;
+ * a late reading after that bumps the revision again and the window is published once more with
+ * the new revision (the cloud keeps the highest).
+ *
+ * Exactly-once into the outbox comes from the rollup row itself: the window is locked, appended and
+ * marked `published_revision = revision` in one transaction, so a (window, revision) is appended
+ * once. sync_outbox deliberately has no unique index on (tenant_id, event_id) (it would cost the
+ * ingest path a quarter of its rate); the event_id is still derived from window and revision, so
+ * even a repeated append would be one event to the cloud's (tenant_id, event_id) dedupe.
+ */
+import type { Pool } from 'pg';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { farmEventSchema, type TelemetryAggregatedEvent, type RollupWindow } from '../domain/contracts';
+import { uuidV5 } from '../domain/ids';
+
+export interface PublishClosedRollupsInput {
+  /** A window is published once it ended at least this long ago (late readings grace). */
+  graceSeconds: number;
+  /** Most windows published in one transaction. */
+  limit: number;
+  /** trace_id of the events; the workflow passes one that names its run. */
+  traceId: string;
+}
+
+export interface PublishClosedRollupsResult {
+  /** Windows appended to the outbox and marked published. */
+  published: number;
+  /** Windows whose envelope failed validation: logged, marked published, not sent (see below). */
+  invalid: number;
+  /** The batch was full, so more closed windows may be waiting. */
+  hasMore: boolean;
+}
+
+interface RollupRow {
+  tenant_id: string;
+  farm_id: string;
+  barn_id: string;
+  device_id: string;
+  metric: string;
+  bucket_width: RollupWindow;
+  bucket_start: Date;
+  bucket_end: Date;
+  unit: string;
+  reading_count: string; // bigint
+  value_sum: number;
+  value_min: number;
+  value_max: number;
+  revision: number;
+}
+
+const widthInterval = `CASE r.bucket_width WHEN '1m' THEN interval '1 minute' ELSE interval '1 hour' END`;
+
+// `revision > published_revision` matches the partial index telemetry_rollup_unpublished, and the
+// first bucket_start bound (true for every closed window of any width) lets the index scan stop
+// early; the second bound is the exact per-width test. SKIP LOCKED: a row the bridge is updating
+// right now is left for the next run, never waited on.
+const selectClosed = `
+SELECT r.tenant_id, r.farm_id, r.barn_id, r.device_id, r.metric, r.bucket_width, r.bucket_start,
+       r.bucket_start + ${widthInterval} AS bucket_end,
+       r.unit, r.reading_count, r.value_sum, r.value_min, r.value_max, r.revision
+FROM telemetry_rollup r
+WHERE r.revision > r.published_revision
+  AND r.bucket_start <= now() - make_interval(secs => $1) - interval '1 minute'
+  AND r.bucket_start + ${widthInterval} <= now() - make_interval(secs => $1)
+ORDER BY r.bucket_start
+LIMIT $2
+FOR UPDATE OF r SKIP LOCKED`;
+
+const insertOutbox = `
+INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
+SELECT tenant_id, event_id, 'telemetry.aggregated', envelope, trace_id, occurred_at, 0
+FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[])
+  AS t(tenant_id, event_id, envelope, trace_id, occurred_at)`;
+
+const markPublished = `
+UPDATE telemetry_rollup r SET published_revision = k.revision
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[])
+  AS k(tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start, revision)
+WHERE r.tenant_id = k.tenant_id AND r.farm_id = k.farm_id AND r.barn_id = k.barn_id
+  AND r.device_id = k.device_id AND r.metric = k.metric AND r.bucket_width = k.bucket_width
+  AND r.bucket_start = k.bucket_start`;
+
+/** The event a closed window becomes. Pure: the same row and revision always give the same event. */
+export function rollupEvent(row: RollupRow, traceId: string): TelemetryAggregatedEvent {
+  const windowStart = row.bucket_start.toISOString();
+  const windowEnd = row.bucket_end.toISOString();
+  const count = Number(row.reading_count);
+  // '|' cannot occur in any of these (topic segments, a uuid, an ISO time), so the key is unambiguous.
+  const key = [row.tenant_id, row.farm_id, row.barn_id, row.device_id, row.metric, row.bucket_width, windowStart, row.revision].join('|');
+  return {
+    schema_version: '1.0',
+    event_id: uuidV5(key),
+    trace_id: traceId,
+    event_type: 'telemetry.aggregated',
+    tenant_id: row.tenant_id,
+    device_id: row.device_id,
+    ts: windowEnd,
+    payload: {
+      farm_id: row.farm_id,
+      barn_id: row.barn_id,
+      metric: row.metric,
+      unit: row.unit,
+      window: row.bucket_width,
+      window_start: windowStart,
+      window_end: windowEnd,
+      count,
+      mean: row.value_sum / count,
+      min: row.value_min,
+      max: row.value_max,
+      revision: row.revision,
+    },
+  };
+}
+
+export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: string }) {
+  return {
+    async publishClosedRollups({ graceSeconds, limit, traceId }: PublishClosedRollupsInput): Promise<PublishClosedRollupsResult> {
+      if (!Number.isInteger(limit) || limit < 1 || !(graceSeconds >= 0) || !traceId) {
+        throw ApplicationFailure.nonRetryable(
+          `publishClosedRollups needs limit >= 1, graceSeconds >= 0 and a traceId (got ${limit}, ${graceSeconds}, ${JSON.stringify(traceId)})`,
+          'InvalidRollupRequest',
+        );
+      }
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        // Well inside the activity's start-to-close timeout, so a stuck query fails this attempt
+        // (and is retried) instead of running on beside the next attempt.
+        await client.query(`SET LOCAL statement_timeout = '20s'`);
+        const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
+
+        const events: TelemetryAggregatedEvent[] = [];
+        let invalid = 0;
+        for (const row of rows) {
+          const event = rollupEvent(row, traceId);
+          const check = farmEventSchema.safeParse(event);
+          if (check.success) {
+            events.push(event);
+          } else {
+            // Cannot happen for rows the bridge wrote from valid readings, short of a sum that
+            // overflows to Infinity. Such a window is logged with its key and marked published:
+            // left unpublished it would be selected first on every run and block the rest.
+            invalid++;
+            log.error('rollup window does not make a valid telemetry.aggregated event; not published', {
+              edgeId,
+              tenantId: row.tenant_id,
+              farmId: row.farm_id,
+              barnId: row.barn_id,
+              deviceId: row.device_id,
+              metric: row.metric,
+              window: row.bucket_width,
+              windowStart: row.bucket_start.toISOString(),
+              revision: row.revision,
+              issue: check.error.issues[0]?.message,
+            });
+          }
+        }
+
+        if (events.length > 0) {
+          await client.query(insertOutbox, [
+            events.map((e) => e.tenant_id),
+            events.map((e) => e.event_id),
+            events.map((e) => JSON.stringify(e)),
+            events.map((e) => e.trace_id),
+            events.map((e) => e.payload.window_end),
+          ]);
+        }
+        if (rows.length > 0) {
+          await client.query(markPublished, [
+            rows.map((r) => r.tenant_id),
+            rows.map((r) => r.farm_id),
+            rows.map((r) => r.barn_id),
+            rows.map((r) => r.device_id),
+            rows.map((r) => r.metric),
+            rows.map((r) => r.bucket_width),
+            rows.map((r) => r.bucket_start),
+            rows.map((r) => r.revision),
+          ]);
+        }
+        await client.query('COMMIT');
+
+        const result = { published: events.length, invalid, hasMore: rows.length === limit };
+        if (rows.length > 0) log.info('published telemetry rollups', { edgeId, ...result });
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr; // the connection is gone: discard it rather than return it to the pool
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+export type RollupActivities = ReturnType<typeof createRollupActivities>;

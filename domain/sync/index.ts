@@ -1,0 +1,3 @@
+export * from './edge-batch';
+export * from './request-signing';
+export * from './retry-policy';

@@ -1,0 +1,18 @@
+/**
+ * The edge HTTP gateway process (EDGE_HTTP_PORT): /health, /metrics and the ingress rejects API.
+ *
+ *   npm run edge:http
+ */
+import { settings } from '../../config/settings';
+import { logger } from '../../platform/logger';
+import { createEdgeApp } from './edge-app';
+import { runGateway } from './serve';
+
+const s = settings();
+runGateway({
+  component: 'edge-http',
+  databaseUrl: s.EDGE_DATABASE_URL,
+  port: s.EDGE_HTTP_PORT,
+  log: logger('edge-http'),
+  createApp: createEdgeApp,
+});

@@ -1,0 +1,54 @@
+/**
+ * Where the workflow code of each worker comes from. Production runs a bundle prebuilt by
+ * `temporal/build-bundle.ts` (no webpack at start-up, and the exact code that was tested ships);
+ * a development checkout without one bundles from source when the worker starts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '../platform/logger';
+
+export type WorkerKind = 'edge' | 'cloud';
+
+/** The repository root, whether running from source (tsx) or from tsc output under dist/. */
+function repoRoot(): string {
+  const up = path.resolve(__dirname, '..');
+  return path.basename(up) === 'dist' ? path.dirname(up) : up;
+}
+
+/** The workflow index a worker registers: workflows/edge.ts or workflows/cloud.ts. */
+export function workflowsPath(kind: WorkerKind): string {
+  return require.resolve(`../workflows/${kind}`);
+}
+
+export function bundlePath(kind: WorkerKind): string {
+  return path.join(repoRoot(), 'dist', 'workflows', `${kind}-bundle.js`);
+}
+
+type WorkflowCode = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+
+export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
+  const codePath = bundlePath(kind);
+  if (fs.existsSync(codePath)) {
+    const builtAt = fs.statSync(codePath).mtime;
+    const newer = newerSources(builtAt);
+    if (newer.length > 0) {
+      log.warn({ bundle: codePath, builtAt, newerSources: newer }, 'prebuilt workflow bundle is older than workflow sources; rebuild it with `npx tsx temporal/build-bundle.ts`');
+    } else {
+      log.info({ bundle: codePath, builtAt }, 'using prebuilt workflow bundle');
+    }
+    return { workflowBundle: { codePath } };
+  }
+  log.info({ workflowsPath: workflowsPath(kind), missingBundle: codePath }, 'no prebuilt workflow bundle; bundling workflows from source');
+  return { workflowsPath: workflowsPath(kind) };
+}
+
+/** Workflow sources changed after the bundle was built (only in a checkout with sources). */
+function newerSources(builtAt: Date): string[] {
+  const dir = path.join(repoRoot(), 'workflows');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && fs.statSync(path.join(dir, f)).mtime > builtAt)
+    .map((f) => path.join('workflows', f));
+}

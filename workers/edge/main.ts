@@ -1,0 +1,93 @@
+/**
+ * The edge worker: one long-running process on the farm server (systemd unit, config file named by
+ * FARMIQ_CONFIG). It talks only to the farm's own Temporal (namespace farmiq-edge) and the edge
+ * Postgres, so it keeps working for days without the cloud.
+ *
+ *   npm run edge:worker
+ *
+ * Start-up waits for Postgres and Temporal rather than crashing (systemd may start it first);
+ * /health on EDGE_WORKER_HEALTH_PORT reports both and the worker's state; SIGTERM stops polling,
+ * lets in-flight activities finish within SHUTDOWN_GRACE_SECONDS, then closes the clients.
+ */
+import { Worker } from '@temporalio/worker';
+import { settings } from '../../config/settings';
+import { logger } from '../../platform/logger';
+import { HealthServer } from '../../platform/health';
+import { Lifecycle } from '../../platform/lifecycle';
+import { waitFor } from '../../platform/wait-for';
+import { createPool, safeDatabaseName } from '../../db/pool';
+import { createRollupActivities } from '../../activities/telemetry-rollups';
+import { installTemporalRuntime } from '../../temporal/runtime';
+import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
+import { workflowCode } from '../../temporal/bundles';
+import { ensureTelemetryRollupSchedule } from '../../temporal/schedules';
+import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
+
+async function main(): Promise<void> {
+  const s = settings();
+  const log = logger('edge-worker');
+  installTemporalRuntime(logger('temporal'));
+
+  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
+  lifecycle.installSignalHandlers();
+  const waitOpts = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
+
+  const health = new HealthServer('edge-worker', s.EDGE_WORKER_HEALTH_PORT);
+  await health.start();
+  lifecycle.onStop('health server', () => health.stop());
+  log.info({ health: `${health.address}/health` }, 'health endpoint listening');
+
+  const pool = createPool(s.EDGE_DATABASE_URL, { applicationName: 'farmiq-edge-worker', log });
+  lifecycle.onStop('edge database pool', () => pool.end());
+  health.addCheck('database', async () => {
+    await pool.query('SELECT 1');
+    return { ok: true };
+  });
+  await waitFor(`edge database ${safeDatabaseName(s.EDGE_DATABASE_URL)}`, () => pool.query('SELECT 1'), waitOpts);
+
+  const connection = await connectTemporal({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE }, waitOpts);
+  lifecycle.onStop('temporal connection', () => connection.close());
+  health.addCheck('temporal', temporalHealthCheck(connection));
+
+  const client = temporalClient(connection, s.TEMPORAL_EDGE_NAMESPACE);
+  const schedule = await waitFor(
+    'telemetry rollup schedule',
+    () => ensureTelemetryRollupSchedule(client, { edgeId: s.EDGE_ID, taskQueue: s.EDGE_TASK_QUEUE, graceSeconds: s.ROLLUP_GRACE_SECONDS }),
+    waitOpts,
+  );
+  log.info({ edgeId: s.EDGE_ID, schedule }, 'telemetry rollup schedule in place');
+
+  const worker = await Worker.create({
+    connection,
+    namespace: s.TEMPORAL_EDGE_NAMESPACE,
+    taskQueue: s.EDGE_TASK_QUEUE,
+    ...workflowCode('edge', log),
+    activities: {
+      ...createRollupActivities({ pool, edgeId: s.EDGE_ID }),
+    },
+    shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
+    shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
+  });
+  health.addCheck('worker', workerStateCheck(worker));
+
+  const running = worker.run();
+  lifecycle.onStop('temporal worker', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  });
+  health.setPhase('ready');
+  lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
+  log.info({ namespace: s.TEMPORAL_EDGE_NAMESPACE, taskQueue: s.EDGE_TASK_QUEUE, edgeId: s.EDGE_ID }, 'edge worker running');
+
+  running.catch((err: Error) => {
+    log.fatal({ err: err.message }, 'edge worker failed');
+    void lifecycle.shutdown().finally(() => process.exit(1));
+  });
+}
+
+main().catch((err: Error) => {
+  const log = logger('edge-worker');
+  if (err.message.startsWith('stopped while waiting')) return; // SIGTERM during start-up: the Lifecycle exits
+  log.fatal({ err: err.message }, 'edge worker could not start');
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+/**
+ * The workflows the edge worker registers (namespace farmiq-edge, EDGE_TASK_QUEUE).
+ * Everything exported here becomes a workflow type; export workflows only.
+ */
+export { publishTelemetryRollups } from './telemetry-rollups';
