@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# make status: each server and FarmIQ process, running or not, with its address and log.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$FARMIQ_REPO" || exit 1
+
+say "servers (FARMIQ_HOME=$FARMIQ_HOME)"
+bash scripts/services.sh status | sed 's/^/  /'
+say "processes"
+bash scripts/apps.sh status | sed 's/^/  /'
+say "logs: $LOG_DIR"
