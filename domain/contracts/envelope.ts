@@ -24,6 +24,8 @@ export const envelopeBase = z.object({
    */
   farm_id: topicSegment.optional(),
   barn_id: topicSegment.optional(),
+  /** WeighVision events: the session named in the topic, likewise filled in by the edge. */
+  session_id: topicSegment.optional(),
 });
 
 export type EnvelopeBase = z.infer<typeof envelopeBase>;

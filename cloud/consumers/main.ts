@@ -1,0 +1,70 @@
+/**
+ * The cloud consumers process: every consumer service of spec §8 and the dead-letter recorder,
+ * with /health and /metrics on CLOUD_CONSUMERS_HEALTH_PORT. Waits for Postgres at start-up; keeps
+ * running through RabbitMQ restarts (reconnects and resubscribes). On SIGTERM: /health says
+ * `stopping`, every subscription is cancelled, batches already received are committed and acked,
+ * then the AMQP connection and the pool are closed.
+ *
+ *   npx tsx cloud/consumers/main.ts
+ */
+import { settings } from '../../config/settings';
+import { createPool, safeDatabaseName } from '../../db/pool';
+import { AmqpConnection } from '../../messaging/connection';
+import { topologyNames } from '../../messaging/topology';
+import { HealthServer } from '../../platform/health';
+import { Lifecycle } from '../../platform/lifecycle';
+import { logger } from '../../platform/logger';
+import { waitFor } from '../../platform/wait-for';
+import { CloudConsumers } from './cloud-consumers';
+
+async function main(): Promise<void> {
+  const s = settings();
+  const log = logger('cloud-consumers');
+  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
+  lifecycle.installSignalHandlers();
+
+  const health = new HealthServer('cloud-consumers', s.CLOUD_CONSUMERS_HEALTH_PORT);
+  await health.start();
+  lifecycle.onStop('health server', () => health.stop());
+
+  const pool = createPool(s.CLOUD_DATABASE_URL, { applicationName: 'farmiq-cloud-consumers', max: 12, log });
+  lifecycle.onStop('database pool', () => pool.end());
+  health.addCheck('database', async () => {
+    await pool.query('SELECT 1');
+    return { ok: true };
+  });
+  await waitFor(`database ${safeDatabaseName(s.CLOUD_DATABASE_URL)}`, () => pool.query('SELECT 1'), {
+    log,
+    timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS,
+    signal: lifecycle.abort.signal,
+  });
+
+  const connection = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-consumers', log });
+  lifecycle.onStop('rabbitmq connection', () => connection.stop());
+  const consumers = new CloudConsumers({
+    pool,
+    connection,
+    names: topologyNames(s.AMQP_TOPOLOGY_PREFIX),
+    deliveryLimit: s.AMQP_DELIVERY_LIMIT,
+    log,
+    prefetch: s.CLOUD_CONSUMER_PREFETCH,
+    batchMax: s.CLOUD_CONSUMER_BATCH_MAX,
+  });
+  lifecycle.onStop('consumers', () => consumers.stop());
+  health.addCheck('rabbitmq', () => (connection.isConnected ? { ok: true } : { ok: false, detail: 'not connected; reconnecting' }));
+  health.addCheck('consumers', () => {
+    const status = consumers.status();
+    const idle = Object.entries(status).filter(([, on]) => !on).map(([name]) => name);
+    return idle.length === 0 ? { ok: true } : { ok: false, detail: `not consuming: ${idle.join(', ')}` };
+  });
+  consumers.start();
+  lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
+  health.setPhase('ready');
+  log.info({ health: health.address, consumers: Object.keys(consumers.status()) }, 'cloud consumers started');
+}
+
+main().catch((err: Error) => {
+  if (err.message.startsWith('stopped while waiting')) return;
+  logger('cloud-consumers').fatal({ err: err.message }, 'cloud consumers could not start');
+  process.exit(1);
+});

@@ -1,0 +1,9 @@
+/** Every cloud consumer service of spec §8; topology.ts binds each one's queue from the catalog. */
+import { analyticsService } from './analytics-service';
+import type { ConsumerService } from './event-consumer';
+import { feedService } from './feed-service';
+import { internalMonitoring } from './internal-monitoring';
+import { mediaStore } from './media-store';
+import { telemetryService } from './telemetry-service';
+
+export const consumerServiceList: readonly ConsumerService[] = [telemetryService, feedService, analyticsService, mediaStore, internalMonitoring];

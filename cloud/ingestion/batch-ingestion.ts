@@ -1,0 +1,191 @@
+/**
+ * Cloud ingestion of one edge batch (spec §2 step 7, §4 step 7, §7): authenticate, validate each
+ * event, and in one statement — one transaction — insert the fresh `(tenant_id, event_id)` pairs
+ * into ingestion_dedupe and their messages into ingestion_outbox. A dedupe row therefore never
+ * exists without its outbox row, and the relay publishes every outbox row to RabbitMQ with
+ * confirms: nothing is lost between dedupe and publish, and nothing is published twice on purpose
+ * (a republish after a crash is absorbed by the consumers' own dedupe).
+ *
+ * Every event gets its own outcome, in request order: accepted, duplicate (seen before, in an
+ * earlier batch or earlier in this one) or rejected with a stable reason. A broken event never
+ * fails its batch; a broken request is refused as a whole with an IngestionError.
+ */
+import type { Pool } from 'pg';
+import { eventCatalog, syncableEventTypes, schemaViolation, type EventType } from '../../domain/contracts';
+import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
+import type { Logger } from '../../platform/logger';
+import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
+import { isDatabaseUnavailable } from '../database-errors';
+import { ingestionMetrics } from '../metrics';
+import { EdgeAuthenticator, type AuthenticatedEdge, type SignedRequest } from './edge-auth';
+import { IngestionError, unavailable } from './errors';
+
+/** What ingestion needs of the relay: a hint that new rows are waiting. */
+export interface OutboxNudge {
+  nudge(): void;
+}
+
+export interface BatchRequest extends SignedRequest {
+  requestId: string;
+}
+
+export interface BatchIngestionDeps {
+  pool: Pool;
+  log: Logger;
+  relay?: OutboxNudge;
+  /** For tests of stale timestamps; the real clock otherwise. */
+  now?: () => Date;
+}
+
+interface Candidate {
+  index: number;
+  event: CloudEvent;
+}
+
+const syncable = new Set<string>(syncableEventTypes);
+
+// ORDER BY n keeps outbox ids in request order, so the relay publishes a batch in the order sent.
+const storeSql = `
+WITH incoming AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
+    WITH ORDINALITY AS t(tenant_id, event_id, event_type, routing_key, envelope, trace_id, n)
+), deduped AS (
+  INSERT INTO ingestion_dedupe (tenant_id, event_id, edge_id, event_type)
+  SELECT tenant_id, event_id, $7, event_type FROM incoming
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, event_id
+)
+INSERT INTO ingestion_outbox (tenant_id, event_id, routing_key, envelope, trace_id, request_id, edge_id)
+SELECT i.tenant_id, i.event_id, i.routing_key, i.envelope, i.trace_id, $8, $7
+FROM incoming i JOIN deduped d ON d.tenant_id = i.tenant_id AND d.event_id = i.event_id
+ORDER BY i.n
+ON CONFLICT DO NOTHING
+RETURNING tenant_id::text, event_id::text`;
+
+const utf8Bom = '\ufeff';
+
+export class BatchIngestion {
+  private readonly auth: EdgeAuthenticator;
+
+  constructor(private readonly deps: BatchIngestionDeps) {
+    this.auth = new EdgeAuthenticator({ pool: deps.pool, log: deps.log, now: deps.now });
+  }
+
+  /** Answers one request; throws IngestionError when the request as a whole is refused. */
+  async ingest(req: BatchRequest): Promise<EdgeBatchResponse> {
+    const started = process.hrtime.bigint();
+    const edge = await this.auth.authenticate(req);
+    const log = this.deps.log.child({ requestId: req.requestId, edgeId: edge.edgeId });
+
+    let json: unknown;
+    try {
+      let text = req.body.toString('utf8');
+      if (text.startsWith(utf8Bom)) text = text.slice(1);
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new IngestionError(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
+    }
+    const request = edgeBatchRequest.safeParse(json);
+    if (!request.success) {
+      const v = schemaViolation(request.error.issues);
+      throw new IngestionError(400, v.reason as `schema_violation:${string}`, v.detail);
+    }
+    const { batch_id: batchId, edge_id: bodyEdgeId, events } = request.data;
+    if (bodyEdgeId !== edge.edgeId) {
+      throw new IngestionError(400, 'edge_mismatch', `edge_id ${JSON.stringify(bodyEdgeId)} in the body is not the signing edge ${edge.edgeId}`);
+    }
+
+    const { outcomes, candidates } = classify(events, edge);
+    const fresh = await this.store(candidates, edge, req.requestId);
+    for (const c of candidates) {
+      const status = fresh.has(eventKey(c.event.tenant_id, c.event.event_id)) ? 'accepted' : 'duplicate';
+      outcomes[c.index] = { status, event_id: c.event.event_id, tenant_id: c.event.tenant_id };
+    }
+    if (fresh.size > 0) this.deps.relay?.nudge();
+
+    const results = outcomes as EventOutcome[];
+    this.report(log, batchId, events, results, candidates, started);
+    return { batch_id: batchId, results };
+  }
+
+  private async store(candidates: Candidate[], edge: AuthenticatedEdge, requestId: string): Promise<Set<string>> {
+    const fresh = new Set<string>();
+    if (candidates.length === 0) return fresh;
+    const events = candidates.map((c) => c.event);
+    try {
+      const { rows } = await this.deps.pool.query<{ tenant_id: string; event_id: string }>(storeSql, [
+        events.map((e) => e.tenant_id),
+        events.map((e) => e.event_id),
+        events.map((e) => e.event_type),
+        events.map((e) => eventCatalog[e.event_type as EventType].routingKey),
+        events.map((e) => JSON.stringify(e)),
+        events.map((e) => e.trace_id),
+        edge.edgeId,
+        requestId,
+      ]);
+      for (const r of rows) fresh.add(eventKey(r.tenant_id, r.event_id));
+      return fresh;
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw unavailable();
+      throw err;
+    }
+  }
+
+  private report(log: Logger, batchId: string, events: unknown[], results: EventOutcome[], candidates: Candidate[], started: bigint): void {
+    const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+    const rejectedBy = new Map<string, number>();
+    results.forEach((r, i) => {
+      counts[r.status]++;
+      if (r.status === 'rejected') {
+        const code = r.reason.split(':')[0];
+        rejectedBy.set(code, (rejectedBy.get(code) ?? 0) + 1);
+        const raw = events[i] as { trace_id?: unknown } | null;
+        log.warn(
+          { batchId, index: i, eventId: r.event_id, tenantId: r.tenant_id, traceId: typeof raw?.trace_id === 'string' ? raw.trace_id : undefined, reason: r.reason },
+          'edge event rejected',
+        );
+      }
+    });
+    if (log.isLevelEnabled('debug')) {
+      for (const c of candidates) {
+        log.debug({ batchId, eventId: c.event.event_id, tenantId: c.event.tenant_id, traceId: c.event.trace_id, outcome: results[c.index].status }, 'edge event');
+      }
+    }
+    if (counts.accepted) ingestionMetrics.events.inc({ outcome: 'accepted', reason: '' }, counts.accepted);
+    if (counts.duplicate) ingestionMetrics.events.inc({ outcome: 'duplicate', reason: '' }, counts.duplicate);
+    for (const [reason, n] of rejectedBy) ingestionMetrics.events.inc({ outcome: 'rejected', reason }, n);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    ingestionMetrics.seconds.observe(seconds);
+    log.info({ batchId, events: results.length, ...counts, ms: Math.round(seconds * 1000) }, 'edge batch ingested');
+  }
+}
+
+/** Outcomes of the events that need no database, and the rest as candidates for the insert. */
+export function classify(events: unknown[], edge: AuthenticatedEdge): { outcomes: (EventOutcome | undefined)[]; candidates: Candidate[] } {
+  const outcomes: (EventOutcome | undefined)[] = new Array(events.length);
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  events.forEach((raw, index) => {
+    const parsed = parseCloudEvent(raw);
+    if (!parsed.ok) {
+      outcomes[index] = { status: 'rejected', event_id: parsed.eventId, tenant_id: parsed.tenantId, reason: parsed.reason };
+      return;
+    }
+    const { event } = parsed;
+    const ids = { event_id: event.event_id, tenant_id: event.tenant_id };
+    if (!syncable.has(event.event_type)) {
+      outcomes[index] = { status: 'rejected', ...ids, reason: 'not_syncable' };
+    } else if (!edge.tenants.has(event.tenant_id.toLowerCase())) {
+      outcomes[index] = { status: 'rejected', ...ids, reason: 'tenant_not_authorized' };
+    } else {
+      const key = eventKey(event.tenant_id, event.event_id);
+      if (seen.has(key)) {
+        outcomes[index] = { status: 'duplicate', ...ids };
+      } else {
+        seen.add(key);
+        candidates.push({ index, event });
+      }
+    }
+  });
+  return { outcomes, candidates };
+}
