@@ -3,9 +3,11 @@
  * when missing, brought up to date when the code or settings changed (an operator's pause is kept).
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type * as edgeWorkflows from '../workflows/edge';
 import type { PublishTelemetryRollupsInput } from '../workflows/telemetry-rollups';
-import { telemetryRollupsScheduleId, telemetryRollupsWorkflowId } from './workflow-ids';
+import type { PruneSyncOutboxInput } from '../workflows/sync-retention';
+import { syncOutboxRetentionScheduleId, syncOutboxRetentionWorkflowId, telemetryRollupsScheduleId, telemetryRollupsWorkflowId } from './workflow-ids';
 
 export interface TelemetryRollupScheduleConfig {
   edgeId: string;
@@ -13,7 +15,7 @@ export interface TelemetryRollupScheduleConfig {
   graceSeconds: number;
   batchSize?: number;
   /** How often a run starts. */
-  every?: string;
+  every?: Duration;
 }
 
 export function telemetryRollupSchedule(cfg: TelemetryRollupScheduleConfig) {
@@ -40,7 +42,45 @@ export function telemetryRollupSchedule(cfg: TelemetryRollupScheduleConfig) {
 
 /** Creates the rollup schedule, or updates it in place if it already exists. */
 export async function ensureTelemetryRollupSchedule(client: Client, cfg: TelemetryRollupScheduleConfig): Promise<'created' | 'updated'> {
-  const desired = telemetryRollupSchedule(cfg);
+  return ensureSchedule(client, telemetryRollupSchedule(cfg));
+}
+
+export interface SyncOutboxRetentionScheduleConfig {
+  edgeId: string;
+  taskQueue: string;
+  /** Acked rows older than this are deleted (SYNC_RETENTION_HOURS). */
+  olderThanHours: number;
+  chunk?: number;
+  every?: Duration;
+}
+
+export function syncOutboxRetentionSchedule(cfg: SyncOutboxRetentionScheduleConfig) {
+  const input: PruneSyncOutboxInput = { olderThanHours: cfg.olderThanHours, chunk: cfg.chunk ?? 10_000 };
+  return {
+    scheduleId: syncOutboxRetentionScheduleId(cfg.edgeId),
+    spec: { intervals: [{ every: cfg.every ?? '10 minutes' }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: 'pruneSyncOutbox' satisfies keyof typeof edgeWorkflows,
+      args: [input] satisfies Parameters<typeof edgeWorkflows.pruneSyncOutbox>,
+      taskQueue: cfg.taskQueue,
+      workflowId: syncOutboxRetentionWorkflowId(cfg.edgeId),
+    },
+    policies: {
+      // A run still deleting makes the next tick a no-op; after an outage one run catches up.
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: '10 minutes',
+    },
+  } satisfies ScheduleOptions;
+}
+
+/** Creates the outbox retention schedule, or updates it in place if it already exists. */
+export async function ensureSyncOutboxRetentionSchedule(client: Client, cfg: SyncOutboxRetentionScheduleConfig): Promise<'created' | 'updated'> {
+  return ensureSchedule(client, syncOutboxRetentionSchedule(cfg));
+}
+
+/** Creates a schedule, or brings an existing one up to date keeping an operator's pause and note. */
+async function ensureSchedule(client: Client, desired: ScheduleOptions): Promise<'created' | 'updated'> {
   try {
     await client.schedule.create(desired);
     return 'created';

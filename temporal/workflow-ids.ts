@@ -16,3 +16,42 @@ export function telemetryRollupsScheduleId(edgeId: string): string {
 export function telemetryRollupsWorkflowId(edgeId: string): string {
   return `telemetry-rollups/${edgeId}`;
 }
+
+/** The one long-running sync forwarder of an edge (spec §7), started by the edge worker. */
+export function syncForwarderWorkflowId(edgeId: string): string {
+  return `sync-forwarder/${edgeId}`;
+}
+
+/**
+ * One outbox batch: sent as batch_id and x-request-id, and written to claimed_by as the batch's
+ * claim on its rows. Unique per run and sequence number, readable in logs, and within the
+ * request-id alphabet (A-Z a-z 0-9 . _ : -).
+ */
+export function syncBatchId(edgeId: string, lane: string, runId: string, seq: number): string {
+  const edge = edgeId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+  return `${edge}:${lane}:${runId}:${seq}`;
+}
+
+/** The per-edge schedule that deletes old acked outbox rows every ten minutes. */
+export function syncOutboxRetentionScheduleId(edgeId: string): string {
+  return `sync-outbox-retention/${edgeId}`;
+}
+
+/** The workflow id prefix of that schedule's runs (the server appends the scheduled time). */
+export function syncOutboxRetentionWorkflowId(edgeId: string): string {
+  return `sync-outbox-retention/${edgeId}`;
+}
+
+/**
+ * One insight generation (spec §5) per tenant and request: the caller's x-request-id (or the one
+ * the gateway minted) is the business key, so a repeated request finds the same workflow instead
+ * of starting a second one. The reuse/conflict policy is in gateways/http/insights-router.ts.
+ */
+export function insightWorkflowId(tenantId: string, requestId: string): string {
+  return `insight/${tenantId}/${requestId}`;
+}
+
+/** The best-effort notification an insight run starts as an abandoned child (one per insight run). */
+export function insightNotificationWorkflowId(tenantId: string, requestId: string): string {
+  return `insight-notification/${tenantId}/${requestId}`;
+}

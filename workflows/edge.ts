@@ -3,3 +3,5 @@
  * Everything exported here becomes a workflow type; export workflows only.
  */
 export { publishTelemetryRollups } from './telemetry-rollups';
+export { syncForwarder } from './sync-forwarder';
+export { pruneSyncOutbox } from './sync-retention';

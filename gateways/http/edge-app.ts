@@ -4,20 +4,29 @@
  */
 import express, { type Express } from 'express';
 import type { Pool } from 'pg';
+import { settings } from '../../config/settings';
 import { logger, type Logger } from '../../platform/logger';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
 import { ingressRejectsRouter } from './ingress-rejects';
 import { requestId } from './request-id';
+import { temporalSyncControl, type SyncForwarderControl } from './sync-control';
+import { syncDlqRouter } from './sync-dlq';
+import { syncStatusRouter } from './sync-status';
 
 export interface EdgeAppDeps {
   pool: Pool;
   log?: Logger;
   /** Lets main.ts report `stopping` on /health while it drains; ready by default. */
   phase?: () => Phase;
+  /** The sync forwarder workflow (status query, pause/resume/retry-now); by default through the edge's Temporal. */
+  syncControl?: SyncForwarderControl;
+  edgeId?: string;
 }
 
-export function createEdgeApp({ pool, log = logger('edge-http'), phase }: EdgeAppDeps): Express {
+export function createEdgeApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId }: EdgeAppDeps): Express {
+  const s = settings();
+  const sync = syncControl ?? temporalSyncControl({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE, edgeId: edgeId ?? s.EDGE_ID });
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
@@ -34,6 +43,8 @@ export function createEdgeApp({ pool, log = logger('edge-http'), phase }: EdgeAp
     ),
   );
   app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
+  app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
+  app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: edgeId ?? s.EDGE_ID }));
   app.use(notFound);
   app.use(errorHandler(log));
   return app;

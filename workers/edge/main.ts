@@ -1,9 +1,12 @@
 /**
  * The edge worker: one long-running process on the farm server (systemd unit, config file named by
- * FARMIQ_CONFIG). It talks only to the farm's own Temporal (namespace farmiq-edge) and the edge
- * Postgres, so it keeps working for days without the cloud.
+ * FARMIQ_CONFIG). It depends only on the farm's own Temporal (namespace farmiq-edge) and the edge
+ * Postgres; the cloud is reached over HTTPS by the sync activities, and may be gone for days.
  *
  *   npm run edge:worker
+ *
+ * It ensures the telemetry rollup and sync outbox retention schedules and the one sync forwarder
+ * workflow of this edge (docs/sync.md), then polls EDGE_TASK_QUEUE.
  *
  * Start-up waits for Postgres and Temporal rather than crashing (systemd may start it first);
  * /health on EDGE_WORKER_HEALTH_PORT reports both and the worker's state; SIGTERM stops polling,
@@ -17,10 +20,15 @@ import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import { createPool, safeDatabaseName } from '../../db/pool';
 import { createRollupActivities } from '../../activities/telemetry-rollups';
+import { createSyncActivities } from '../../activities/sync-forwarder';
+import { createSyncRetentionActivities } from '../../activities/sync-retention';
+import { createCloudClient } from '../../edge/sync/cloud-client';
+import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
+import { ensureSyncForwarder, syncForwarderConfig } from '../../edge/sync/forwarder-start';
 import { installTemporalRuntime } from '../../temporal/runtime';
 import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 import { workflowCode } from '../../temporal/bundles';
-import { ensureTelemetryRollupSchedule } from '../../temporal/schedules';
+import { ensureSyncOutboxRetentionSchedule, ensureTelemetryRollupSchedule } from '../../temporal/schedules';
 import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
 
 async function main(): Promise<void> {
@@ -56,6 +64,20 @@ async function main(): Promise<void> {
     waitOpts,
   );
   log.info({ edgeId: s.EDGE_ID, schedule }, 'telemetry rollup schedule in place');
+  const retention = await waitFor(
+    'sync outbox retention schedule',
+    () => ensureSyncOutboxRetentionSchedule(client, { edgeId: s.EDGE_ID, taskQueue: s.EDGE_TASK_QUEUE, olderThanHours: s.SYNC_RETENTION_HOURS }),
+    waitOpts,
+  );
+  log.info({ edgeId: s.EDGE_ID, schedule: retention }, 'sync outbox retention schedule in place');
+
+  // Sync to the cloud (docs/sync.md). Without EDGE_SIGNING_KEY_FILE the forwarder reports
+  // not_configured and idles; the edge works on without a cloud.
+  const cloud = createCloudClient({ baseUrl: s.CLOUD_INGEST_URL, requestTimeoutMs: s.SYNC_REQUEST_TIMEOUT_SECONDS * 1000 });
+  lifecycle.onStop('cloud client', async () => cloud.close());
+  const identity = new EdgeIdentitySource({ edgeId: s.EDGE_ID, keyFile: s.EDGE_SIGNING_KEY_FILE, keyId: s.EDGE_KEY_ID });
+  const edgeIdentity = identity.current();
+  if (!edgeIdentity.configured) log.warn({ reason: edgeIdentity.reason }, 'sync to the cloud is not configured; the forwarder idles until a key is installed');
 
   const worker = await Worker.create({
     connection,
@@ -64,6 +86,8 @@ async function main(): Promise<void> {
     ...workflowCode('edge', log),
     activities: {
       ...createRollupActivities({ pool, edgeId: s.EDGE_ID }),
+      ...createSyncActivities({ pool, edgeId: s.EDGE_ID, cloud, identity, requestTimeoutMs: s.SYNC_REQUEST_TIMEOUT_SECONDS * 1000 }),
+      ...createSyncRetentionActivities({ pool }),
     },
     shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
     shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
@@ -75,6 +99,12 @@ async function main(): Promise<void> {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   });
+  const forwarder = await waitFor(
+    'sync forwarder workflow',
+    () => ensureSyncForwarder(client, { taskQueue: s.EDGE_TASK_QUEUE, config: syncForwarderConfig(s) }),
+    waitOpts,
+  );
+  log.info({ ...forwarder, cloud: s.CLOUD_INGEST_URL }, 'sync forwarder running');
   health.setPhase('ready');
   lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
   log.info({ namespace: s.TEMPORAL_EDGE_NAMESPACE, taskQueue: s.EDGE_TASK_QUEUE, edgeId: s.EDGE_ID }, 'edge worker running');
