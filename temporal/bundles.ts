@@ -32,12 +32,14 @@ export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
   if (fs.existsSync(codePath)) {
     const builtAt = fs.statSync(codePath).mtime;
     const newer = newerSources(builtAt);
-    if (newer.length > 0) {
-      log.warn({ bundle: codePath, builtAt, newerSources: newer }, 'prebuilt workflow bundle is older than workflow sources; rebuild it with `npx tsx temporal/build-bundle.ts`');
-    } else {
+    if (newer.length === 0) {
       log.info({ bundle: codePath, builtAt }, 'using prebuilt workflow bundle');
+      return { workflowBundle: { codePath } };
     }
-    return { workflowBundle: { codePath } };
+    // Running a stale bundle would serve old workflow code (or none of a new workflow type) to
+    // running workflows; in a checkout the sources are the truth.
+    log.warn({ bundle: codePath, builtAt, newerSources: newer }, 'prebuilt workflow bundle is older than the workflow sources; bundling from source (rebuild with `npm run temporal:bundle`)');
+    return { workflowsPath: workflowsPath(kind) };
   }
   log.info({ workflowsPath: workflowsPath(kind), missingBundle: codePath }, 'no prebuilt workflow bundle; bundling workflows from source');
   return { workflowsPath: workflowsPath(kind) };
