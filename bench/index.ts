@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { settings } from '../config/settings';
 import { benchIngest } from './ingest';
+import { benchInsights } from './insights';
 
 const program = new Command().name('bench');
 
@@ -15,6 +16,18 @@ program
   .option('--rounds <n>', 'rounds (medians are reported)', Number, 3)
   .action(async (o: { count: number; rounds: number }) => {
     await benchIngest({ count: o.count, rounds: o.rounds, databaseUrl: settings().EDGE_DATABASE_URL });
+  });
+
+program
+  .command('insights')
+  .description('insight generation: 90-day aggregation alone, and insights/generate end to end (HTTP + Temporal), p50/p95')
+  .option('--runs <n>', 'end-to-end requests measured', Number, 40)
+  .option('--aggregation-runs <n>', 'aggregation runs measured', Number, 30)
+  .option('--floor-runs <n>', 'no-work floor requests measured', Number, 20)
+  .option('--reseed', 'rebuild the bench database even if a matching seed exists', false)
+  .option('--no-minute-rollups', 'seed only the 1h rollups (faster; the aggregation reads only those)')
+  .action(async (o: { runs: number; aggregationRuns: number; floorRuns: number; reseed: boolean; minuteRollups: boolean }) => {
+    await benchInsights(o);
   });
 
 program.parseAsync().then(

@@ -15,6 +15,7 @@ APPS=(
   "cloud-http|gateways/http/cloud-main.ts|http://127.0.0.1:$CLOUD_HTTP_PORT/health"
   "cloud-worker|workers/cloud/main.ts|http://127.0.0.1:$CLOUD_WORKER_HEALTH_PORT/health"
   "cloud-consumers|cloud/consumers/main.ts|http://127.0.0.1:$CLOUD_CONSUMERS_HEALTH_PORT/health"
+  "notifications|notifications/main.ts|http://127.0.0.1:$NOTIFICATIONS_HEALTH_PORT/health"
   "edge-http|gateways/http/edge-main.ts|http://127.0.0.1:$EDGE_HTTP_PORT/health"
   "edge-worker|workers/edge/main.ts|http://127.0.0.1:$EDGE_WORKER_HEALTH_PORT/health"
   "mqtt-bridge|gateways/mqtt-bridge/main.ts|http://127.0.0.1:$BRIDGE_HEALTH_PORT/health"

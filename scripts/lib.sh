@@ -46,6 +46,8 @@ load_config_file
 : "${EDGE_WORKER_HEALTH_PORT:=8102}"
 : "${CLOUD_WORKER_HEALTH_PORT:=8103}"
 : "${CLOUD_CONSUMERS_HEALTH_PORT:=8104}"
+: "${NOTIFICATIONS_HEALTH_PORT:=8105}"
+: "${CLOUD_APP_DATABASE_URL:=postgres://farmiq_app:farmiq_app@127.0.0.1:5432/farmiq_cloud}"
 : "${SHUTDOWN_GRACE_SECONDS:=20}"
 # The integration tests' databases (names as in test/support/stack.ts) and RabbitMQ vhost.
 : "${TEST_EDGE_DATABASE_URL:=postgres://farmiq:farmiq@127.0.0.1:5432/farmiq_edge_test}"

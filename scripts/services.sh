@@ -92,6 +92,15 @@ postgres_start() {
       say "postgres: created role $user"
     fi
   done
+  # The dashboard's role (auth/tenant-db.ts): it may log in but can never bypass row-level
+  # security. Created here by the superuser because the migrating role may not create roles.
+  local app_user app_password
+  app_user="$(url_part "$CLOUD_APP_DATABASE_URL" user)"
+  app_password="$(url_part "$CLOUD_APP_DATABASE_URL" password)"
+  if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${app_user//\'/\'\'}'")" ]]; then
+    psql_admin -c "CREATE ROLE \"$app_user\" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '${app_password//\'/\'\'}'"
+    say "postgres: created role $app_user (row-level security applies)"
+  fi
   for url in "${urls[@]}"; do
     db="$(url_part "$url" path)"
     user="$(url_part "$url" user)"

@@ -44,6 +44,7 @@ FarmIQ is up.
                   edge-worker http://127.0.0.1:$EDGE_WORKER_HEALTH_PORT/health
                   cloud-worker http://127.0.0.1:$CLOUD_WORKER_HEALTH_PORT/health
                   cloud-consumers http://127.0.0.1:$CLOUD_CONSUMERS_HEALTH_PORT/health
+                  notifications http://127.0.0.1:$NOTIFICATIONS_HEALTH_PORT/health
   Logs            $LOG_DIR/<name>.log     pids $PID_DIR
   Status / stop   make status / make down
 INFO

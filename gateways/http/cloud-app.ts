@@ -1,24 +1,60 @@
 /**
- * The cloud HTTP API as an express app. Only /health so far; the ingestion endpoints of spec §7
- * come with the next issue.
+ * The cloud HTTP API (cloud-api-gateway-bff) as an express app, in three tiers:
+ *
+ *   1. open         /health, /metrics
+ *   2. edge-signed  edge batch ingestion: edges authenticate by request signature (Ed25519,
+ *                   domain/sync/request-signing.ts), never by a user token — so it sits ABOVE tier 3
+ *   3. dashboard    everything else: requireUser() (401 without a valid token), then each route's
+ *                   requireRole(), and tenant data through the tenant pool (row-level security)
+ *
+ * test/http/route-sweep.test.ts walks this app's router stack and checks every route of tier 2 and
+ * 3 (401 without a token, 403/404 across tenants, 403 for a viewer on anything that writes), so a
+ * route added here is swept without touching the test.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Pool } from 'pg';
 import { logger, type Logger } from '../../platform/logger';
+import type { CheckResult } from '../../platform/health';
+import type { DeliveryPublisher } from '../../notifications/queue';
+import { requireUser } from './auth-middleware';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
+import type { Client } from '@temporalio/client';
+import { createNotificationsRouter } from './notifications-router';
+import { createInsightsRouter } from './insights-router';
+import { createLlmRouter } from './llm-router';
+import { createMlRouter } from './ml-router';
 import { requestId } from './request-id';
 
 export interface CloudAppDeps {
+  /** Owner pool (CLOUD_DATABASE_URL): health and edge ingestion only, never dashboard handlers. */
   pool: Pool;
+  /** Tenant pool (CLOUD_APP_DATABASE_URL, farmiq_app): all dashboard data, under row-level security. */
+  tenantPool: Pool;
+  /** Enqueues email/sms/push deliveries (notifications/queue.ts NotificationQueue). */
+  notificationPublisher: DeliveryPublisher;
+  /**
+   * The edge batch ingestion router (createEdgeBatchRouter from ./edge-batch-router), mounted in
+   * tier 2. cloud-main.ts passes it; a test may leave it out.
+   */
+  edgeBatchRouter?: Router;
+  /** Starts insight workflows on the cloud task queue (namespace farmiq-cloud). */
+  temporalClient: Client;
+  /** Extra /health checks (e.g. the outbox relay, RabbitMQ). */
+  healthChecks?: Record<string, () => Promise<CheckResult> | CheckResult>;
+  /** Verification key of dashboard tokens; default AUTH_JWT_SECRET. */
+  jwtSecret?: string;
   log?: Logger;
   phase?: () => Phase;
 }
 
-export function createCloudApp({ pool, log = logger('cloud-http'), phase }: CloudAppDeps): Express {
+export function createCloudApp(deps: CloudAppDeps): Express {
+  const { pool, tenantPool, log = logger('cloud-http'), phase } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
+
+  // ── 1. open ──────────────────────────────────────────────────────────────────────────────
   app.use(
     healthRouter(
       'cloud-http',
@@ -27,10 +63,34 @@ export function createCloudApp({ pool, log = logger('cloud-http'), phase }: Clou
           await pool.query('SELECT 1');
           return { ok: true };
         },
+        'tenant-database': async () => {
+          await tenantPool.query('SELECT 1');
+          return { ok: true };
+        },
+        ...deps.healthChecks,
       },
       phase,
     ),
   );
+
+  // ── 2. edge-signed (NOT behind requireUser) ──────────────────────────────────────────────
+  // EDGE BATCH INGESTION MOUNTS HERE: createEdgeBatchRouter({ pool, relay, log }) from
+  // ./edge-batch-router, passed in as deps.edgeBatchRouter by cloud-main.ts. Keep it above
+  // requireUser(): an edge has no user token, and a user token must not authenticate an edge.
+  if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
+  // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
+  // token, not a user token.
+  app.use(createMlRouter({ log, jwtSecret: deps.jwtSecret }));
+  app.use(createLlmRouter({ log, jwtSecret: deps.jwtSecret }));
+
+  // ── 3. dashboard: a valid user token from here on ─────────────────────────────────────────
+  app.use(requireUser({ secret: deps.jwtSecret }));
+  app.use(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
+  app.use(createInsightsRouter({ temporalClient: deps.temporalClient, pool: tenantPool, log, authSecret: deps.jwtSecret }));
+  // More dashboard routers mount here: each route's requireRole() first, any tenant named in a
+  // path, query or body checked with assertTenant() before a dependency is touched, tenant data
+  // read with withTenant(tenantPool, …).
+
   app.use(notFound);
   app.use(errorHandler(log));
   return app;

@@ -5,7 +5,15 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../../platform/logger';
 
-export type ErrorCode = 'invalid_query' | 'not_found' | 'database_unavailable' | 'internal_error';
+export type ErrorCode =
+  | 'invalid_query'
+  | 'not_found'
+  | 'database_unavailable'
+  | 'internal_error'
+  // auth and dashboard APIs (gateways/http/auth-middleware.ts, notifications-router.ts)
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'invalid_body';
 
 export class HttpError extends Error {
   constructor(

@@ -4,9 +4,11 @@
  *
  *   npm run cloud:worker
  *
- * Its workflows (sync ingestion, insights) and their activities arrive with later issues; until
- * then it registers the empty workflows/cloud.ts index and polls the task queue for workflow tasks
- * only (docs/temporal.md explains why that is a legitimate worker and not a placeholder).
+ * It runs the insight workflows of spec §5 (workflows/cloud.ts) and their activities: the tenant
+ * pool (farmiq_app, row-level security) for aggregation and storage, the ML predictor and the
+ * insight analyzer chosen by the settings (in process by default), and the notifications module
+ * with its RabbitMQ publisher for the best-effort notification. RabbitMQ being down does not stop
+ * the worker: a notification is then stored and left to the delivery worker's dispatcher.
  */
 import { Worker } from '@temporalio/worker';
 import { settings } from '../../config/settings';
@@ -17,6 +19,14 @@ import { installTemporalRuntime } from '../../temporal/runtime';
 import { connectTemporal, temporalHealthCheck } from '../../temporal/connection';
 import { workflowCode } from '../../temporal/bundles';
 import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
+import { createTenantPool } from '../../auth/tenant-db';
+import { createInsightActivities } from '../../activities/insight-generation';
+import { createInsightNotificationActivities } from '../../activities/insight-notification';
+import { insightServicesFromSettings } from '../../insights/services';
+import { NotificationModuleNotifier } from '../../insights/notifier';
+import { AmqpConnection } from '../../messaging/connection';
+import { NotificationQueue } from '../../notifications/queue';
+import { notificationTopology } from '../../notifications/topology';
 
 async function main(): Promise<void> {
   const s = settings();
@@ -36,11 +46,26 @@ async function main(): Promise<void> {
   lifecycle.onStop('temporal connection', () => connection.close());
   health.addCheck('temporal', temporalHealthCheck(connection));
 
+  // Insight activities (spec §5). Created before the worker, closed after it (stop steps run in reverse).
+  const tenantPool = createTenantPool({ log, applicationName: 'farmiq-cloud-worker' });
+  lifecycle.onStop('tenant database pool', () => tenantPool.end());
+  const amqp = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-worker', log });
+  amqp.start();
+  lifecycle.onStop('rabbitmq connection', () => amqp.stop());
+  const notificationQueue = new NotificationQueue({ connection: amqp, names: notificationTopology(s.AMQP_TOPOLOGY_PREFIX), deliveryLimit: s.AMQP_DELIVERY_LIMIT, log });
+  lifecycle.onStop('notification publisher', () => notificationQueue.close());
+  const insightServices = insightServicesFromSettings(s, log);
+  const activities = {
+    ...createInsightActivities({ pool: tenantPool, ...insightServices }),
+    ...createInsightNotificationActivities({ notifier: new NotificationModuleNotifier({ pool: tenantPool, publisher: notificationQueue, log }) }),
+  };
+
   const worker = await Worker.create({
     connection,
     namespace: s.TEMPORAL_CLOUD_NAMESPACE,
     taskQueue: s.CLOUD_TASK_QUEUE,
     ...workflowCode('cloud', log),
+    activities,
     shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
     shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
   });
@@ -53,7 +78,10 @@ async function main(): Promise<void> {
   });
   health.setPhase('ready');
   lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
-  log.info({ namespace: s.TEMPORAL_CLOUD_NAMESPACE, taskQueue: s.CLOUD_TASK_QUEUE }, 'cloud worker running');
+  log.info(
+    { namespace: s.TEMPORAL_CLOUD_NAMESPACE, taskQueue: s.CLOUD_TASK_QUEUE, llm: insightServices.llmModel ?? 'template', ml: s.ML_SERVICE_URL || 'in-process' },
+    'cloud worker running',
+  );
 
   running.catch((err: Error) => {
     log.fatal({ err: err.message }, 'cloud worker failed');

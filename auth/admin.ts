@@ -1,0 +1,66 @@
+/**
+ * Tenant and user administration on the owner pool (CLOUD_DATABASE_URL): what scripts/tenant-admin.ts
+ * runs to create a tenant, its first admin, and a dashboard token. Not reachable over HTTP.
+ */
+import type { Pool } from 'pg';
+import { hashPassword } from './passwords';
+import { isRole, type Role } from './roles';
+import { issueToken, type IssueOptions } from './tokens';
+
+export interface Tenant {
+  id: string;
+  name: string;
+}
+
+export interface User {
+  id: string;
+  tenantId: string;
+  email: string;
+  displayName: string | null;
+  role: Role;
+}
+
+export async function createTenant(pool: Pool, name: string): Promise<Tenant> {
+  if (!name.trim()) throw new Error('a tenant needs a name');
+  const r = await pool.query<{ id: string; name: string }>('INSERT INTO tenants (name) VALUES ($1) RETURNING id, name', [name.trim()]);
+  return r.rows[0];
+}
+
+export interface NewUser {
+  tenantId: string;
+  email: string;
+  role: Role;
+  displayName?: string;
+  password?: string;
+}
+
+export async function createUser(pool: Pool, u: NewUser): Promise<User> {
+  if (!isRole(u.role)) throw new Error(`unknown role ${String(u.role)}: use viewer, operator or admin`);
+  if (!/^[^\s@]+@[^\s@]+$/.test(u.email)) throw new Error(`${u.email} is not an email address`);
+  const tenant = await pool.query('SELECT 1 FROM tenants WHERE id = $1', [u.tenantId]);
+  if (tenant.rowCount === 0) throw new Error(`no tenant ${u.tenantId}`);
+  const hash = u.password ? await hashPassword(u.password) : null;
+  try {
+    const r = await pool.query<{ id: string }>(
+      `INSERT INTO users (tenant_id, email, display_name, role, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [u.tenantId, u.email, u.displayName ?? null, u.role, hash],
+    );
+    return { id: r.rows[0].id, tenantId: u.tenantId, email: u.email, displayName: u.displayName ?? null, role: u.role };
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new Error(`tenant ${u.tenantId} already has a user ${u.email}`);
+    throw err;
+  }
+}
+
+/** A dashboard token for an existing, enabled user, with the tenant and role stored for them. */
+export async function issueTokenForUser(pool: Pool, userId: string, opts: IssueOptions = {}): Promise<{ token: string; user: User }> {
+  const r = await pool.query<{ id: string; tenant_id: string; email: string; display_name: string | null; role: Role; disabled_at: Date | null }>(
+    'SELECT id, tenant_id, email, display_name, role, disabled_at FROM users WHERE id = $1',
+    [userId],
+  );
+  const row = r.rows[0];
+  if (!row) throw new Error(`no user ${userId}`);
+  if (row.disabled_at) throw new Error(`user ${userId} is disabled`);
+  const user: User = { id: row.id, tenantId: row.tenant_id, email: row.email, displayName: row.display_name, role: row.role };
+  return { token: issueToken({ userId: user.id, tenantId: user.tenantId, role: user.role }, opts), user };
+}

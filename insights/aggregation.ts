@@ -1,0 +1,265 @@
+/**
+ * Reads what a feature summary is computed from, reducing in the database and never scanning raw
+ * readings: hourly barn climate from the 1h telemetry rollups, and per-day aggregates of feed
+ * intake and WeighVision sessions. The KPI arithmetic itself is in insights/kpis (pure).
+ *
+ * Every query runs through `TenantDb`, i.e. inside `withTenant` on the row-level-security pool in
+ * production, and also names the tenant explicitly (belt and braces: either alone isolates).
+ */
+import type { Pool, PoolClient } from 'pg';
+import { withTenant } from '../auth/tenant-db';
+import type { FeatureSummary } from './feature-summary';
+import { addDays } from './kpis/calendar';
+import type { BarnHour } from './kpis/climate';
+import { buildFeatureSummary, type BarnAggregates, type SummaryInputs } from './kpis/summary';
+
+/** Runs `fn` in a transaction scoped to the request's tenant (auth/tenant-db.ts withTenant). */
+export type TenantDb = <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
+
+/**
+ * The TenantDb of the insight activities: withTenant on the row-level-security pool, with a 20 s
+ * statement_timeout (an attempt fails well inside its activity timeout) and JIT off — these
+ * queries take milliseconds, and compiling them (the planner's cost estimate says "big") would
+ * add more than it saves.
+ */
+export function tenantScopedDb(pool: Pool, tenantId: string): TenantDb {
+  return <T>(fn: (client: PoolClient) => Promise<T>) =>
+    withTenant(pool, tenantId, async (client) => {
+      await client.query(`SET LOCAL statement_timeout = '20s'; SET LOCAL jit = off`);
+      return fn(client);
+    });
+}
+
+export interface AggregationRequest {
+  tenantId: string;
+  farmId: string;
+  barnId: string | null;
+  window: { from: string; to: string };
+  /** Days after the window's last day the growth forecast is for (default 7). */
+  forecastDays?: number;
+  /** Default: the species' reference target weight. */
+  targetWeightKg?: number | null;
+}
+
+export const defaultForecastDays = 7;
+
+export class FarmNotFound extends Error {
+  readonly type = 'FarmNotFound';
+  constructor(what: string) {
+    super(`${what} does not exist for this tenant`);
+    this.name = 'FarmNotFound';
+  }
+}
+
+interface FarmRow {
+  farm_id: string;
+  name: string;
+  species: string;
+  timezone: string;
+  comfort_min_c: number | null;
+  comfort_max_c: number | null;
+  from_day: string;
+  to_day: string;
+}
+
+interface ClimateRow {
+  barn_id: string;
+  metric: 'temperature' | 'humidity';
+  hours: number[];
+  local_days: number[];
+  means: number[];
+  mins: number[];
+  maxs: number[];
+  readings: number[];
+}
+
+interface BarnRow {
+  barn_id: string;
+  name: string;
+  animal_count: number | null;
+  placed_at: string | null;
+  age_at_placement_days: number;
+}
+
+const farmQuery = `
+SELECT f.farm_id, f.name, f.species, f.timezone,
+       f.comfort_temp_min_c::float8 AS comfort_min_c, f.comfort_temp_max_c::float8 AS comfort_max_c,
+       to_char(($3::timestamptz AT TIME ZONE f.timezone)::date, 'YYYY-MM-DD') AS from_day,
+       to_char((($4::timestamptz - interval '1 microsecond') AT TIME ZONE f.timezone)::date, 'YYYY-MM-DD') AS to_day
+FROM farms f
+WHERE f.tenant_id = $1 AND f.farm_id = $2`;
+
+const barnsQuery = `
+SELECT barn_id, name, animal_count, to_char(placed_at, 'YYYY-MM-DD') AS placed_at, age_at_placement_days
+FROM barns
+WHERE tenant_id = $1 AND farm_id = $2 AND ($3::text IS NULL OR barn_id = $3)
+ORDER BY barn_id`;
+
+// One row per barn and metric, holding that barn's hours as parallel arrays: every sensor's 1h
+// rollup of an hour combined, the mean weighted by reading counts. The LATERAL makes one ordered
+// index scan of telemetry_rollups_barn_metric_time per (barn, metric), so grouping needs no sort
+// (a single scan over all barns with = ANY sorted all 170,000 rows of 90 days: 2–3× slower), and
+// arrays instead of one row per hour keep the client-side parsing small. The arrays come from one
+// aggregate node, so they are aligned with each other whatever their order; the client sorts by
+// hour if they ever are not. local_day is days since 1970-01-01 in the farm's time zone.
+const hourlyClimateQuery = `
+SELECT b.barn_id, m.metric, h.hours, h.local_days, h.means, h.mins, h.maxs, h.readings
+FROM unnest($3::text[]) AS b(barn_id)
+CROSS JOIN (VALUES ('temperature'), ('humidity')) AS m(metric)
+CROSS JOIN LATERAL (
+  SELECT array_agg(extract(epoch FROM g.bucket_start)::float8) AS hours,
+         array_agg((g.bucket_start AT TIME ZONE $6)::date - date '1970-01-01') AS local_days,
+         array_agg(g.mean) AS means, array_agg(g.min) AS mins, array_agg(g.max) AS maxs, array_agg(g.readings) AS readings
+  FROM (
+    SELECT r.bucket_start, sum(r.value_mean * r.reading_count) / sum(r.reading_count::float8) AS mean,
+           min(r.value_min) AS min, max(r.value_max) AS max, sum(r.reading_count::float8) AS readings
+    FROM telemetry_rollups r
+    WHERE r.tenant_id = $1 AND r.farm_id = $2 AND r.barn_id = b.barn_id AND r.metric = m.metric AND r.bucket_width = '1h'
+      AND r.bucket_start >= date_trunc('hour', $4::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+      AND r.bucket_start < $5
+    GROUP BY r.bucket_start
+    ORDER BY r.bucket_start
+  ) g
+) h
+WHERE h.hours IS NOT NULL`;
+
+const dailyFeedQuery = `
+SELECT barn_id, to_char((dispensed_at AT TIME ZONE $6)::date, 'YYYY-MM-DD') AS day,
+       sum(quantity_kg)::float8 AS kg, count(*)::int AS events
+FROM feed_intake
+WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[]) AND dispensed_at >= $4 AND dispensed_at < $5
+GROUP BY 1, 2
+ORDER BY 1, 2`;
+
+const finalizedSessions = `
+  FROM weighvision_sessions
+  WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[])
+    AND status = 'finalized' AND weight_kg IS NOT NULL AND finalized_at >= $4 AND finalized_at < $5`;
+
+const dailyWeightsQuery = `
+SELECT barn_id, to_char((finalized_at AT TIME ZONE $6)::date, 'YYYY-MM-DD') AS day,
+       count(*)::int AS sessions, avg(weight_kg)::float8 AS mean_kg
+${finalizedSessions}
+GROUP BY 1, 2
+ORDER BY 1, 2`;
+
+const lastDayWeightsQuery = `
+WITH s AS (SELECT barn_id, (finalized_at AT TIME ZONE $6)::date AS day, weight_kg ${finalizedSessions}),
+     last AS (SELECT barn_id, max(day) AS day FROM s GROUP BY barn_id)
+SELECT s.barn_id, array_agg(s.weight_kg::float8 ORDER BY s.weight_kg) AS weights
+FROM s JOIN last USING (barn_id, day)
+GROUP BY s.barn_id`;
+
+const stationPairsQuery = `
+SELECT barn_id, station_id,
+       array_agg(weight_kg::float8 ORDER BY session_id) AS scale_kg,
+       array_agg(vision_weight_kg::float8 ORDER BY session_id) AS vision_kg
+${finalizedSessions} AND vision_weight_kg > 0
+GROUP BY barn_id, station_id`;
+
+function emptyBarn(b: BarnRow): BarnAggregates {
+  return {
+    barnId: b.barn_id,
+    name: b.name,
+    animalCount: b.animal_count,
+    placedAt: b.placed_at,
+    ageAtPlacementDays: b.age_at_placement_days,
+    temperatureHours: [],
+    humidityHours: [],
+    dailyFeed: [],
+    feedEvents: 0,
+    dailyWeights: [],
+    lastDayWeightsKg: [],
+    stations: [],
+  };
+}
+
+/** The summary inputs for a request; FarmNotFound when the farm (or barn) is not the tenant's. */
+export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): Promise<SummaryInputs> {
+  const { tenantId, farmId, barnId, window } = req;
+  const directory = await db(async (c) => {
+    const farm = (await c.query<FarmRow>(farmQuery, [tenantId, farmId, window.from, window.to])).rows[0];
+    const barns = farm ? (await c.query<BarnRow>(barnsQuery, [tenantId, farmId, barnId])).rows : [];
+    return { farm, barns };
+  });
+  if (!directory.farm) throw new FarmNotFound(`farm ${farmId}`);
+  if (barnId !== null && directory.barns.length === 0) throw new FarmNotFound(`barn ${barnId} of farm ${farmId}`);
+  const { farm } = directory;
+
+  const barns = new Map(directory.barns.map((b) => [b.barn_id, emptyBarn(b)]));
+  const params = [tenantId, farmId, [...barns.keys()], window.from, window.to, farm.timezone];
+
+  // The climate scan is the big one: barns are split over two connections (two cores' worth of
+  // Postgres) beside a third that runs the small daily queries.
+  const barnIds = [...barns.keys()];
+  const halves = [barnIds.filter((_, i) => i % 2 === 0), barnIds.filter((_, i) => i % 2 === 1)].filter((h) => h.length > 0);
+  const [daily, ...climate] = await Promise.all([
+    db(async (c) => ({
+      feed: (await c.query<{ barn_id: string; day: string; kg: number; events: number }>(dailyFeedQuery, params)).rows,
+      weights: (await c.query<{ barn_id: string; day: string; sessions: number; mean_kg: number }>(dailyWeightsQuery, params)).rows,
+      lastDay: (await c.query<{ barn_id: string; weights: number[] }>(lastDayWeightsQuery, params)).rows,
+      stations: (await c.query<{ barn_id: string; station_id: string; scale_kg: number[]; vision_kg: number[] }>(stationPairsQuery, params.slice(0, 5))).rows,
+    })),
+    ...halves.map((half) => db((c) => c.query<ClimateRow>(hourlyClimateQuery, [tenantId, farmId, half, window.from, window.to, farm.timezone]))),
+  ]);
+
+  const dayLabels = new Map<number, string>();
+  const dayLabel = (n: number) => {
+    let label = dayLabels.get(n);
+    if (label === undefined) {
+      label = new Date(n * 86_400_000).toISOString().slice(0, 10);
+      dayLabels.set(n, label);
+    }
+    return label;
+  };
+  for (const r of climate.flatMap((q) => q.rows)) {
+    const barn = barns.get(r.barn_id);
+    if (!barn) continue;
+    const order = r.hours.every((h, i) => i === 0 || r.hours[i - 1] < h) ? r.hours.map((_, i) => i) : r.hours.map((_, i) => i).sort((x, y) => r.hours[x] - r.hours[y]);
+    const hours: BarnHour[] = order.map((i) => ({
+      hour: new Date(r.hours[i] * 1000).toISOString(),
+      localDay: dayLabel(r.local_days[i]),
+      mean: r.means[i],
+      min: r.mins[i],
+      max: r.maxs[i],
+      readingCount: r.readings[i],
+    }));
+    if (r.metric === 'temperature') barn.temperatureHours = hours;
+    else barn.humidityHours = hours;
+  }
+  for (const r of daily.feed) {
+    const barn = barns.get(r.barn_id);
+    if (!barn) continue;
+    barn.dailyFeed.push({ day: r.day, kg: r.kg });
+    barn.feedEvents += r.events;
+  }
+  for (const r of daily.weights) barns.get(r.barn_id)?.dailyWeights.push({ day: r.day, sessions: r.sessions, meanKg: r.mean_kg });
+  for (const r of daily.lastDay) {
+    const barn = barns.get(r.barn_id);
+    if (barn) barn.lastDayWeightsKg = r.weights;
+  }
+  for (const r of daily.stations) {
+    barns.get(r.barn_id)?.stations.push({ stationId: r.station_id, pairs: r.scale_kg.map((s, i) => ({ scaleKg: s, visionKg: r.vision_kg[i] })) });
+  }
+
+  return {
+    farm: {
+      farmId: farm.farm_id,
+      name: farm.name,
+      species: farm.species,
+      timezone: farm.timezone,
+      comfortMinC: farm.comfort_min_c,
+      comfortMaxC: farm.comfort_max_c,
+    },
+    barnId,
+    window,
+    localDays: { from: farm.from_day, to: farm.to_day },
+    forecastDate: addDays(farm.to_day, req.forecastDays ?? defaultForecastDays),
+    targetWeightKg: req.targetWeightKg ?? null,
+    barns: [...barns.values()],
+  };
+}
+
+export async function aggregateFeatureSummary(db: TenantDb, req: AggregationRequest): Promise<FeatureSummary> {
+  return buildFeatureSummary(await readSummaryInputs(db, req));
+}

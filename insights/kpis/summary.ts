@@ -1,0 +1,234 @@
+/**
+ * Assembles the feature summary from aggregates the database has already reduced (hourly barn
+ * climate, daily feed, daily weights, the last day's individual weights, scale/vision pairs per
+ * station). Pure: the same inputs always give the same summary, which is what the fixtures test.
+ */
+import type { Anomaly, BarnFeatures, FeatureSummary } from '../feature-summary';
+import { featureSummarySchemaVersion } from '../feature-summary';
+import { growthFlattening, outliers, robustZThreshold, scaleVisionCheck } from './anomalies';
+import { ageOnDay } from './calendar';
+import { comfortHours, metricStats, type BarnHour } from './climate';
+import { feedKpis, growthKpis, uniformity, type DailyFeed, type DailyWeight } from './growth';
+import { referenceFor, type ComfortBand } from './species';
+import { round } from './stats';
+
+export interface BarnAggregates {
+  barnId: string;
+  name: string;
+  animalCount: number | null;
+  placedAt: string | null;
+  ageAtPlacementDays: number;
+  temperatureHours: BarnHour[];
+  humidityHours: BarnHour[];
+  dailyFeed: DailyFeed[];
+  feedEvents: number;
+  dailyWeights: DailyWeight[];
+  /** Individual session weights of the barn's last weighing day in the window. */
+  lastDayWeightsKg: number[];
+  stations: { stationId: string; pairs: { scaleKg: number; visionKg: number }[] }[];
+}
+
+export interface SummaryInputs {
+  farm: {
+    farmId: string;
+    name: string;
+    species: string;
+    timezone: string;
+    comfortMinC: number | null;
+    comfortMaxC: number | null;
+  };
+  barnId: string | null;
+  window: { from: string; to: string };
+  /** Farm-local days of the window's first and last instant. */
+  localDays: { from: string; to: string };
+  forecastDate: string;
+  targetWeightKg: number | null;
+  barns: BarnAggregates[];
+}
+
+/** Hourly buckets whose start lies in [floor_hour(from), to). */
+export function windowHours(window: { from: string; to: string }): number {
+  const from = Math.floor(Date.parse(window.from) / 3_600_000) * 3_600_000;
+  return Math.max(0, Math.ceil((Date.parse(window.to) - from) / 3_600_000));
+}
+
+function band(b: ComfortBand | null) {
+  return b ? { min_c: b.minC, max_c: b.maxC } : null;
+}
+
+function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Anomaly[]): BarnFeatures {
+  const reference = referenceFor(input.farm.species);
+  const farmBand = input.farm.comfortMinC !== null && input.farm.comfortMaxC !== null ? { minC: input.farm.comfortMinC, maxC: input.farm.comfortMaxC } : null;
+  const placement = { placedAt: barn.placedAt, ageAtPlacementDays: barn.ageAtPlacementDays };
+  const comfort = comfortHours(barn.temperatureHours, { farmBand, speciesBands: reference?.comfortBands ?? null, placement });
+  const targetWeightKg = input.targetWeightKg ?? reference?.targetWeightKg ?? 0;
+
+  const sortedWeights = [...barn.dailyWeights].sort((a, b) => a.day.localeCompare(b.day));
+  const lastWeighingDay = sortedWeights.length ? sortedWeights[sortedWeights.length - 1].day : null;
+  const { growth, forecast } = reference
+    ? growthKpis({
+        dailyWeights: sortedWeights,
+        dailyFeed: barn.dailyFeed,
+        animalCount: barn.animalCount,
+        placement,
+        asymptoteKg: reference.growth.asymptoteKg,
+        targetWeightKg,
+        forecastDate: input.forecastDate,
+      })
+    : { growth: null, forecast: null };
+  const unif = uniformity(barn.lastDayWeightsKg);
+  const feed = feedKpis(barn.dailyFeed, barn.animalCount);
+
+  for (const [metric, hours] of [['temperature', barn.temperatureHours], ['humidity', barn.humidityHours]] as const) {
+    const report = outliers(hours.map((h) => ({ key: { hour: h.hour }, value: h.mean })));
+    if (report && report.flagged > 0) {
+      anomalies.push({
+        kind: 'climate_outlier',
+        barn_id: barn.barnId,
+        metric,
+        hours_flagged: report.flagged,
+        hours_evaluated: report.evaluated,
+        threshold_z: robustZThreshold,
+        worst: report.worst.map((o) => ({ hour: o.key.hour, value: o.value, robust_z: o.robustZ })),
+      });
+    }
+  }
+  const feedReport = outliers(barn.dailyFeed.map((d) => ({ key: { day: d.day }, value: d.kg })));
+  if (feedReport && feedReport.flagged > 0) {
+    anomalies.push({
+      kind: 'feed_intake_outlier',
+      barn_id: barn.barnId,
+      days_flagged: feedReport.flagged,
+      days_evaluated: feedReport.evaluated,
+      threshold_z: robustZThreshold,
+      worst: feedReport.worst.map((o) => ({ day: o.key.day, feed_kg: o.value, robust_z: o.robustZ })),
+    });
+  }
+  if (reference) {
+    const flat = growthFlattening(sortedWeights, placement, reference.growth.asymptoteKg);
+    if (flat?.flattening) {
+      anomalies.push({
+        kind: 'growth_flattening',
+        barn_id: barn.barnId,
+        recent_days: flat.recentDays,
+        from_day: flat.fromDay,
+        to_day: flat.toDay,
+        observed_gain_kg: flat.observedGainKg,
+        expected_gain_kg: flat.expectedGainKg,
+        ratio_pct: flat.ratioPct,
+        threshold_pct: flat.thresholdPct,
+      });
+    }
+  }
+  for (const station of [...barn.stations].sort((a, b) => a.stationId.localeCompare(b.stationId))) {
+    const check = scaleVisionCheck(station.pairs);
+    if (check?.disagree) {
+      anomalies.push({
+        kind: 'scale_vision_disagreement',
+        barn_id: barn.barnId,
+        station_id: station.stationId,
+        sessions: check.sessions,
+        median_difference_pct: check.medianDifferencePct,
+        share_over_threshold_pct: check.shareOverThresholdPct,
+        threshold_pct: check.thresholdPct,
+      });
+    }
+  }
+
+  return {
+    barn_id: barn.barnId,
+    barn_name: barn.name,
+    animal_count: barn.animalCount,
+    age_days: {
+      at_window_start: ageOnDay(input.localDays.from, placement),
+      at_window_end: ageOnDay(input.localDays.to, placement),
+    },
+    climate: {
+      temperature_c: metricStats(barn.temperatureHours),
+      humidity_pct: metricStats(barn.humidityHours),
+      comfort: comfort && {
+        band_source: comfort.bandSource,
+        hours_evaluated: comfort.hoursEvaluated,
+        hours_below: comfort.hoursBelow,
+        hours_above: comfort.hoursAbove,
+        hours_outside: comfort.hoursOutside,
+        share_outside_pct: comfort.shareOutsidePct,
+        band_at_start: band(comfort.bandAtStart),
+        band_at_end: band(comfort.bandAtEnd),
+      },
+    },
+    feed: { total_kg: feed.totalKg, feed_days: feed.feedDays, per_animal_per_day_kg: feed.perAnimalPerDayKg },
+    growth: {
+      weighing_days: growth?.weighingDays ?? sortedWeights.length,
+      first_day: growth?.firstDay ?? null,
+      last_day: growth?.lastDay ?? null,
+      first_mean_weight_kg: growth?.firstMeanWeightKg ?? null,
+      mean_weight_kg: growth?.meanWeightKg ?? null,
+      adg_g_per_day: growth?.adgGPerDay ?? null,
+      fcr: growth?.fcr ?? null,
+      uniformity: unif && lastWeighingDay
+        ? { day: lastWeighingDay, weighed: unif.weighed, mean_kg: unif.meanKg, cv_pct: unif.cvPct, within_band_pct: unif.withinBandPct, band_pct: unif.bandPct }
+        : null,
+      target_weight_kg: targetWeightKg,
+      days_to_target: growth?.daysToTarget ?? null,
+      target_reached_on: growth?.targetReachedOn ?? null,
+    },
+    forecast: forecast && {
+      method: forecast.method,
+      time_axis: forecast.timeAxis,
+      asymptote_kg: forecast.asymptoteKg,
+      b: forecast.b,
+      k: forecast.k,
+      fitted_points: forecast.fittedPoints,
+      rmse_kg: forecast.rmseKg,
+      forecast_date: forecast.forecastDate,
+      weight_at_forecast_kg: forecast.weightAtForecastKg,
+      feed_needed_kg: forecast.feedNeededKg,
+    },
+  };
+}
+
+export function buildFeatureSummary(input: SummaryInputs): FeatureSummary {
+  const barns = [...input.barns].sort((a, b) => a.barnId.localeCompare(b.barnId));
+  const anomalies: Anomaly[] = [];
+  const features = barns.map((b) => barnFeatures(input, b, anomalies));
+  const hours = windowHours(input.window);
+  const expected = hours * barns.length;
+  const temperatureHours = barns.reduce((n, b) => n + b.temperatureHours.length, 0);
+  const humidityHours = barns.reduce((n, b) => n + b.humidityHours.length, 0);
+  return {
+    schema_version: featureSummarySchemaVersion,
+    scope: {
+      farm_id: input.farm.farmId,
+      farm_name: input.farm.name,
+      species: input.farm.species,
+      timezone: input.farm.timezone,
+      barn_id: input.barnId,
+      window: {
+        from: input.window.from,
+        to: input.window.to,
+        days: round((Date.parse(input.window.to) - Date.parse(input.window.from)) / 86_400_000, 2),
+        first_day: input.localDays.from,
+        last_day: input.localDays.to,
+      },
+      forecast_date: input.forecastDate,
+    },
+    farm: {
+      barns: barns.length,
+      animals: barns.reduce((n, b) => n + (b.animalCount ?? 0), 0),
+      feed_total_kg: round(features.reduce((n, f) => n + f.feed.total_kg, 0), 3),
+      hours_outside_comfort: features.reduce((n, f) => n + (f.climate.comfort?.hours_outside ?? 0), 0),
+      anomalies: anomalies.length,
+    },
+    barns: features,
+    anomalies,
+    data_quality: {
+      expected_barn_hours: expected,
+      temperature_barn_hours: temperatureHours,
+      humidity_barn_hours: humidityHours,
+      climate_coverage_pct: expected > 0 ? round((temperatureHours / expected) * 100, 1) : null,
+      weighing_sessions: barns.reduce((n, b) => n + b.dailyWeights.reduce((s, d) => s + d.sessions, 0), 0),
+      feed_events: barns.reduce((n, b) => n + b.feedEvents, 0),
+    },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * The delivery job of cloud-notification-service (spec §6 step 5, §7.4): consumes delivery
+ * requests from RabbitMQ and makes one attempt per message through the notification's channel.
+ *
+ * Per message, in one transaction on the owner pool:
+ *   lock the notification (SELECT … FOR UPDATE) → skip unless it is `queued` and the message asks for
+ *   exactly its next attempt (a redelivered or duplicated message changes nothing) → send →
+ *     sent:                 status sent, delivery row deleted
+ *     permanent error:      status failed
+ *     error, attempts left: attempt_count + 1, next_attempt_at = now + retryDelayMs(attempt)
+ *                           (the dispatcher publishes the next attempt then)
+ *     error, last attempt:  status dlq
+ *   and every attempt recorded in notification_attempts → COMMIT → ack the message.
+ *
+ * The row lock is held across the send, so two copies of one message never send twice at once.
+ * A crash after the far side accepted but before COMMIT repeats that attempt: email and webhooks are
+ * at-least-once (webhooks carry an Idempotency-Key for that reason).
+ */
+import type { ConsumeMessage } from 'amqplib';
+import type { Pool, PoolClient } from 'pg';
+import { isDatabaseUnavailable } from '../cloud/database-errors';
+import type { AmqpConnection } from '../messaging/connection';
+import { QueueConsumer, TransientError, type Verdict } from '../messaging/consumer';
+import type { Logger } from '../platform/logger';
+import { DeliveryError, type DeliveryChannel, type OutgoingNotification } from './channels/channel';
+import { DeliveryDispatcher } from './dispatcher';
+import { notificationMetrics } from './metrics';
+import type { NotificationChannel } from './model';
+import { NotificationQueue } from './queue';
+import { deliveryRetryDelayMs, deliveryRetryPolicy, type RetryPolicy } from './retry';
+import { assertNotificationTopology, decodeDeliveryRequest, type DeliveryRequest, type NotificationTopology } from './topology';
+
+export type QueuedChannel = Exclude<NotificationChannel, 'in_app'>;
+
+export interface DeliveryWorkerOptions {
+  /** Owner pool (CLOUD_DATABASE_URL): the worker serves every tenant. Size it above `concurrency`. */
+  pool: Pool;
+  connection: AmqpConnection;
+  names: NotificationTopology;
+  deliveryLimit: number;
+  channels: Partial<Record<QueuedChannel, DeliveryChannel>>;
+  log: Logger;
+  policy?: RetryPolicy;
+  /** Jitter source (tests pass a fixed one). */
+  random?: () => number;
+  /** Deliveries in flight at once. */
+  concurrency?: number;
+  sendTimeoutMs?: number;
+  dispatchIntervalMs?: number;
+  redispatchAfterMs?: number;
+}
+
+export type AttemptOutcome = 'sent' | 'retry' | 'failed' | 'dlq' | 'skipped';
+
+interface LockedNotification {
+  id: string;
+  tenant_id: string;
+  user_id: string | null;
+  channel: NotificationChannel;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  status: string;
+  attempt_count: number;
+  trace_id: string | null;
+  email: string | null;
+  display_name: string | null;
+  disabled_at: Date | null;
+}
+
+export class DeliveryWorker {
+  private readonly consumer: QueueConsumer;
+  private readonly queue: NotificationQueue;
+  readonly dispatcher: DeliveryDispatcher;
+  private readonly policy: RetryPolicy;
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly opts: DeliveryWorkerOptions) {
+    this.policy = opts.policy ?? deliveryRetryPolicy;
+    const concurrency = opts.concurrency ?? 8;
+    this.queue = new NotificationQueue({ connection: opts.connection, names: opts.names, deliveryLimit: opts.deliveryLimit, log: opts.log });
+    this.dispatcher = new DeliveryDispatcher({
+      pool: opts.pool,
+      publisher: this.queue,
+      log: opts.log,
+      intervalMs: opts.dispatchIntervalMs ?? 500,
+      redispatchAfterMs: opts.redispatchAfterMs ?? 300_000,
+    });
+    this.consumer = new QueueConsumer({
+      connection: opts.connection,
+      queue: opts.names.queue,
+      name: 'notification-delivery',
+      log: opts.log,
+      prefetch: concurrency * 2,
+      batchMax: concurrency,
+      flushDelayMs: 1,
+      prepare: (channel) => assertNotificationTopology(channel, opts.names, opts.deliveryLimit),
+      handle: (batch) => this.handleBatch(batch),
+    });
+  }
+
+  get isConsuming(): boolean {
+    return this.consumer.isConsuming;
+  }
+
+  start(): void {
+    this.consumer.start();
+    // The dispatcher's first round waits for the broker, so start-up does not log a failed round.
+    void this.opts.connection
+      .ready(this.stopping.signal)
+      .then(() => {
+        if (!this.stopping.signal.aborted) this.dispatcher.start();
+      })
+      .catch(() => {});
+  }
+
+  /** Stops publishing and consuming; attempts in progress finish and are acknowledged. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.dispatcher.stop();
+    await this.consumer.stop();
+    await this.queue.close();
+    await Promise.all(Object.values(this.opts.channels).map((c) => c?.close?.()));
+  }
+
+  private async handleBatch(batch: ConsumeMessage[]): Promise<Verdict[]> {
+    const results = await Promise.allSettled(batch.map((msg) => this.handleMessage(msg)));
+    const unavailable = results.find((r) => r.status === 'rejected' && isDatabaseUnavailable(r.reason));
+    if (unavailable) {
+      // Postgres is away: hold the batch (attempts already committed are skipped on the retry).
+      throw new TransientError('database unavailable', (unavailable as PromiseRejectedResult).reason);
+    }
+    return results.map((r, i) => {
+      if (r.status === 'fulfilled') return r.value;
+      this.opts.log.error({ err: (r.reason as Error).message, messageId: batch[i].properties.messageId }, 'delivery failed unexpectedly; requeueing');
+      return 'requeue';
+    });
+  }
+
+  private async handleMessage(msg: ConsumeMessage): Promise<Verdict> {
+    const request = decodeDeliveryRequest(msg);
+    if (!request) {
+      // Unreadable: requeued until the queue's delivery limit dead-letters it (kept, not dropped).
+      this.opts.log.error({ messageId: msg.properties.messageId }, 'delivery message is not a delivery request');
+      return 'requeue';
+    }
+    await this.attempt(request);
+    return 'ack';
+  }
+
+  /** Makes the attempt a request asks for, if it is still due; returns what happened. */
+  async attempt(request: DeliveryRequest): Promise<AttemptOutcome> {
+    const { pool, log } = this.opts;
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const found = await client.query<LockedNotification & { started_at: Date }>(
+        `SELECT n.id, n.tenant_id, n.user_id, n.channel, n.title, n.body, n.data, n.status, n.attempt_count, n.trace_id,
+                u.email, u.display_name, u.disabled_at, clock_timestamp() AS started_at
+           FROM notifications n
+           LEFT JOIN users u ON u.tenant_id = n.tenant_id AND u.id = n.user_id
+          WHERE n.id = $1 AND n.tenant_id = $2
+          FOR UPDATE OF n`,
+        [request.notificationId, request.tenantId],
+      );
+      const n = found.rows[0];
+      if (!n || n.status !== 'queued' || n.attempt_count + 1 !== request.attempt) {
+        await client.query('COMMIT');
+        notificationMetrics.skipped.inc();
+        log.debug({ notificationId: request.notificationId, attempt: request.attempt, status: n?.status, attemptCount: n?.attempt_count }, 'stale delivery request skipped');
+        return 'skipped';
+      }
+      const startedAt = found.rows[0].started_at;
+      const error = await this.send(n, request.attempt, request.traceId ?? n.trace_id);
+      const outcome = await this.record(client, n, request.attempt, startedAt, error);
+      await client.query('COMMIT');
+      notificationMetrics.attempts.inc({ channel: n.channel, outcome });
+      const fields = { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, channel: n.channel, attempt: request.attempt };
+      if (outcome === 'sent') log.info(fields, 'notification delivered');
+      else log.warn({ ...fields, outcome, err: error?.message }, `notification delivery ${outcome === 'retry' ? 'failed; will retry' : `ended ${outcome}`}`);
+      return outcome;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Undefined when delivered, else the error. */
+  private async send(n: LockedNotification, attempt: number, traceId: string | null): Promise<DeliveryError | undefined> {
+    const channel = this.opts.channels[n.channel as QueuedChannel];
+    if (!channel) return new DeliveryError(`no ${n.channel} channel is configured on this worker`, true);
+    if (!n.user_id || !n.email) return new DeliveryError('the recipient user no longer exists', true);
+    if (n.disabled_at) return new DeliveryError('the recipient user is disabled', true);
+    const outgoing: OutgoingNotification = {
+      id: n.id,
+      tenantId: n.tenant_id,
+      channel: n.channel,
+      title: n.title,
+      body: n.body,
+      data: n.data,
+      attempt,
+      traceId,
+      recipient: { userId: n.user_id, email: n.email, displayName: n.display_name },
+    };
+    const end = notificationMetrics.sendSeconds.startTimer({ channel: n.channel });
+    try {
+      await channel.send(outgoing, AbortSignal.timeout(this.opts.sendTimeoutMs ?? 15_000));
+      return undefined;
+    } catch (err) {
+      if (err instanceof DeliveryError) return err;
+      const e = err as Error;
+      return new DeliveryError(e.name === 'TimeoutError' ? `${n.channel} send timed out` : `${e.name}: ${e.message}`, false);
+    } finally {
+      end();
+    }
+  }
+
+  private async record(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
+    const maxAttempts = this.policy.maxAttempts;
+    const outcome = !error ? 'sent' : error.permanent ? 'failed' : attempt >= maxAttempts ? 'dlq' : 'retry';
+    const message = error ? error.message.slice(0, 2000) : null;
+    const delayMs = outcome === 'retry' ? deliveryRetryDelayMs(attempt, this.policy, this.opts.random) : null;
+
+    if (outcome === 'retry') {
+      await client.query(`UPDATE notifications SET attempt_count = $2, last_error = $3 WHERE id = $1`, [n.id, attempt, message]);
+      await client.query(
+        `UPDATE notification_deliveries SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
+          WHERE notification_id = $1`,
+        [n.id, delayMs],
+      );
+    } else {
+      await client.query(
+        `UPDATE notifications
+            SET status = $2, attempt_count = $3, last_error = $4, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+          WHERE id = $1`,
+        [n.id, outcome, attempt, message],
+      );
+      await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
+    }
+    await client.query(
+      `INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
+       VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, $7, $8)
+       -- Only rows edited by hand can already hold this attempt; the newest record wins.
+       ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
+         SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
+             outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`,
+      [n.tenant_id, n.id, attempt, n.channel, startedAt, outcome, message, delayMs],
+    );
+    return outcome;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * A sweep over every route of the cloud HTTP app (DESIGN §4, tenant isolation; issue 5). The routes
+ * are not listed here: they are read from the app's own router stack, so a route added later —
+ * by any router mounted in createCloudApp — is swept without touching this file.
+ *
+ *   1. no token (and a garbage token) → 401 on every route but /health and /metrics;
+ *      the edge batch routes, which authenticate edges by signature, answer 401 to both as well
+ *   2. tenant A's admin and operator tokens on tenant B's resources → 403 or 404 on every route:
+ *      path parameters are filled with real ids of tenant B's rows, the query names B's tenant, farm
+ *      and barn, and a body names them too (routes with a strict body schema get a valid example
+ *      below). Only the caller-scoped routes (they act on the caller's own data and take no
+ *      resource) may answer 2xx — and no answer of any route may contain anything of tenant B
+ *   3. a viewer on every POST/PUT/PATCH/DELETE route (with tenant A's own ids) → 403
+ *   and afterwards tenant B's rows are exactly as before.
+ *
+ * createCloudApp gets the real pools and a real edge router; any dependency it gains later that
+ * this file does not know gets a stand-in that throws when used, so a route is still mounted and
+ * swept — and fails loudly (500) if it touches a dependency before checking the caller.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Express } from 'express';
+import type { Pool } from 'pg';
+import { createCloudApp, type CloudAppDeps } from '../../gateways/http/cloud-app';
+import { createEdgeBatchRouter } from '../../gateways/http/edge-batch-router';
+import { edgeBatchPaths } from '../../domain/sync';
+import { logger } from '../../platform/logger';
+import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
+
+const log = logger('route-sweep');
+const publicRoutes = new Set(['GET /health', 'GET /metrics']);
+/** Authenticated by the edge's request signature: a user token is no credential there (401). */
+const edgeRoutes = new Set(edgeBatchPaths.map((p) => `POST ${p}`));
+/** Routes that take no tenant or resource: they act on the caller's own data only. */
+const callerScopedRoutes = new Set(['GET /api/v1/notifications/inbox', 'POST /api/v1/notifications/read-all']);
+const mutating = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+interface SweptRoute {
+  method: string;
+  path: string;
+}
+
+interface Layer {
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+  rawPath?: string | string[];
+}
+
+/** Every (method, path) of the app, mounted routers included (express 5 / router 2 layers). */
+export function routesOf(app: Express): SweptRoute[] {
+  const out: SweptRoute[] = [];
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+        for (const p of paths) {
+          for (const [m, on] of Object.entries(layer.route.methods)) {
+            if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: prefix + p });
+          }
+        }
+      } else if (Array.isArray(layer.handle?.stack)) {
+        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+        walk(layer.handle.stack, prefix + mount);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
+  return out;
+}
+
+/** A dependency this test does not know: usable as a value, throws as soon as it is used. */
+function unavailable(name: string): unknown {
+  const fail = () => {
+    throw new Error(`${name} is not available in the route sweep`);
+  };
+  return new Proxy(fail, {
+    get: (_t, key) => (key === 'then' || typeof key === 'symbol' ? undefined : unavailable(`${name}.${String(key)}`)),
+    apply: fail,
+    construct: fail,
+  });
+}
+
+interface TenantFixture {
+  tenant: TestTenant;
+  farmId: string;
+  barnId: string;
+  deviceId: string;
+  notificationId: string;
+  sharedNotificationId: string;
+  insightId: string;
+  /** Strings that must never appear in another tenant's answers. */
+  markers: string[];
+}
+
+async function seedFixture(owner: Pool, label: string): Promise<TenantFixture> {
+  const tenant = await seedTenant(owner, label);
+  const tag = randomUUID().slice(0, 8);
+  const farmId = `farm-sweep-${tag}`;
+  const barnId = `barn-sweep-${tag}`;
+  const deviceId = `sensor-sweep-${tag}`;
+  await owner.query(`INSERT INTO farms (tenant_id, farm_id, name, species) VALUES ($1, $2, $3, 'broiler')`, [tenant.id, farmId, `${label} farm ${tag}`]);
+  await owner.query(`INSERT INTO barns (tenant_id, farm_id, barn_id, name) VALUES ($1, $2, $3, 'Barn')`, [tenant.id, farmId, barnId]);
+  await owner.query(`INSERT INTO devices (tenant_id, farm_id, barn_id, device_id, kind) VALUES ($1, $2, $3, $4, 'sensor')`, [tenant.id, farmId, barnId, deviceId]);
+  const own = await owner.query<{ id: string }>(
+    `INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, $2, 'in_app', $3, 'b', 'sent') RETURNING id`,
+    [tenant.id, tenant.operator.id, `secret-title-${tag}`],
+  );
+  const shared = await owner.query<{ id: string }>(
+    `INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, NULL, 'in_app', $2, 'b', 'sent') RETURNING id`,
+    [tenant.id, `secret-shared-${tag}`],
+  );
+  const insight = await owner.query<{ id: string }>(
+    `INSERT INTO insights (tenant_id, farm_id, window_start, window_end, request_id, summary, insight, generator)
+     VALUES ($1, $2, now() - interval '7 days', now(), $3, '{}', '{}', 'template') RETURNING id`,
+    [tenant.id, farmId, `sweep-${tag}`],
+  );
+  return {
+    tenant,
+    farmId,
+    barnId,
+    deviceId,
+    notificationId: own.rows[0].id,
+    sharedNotificationId: shared.rows[0].id,
+    insightId: insight.rows[0].id,
+    markers: [tenant.id, farmId, own.rows[0].id, shared.rows[0].id, insight.rows[0].id, `secret-title-${tag}`, `secret-shared-${tag}`, tenant.viewer.email],
+  };
+}
+
+/** A path with its parameters filled from a tenant's fixture (the param name and the path say which id). */
+function fill(path: string, f: TenantFixture): string {
+  return path.replace(/:(\w+)/g, (_m, name: string) => {
+    const n = name.toLowerCase();
+    if (n.includes('tenant')) return f.tenant.id;
+    if (n.includes('farm')) return f.farmId;
+    if (n.includes('barn')) return f.barnId;
+    if (n.includes('device')) return f.deviceId;
+    if (n.includes('user')) return f.tenant.viewer.id;
+    if (n.includes('insight') || path.includes('/insights')) return f.insightId;
+    return f.notificationId;
+  });
+}
+
+function query(f: TenantFixture): string {
+  return `?tenant_id=${f.tenant.id}&farm_id=${encodeURIComponent(f.farmId)}&barn_id=${encodeURIComponent(f.barnId)}`;
+}
+
+/**
+ * Valid bodies that name a tenant's resources, per route, for the routes whose resource is in the
+ * body. Each must be refused (403/404) when the resources are another tenant's.
+ */
+function exampleBodies(f: TenantFixture): Record<string, unknown[]> {
+  const window = { from: new Date(Date.now() - 7 * 86_400_000).toISOString(), to: new Date().toISOString() };
+  return {
+    'POST /api/v1/notifications/send': [
+      { tenant_id: f.tenant.id, channel: 'in_app', title: 'sweep', body: 'sweep' },
+      { recipient_user_id: f.tenant.viewer.id, channel: 'in_app', title: 'sweep', body: 'sweep' },
+      { recipient_user_id: f.tenant.operator.id, channel: 'email', title: 'sweep', body: 'sweep' },
+    ],
+    'POST /api/v1/dashboard/insights/generate': [
+      { tenant_id: f.tenant.id, farm_id: f.farmId, window },
+      { farm_id: f.farmId, barn_id: f.barnId, window },
+    ],
+  };
+}
+
+let owner: Pool;
+let appPool: Pool;
+let server: Awaited<ReturnType<typeof listen>>;
+let routes: SweptRoute[];
+let a: TenantFixture;
+let b: TenantFixture;
+const published: unknown[] = [];
+
+async function snapshotOf(f: TenantFixture): Promise<unknown> {
+  const n = await owner.query(`SELECT id, title, status, read_at FROM notifications WHERE tenant_id = $1 ORDER BY id`, [f.tenant.id]);
+  const r = await owner.query(`SELECT notification_id, user_id FROM notification_reads WHERE tenant_id = $1 ORDER BY 1, 2`, [f.tenant.id]);
+  const i = await owner.query(`SELECT id FROM insights WHERE tenant_id = $1 ORDER BY id`, [f.tenant.id]);
+  const u = await owner.query(`SELECT id, role, disabled_at FROM users WHERE tenant_id = $1 ORDER BY id`, [f.tenant.id]);
+  const d = await owner.query(`SELECT farm_id, barn_id, device_id FROM devices WHERE tenant_id = $1 ORDER BY 1, 2, 3`, [f.tenant.id]);
+  return { n: n.rows, r: r.rows, i: i.rows, u: u.rows, d: d.rows };
+}
+
+let bBefore: unknown;
+
+beforeAll(async () => {
+  owner = ownerPool();
+  appPool = tenantPool();
+  // temporalClient (and anything added later) gets the throwing stand-in below.
+  const known: Partial<CloudAppDeps> = {
+    pool: owner,
+    tenantPool: appPool,
+    notificationPublisher: { publish: async (reqs) => void published.push(...reqs) },
+    edgeBatchRouter: createEdgeBatchRouter({ pool: owner, log }),
+    healthChecks: {},
+    jwtSecret: testJwtSecret,
+    log,
+    phase: () => 'ready',
+  };
+  const deps = new Proxy(known, { get: (t, key) => (key in t ? t[key as keyof CloudAppDeps] : unavailable(`deps.${String(key)}`)) }) as CloudAppDeps;
+  const app = createCloudApp(deps);
+  routes = routesOf(app);
+  server = await listen(app);
+  a = await seedFixture(owner, 'Sweep A');
+  b = await seedFixture(owner, 'Sweep B');
+  bBefore = await snapshotOf(b);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await appPool?.end();
+  await owner?.end();
+});
+
+const key = (r: SweptRoute) => `${r.method} ${r.path}`;
+const guarded = () => routes.filter((r) => !publicRoutes.has(key(r)));
+
+test('the walk finds the routes the app is known to have', () => {
+  const found = routes.map(key);
+  expect(found).toEqual(
+    expect.arrayContaining([
+      'GET /health',
+      'GET /metrics',
+      ...edgeRoutes,
+      'POST /api/v1/notifications/send',
+      'GET /api/v1/notifications/inbox',
+      'POST /api/v1/notifications/read-all',
+      'POST /api/v1/notifications/:id/read',
+      'GET /api/v1/notifications/:id',
+    ]),
+  );
+  expect(new Set(found).size).toBe(found.length);
+});
+
+test('/health and /metrics answer without a token', async () => {
+  for (const r of routes.filter((x) => publicRoutes.has(key(x)))) {
+    const res = await call(server.url, r.method, r.path);
+    expect([key(r), res.status]).toEqual([key(r), 200]);
+  }
+});
+
+test('every other route answers 401 without a token and with a garbage one', async () => {
+  const wrong: string[] = [];
+  for (const r of guarded()) {
+    for (const token of [undefined, 'garbage.token.value']) {
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token, body: mutating.has(r.method) ? {} : undefined });
+      if (res.status !== 401) wrong.push(`${key(r)} ${token ? 'bad token' : 'no token'} → ${res.status}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+});
+
+test("tenant A's token on tenant B's resources → 403/404 on every route that takes one; caller-scoped routes leak nothing", async () => {
+  const wrong: string[] = [];
+  const bodies = exampleBodies(b);
+  let checked = 0;
+  for (const r of guarded()) {
+    const k = key(r);
+    if (edgeRoutes.has(k)) {
+      // A user token is not an edge credential, whatever tenant it names.
+      const res = await call(server.url, r.method, r.path, { token: a.tenant.admin.token, body: { tenant_id: b.tenant.id } });
+      if (res.status !== 401) wrong.push(`${k} → ${res.status}`);
+      continue;
+    }
+    const callerScoped = callerScopedRoutes.has(k);
+    // Without an example, B's identifiers go in the query (GET) or a body naming B's tenant and farm.
+    const attempts = bodies[k] ?? [mutating.has(r.method) ? { tenant_id: b.tenant.id, farm_id: b.farmId, barn_id: b.barnId } : undefined];
+    for (const body of attempts) {
+      for (const token of [a.tenant.admin.token, a.tenant.operator.token]) {
+        const url = fill(r.path, b) + query(b);
+        const res = await call(server.url, r.method, url, { token, body });
+        checked++;
+        // Echoing what the caller sent is no leak; anything else of B's is.
+        const sent = url + JSON.stringify(body ?? null);
+        const leaked = b.markers.filter((m) => res.text.includes(m) && !sent.includes(m));
+        if (leaked.length) wrong.push(`${k} leaked ${leaked.join(', ')}`);
+        if (callerScoped) {
+          if (res.status >= 500) wrong.push(`${k} → ${res.status}`);
+        } else if (res.status !== 403 && res.status !== 404) {
+          wrong.push(
+            `${k} ${JSON.stringify(body ?? null)} → ${res.status} ${res.text.slice(0, 200)}` +
+              (res.status === 400 && !bodies[k] ? ' (give the route a valid example body naming the other tenant in exampleBodies)' : ''),
+          );
+        }
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+  expect(checked).toBeGreaterThan(0);
+  // Nothing was published for tenant B either.
+  expect(published.filter((p) => (p as { tenantId: string }).tenantId === b.tenant.id)).toEqual([]);
+});
+
+test('a viewer gets 403 on every route that writes (with its own tenant\'s ids)', async () => {
+  const wrong: string[] = [];
+  const bodies = exampleBodies(a);
+  const writes = guarded().filter((r) => mutating.has(r.method));
+  expect(writes.length).toBeGreaterThan(0);
+  for (const r of writes) {
+    const k = key(r);
+    for (const body of bodies[k] ?? [{}]) {
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token: a.tenant.viewer.token, body });
+      const expected = edgeRoutes.has(k) ? 401 : 403;
+      if (res.status !== expected) wrong.push(`${k} → ${res.status} (expected ${expected})`);
+    }
+  }
+  expect(wrong).toEqual([]);
+});
+
+test("after the sweep, tenant B's rows are exactly as before", async () => {
+  expect(await snapshotOf(b)).toEqual(bBefore);
+});
