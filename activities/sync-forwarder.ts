@@ -100,6 +100,23 @@ export interface WaitForCloudResult {
   lastReason?: string;
 }
 
+/**
+ * Runs an activity while heartbeating every second (the SDK throttles what reaches the server), so
+ * that when the worker dies mid-activity Temporal retries it after the activity's heartbeatTimeout
+ * rather than its whole startToCloseTimeout.
+ */
+function heartbeating<A extends unknown[], R>(activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), 1000);
+    try {
+      return await activity(...args);
+    } finally {
+      clearInterval(beat);
+    }
+  };
+}
+
 /** Where a batch goes on the cloud. */
 export const edgeBatchRoute = edgeBatchPaths[0];
 
@@ -222,7 +239,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * left by earlier batches that failed on them) plus Temporal's attempt, so an event gets 10
      * attempts in all however often it was given back in between. A batch's rows share that count.
      */
-    async sendSyncBatch(input: SendSyncBatchInput): Promise<SentSyncBatch> {
+    sendSyncBatch: heartbeating(async (input: SendSyncBatchInput): Promise<SentSyncBatch> => {
       if (!input.batchId || input.ids.length === 0 || input.ids.length > maxEventsPerBatch || !(input.leaseSeconds > 0)) {
         throw invalidSyncRequest(`sendSyncBatch: invalid input for batch ${input.batchId} (${input.ids.length} ids)`);
       }
@@ -368,7 +385,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       shortfall('settle', owner, sending.length, result.acked + result.failed);
       if (rejected.length > 0) log.warn('cloud rejected events; marked failed with the reason', { batchId: owner, rejected: rejected.length, firstReason: rejected[0].reason });
       return result;
-    },
+    }),
 
     async moveSyncBatchToDlq(input: { batchId: string; ids: string[]; lastError: string }): Promise<{ moved: number }> {
       const moved = await outbox.moveToDlq(pool, input.batchId, input.ids, input.lastError.slice(0, 4000));

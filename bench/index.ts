@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { settings } from '../config/settings';
 import { benchIngest } from './ingest';
 import { benchInsights } from './insights';
+import { benchSync } from './sync';
 
 const program = new Command().name('bench');
 
@@ -28,6 +29,23 @@ program
   .option('--no-minute-rollups', 'seed only the 1h rollups (faster; the aggregation reads only those)')
   .action(async (o: { runs: number; aggregationRuns: number; floorRuns: number; reseed: boolean; minuteRollups: boolean }) => {
     await benchInsights(o);
+  });
+
+program
+  .command('sync')
+  .description('edge→cloud sync: drain an edge outbox backlog into cloud telemetry_raw through every real process; events/s vs raw Postgres insert rate')
+  .option('--events <n>', 'outbox events in the backlog', Number, 200_000)
+  .option('--tenants <n>', 'tenants the events are spread over', Number, 4)
+  .option('--batch-size <n>', 'SYNC_BATCH_SIZE of the edge worker (default: its own default)')
+  .option('--in-flight <n>', 'SYNC_MAX_IN_FLIGHT of the edge worker (default: its own default)')
+  .option('--env <KEY=VALUE...>', 'more settings for every process of the run (e.g. CLOUD_RELAY_CONCURRENCY=4)', [])
+  .option('--timeout <s>', 'give up after this many seconds of draining', Number, 900)
+  .action(async (o: { events: number; tenants: number; batchSize?: string; inFlight?: string; env: string[]; timeout: number }) => {
+    const extra = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const edgeEnv: Record<string, string> = { ...extra };
+    if (o.batchSize) edgeEnv.SYNC_BATCH_SIZE = o.batchSize;
+    if (o.inFlight) edgeEnv.SYNC_MAX_IN_FLIGHT = o.inFlight;
+    await benchSync({ events: o.events, tenants: o.tenants, edgeEnv, cloudEnv: extra, consumersEnv: extra, timeoutSeconds: o.timeout });
   });
 
 program.parseAsync().then(

@@ -96,7 +96,7 @@ export async function listDeadLetters(pool: Pool, opts: { limit: number; queue?:
   const { rows } = await pool.query<DeadLetterListing>(
     `SELECT id::text, received_at, queue, routing_key, tenant_id::text, event_id::text, reason, delivery_count, trace_id, replayed_at
      FROM dead_letters WHERE ($2::text IS NULL OR queue = $2)
-     ORDER BY id DESC LIMIT $1`,
+     ORDER BY dead_letters.id DESC LIMIT $1`,
     [opts.limit, opts.queue ?? null],
   );
   return rows;

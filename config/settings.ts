@@ -64,9 +64,9 @@ const schema = z.object({
   /** Published outbox rows are deleted after this many hours (0: as soon as they are published). */
   CLOUD_OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   /** Unacknowledged messages RabbitMQ may hand each cloud consumer at once. */
-  CLOUD_CONSUMER_PREFETCH: positiveInt.max(65535).default(200),
-  /** Messages a cloud consumer commits in one transaction (about half the prefetch keeps the pipe full). */
-  CLOUD_CONSUMER_BATCH_MAX: positiveInt.max(5000).default(100),
+  CLOUD_CONSUMER_PREFETCH: positiveInt.max(65535).default(500),
+  /** Messages a cloud consumer commits in one transaction (about half the prefetch keeps the pipe full; 100/200 fell behind a 5,000/s sync drain). */
+  CLOUD_CONSUMER_BATCH_MAX: positiveInt.max(5000).default(250),
   CLOUD_CONSUMERS_HEALTH_PORT: port.default(8104),
 
   /**
@@ -138,8 +138,8 @@ const schema = z.object({
   EDGE_SIGNING_KEY_FILE: z.string().optional().transform((v) => v || undefined),
   /** Overrides the key id derived from the key (the one `edge add` printed). */
   EDGE_KEY_ID: z.string().max(128).optional().transform((v) => v || undefined),
-  /** Events per batch; the cloud accepts at most 1000. */
-  SYNC_BATCH_SIZE: positiveInt.max(1000).default(500),
+  /** Events per batch; the cloud accepts at most 1000. A claim per batch paces a drain: 500 → ~3,900 events/s, 1000 → ~5,000 (docs/benchmarks.md). */
+  SYNC_BATCH_SIZE: positiveInt.max(1000).default(1000),
   /** How long a claimed batch is held before another claimant may take its rows. */
   SYNC_LEASE_SECONDS: positiveInt.min(5).default(60),
   /** Batches in flight at once, both lanes together (one slot is kept for the live lane). */

@@ -49,10 +49,13 @@ export const syncClaim = {
  * maximumAttempts for a batch whose rows already spent attempts in earlier batches.
  *
  * startToCloseTimeout: the request (SYNC_REQUEST_TIMEOUT_SECONDS, 30 s by default) plus the
- * transaction that settles the events.
+ * transaction that settles the events. The activity heartbeats while it works, so a batch whose
+ * worker was killed mid-send is retried after heartbeatTimeout instead of the whole 2 minutes
+ * (test/integration/sync-crash.test.ts).
  */
 export const syncSend = {
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: `${syncRetryPolicy.baseSeconds} second`,

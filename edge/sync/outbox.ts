@@ -138,8 +138,12 @@ WHERE o.id = c.id
 RETURNING o.id::text AS id, o.tenant_id, o.event_id, o.event_type, o.priority, o.occurred_at, o.created_at, o.attempt_count`;
 }
 
-const claimLive = claimSql(`o.id >= $5::bigint AND o.created_at >= $4`);
-const claimBackfill = claimSql(`o.created_at < $4 AND $5::bigint IS NULL`);
+// Monitoring events (priority < 0) never take the live lane: created fresh after every batch, they
+// would otherwise go out at once, each pair as its own batch, ahead of the backlog they report on
+// (half of all batches during a drain; bench/sync.ts). The backfill lane sends them after
+// everything else that is due, many to a batch, or at once when nothing else is.
+const claimLive = claimSql(`o.id >= $5::bigint AND o.created_at >= $4 AND o.priority > ${monitoringPriority}`);
+const claimBackfill = claimSql(`(o.created_at < $4 OR o.priority <= ${monitoringPriority}) AND $5::bigint IS NULL`);
 
 export const tenantWindowFactor = 10;
 
@@ -335,13 +339,16 @@ export interface DeadRowSummary {
   claimed_by: string | null;
 }
 
-/** Newest first, keyset-paginated by id (sync_outbox_dead is exactly (status, id)). */
+/**
+ * Newest first, keyset-paginated by id (sync_outbox_dead is exactly (status, id)). The ORDER BY
+ * names the column: a bare `id` is the text output column, and 99 would sort before 100.
+ */
 export async function listDead(db: Queryable, q: { status: DeadStatus; limit: number; before?: string }): Promise<DeadRowSummary[]> {
   const { rows } = await db.query<DeadRowSummary>(
     `SELECT id::text AS id, tenant_id, event_id, event_type, status, attempt_count, last_error, occurred_at, created_at, claimed_by
      FROM sync_outbox
      WHERE status = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
-     ORDER BY id DESC
+     ORDER BY sync_outbox.id DESC
      LIMIT $3`,
     [q.status, q.before ?? null, q.limit],
   );
@@ -483,13 +490,13 @@ export async function outboxFigures(db: Queryable): Promise<OutboxFigures> {
   const c = counts[0];
   const byStatus = Object.fromEntries(outboxStatuses.map((s) => [s, Number(c[s])])) as Record<OutboxStatus, number>;
   const { rows: oldest } = await db.query<{ id: string; created_at: Date; occurred_at: Date }>(
-    `SELECT id::text AS id, created_at, occurred_at FROM sync_outbox WHERE status IN ('pending', 'claimed') ORDER BY created_at, id LIMIT 1`,
+    `SELECT id::text AS id, created_at, occurred_at FROM sync_outbox WHERE status IN ('pending', 'claimed') ORDER BY created_at, sync_outbox.id LIMIT 1`,
   );
   const { rows: dead } = await db.query<{ id: string; status: DeadStatus; last_error: string | null; event_type: string }>(
     `SELECT * FROM (
-       (SELECT id::text AS id, status, last_error, event_type, id AS n FROM sync_outbox WHERE status = 'dlq' ORDER BY id DESC LIMIT 1)
+       (SELECT id::text AS id, status, last_error, event_type, id AS n FROM sync_outbox WHERE status = 'dlq' ORDER BY n DESC LIMIT 1)
        UNION ALL
-       (SELECT id::text AS id, status, last_error, event_type, id AS n FROM sync_outbox WHERE status = 'failed' ORDER BY id DESC LIMIT 1)
+       (SELECT id::text AS id, status, last_error, event_type, id AS n FROM sync_outbox WHERE status = 'failed' ORDER BY n DESC LIMIT 1)
      ) d ORDER BY n DESC LIMIT 1`,
   );
   return {

@@ -168,6 +168,18 @@ describe('lanes', () => {
     expect((await claim('b', 'backfill')).map((r) => r.id)).toEqual([backlog]);
   });
 
+  it('sends fresh monitoring events through the backfill lane, after the backlog and many to a batch', async () => {
+    const t = randomUUID();
+    const backlog = await seedRow(pool, { tenant: t, ...old });
+    const monitoring = [
+      await seedRow(pool, { tenant: t, eventType: 'sync.batch.sent', priority: outbox.monitoringPriority }),
+      await seedRow(pool, { tenant: t, eventType: 'sync.batch.acked', priority: outbox.monitoringPriority }),
+    ];
+    expect(await claim('l', 'live')).toEqual([]);
+    expect((await claim('b1', 'backfill', 1)).map((r) => r.id)).toEqual([backlog]);
+    expect((await claim('b2', 'backfill')).map((r) => r.id)).toEqual(monitoring);
+  });
+
   it('hands out a fresh reading at once while 50,000 old pending rows wait', async () => {
     const backlogTenant = randomUUID();
     await pool.query(

@@ -401,7 +401,10 @@ describe('syncForwarder lanes', () => {
             return sent(input);
           }
           backfillStarted++;
-          await opened; // a slow cloud answer for the backlog
+          // A slow cloud answer for the backlog; the real activity heartbeats meanwhile (syncSend's heartbeatTimeout).
+          const ctx = Context.current();
+          const beat = setInterval(() => ctx.heartbeat(), 1000);
+          await opened.finally(() => clearInterval(beat));
           return sent(input);
         } finally {
           inFlight.delete(input.batchId);
