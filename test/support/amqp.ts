@@ -1,5 +1,5 @@
 /**
- * RabbitMQ for tests: the test vhost of the node scripts/services.sh runs (farmiq@localhost, data in
+ * RabbitMQ for tests: the test vhost of the node scripts/services.sh runs (farmiq-5672@localhost, data in
  * .run/rabbitmq), a unique topology prefix per test file so parallel runs never share a queue, and
  * rabbitmqctl for the tests that restart the broker.
  *
@@ -7,7 +7,7 @@
  *   await restartRabbitApp();                                    // stop_app + start_app, waits until up
  *   await deleteTestTopology(names);                             // afterAll
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,23 @@ export const testAmqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://farmiq:farmiq@12
 
 /** The RabbitMQ node and CLI: services.sh runs the Debian scripts with HOME at .run/rabbitmq (its Erlang cookie). */
 const rabbitmqctlPath = process.env.RABBITMQCTL ?? '/usr/lib/rabbitmq/bin/rabbitmqctl';
-const rabbitNode = process.env.RABBITMQ_NODENAME ?? 'farmiq@localhost';
+/**
+ * services.sh names the node after its AMQP port (farmiq-5672@localhost) but keeps the name of a
+ * node that was already running; epmd knows which FarmIQ node is up.
+ */
+function rabbitNodeName(): string {
+  if (process.env.RABBITMQ_NODENAME) return process.env.RABBITMQ_NODENAME;
+  const expected = `farmiq-${new URL(testAmqpUrl).port || '5672'}`;
+  try {
+    const names = [...execFileSync('epmd', ['-names'], { encoding: 'utf8' }).matchAll(/^name (\S+) at port/gm)].map((m) => m[1]);
+    const found = names.find((n) => n === expected) ?? names.find((n) => n.startsWith('farmiq'));
+    if (found) return `${found}@localhost`;
+  } catch {
+    // epmd not running: no node is up, and the error below names the expected one
+  }
+  return `${expected}@localhost`;
+}
+const rabbitNode = rabbitNodeName();
 const rabbitHome = process.env.RABBITMQ_CTL_HOME ?? path.join(farmiqHome, 'rabbitmq');
 
 const run = promisify(execFile);
