@@ -4,10 +4,11 @@
  * leftover of an earlier run) writes to; each test file empties it when it starts.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { execFileSync } from 'node:child_process';
 import { createPool } from '../../db/pool';
 import { repoRoot, testEdgeDatabaseUrl } from '../support/stack';
+import { ensureDatabase } from '../support/databases';
 
 export const syncTestDatabaseUrl = (() => {
   if (process.env.TEST_SYNC_DATABASE_URL) return process.env.TEST_SYNC_DATABASE_URL;
@@ -16,19 +17,6 @@ export const syncTestDatabaseUrl = (() => {
   return u.toString();
 })();
 
-async function ensureDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Creates and migrates the database if needed, empties sync_outbox, and returns a pool on it. */
 export async function openSyncTestDatabase(applicationName: string): Promise<Pool> {

@@ -14,9 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Client as PgClient, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { createPool } from '../../db/pool';
+import { ensureDatabase } from '../support/databases';
 import { provisionEdge } from '../../cloud/edges';
 import { topologyNames, type TopologyNames } from '../../messaging/topology';
 import { bundlePath } from '../../temporal/bundles';
@@ -59,17 +60,6 @@ function databaseUrl(base: string, name: string): string {
   return u.toString();
 }
 
-async function ensureDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new PgClient({ connectionString: databaseUrl(url, 'postgres') });
-  await admin.connect();
-  try {
-    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await admin.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-  } finally {
-    await admin.end();
-  }
-}
 
 /** node-pg-migrate is an ES module, which jest's sandbox cannot import: migrate in a child process. */
 function migrate(kind: 'edge' | 'cloud', url: string): void {
