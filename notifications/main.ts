@@ -9,12 +9,11 @@
  *   npx tsx notifications/main.ts
  */
 import { settings } from '../config/settings';
-import { createPool, safeDatabaseName } from '../db/pool';
+import { openProcessDatabase } from '../platform/process-database';
 import { AmqpConnection } from '../messaging/connection';
 import { HealthServer } from '../platform/health';
 import { Lifecycle } from '../platform/lifecycle';
 import { logger } from '../platform/logger';
-import { waitFor } from '../platform/wait-for';
 import { channelsFromSettings } from './channels';
 import { DeliveryWorker } from './delivery-worker';
 import { deliveryRetryPolicy } from './retry';
@@ -31,16 +30,13 @@ async function main(): Promise<void> {
   lifecycle.onStop('health server', () => health.stop());
 
   // One connection per delivery in flight (the row stays locked while it is sent) and one for the dispatcher.
-  const pool = createPool(s.CLOUD_DATABASE_URL, { applicationName: 'farmiq-notification-delivery', max: s.NOTIFICATION_CONCURRENCY + 2, log });
-  lifecycle.onStop('database pool', () => pool.end());
-  health.addCheck('database', async () => {
-    await pool.query('SELECT 1');
-    return { ok: true };
-  });
-  await waitFor(`database ${safeDatabaseName(s.CLOUD_DATABASE_URL)}`, () => pool.query('SELECT 1'), {
+  const pool = await openProcessDatabase(s.CLOUD_DATABASE_URL, {
+    applicationName: 'farmiq-notification-delivery',
+    max: s.NOTIFICATION_CONCURRENCY + 2,
     log,
-    timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS,
-    signal: lifecycle.abort.signal,
+    lifecycle,
+    health,
+    waitSeconds: s.DEPENDENCY_WAIT_SECONDS,
   });
 
   const connection = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-notification-delivery', log });

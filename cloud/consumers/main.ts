@@ -8,13 +8,12 @@
  *   npx tsx cloud/consumers/main.ts
  */
 import { settings } from '../../config/settings';
-import { createPool, safeDatabaseName } from '../../db/pool';
+import { openProcessDatabase } from '../../platform/process-database';
 import { AmqpConnection } from '../../messaging/connection';
 import { topologyNames } from '../../messaging/topology';
 import { HealthServer } from '../../platform/health';
 import { Lifecycle } from '../../platform/lifecycle';
 import { logger } from '../../platform/logger';
-import { waitFor } from '../../platform/wait-for';
 import { CloudConsumers } from './cloud-consumers';
 
 async function main(): Promise<void> {
@@ -27,16 +26,13 @@ async function main(): Promise<void> {
   await health.start();
   lifecycle.onStop('health server', () => health.stop());
 
-  const pool = createPool(s.CLOUD_DATABASE_URL, { applicationName: 'farmiq-cloud-consumers', max: 12, log });
-  lifecycle.onStop('database pool', () => pool.end());
-  health.addCheck('database', async () => {
-    await pool.query('SELECT 1');
-    return { ok: true };
-  });
-  await waitFor(`database ${safeDatabaseName(s.CLOUD_DATABASE_URL)}`, () => pool.query('SELECT 1'), {
+  const pool = await openProcessDatabase(s.CLOUD_DATABASE_URL, {
+    applicationName: 'farmiq-cloud-consumers',
+    max: 12,
     log,
-    timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS,
-    signal: lifecycle.abort.signal,
+    lifecycle,
+    health,
+    waitSeconds: s.DEPENDENCY_WAIT_SECONDS,
   });
 
   const connection = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-consumers', log });
