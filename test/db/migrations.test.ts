@@ -213,7 +213,12 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
   afterAll(async () => {
     await client?.end();
     await withAdmin(async (admin) => {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      // Only client sessions: an autovacuum worker on the new database belongs to no role, and
+      // a non-superuser may not signal it. DROP DATABASE stops autovacuum workers by itself.
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        [name],
+      );
       await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
     });
   });
