@@ -105,6 +105,30 @@ const schema = z.object({
   S3_SECRET_KEY: z.string().min(1).default('farmiq-edge-dev-secret'),
   S3_BUCKET: z.string().min(3).default('farmiq-media'),
 
+  // WeighVision (docs/weighvision.md)
+  /** A session whose finalized event has not arrived this long after its first event ends timed_out. */
+  WEIGHVISION_FINALIZE_TIMEOUT_SECONDS: positiveInt.default(900),
+  /** After finalized: how long the session waits for its announced images to be stored and inferred. */
+  WEIGHVISION_IMAGE_WAIT_SECONDS: positiveInt.default(300),
+  /** Scale and vision estimates further apart than this fraction of the scale weight are flagged scale_vision_disagree. */
+  WEIGHVISION_DISAGREEMENT_RATIO: z.coerce.number().positive().max(10).default(0.15),
+  /** Lifetime of a presigned upload URL. */
+  MEDIA_PRESIGN_EXPIRY_SECONDS: positiveInt.min(30).max(3600).default(300),
+  /** Largest image a station may upload. */
+  MEDIA_MAX_IMAGE_BYTES: positiveInt.max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** The ONNX model and how to read it (docs/model-card.md); a farm may drop in its own. */
+  VISION_MODEL_PATH: z.string().min(1).default('models/weighvision-v1.onnx'),
+  VISION_MODEL_ID: z.string().min(1).max(128).default('farmiq-weighvision-v1'),
+  VISION_INPUT_NAME: z.string().min(1).default('image'),
+  /** Square input side in pixels; images are resized to it. */
+  VISION_INPUT_SIZE: positiveInt.max(1024).default(96),
+  VISION_OUTPUT_WEIGHT: z.string().min(1).default('weight_kg'),
+  VISION_OUTPUT_QUALITY: z.string().min(1).default('quality'),
+  /** Comma-separated quality flag of each `quality` output column, in order. */
+  VISION_QUALITY_LABELS: z.string().default('not_fully_in_frame,multiple_animals,empty_frame,blurred'),
+  /** A quality probability at or above this raises its flag. */
+  VISION_QUALITY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+
   EDGE_HTTP_PORT: port.default(8080),
   CLOUD_HTTP_PORT: port.default(8090),
   /** Address the cloud HTTP API listens on (0.0.0.0 behind a reverse proxy; every route but /health and /metrics authenticates). */

@@ -55,3 +55,11 @@ export function insightWorkflowId(tenantId: string, requestId: string): string {
 export function insightNotificationWorkflowId(tenantId: string, requestId: string): string {
   return `insight-notification/${tenantId}/${requestId}`;
 }
+
+/**
+ * One WeighVision session (spec §3) per tenant and session: the MQTT bridge signals-with-start it
+ * and the media store signals it, both through this id, so whichever event comes first starts it.
+ */
+export function weighVisionSessionWorkflowId(tenantId: string, sessionId: string): string {
+  return `weighvision-session/${tenantId.toLowerCase()}/${sessionId}`;
+}

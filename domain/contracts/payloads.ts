@@ -65,6 +65,7 @@ export const qualityFlags = [
   'blurred',
   'scale_vision_disagree',
 ] as const;
+export type QualityFlag = (typeof qualityFlags)[number];
 
 export const inferenceCompleted = z.object({
   session_id: topicSegment,
