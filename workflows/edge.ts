@@ -5,3 +5,4 @@
 export { publishTelemetryRollups } from './telemetry-rollups';
 export { syncForwarder } from './sync-forwarder';
 export { pruneSyncOutbox } from './sync-retention';
+export { weighVisionSession } from './weighvision-session';

@@ -6,7 +6,7 @@
  * signalWithStart lets whichever event of a session comes first start its workflow.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { QualityFlag } from '../domain/contracts/payloads';
+import type { QualityFlag } from '../domain/contracts/quality-flags';
 
 export type SessionStatus = 'created' | 'collecting' | 'finalizing' | 'finalized' | 'timed_out' | 'failed';
 export const closedSessionStatuses: readonly SessionStatus[] = ['finalized', 'timed_out', 'failed'];
@@ -96,13 +96,17 @@ export interface SessionResult {
   stableReadingCount: number;
   /** Median of the stable readings (all readings when the scale reports none stable). */
   scaleMedianKg?: number;
-  /** Median of the images' estimates, after the station's calibration factor. */
+  /** Median of the usable images' raw model estimates. */
+  visionRawKg?: number;
+  /** visionRawKg after the station's calibration factor. */
   visionWeightKg?: number;
   visionConfidence?: number;
   weightKg?: number;
   weightSource?: 'scale' | 'vision';
   qualityFlags: QualityFlag[];
   imagesInferred: number;
+  /** Announced images that were never stored within the wait. */
+  missingImages: number;
   failureReason?: string;
 }
 

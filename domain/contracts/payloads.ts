@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { topicSegment } from './envelope';
+import { qualityFlags } from './quality-flags';
+
+export { qualityFlags, type QualityFlag } from './quality-flags';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const isoTime = z.iso.datetime({ offset: true });
@@ -58,14 +61,6 @@ export const mediaStored = z.object({
   size_bytes: z.number().int().positive(),
 });
 
-export const qualityFlags = [
-  'not_fully_in_frame',
-  'multiple_animals',
-  'empty_frame',
-  'blurred',
-  'scale_vision_disagree',
-] as const;
-export type QualityFlag = (typeof qualityFlags)[number];
 
 export const inferenceCompleted = z.object({
   session_id: topicSegment,

@@ -11,6 +11,8 @@ export type RejectReason =
   | 'tenant_mismatch'
   | 'device_mismatch'
   | 'metric_mismatch'
+  /** A WeighVision event for a session whose workflow has already ended (late, or a replay of one it had). */
+  | 'session_closed'
   | `schema_violation:${string}`;
 
 export interface Rejection {

@@ -1,18 +1,20 @@
 /**
- * The edge ingress bridge assembled: broker connection → ingest pipeline → edge Postgres.
+ * The edge ingress bridge assembled: broker connection → ingest pipeline → edge Postgres, and
+ * → session lane → WeighVision session workflows.
  * Kept separate from main.ts so tests can run a real bridge in-process or as a child process.
  */
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { BrokerConnection } from './broker-connection';
 import { IngestPipeline, type PipelineOptions } from './ingest-pipeline';
+import { SessionLane } from './session-lane';
+import type { SessionSignaller } from './session-signaller';
 import type { Logger } from '../../platform/logger';
 
-/**
- * Telemetry and device events (feed.dispensed). WeighVision topics join when the session
- * workflows exist: until then the bridge leaves them unsubscribed rather than half-handled.
- */
+/** Telemetry and device events (feed.dispensed), committed to edge Postgres in micro-batches. */
 export const ingestSubscriptions = ['iot/telemetry/#', 'iot/event/#'] as const;
+/** WeighVision session events, signalled to their session workflows (session-lane.ts). */
+export const sessionSubscriptions = ['iot/weighvision/#'] as const;
 
 export interface BridgeOptions extends PipelineOptions {
   databaseUrl: string;
@@ -22,6 +24,11 @@ export interface BridgeOptions extends PipelineOptions {
   password: string;
   receiveMaximum: number;
   edgeId: string;
+  /**
+   * The session workflows' signaller. Without one (a bridge with no Temporal, as in some tests)
+   * the bridge leaves WeighVision topics unsubscribed rather than half-handled.
+   */
+  sessions?: SessionSignaller;
 }
 
 export class MqttBridge {
@@ -33,7 +40,11 @@ export class MqttBridge {
     // UTC sessions so rollup windows fall on UTC minute/hour boundaries whatever the server's zone.
     this.pool = createPool(opts.databaseUrl, { applicationName: 'farmiq-mqtt-bridge', max: opts.commitConcurrency + 1, log, extra: { options: '-c timezone=UTC' } });
     this.pipeline = new IngestPipeline(this.pool, opts, log.child({ part: 'pipeline' }));
-    this.broker = new BrokerConnection({ ...opts, url: opts.mqttUrl, subscriptions: ingestSubscriptions }, (topic, payload) => this.pipeline.submit(topic, payload), log.child({ part: 'broker' }));
+    if (opts.sessions) {
+      this.pipeline.sessions = new SessionLane(opts.sessions, (row) => this.pipeline.quarantine(row), log.child({ part: 'sessions' }));
+    }
+    const subscriptions = opts.sessions ? [...ingestSubscriptions, ...sessionSubscriptions] : ingestSubscriptions;
+    this.broker = new BrokerConnection({ ...opts, url: opts.mqttUrl, subscriptions }, (topic, payload) => this.pipeline.submit(topic, payload), log.child({ part: 'broker' }));
   }
 
   async checkDatabase(): Promise<void> {

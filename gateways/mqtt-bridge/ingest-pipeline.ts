@@ -11,7 +11,9 @@
  */
 import type { Pool } from 'pg';
 import { parseDeviceMessage, parseDeviceTopic } from '../../domain/contracts';
-import { BatchBuilder } from './ingest-batch';
+import type { WeighVisionEvent } from '../../domain/contracts';
+import { BatchBuilder, type RejectRow } from './ingest-batch';
+import type { SessionLane } from './session-lane';
 import { writeIngestBatch, type IngestResult } from './ingest-writer';
 import { bridgeMetrics as m } from './bridge-metrics';
 import type { Logger } from '../../platform/logger';
@@ -42,20 +44,39 @@ export class IngestPipeline {
 
   constructor(private readonly pool: Pool, private readonly opts: PipelineOptions, private readonly log: Logger) {}
 
+  /**
+   * WeighVision events go to their session workflows through this lane (bridge.ts sets it when
+   * the bridge has a Temporal client); without one the bridge does not subscribe to them.
+   */
+  sessions?: SessionLane;
+
   /** Validates one message and resolves once it (or its quarantine record) is committed. */
   submit(topic: string, payload: Buffer): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('ingest pipeline is stopped'));
     const parsed = parseDeviceMessage(topic, payload, this.opts.maxPayloadBytes);
-    const batch = (this.open ??= { builder: new BatchBuilder(), settle: [] });
     if (parsed.ok) {
       m.received.inc({ family: parsed.topic.family });
-      batch.builder.addEvent(parsed.event, parsed.topic);
-    } else {
-      // An oversized message is refused before its topic is parsed; the record still names its sender.
-      const address = parsed.topic ?? parseDeviceTopic(topic);
-      m.received.inc({ family: address?.family ?? 'unknown' });
-      batch.builder.addReject({ topic, reason: parsed.reason, detail: parsed.detail, tenantId: address?.tenantId, deviceId: address?.deviceId, payload });
+      if (parsed.topic.family === 'weighvision') {
+        if (this.sessions) return this.sessions.deliver(parsed.topic, parsed.event as WeighVisionEvent, topic, payload);
+        return this.quarantine({ topic, reason: 'unknown_topic', detail: 'this bridge does not handle WeighVision sessions', tenantId: parsed.topic.tenantId, deviceId: parsed.topic.deviceId, payload });
+      }
+      return this.enqueue((b) => b.addEvent(parsed.event, parsed.topic));
     }
+    // An oversized message is refused before its topic is parsed; the record still names its sender.
+    const address = parsed.topic ?? parseDeviceTopic(topic);
+    m.received.inc({ family: address?.family ?? 'unknown' });
+    return this.quarantine({ topic, reason: parsed.reason, detail: parsed.detail, tenantId: address?.tenantId, deviceId: address?.deviceId, payload });
+  }
+
+  /** Stores a rejected message in ingress_rejects with the next batch; resolves once committed. */
+  quarantine(row: RejectRow): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('ingest pipeline is stopped'));
+    return this.enqueue((b) => b.addReject(row));
+  }
+
+  private enqueue(add: (builder: BatchBuilder) => void): Promise<void> {
+    const batch = (this.open ??= { builder: new BatchBuilder(), settle: [] });
+    add(batch.builder);
     m.pending.inc();
     const done = new Promise<void>((resolve, reject) => batch.settle.push({ resolve, reject }));
     if (batch.builder.size >= this.opts.batchMax || this.opts.batchWaitMs === 0) {
@@ -137,6 +158,8 @@ export class IngestPipeline {
 
   /** Refuses new messages, commits what is in hand (abandoning it if the database is gone). */
   async drain(): Promise<void> {
+    // Session signals first: a session_closed outcome still needs the batch path to record it.
+    await this.sessions?.drain();
     this.stopped = true;
     this.seal();
     while (this.inFlight.size > 0 || this.sealed.length > 0) {

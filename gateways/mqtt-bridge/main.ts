@@ -8,12 +8,27 @@ import { HealthServer } from '../../platform/health';
 import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import { MqttBridge } from './bridge';
+import { temporalSessionSignaller } from './session-signaller';
+import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 
 async function main(): Promise<void> {
   const s = settings();
   const log = logger('mqtt-bridge');
   const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
   lifecycle.installSignalHandlers();
+
+  const wait = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
+  // WeighVision events become signals on session workflows in the farm's own Temporal.
+  const temporal = await connectTemporal({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE }, wait);
+  lifecycle.onStop('temporal connection', () => temporal.close());
+  const sessions = temporalSessionSignaller(temporalClient(temporal, s.TEMPORAL_EDGE_NAMESPACE), {
+    taskQueue: s.EDGE_TASK_QUEUE,
+    config: {
+      finalizeTimeoutSeconds: s.WEIGHVISION_FINALIZE_TIMEOUT_SECONDS,
+      imageWaitSeconds: s.WEIGHVISION_IMAGE_WAIT_SECONDS,
+      disagreementRatio: s.WEIGHVISION_DISAGREEMENT_RATIO,
+    },
+  });
 
   const bridge = new MqttBridge(
     {
@@ -28,6 +43,7 @@ async function main(): Promise<void> {
       batchWaitMs: s.BRIDGE_BATCH_WAIT_MS,
       commitConcurrency: s.BRIDGE_COMMIT_CONCURRENCY,
       maxPayloadBytes: s.MQTT_MAX_PAYLOAD_BYTES,
+      sessions,
     },
     log,
   );
@@ -38,6 +54,7 @@ async function main(): Promise<void> {
     return { ok: true };
   });
   health.addCheck('broker', () => ({ ok: bridge.broker.connected }));
+  health.addCheck('temporal', temporalHealthCheck(temporal));
   health.addCheck('pipeline', () => {
     const st = bridge.pipeline.status();
     return { ok: !st.lastError || (st.lastResult !== undefined && st.lastResult.at > st.lastError.at), detail: JSON.stringify(st) };
@@ -45,7 +62,6 @@ async function main(): Promise<void> {
   await health.start();
   lifecycle.onStop('health', () => health.stop());
 
-  const wait = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
   await waitFor('edge database', () => bridge.checkDatabase(), wait);
   await waitFor('MQTT broker', () => bridge.start(), wait);
   lifecycle.onStop('bridge', async () => {

@@ -1,0 +1,313 @@
+/**
+ * The WeighVision session workflow on the time-skipping test server (pinned binary, offline).
+ * Device events reach it the way the MQTT bridge sends them (the real temporalSessionSignaller:
+ * signalWithStart); images the way the media store does (the imageStored signal). Activities are
+ * fakes that record their calls; the real ones run against Postgres, S3 and the model in
+ * test/activities/weighvision-session.test.ts and the end-to-end test.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure as ActivityApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ImageInference, InferImageInput, RecordSessionInput, createWeighVisionActivities } from '../../activities/weighvision-session';
+import type { WeighVisionEvent } from '../../domain/contracts';
+import { temporalSessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
+import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
+import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
+import { concludeSession } from '../../weighvision/session-result';
+import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../workflows/weighvision-definitions';
+import { temporalTestServerPath } from '../support/stack';
+
+type Activities = ReturnType<typeof createWeighVisionActivities>;
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: temporalTestServerPath } } });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(farmiqSearchAttributes.map((k) => [k.name, 2 /* KEYWORD */])),
+  });
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/edge'), logger: new DefaultLogger('WARN') });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const config: SessionConfig = { finalizeTimeoutSeconds: 600, imageWaitSeconds: 120, disagreementRatio: 0.15 };
+const tenantId = randomUUID();
+
+interface Calls {
+  infer: { input: InferImageInput; attempt: number; at: number }[];
+  record: { input: RecordSessionInput; at: number }[];
+}
+
+/** Fake activities: inference answers from a table by media id; recording concludes with factor 1. */
+function fakeActivities(calls: Calls, opts: { estimates?: Record<string, Omit<ImageInference, 'mediaId' | 'modelId' | 'inferenceMs'>>; failFirst?: number; whileRecording?: () => Promise<void> } = {}): Activities {
+  return {
+    async inferImage(input) {
+      const attempt = Context.current().info.attempt;
+      calls.infer.push({ input, attempt, at: await env.currentTimeMs() });
+      if (opts.failFirst && attempt <= opts.failFirst) throw new Error(`model busy (attempt ${attempt})`);
+      const e = opts.estimates?.[input.image.mediaId] ?? { estimatedWeightKg: 100, confidence: 0.9, qualityFlags: [] };
+      if (e.estimatedWeightKg < 0) throw ActivityApplicationFailure.nonRetryable('not an image', 'ImageUndecodable');
+      return { mediaId: input.image.mediaId, modelId: 'test-model', inferenceMs: 3, ...e };
+    },
+    async recordSession(input) {
+      calls.record.push({ input, at: await env.currentTimeMs() });
+      if (calls.record.length === 1) await opts.whileRecording?.();
+      return concludeSession({ ...input, calibrationFactor: 1 });
+    },
+  };
+}
+
+class Station {
+  readonly sessionId = `S-${randomUUID().slice(0, 8)}`;
+  readonly topic = (step: WeighVisionTopic['step']): WeighVisionTopic => ({
+    family: 'weighvision',
+    tenantId,
+    farmId: 'farm-1',
+    barnId: 'barn-2',
+    deviceId: 'station-3',
+    sessionId: this.sessionId,
+    step,
+  });
+  constructor(private readonly taskQueue: string) {}
+
+  get workflowId() {
+    return weighVisionSessionWorkflowId(tenantId, this.sessionId);
+  }
+
+  get signaller() {
+    return temporalSessionSignaller(env.client, { taskQueue: this.taskQueue, config });
+  }
+
+  event(type: WeighVisionEvent['event_type'], payload: Record<string, unknown>, eventId: string = randomUUID()): WeighVisionEvent {
+    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: 'station-3', ts: new Date().toISOString(), payload } as WeighVisionEvent;
+  }
+
+  send(e: WeighVisionEvent) {
+    const step = e.event_type === 'weighvision.session.created' ? 'created' : e.event_type === 'weighvision.session.finalized' ? 'finalized' : 'weight.recorded';
+    return this.signaller.signal(this.topic(step), e);
+  }
+
+  created() {
+    return this.send(this.event('weighvision.session.created', { batch_id: randomUUID() }));
+  }
+  weight(kg: number, stable?: boolean, eventId?: string) {
+    return this.send(this.event('weighvision.weight.recorded', stable === undefined ? { weight_kg: kg } : { weight_kg: kg, stable }, eventId));
+  }
+  finalized(imageCount: number) {
+    return this.send(this.event('weighvision.session.finalized', { image_count: imageCount }));
+  }
+
+  image(mediaId = randomUUID()): Promise<void> {
+    const image: StoredImage = { mediaId, objectKey: `${tenantId}/farm-1/barn-2/station-3/${this.sessionId}/${mediaId}.jpg`, contentType: 'image/jpeg', sizeBytes: 1234, storedAt: new Date().toISOString() };
+    return env.client.workflow.getHandle(this.workflowId).signal(imageStoredSignal, image);
+  }
+
+  handle(): WorkflowHandle {
+    return env.client.workflow.getHandle(this.workflowId);
+  }
+}
+
+async function withWorker<T>(activities: Activities, fn: (station: Station) => Promise<T>): Promise<T> {
+  const taskQueue = `weighvision-test-${randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+  return worker.runUntil(fn(new Station(taskQueue)));
+}
+
+async function statusAttribute(handle: WorkflowHandle): Promise<unknown> {
+  const d = await handle.describe();
+  return d.typedSearchAttributes.get(farmiqStatus);
+}
+
+describe('weighVisionSession', () => {
+  it('concludes from out-of-order and duplicated events: each event once, scale median, vision estimate', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    const [m1, m2, m3] = [randomUUID(), randomUUID(), randomUUID()];
+    const estimates = {
+      [m1]: { estimatedWeightKg: 101, confidence: 0.9, qualityFlags: [] },
+      [m2]: { estimatedWeightKg: 99, confidence: 0.8, qualityFlags: ['blurred' as const] },
+      [m3]: { estimatedWeightKg: 180, confidence: 0.9, qualityFlags: ['multiple_animals' as const] },
+    };
+    const result = await withWorker(fakeActivities(calls, { estimates }), async (station) => {
+      const dup = randomUUID();
+      // A reading before its session's `created`, and one reading delivered twice (QoS 1).
+      expect(await station.weight(100.4, true, dup)).toBe('signalled');
+      expect(await station.weight(100.4, true, dup)).toBe('signalled');
+      await station.created();
+      await station.weight(99.8, true);
+      await station.weight(140, false); // the animal stepping off: unstable, not used
+      await station.weight(100.2);
+      await station.image(m1);
+      await station.image(m1); // the media store re-signals on a repeated complete
+      await station.image(m2);
+      await station.finalized(3);
+      await station.image(m3); // the last image may land after `finalized`
+      return (await station.handle().result()) as SessionResult;
+    });
+
+    expect(result.status).toBe('finalized');
+    expect(result.readingCount).toBe(4);
+    expect(result.stableReadingCount).toBe(3);
+    expect(result.scaleMedianKg).toBe(100.2);
+    expect(result.weightKg).toBe(100.2);
+    expect(result.weightSource).toBe('scale');
+    // The two-animal image is not used for the weight; its flag is still reported.
+    expect(result.visionWeightKg).toBe(100);
+    expect(result.qualityFlags).toEqual(['multiple_animals', 'blurred']);
+    expect(result.imagesInferred).toBe(3);
+    expect(result.missingImages).toBe(0);
+
+    expect(calls.infer.map((c) => c.input.image.mediaId).sort()).toEqual([m1, m2, m3].sort());
+    expect(calls.record).toHaveLength(1);
+    const recorded = calls.record[0].input;
+    expect(recorded.ending).toBe('finalized');
+    expect(recorded.events.map((e) => e.event_type)).toEqual([
+      'weighvision.weight.recorded',
+      'weighvision.session.created',
+      'weighvision.weight.recorded',
+      'weighvision.weight.recorded',
+      'weighvision.weight.recorded',
+      'weighvision.session.finalized',
+    ]);
+    expect(new Set(recorded.events.map((e) => e.event_id)).size).toBe(6);
+    // The bridge stamps where the event happened from the topic.
+    for (const e of recorded.events) expect([e.farm_id, e.barn_id, e.session_id]).toEqual(['farm-1', 'barn-2', recorded.sessionId]);
+    expect(recorded.imageCount).toBe(3);
+  });
+
+  it('answers the state query while collecting, and keeps FarmiqStatus in step', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (station) => {
+      await station.created();
+      expect(await statusAttribute(station.handle())).toBe('created');
+      const dup = randomUUID();
+      await station.weight(88.5, true, dup);
+      await station.weight(88.5, true, dup);
+      await station.image();
+      const state = await station.handle().query(sessionStateQuery);
+      expect(state.status).toBe('collecting');
+      expect(state.readings.map((r) => r.weightKg)).toEqual([88.5]);
+      expect(state.duplicateEvents).toBe(1);
+      expect(state.images).toHaveLength(1);
+      expect(state.imageCount).toBeUndefined();
+      expect([state.farmId, state.barnId, state.stationId]).toEqual(['farm-1', 'barn-2', 'station-3']);
+      expect(await statusAttribute(station.handle())).toBe('collecting');
+
+      await station.finalized(1);
+      const result = (await station.handle().result()) as SessionResult;
+      expect(result.weightKg).toBe(88.5);
+      expect(await statusAttribute(station.handle())).toBe('finalized');
+      const final = await station.handle().query(sessionStateQuery);
+      expect(final.status).toBe('finalized');
+      expect(final.result?.weightKg).toBe(88.5);
+    });
+  });
+
+  it('concludes without the images that never arrive, after the configured wait', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (station) => {
+      await station.created();
+      await station.weight(120, true);
+      await station.image();
+      await station.finalized(3);
+      const started = await env.currentTimeMs();
+      const result = (await station.handle().result()) as SessionResult;
+      expect(result.status).toBe('finalized');
+      expect(result.imagesInferred).toBe(1);
+      expect(result.missingImages).toBe(2);
+      expect(result.failureReason).toBe('2 of 3 announced images never arrived');
+      // The time-skipping server jumped over the image wait.
+      expect(calls.record[0].at - started).toBeGreaterThanOrEqual(config.imageWaitSeconds * 1000 - 1000);
+    });
+  });
+
+  it('ends timed_out when finalized never comes, and still records the partial data', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (station) => {
+      await station.created();
+      await station.weight(95, true);
+      await station.image();
+      const result = (await station.handle().result()) as SessionResult;
+      expect(result.status).toBe('timed_out');
+      expect(result.weightKg).toBe(95); // the partial data still says what the scale saw
+      const recorded = calls.record[0].input;
+      expect(recorded.ending).toBe('timed_out');
+      expect(recorded.events.map((e) => e.event_type)).toEqual(['weighvision.session.created', 'weighvision.weight.recorded']);
+      expect(await statusAttribute(station.handle())).toBe('timed_out');
+      // The timeout counts from the first event.
+      const d = await station.handle().describe();
+      expect(d.closeTime!.getTime() - d.startTime.getTime()).toBeGreaterThanOrEqual(config.finalizeTimeoutSeconds * 1000);
+      // A late event of a closed session does not open a second one.
+      expect(await station.weight(96, true)).toBe('session_closed');
+    });
+  });
+
+  it('retries a failing inference on the 1 s, 2 s backoff and uses the image once it succeeds', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls, { failFirst: 2 }), async (station) => {
+      await station.created();
+      await station.image();
+      await station.finalized(1);
+      const result = (await station.handle().result()) as SessionResult;
+      expect(calls.infer.map((c) => c.attempt)).toEqual([1, 2, 3]);
+      const gaps = [calls.infer[1].at - calls.infer[0].at, calls.infer[2].at - calls.infer[1].at];
+      expect(gaps[0]).toBeGreaterThanOrEqual(1000);
+      expect(gaps[1]).toBeGreaterThanOrEqual(2000);
+      expect(result.imagesInferred).toBe(1);
+      // No scale reading: the confident whole-animal vision estimate is the session weight.
+      expect(result.weightSource).toBe('vision');
+      expect(result.weightKg).toBe(100);
+    });
+  });
+
+  it('fails a session with no weight, recorded as failed with the reason', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    const empty = randomUUID();
+    const broken = randomUUID();
+    const estimates = { [empty]: { estimatedWeightKg: 0, confidence: 0.95, qualityFlags: ['empty_frame' as const] }, [broken]: { estimatedWeightKg: -1, confidence: 0, qualityFlags: [] } };
+    await withWorker(fakeActivities(calls, { estimates }), async (station) => {
+      await station.created();
+      await station.image(empty);
+      await station.image(broken); // undecodable: non-retryable, one attempt
+      await station.finalized(2);
+      const err = await station.handle().result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause?.message).toBe('no stable scale reading and no confident vision estimate of one whole animal');
+      expect(calls.infer.filter((c) => c.input.image.mediaId === broken)).toHaveLength(1);
+      expect(calls.record[0].input.estimates).toHaveLength(1);
+      expect(calls.record[0].input.imagesStored).toBe(2);
+      const state = await station.handle().query(sessionStateQuery);
+      expect(state.status).toBe('failed');
+      expect(state.images.find((i) => i.mediaId === broken)?.status).toBe('failed');
+      expect(await statusAttribute(station.handle())).toBe('failed');
+    });
+  });
+
+  it('records an event that arrives while the session is being recorded', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    let station!: Station;
+    const late = randomUUID();
+    const activities = fakeActivities(calls, {
+      whileRecording: async () => {
+        expect(await station.weight(101, true, late)).toBe('signalled');
+      },
+    });
+    await withWorker(activities, async (s) => {
+      station = s;
+      await s.created();
+      await s.weight(100, true);
+      await s.finalized(0);
+      const result = (await s.handle().result()) as SessionResult;
+      expect(result.readingCount).toBe(1);
+    });
+    expect(calls.record).toHaveLength(2);
+    expect(calls.record[1].input.events.map((e) => e.event_id)).toEqual([late]);
+  });
+});
