@@ -1,5 +1,6 @@
 /**
- * The edge HTTP gateway process (EDGE_HTTP_PORT): /health, /metrics and the ingress rejects API.
+ * The edge HTTP gateway process (EDGE_HTTP_PORT): /health, /metrics, the ingress rejects API,
+ * sync status and DLQ, and WeighVision image uploads.
  *
  *   npm run edge:http
  */

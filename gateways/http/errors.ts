@@ -13,7 +13,21 @@ export type ErrorCode =
   // auth and dashboard APIs (gateways/http/auth-middleware.ts, notifications-router.ts)
   | 'unauthenticated'
   | 'forbidden'
-  | 'invalid_body';
+  | 'invalid_body'
+  // WeighVision image uploads (gateways/http/device-auth.ts, media-router.ts)
+  | 'device_unauthenticated'
+  | 'device_scope_violation'
+  | 'invalid_json'
+  | 'unsupported_content_type'
+  | 'image_too_large'
+  | 'session_not_found'
+  | 'session_not_open'
+  | 'media_not_found'
+  | 'object_missing'
+  | 'object_size_mismatch'
+  | 'object_type_mismatch'
+  | 'temporal_unavailable'
+  | 'object_store_unavailable';
 
 export class HttpError extends Error {
   constructor(

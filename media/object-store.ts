@@ -1,0 +1,133 @@
+/**
+ * The edge's S3-compatible image store (rclone serve s3 locally, any S3 in production): presigned
+ * PUT URLs for stations, HEAD for the complete check, GET for the inference activity, PUT for tests
+ * and benchmarks. A thin layer over @aws-sdk/client-s3; nothing here knows about sessions.
+ */
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { settings } from '../config/settings';
+
+export interface ObjectStoreConfig {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+}
+
+export interface PresignedPut {
+  url: string;
+  method: 'PUT';
+  /** Headers the uploader must send exactly as given: they are part of the signature. */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface StoredObjectHead {
+  sizeBytes: number;
+  contentType: string | undefined;
+  etag: string | undefined;
+}
+
+export interface ObjectStore {
+  readonly bucket: string;
+  /**
+   * A SigV4 URL that allows one PUT of `key` for `expiresSeconds`, with Content-Type and
+   * Content-Length in the signed headers (so a store that checks them refuses another type or size).
+   */
+  presignPut(key: string, contentType: string, sizeBytes: number, expiresSeconds: number): Promise<PresignedPut>;
+  /** The object's size and type, or undefined when there is no such object. */
+  head(key: string): Promise<StoredObjectHead | undefined>;
+  get(key: string): Promise<Buffer>;
+  put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** Creates the bucket unless it exists. */
+  ensureBucket(): Promise<void>;
+  close(): void;
+}
+
+export function objectStoreConfigFromSettings(): ObjectStoreConfig {
+  const s = settings();
+  return { endpoint: s.S3_ENDPOINT, region: s.S3_REGION, accessKeyId: s.S3_ACCESS_KEY, secretAccessKey: s.S3_SECRET_KEY, bucket: s.S3_BUCKET };
+}
+
+function isNotFound(err: unknown): boolean {
+  if (err instanceof S3ServiceException) {
+    return err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey' || err.name === 'NoSuchBucket';
+  }
+  return false;
+}
+
+export function s3ObjectStore(config: ObjectStoreConfig = objectStoreConfigFromSettings()): ObjectStore {
+  const client = new S3Client({
+    endpoint: config.endpoint,
+    region: config.region,
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    // rclone (and MinIO) serve buckets as paths, not as subdomains.
+    forcePathStyle: true,
+    // Checksums on by default since SDK 3.729 add headers a presigned URL would have to carry;
+    // stations PUT plain bytes, and S3-compatible servers vary in what they accept.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const bucket = config.bucket;
+
+  return {
+    bucket,
+
+    async presignPut(key, contentType, sizeBytes, expiresSeconds) {
+      const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentLength: sizeBytes });
+      // The presigner leaves content-type unsigned unless told otherwise.
+      const url = await getSignedUrl(client, command, {
+        expiresIn: expiresSeconds,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      });
+      return {
+        url,
+        method: 'PUT',
+        headers: { 'content-type': contentType, 'content-length': String(sizeBytes) },
+        expiresAt: new Date(Date.now() + expiresSeconds * 1000),
+      };
+    },
+
+    async head(key) {
+      try {
+        const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { sizeBytes: Number(out.ContentLength ?? 0), contentType: out.ContentType, etag: out.ETag };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+
+    async get(key) {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!out.Body) throw new Error(`object ${key} has no body`);
+      return Buffer.from(await out.Body.transformToByteArray());
+    },
+
+    async put(key, bytes, contentType) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength }));
+    },
+
+    async ensureBucket() {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      }
+    },
+
+    close() {
+      client.destroy();
+    },
+  };
+}

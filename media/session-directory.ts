@@ -1,0 +1,110 @@
+/**
+ * What the media store needs to know about WeighVision sessions, and the one thing it tells them:
+ * is the session open and where does it happen (so a station uploads only into its own sessions),
+ * and "this image is stored". The session's Temporal workflow is the authority: it runs exactly
+ * while the session is open and carries its farm, barn and station as search attributes.
+ *
+ * An interface, so the HTTP tests can use an in-memory directory; the Temporal one connects on
+ * first use, so the edge HTTP API keeps serving everything else while Temporal is down.
+ */
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../temporal/search-attributes';
+import { weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
+import { imageStoredSignal, type StoredImage } from '../workflows/weighvision-definitions';
+
+export interface SessionInfo {
+  /** The session's workflow is running (spec §3: created or collecting, not yet finalized). */
+  open: boolean;
+  /** From the workflow's search attributes; undefined when the workflow did not set them. */
+  farmId: string | undefined;
+  barnId: string | undefined;
+  stationId: string | undefined;
+}
+
+export interface SessionDirectory {
+  /** Undefined when the session has no workflow (never created, or created under another tenant). */
+  lookup(tenantId: string, sessionId: string): Promise<SessionInfo | undefined>;
+  /** Tells the session about a stored image. Throws SessionDirectoryError('session_not_open') once it has closed. */
+  imageStored(tenantId: string, sessionId: string, image: StoredImage): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SessionDirectoryProblem = 'temporal_unavailable' | 'session_not_open';
+
+export class SessionDirectoryError extends Error {
+  constructor(
+    readonly code: SessionDirectoryProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TemporalSessionDirectoryOptions {
+  address: string;
+  namespace: string;
+  /** Connect and call deadline. */
+  timeoutMs?: number;
+}
+
+export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions): SessionDirectory {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  let connecting: Promise<{ connection: Connection; client: Client }> | undefined;
+
+  function connect() {
+    connecting ??= Connection.connect({ address: opts.address, connectTimeout: timeoutMs }).then(
+      (connection) => ({ connection, client: new Client({ connection, namespace: opts.namespace }) }),
+      (err: Error) => {
+        connecting = undefined;
+        throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${err.message}`);
+      },
+    );
+    return connecting;
+  }
+
+  async function call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const { connection, client } = await connect();
+    try {
+      return await connection.withDeadline(Date.now() + timeoutMs, () => fn(client));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof SessionDirectoryError) throw err;
+      const e = err as { code?: number; message?: string };
+      // UNAVAILABLE (14): the server went away, connect afresh next time; DEADLINE_EXCEEDED (4): it did not answer.
+      if (e.code === 14) connecting = undefined;
+      if (e.code === 14 || e.code === 4) throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} did not answer: ${e.message}`);
+      throw err;
+    }
+  }
+
+  return {
+    async lookup(tenantId, sessionId) {
+      try {
+        const d = await call((c) => c.workflow.getHandle(weighVisionSessionWorkflowId(tenantId, sessionId)).describe());
+        const attrs = d.typedSearchAttributes;
+        const tenant = attrs.get(farmiqTenant);
+        // The id already names the tenant; an attribute that disagrees means the id was reused by something else.
+        if (tenant !== undefined && tenant.toLowerCase() !== tenantId.toLowerCase()) return undefined;
+        return { open: d.status.name === 'RUNNING', farmId: attrs.get(farmiqFarm), barnId: attrs.get(farmiqBarn), stationId: attrs.get(farmiqStation) };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
+
+    async imageStored(tenantId, sessionId, image) {
+      try {
+        await call((c) => c.workflow.getHandle(weighVisionSessionWorkflowId(tenantId, sessionId)).signal(imageStoredSignal, image));
+      } catch (err) {
+        // Signalling a closed (or vanished) workflow is NOT_FOUND.
+        if (err instanceof WorkflowNotFoundError) throw new SessionDirectoryError('session_not_open', `session ${sessionId} is closed`);
+        throw err;
+      }
+    },
+
+    async close() {
+      const c = await connecting?.catch(() => undefined);
+      connecting = undefined;
+      await c?.connection.close();
+    },
+  };
+}

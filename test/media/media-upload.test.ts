@@ -1,0 +1,401 @@
+/**
+ * WeighVision image uploads through the edge HTTP API, against the real S3 store of the local
+ * stack (rclone serve s3) and the edge test database. Sessions come from an in-memory directory
+ * (the Temporal one has its own test); devices are provisioned for real (mosquitto_passwd hashes).
+ * Every run uses fresh tenants, so object keys and rows never meet another run's.
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Pool } from 'pg';
+import pino from 'pino';
+import { createPool } from '../../db/pool';
+import { farmEventSchema } from '../../domain/contracts';
+import { uuidV5 } from '../../domain/ids';
+import { provisionDevice, revokeDevice } from '../../gateways/mqtt-bridge/broker/credentials';
+import { createEdgeApp } from '../../gateways/http/edge-app';
+import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { testEdgeDatabaseUrl } from '../support/stack';
+import { basicAuth, FakeSessions, jpegLike, listen, tinyPng } from './support';
+
+const tenantA = randomUUID();
+const tenantB = randomUUID();
+const farm = 'farm-1';
+const barn = 'barn-2';
+const station = 'wv-station-1';
+const otherStation = 'wv-station-2';
+
+let pool: Pool;
+let server: http.Server;
+let base: string;
+let store: ObjectStore;
+const sessions = new FakeSessions();
+const creds: Record<string, { username: string; password: string }> = {};
+let seq = 0;
+
+interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+async function post(path: string, body: unknown, auth: string | null = basicAuth(creds.a.username, creds.a.password), raw?: string): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': `media-test-${++seq}` };
+  if (auth) headers.authorization = auth;
+  const res = await fetch(`${base}/api/v1/media/images${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+function newSession(tenantId = tenantA, at = { farmId: farm, barnId: barn, stationId: station }): string {
+  const id = `s-${randomUUID().slice(0, 12)}`;
+  sessions.open(tenantId, id, at);
+  return id;
+}
+
+async function presign(sessionId: string, bytes: Buffer, contentType = 'image/jpeg', extra: object = {}): Promise<Answer> {
+  return post('/presign', { session_id: sessionId, content_type: contentType, size_bytes: bytes.byteLength, ...extra });
+}
+
+async function upload(answer: Answer, bytes: Buffer, headers: Record<string, string> = answer.body.headers): Promise<number> {
+  const res = await fetch(answer.body.upload_url, { method: 'PUT', headers, body: bytes });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function mediaRow(mediaId: string) {
+  const { rows } = await pool.query(
+    `SELECT status, size_bytes::int AS size_bytes, stored_at, expires_at, object_key, content_type, session_id, trace_id
+       FROM media_objects WHERE media_id = $1`,
+    [mediaId],
+  );
+  return rows[0];
+}
+
+async function outboxFor(mediaId: string) {
+  const { rows } = await pool.query(
+    `SELECT tenant_id, event_id, event_type, envelope, status, trace_id FROM sync_outbox
+      WHERE event_type = 'media.stored' AND envelope->'payload'->>'media_id' = $1`,
+    [mediaId],
+  );
+  return rows;
+}
+
+async function rejects(where: { tenantId?: string; detailLike?: string }) {
+  const { rows } = await pool.query(
+    `SELECT source, topic, reason, detail, tenant_id, device_id, payload, payload_size FROM ingress_rejects
+      WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR detail LIKE $2) ORDER BY id`,
+    [where.tenantId ?? null, where.detailLike ?? null],
+  );
+  return rows;
+}
+
+beforeAll(async () => {
+  pool = createPool(testEdgeDatabaseUrl, { applicationName: 'farmiq-test-media' });
+  store = s3ObjectStore();
+  await store.ensureBucket();
+  creds.a = await provisionDevice(pool, { tenantId: tenantA, farmId: farm, barnId: barn, deviceId: station, kind: 'weighvision-station' });
+  creds.a2 = await provisionDevice(pool, { tenantId: tenantA, farmId: farm, barnId: barn, deviceId: otherStation, kind: 'weighvision-station' });
+  creds.b = await provisionDevice(pool, { tenantId: tenantB, farmId: farm, barnId: barn, deviceId: station, kind: 'weighvision-station' });
+  creds.revoked = await provisionDevice(pool, { tenantId: tenantA, farmId: farm, barnId: barn, deviceId: 'wv-revoked', kind: 'weighvision-station' });
+  const app = createEdgeApp({ pool, log: pino({ level: 'silent' }), sessions, objectStore: store });
+  ({ server, base } = await listen(app));
+});
+
+afterAll(async () => {
+  const tenants = [tenantA, tenantB];
+  await pool.query('DELETE FROM sync_outbox WHERE tenant_id = ANY($1::uuid[])', [tenants]);
+  await pool.query('DELETE FROM media_objects WHERE tenant_id = ANY($1::uuid[])', [tenants]);
+  await pool.query('DELETE FROM ingress_rejects WHERE tenant_id = ANY($1::text[]) OR detail LIKE ANY($2)', [tenants, tenants.map((t) => `%${t}%`)]);
+  await pool.query('DELETE FROM edge_devices WHERE tenant_id = ANY($1::uuid[])', [tenants]);
+  await new Promise((resolve) => server.close(resolve));
+  store.close();
+  await pool.end();
+});
+
+describe('presign → PUT → complete', () => {
+  it('stores the image, appends exactly one valid media.stored and signals the session once', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(1);
+    const p = await presign(sessionId, bytes, 'image/jpeg', { tenant_id: tenantA.toUpperCase(), farm_id: farm, barn_id: barn, station_id: station });
+    expect(p.status).toBe(200);
+    const mediaId: string = p.body.media_id;
+    expect(p.body).toEqual({
+      media_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      object_key: `${tenantA}/${farm}/${barn}/${station}/${sessionId}/${mediaId}.jpg`,
+      upload_url: expect.stringContaining('X-Amz-Signature='),
+      method: 'PUT',
+      headers: { 'content-type': 'image/jpeg', 'content-length': String(bytes.byteLength) },
+      expires_at: expect.any(String),
+    });
+    expect(new URL(p.body.upload_url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(new URL(p.body.upload_url).searchParams.get('X-Amz-Expires')).toBe('300');
+    const presigned = await mediaRow(mediaId);
+    expect(presigned).toMatchObject({ status: 'presigned', stored_at: null, session_id: sessionId, content_type: 'image/jpeg', trace_id: `media-test-${seq}` });
+    expect(presigned.expires_at.toISOString()).toBe(p.body.expires_at);
+
+    expect(await upload(p, bytes)).toBe(200);
+    expect((await store.get(p.body.object_key)).equals(bytes)).toBe(true);
+
+    const c = await post('/complete', { media_id: mediaId });
+    expect(c.status).toBe(200);
+    expect(c.body).toEqual({ media_id: mediaId, object_key: p.body.object_key, status: 'stored', size_bytes: bytes.byteLength });
+    const row = await mediaRow(mediaId);
+    expect(row.status).toBe('stored');
+    expect(row.size_bytes).toBe(bytes.byteLength);
+    expect(row.stored_at).toBeInstanceOf(Date);
+
+    const events = await outboxFor(mediaId);
+    expect(events).toHaveLength(1);
+    const envelope = events[0].envelope;
+    expect(farmEventSchema.safeParse(envelope).success).toBe(true);
+    expect(events[0]).toMatchObject({ tenant_id: tenantA, event_type: 'media.stored', status: 'pending', event_id: uuidV5(`media.stored|${tenantA}|${mediaId}`) });
+    expect(envelope).toMatchObject({
+      event_type: 'media.stored',
+      event_id: events[0].event_id,
+      tenant_id: tenantA,
+      device_id: station,
+      farm_id: farm,
+      barn_id: barn,
+      session_id: sessionId,
+      trace_id: `media-test-${seq}`,
+      ts: row.stored_at.toISOString(),
+      payload: { session_id: sessionId, media_id: mediaId, farm_id: farm, barn_id: barn, station_id: station, object_key: p.body.object_key, content_type: 'image/jpeg', size_bytes: bytes.byteLength },
+    });
+
+    const signalled = sessions.signalsFor(mediaId);
+    expect(signalled).toHaveLength(1);
+    expect(signalled[0]).toEqual({
+      tenantId: tenantA,
+      sessionId,
+      image: { mediaId, objectKey: p.body.object_key, contentType: 'image/jpeg', sizeBytes: bytes.byteLength, storedAt: row.stored_at.toISOString(), traceId: `media-test-${seq}` },
+    });
+  });
+
+  it('takes a PNG under a .png key', async () => {
+    const sessionId = newSession();
+    const png = tinyPng();
+    const p = await presign(sessionId, png, 'image/png');
+    expect(p.status).toBe(200);
+    expect(p.body.object_key).toMatch(/\.png$/);
+    expect(await upload(p, png)).toBe(200);
+    const c = await post('/complete', { media_id: p.body.media_id });
+    expect(c.status).toBe(200);
+    expect((await store.head(p.body.object_key))?.contentType).toBe('image/png');
+  });
+
+  it('answers a repeated complete the same way: one outbox event, a signal each time', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(2);
+    const p = await presign(sessionId, bytes);
+    expect(await upload(p, bytes)).toBe(200);
+    const first = await post('/complete', { media_id: p.body.media_id });
+    const second = await post('/complete', { media_id: p.body.media_id });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(await outboxFor(p.body.media_id)).toHaveLength(1);
+    const signalled = sessions.signalsFor(p.body.media_id);
+    expect(signalled).toHaveLength(2);
+    expect(signalled[1].image.storedAt).toBe(signalled[0].image.storedAt);
+  });
+
+  it('makes one event when two completes race', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(3);
+    const p = await presign(sessionId, bytes);
+    expect(await upload(p, bytes)).toBe(200);
+    const answers = await Promise.all([1, 2, 3].map(() => post('/complete', { media_id: p.body.media_id })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(await outboxFor(p.body.media_id)).toHaveLength(1);
+  });
+});
+
+describe('the presigned URL', () => {
+  it('is refused by the store when its signature or key is tampered with', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(4);
+    const p = await presign(sessionId, bytes);
+    const url = new URL(p.body.upload_url);
+    const sig = url.searchParams.get('X-Amz-Signature')!;
+    url.searchParams.set('X-Amz-Signature', (sig[0] === '0' ? '1' : '0') + sig.slice(1));
+    expect((await fetch(url, { method: 'PUT', headers: p.body.headers, body: bytes })).status).toBe(403);
+
+    const otherKey = p.body.upload_url.replace(`${p.body.media_id}.jpg`, `${randomUUID()}.jpg`);
+    expect((await fetch(otherKey, { method: 'PUT', headers: p.body.headers, body: bytes })).status).toBe(403);
+    expect(await store.head(p.body.object_key)).toBeUndefined();
+    expect(await store.head(new URL(otherKey).pathname.split('/').slice(2).join('/'))).toBeUndefined();
+  });
+
+  it('is refused for another content type or another size than it was signed for', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(5);
+    const p = await presign(sessionId, bytes);
+    expect(await upload(p, bytes, { 'content-type': 'image/png' })).toBe(403);
+    expect(await upload(p, Buffer.concat([bytes, Buffer.from('extra')]), { 'content-type': 'image/jpeg' })).toBe(403);
+    expect(await upload(p, bytes.subarray(0, 100), { 'content-type': 'image/jpeg' })).toBe(403);
+    expect(await store.head(p.body.object_key)).toBeUndefined();
+  });
+});
+
+describe('complete refuses', () => {
+  it('an object that was never uploaded: 409 object_missing, nothing appended, no signal', async () => {
+    const sessionId = newSession();
+    const p = await presign(sessionId, jpegLike(6));
+    const c = await post('/complete', { media_id: p.body.media_id });
+    expect(c.status).toBe(409);
+    expect(c.body.error.code).toBe('object_missing');
+    expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
+    expect(await outboxFor(p.body.media_id)).toHaveLength(0);
+    expect(sessions.signalsFor(p.body.media_id)).toHaveLength(0);
+    const recorded = await rejects({ tenantId: tenantA, detailLike: `%${p.body.object_key}%` });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ source: 'http', topic: 'POST /api/v1/media/images/complete', reason: 'object_missing', device_id: station });
+    expect(JSON.parse(recorded[0].payload.toString())).toEqual({ media_id: p.body.media_id });
+  });
+
+  it('an object of another size (422 object_size_mismatch) or type (422 object_type_mismatch)', async () => {
+    // The presigned URL cannot write these (the store checks the signed headers), so the test writes them directly.
+    const bytes = jpegLike(7);
+    const sized = await presign(newSession(), bytes);
+    await store.put(sized.body.object_key, bytes.subarray(0, 500), 'image/jpeg');
+    const c1 = await post('/complete', { media_id: sized.body.media_id });
+    expect(c1.status).toBe(422);
+    expect(c1.body.error.code).toBe('object_size_mismatch');
+
+    const typed = await presign(newSession(), bytes);
+    await store.put(typed.body.object_key, bytes, 'image/png');
+    const c2 = await post('/complete', { media_id: typed.body.media_id });
+    expect(c2.status).toBe(422);
+    expect(c2.body.error.code).toBe('object_type_mismatch');
+
+    for (const id of [sized.body.media_id, typed.body.media_id]) {
+      expect((await mediaRow(id)).status).toBe('presigned');
+      expect(await outboxFor(id)).toHaveLength(0);
+      expect(sessions.signalsFor(id)).toHaveLength(0);
+    }
+  });
+
+  it('once the session has closed: 409 session_not_open, nothing stored or appended', async () => {
+    const sessionId = newSession();
+    const bytes = jpegLike(8);
+    const p = await presign(sessionId, bytes);
+    expect(await upload(p, bytes)).toBe(200);
+    sessions.closeSession(tenantA, sessionId);
+    const c = await post('/complete', { media_id: p.body.media_id });
+    expect(c.status).toBe(409);
+    expect(c.body.error.code).toBe('session_not_open');
+    expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
+    expect(await outboxFor(p.body.media_id)).toHaveLength(0);
+  });
+
+  it('an upload of another station or another tenant', async () => {
+    const bytes = jpegLike(9);
+    const p = await presign(newSession(), bytes);
+    expect(await upload(p, bytes)).toBe(200);
+    const sameTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.a2.username, creds.a2.password));
+    expect(sameTenant.status).toBe(403);
+    expect(sameTenant.body.error.code).toBe('device_scope_violation');
+    const otherTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.b.username, creds.b.password));
+    expect(otherTenant.status).toBe(404);
+    expect(otherTenant.body.error.code).toBe('media_not_found');
+    expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
+    expect(await outboxFor(p.body.media_id)).toHaveLength(0);
+    expect((await rejects({ tenantId: tenantB })).map((r) => r.reason)).toContain('media_not_found');
+  });
+});
+
+describe('presign refuses', () => {
+  it('a device of tenant A naming tenant B (403) or B\'s session (404), and records both', async () => {
+    const sessionB = newSession(tenantB);
+    const byTenant = await presign(sessionB, jpegLike(10), 'image/jpeg', { tenant_id: tenantB });
+    expect(byTenant.status).toBe(403);
+    expect(byTenant.body.error.code).toBe('device_scope_violation');
+    const bySession = await presign(sessionB, jpegLike(10));
+    expect(bySession.status).toBe(404);
+    expect(bySession.body.error.code).toBe('session_not_found');
+    const byStation = await presign(newSession(), jpegLike(10), 'image/jpeg', { station_id: otherStation });
+    expect(byStation.status).toBe(403);
+
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionB]);
+    expect(rows[0].n).toBe(0);
+    const recorded = (await rejects({ tenantId: tenantA })).filter((r) => r.topic === 'POST /api/v1/media/images/presign');
+    const scope = recorded.filter((r) => r.reason === 'device_scope_violation');
+    expect(scope.length).toBeGreaterThanOrEqual(2);
+    expect(scope.some((r) => JSON.parse(r.payload.toString()).tenant_id === tenantB)).toBe(true);
+    expect(scope.every((r) => r.source === 'http' && r.device_id === station)).toBe(true);
+    expect(recorded.some((r) => r.reason === 'session_not_found' && JSON.parse(r.payload.toString()).session_id === sessionB)).toBe(true);
+  });
+
+  it('a session of another station of the same tenant (403)', async () => {
+    const sessionId = newSession(tenantA, { farmId: farm, barnId: barn, stationId: otherStation });
+    const p = await presign(sessionId, jpegLike(11));
+    expect(p.status).toBe(403);
+    expect(p.body.error.code).toBe('device_scope_violation');
+  });
+
+  it('a closed session (409) and an unknown one (404)', async () => {
+    const closed = newSession();
+    sessions.closeSession(tenantA, closed);
+    const p = await presign(closed, jpegLike(12));
+    expect(p.status).toBe(409);
+    expect(p.body.error.code).toBe('session_not_open');
+    const unknown = await presign('s-never-created', jpegLike(12));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('session_not_found');
+  });
+
+  it('a type that is not jpeg or png (415), an image over the limit (413), and malformed bodies (400)', async () => {
+    const sessionId = newSession();
+    const gif = await post('/presign', { session_id: sessionId, content_type: 'image/gif', size_bytes: 100 });
+    expect([gif.status, gif.body.error.code]).toEqual([415, 'unsupported_content_type']);
+    const big = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 * 1024 * 1024 + 1 });
+    expect([big.status, big.body.error.code]).toEqual([413, 'image_too_large']);
+    const zero = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 0 });
+    expect([zero.status, zero.body.error.code, zero.body.error.field]).toEqual([400, 'invalid_body', 'size_bytes']);
+    const unknownField = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10, bucket: 'x' });
+    expect([unknownField.status, unknownField.body.error.field]).toEqual([400, 'bucket']);
+    const badSession = await post('/presign', { session_id: 'a/b', content_type: 'image/jpeg', size_bytes: 10 });
+    expect([badSession.status, badSession.body.error.field]).toEqual([400, 'session_id']);
+    const notJson = await post('/presign', undefined, null, '{"session_id":');
+    expect(notJson.status).toBe(401); // credentials are checked before the body is read
+    const notJsonAuthed = await post('/presign', undefined, basicAuth(creds.a.username, creds.a.password), '{"session_id":');
+    expect([notJsonAuthed.status, notJsonAuthed.body.error.code]).toEqual([400, 'invalid_json']);
+
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);
+    expect(rows[0].n).toBe(0);
+    const reasons = (await rejects({ tenantId: tenantA })).map((r) => r.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['unsupported_content_type', 'image_too_large', 'invalid_body', 'invalid_json']));
+  });
+});
+
+describe('device authentication', () => {
+  it('refuses a wrong password, an unknown user and missing credentials with 401 device_unauthenticated, and records it', async () => {
+    const sessionId = newSession();
+    const body = { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 };
+    const wrong = await post('/presign', body, basicAuth(creds.a.username, `${creds.a.password}x`));
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'device_unauthenticated']);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const unknown = await post('/presign', body, basicAuth(`${tenantA}/farm-1/barn-2/nobody`, creds.a.password));
+    expect(unknown.status).toBe(401);
+    const missing = await post('/presign', body, null);
+    expect(missing.status).toBe(401);
+    const bearer = await post('/complete', { media_id: randomUUID() }, 'Bearer abc');
+    expect(bearer.status).toBe(401);
+
+    const recorded = await rejects({ detailLike: `%${tenantA}%` });
+    const auth = recorded.filter((r) => r.reason === 'device_unauthenticated');
+    expect(auth.length).toBeGreaterThanOrEqual(2);
+    expect(auth.every((r) => r.source === 'http' && r.tenant_id === null && r.payload === null)).toBe(true);
+    expect(auth.some((r) => r.detail.includes(creds.a.username))).toBe(true);
+    // The right password still works after the wrong ones (nothing is locked or cached wrongly).
+    expect((await post('/presign', body)).status).toBe(200);
+  });
+
+  it('refuses a revoked device at once, even right after it authenticated', async () => {
+    const sessionId = newSession(tenantA, { farmId: farm, barnId: barn, stationId: 'wv-revoked' });
+    const auth = basicAuth(creds.revoked.username, creds.revoked.password);
+    expect((await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 }, auth)).status).toBe(200);
+    expect(await revokeDevice(pool, creds.revoked.username)).toBe(true);
+    const after = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 }, auth);
+    expect([after.status, after.body.error.code]).toEqual([401, 'device_unauthenticated']);
+  });
+});
