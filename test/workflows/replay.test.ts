@@ -31,7 +31,19 @@ it.each(histories.map((h) => [h.file, h.history] as const))('replays %s against 
   await expect(Worker.runReplayHistory({ workflowBundle: edgeBundle }, history)).resolves.toBeUndefined();
 });
 
+it('has recorded WeighVision session histories of each ending', () => {
+  const sessions = histories.filter((h) => h.file.startsWith('weighvision-session.')).map((h) => h.file);
+  expect(sessions).toEqual(expect.arrayContaining(['weighvision-session.out-of-order-duplicates.json', 'weighvision-session.timed-out.json', 'weighvision-session.failed.json']));
+});
+
 it('rejects a workflow change that does not match the recorded history', async () => {
   const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/rollups-reordered'), logger: new DefaultLogger('WARN') });
-  await expect(Worker.runReplayHistory({ workflowBundle: changed }, histories[0].history)).rejects.toBeInstanceOf(DeterminismViolationError);
+  const rollups = histories.find((h) => h.file.startsWith('publish-telemetry-rollups'))!;
+  await expect(Worker.runReplayHistory({ workflowBundle: changed }, rollups.history)).rejects.toBeInstanceOf(DeterminismViolationError);
+});
+
+it('catches a WeighVision session change that would break sessions in flight', async () => {
+  const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/weighvision-reordered'), logger: new DefaultLogger('WARN') });
+  const session = histories.find((h) => h.file === 'weighvision-session.out-of-order-duplicates.json')!;
+  await expect(Worker.runReplayHistory({ workflowBundle: changed }, session.history)).rejects.toBeInstanceOf(DeterminismViolationError);
 });

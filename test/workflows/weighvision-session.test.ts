@@ -17,6 +17,7 @@ import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attr
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
 import { concludeSession } from '../../weighvision/session-result';
 import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../workflows/weighvision-definitions';
+import { recordHistory } from '../support/record-history';
 import { temporalTestServerPath } from '../support/stack';
 
 type Activities = ReturnType<typeof createWeighVisionActivities>;
@@ -149,7 +150,9 @@ describe('weighVisionSession', () => {
       await station.image(m2);
       await station.finalized(3);
       await station.image(m3); // the last image may land after `finalized`
-      return (await station.handle().result()) as SessionResult;
+      const r = (await station.handle().result()) as SessionResult;
+      await recordHistory(station.handle(), 'weighvision-session.out-of-order-duplicates');
+      return r;
     });
 
     expect(result.status).toBe('finalized');
@@ -237,6 +240,7 @@ describe('weighVisionSession', () => {
       const result = (await station.handle().result()) as SessionResult;
       expect(result.status).toBe('timed_out');
       expect(result.weightKg).toBe(95); // the partial data still says what the scale saw
+      await recordHistory(station.handle(), 'weighvision-session.timed-out');
       const recorded = calls.record[0].input;
       expect(recorded.ending).toBe('timed_out');
       expect(recorded.events.map((e) => e.event_type)).toEqual(['weighvision.session.created', 'weighvision.weight.recorded']);
@@ -257,6 +261,7 @@ describe('weighVisionSession', () => {
       await station.finalized(1);
       const result = (await station.handle().result()) as SessionResult;
       expect(calls.infer.map((c) => c.attempt)).toEqual([1, 2, 3]);
+      await recordHistory(station.handle(), 'weighvision-session.inference-retried');
       const gaps = [calls.infer[1].at - calls.infer[0].at, calls.infer[2].at - calls.infer[1].at];
       expect(gaps[0]).toBeGreaterThanOrEqual(1000);
       expect(gaps[1]).toBeGreaterThanOrEqual(2000);
@@ -287,6 +292,7 @@ describe('weighVisionSession', () => {
       expect(state.status).toBe('failed');
       expect(state.images.find((i) => i.mediaId === broken)?.status).toBe('failed');
       expect(await statusAttribute(station.handle())).toBe('failed');
+      await recordHistory(station.handle(), 'weighvision-session.failed');
     });
   });
 
