@@ -71,7 +71,7 @@ export class SimulatedStation {
     await this.client?.endAsync();
   }
 
-  /** Publishes one session event with QoS 1; resolves on PUBACK (after the bridge signalled the session). */
+  /** Publishes one session event with QoS 1; resolves on the broker's PUBACK. */
   async publish(sessionId: string, step: SessionStep, payload: Record<string, unknown>, eventId: string = randomUUID()): Promise<string> {
     const type = step === 'created' ? 'weighvision.session.created' : step === 'finalized' ? 'weighvision.session.finalized' : 'weighvision.weight.recorded';
     const a = this.opts.address;
@@ -89,8 +89,20 @@ export class SimulatedStation {
     return { status: res.status, body: await res.json() };
   }
 
-  presign(sessionId: string, image: StationImage, extra: object = {}): Promise<PresignAnswer> {
-    return this.post('presign', { session_id: sessionId, content_type: image.contentType, size_bytes: image.bytes.byteLength, ...extra });
+  /**
+   * Asks for an upload URL. The station's PUBACK for `created` comes from the broker, possibly
+   * before the bridge has started the session's workflow, so like a real station it retries a
+   * `404 session_not_found` for a few seconds.
+   */
+  async presign(sessionId: string, image: StationImage, extra: object = {}, retryNotFoundMs = 5000): Promise<PresignAnswer> {
+    const deadline = Date.now() + retryNotFoundMs;
+    let delay = 20;
+    for (;;) {
+      const answer = await this.post('presign', { session_id: sessionId, content_type: image.contentType, size_bytes: image.bytes.byteLength, ...extra });
+      if (answer.status !== 404 || answer.body?.error?.code !== 'session_not_found' || Date.now() > deadline) return answer;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
   }
 
   /** PUTs the bytes to a presigned URL exactly as the answer says; returns the store's HTTP status. */

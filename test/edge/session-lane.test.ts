@@ -1,0 +1,143 @@
+/**
+ * The bridge's WeighVision lane against the real broker (the project's mosquitto config) and the
+ * edge database, with a signaller the test controls in place of Temporal (the real one is covered
+ * by test/workflows/weighvision-session.test.ts and the end-to-end test):
+ * each event becomes one signal; a Temporal outage is retried without holding up telemetry, and the
+ * bridge's PUBACK is held until the signal is stored (a bridge that dies meanwhile gets the message
+ * again from the broker); a closed session's event is quarantined as session_closed; an invalid
+ * session message is quarantined without reaching the signaller.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { Pool } from 'pg';
+import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
+import { MqttBridge } from '../../gateways/mqtt-bridge/bridge';
+import type { SessionSignaller, SignalOutcome, WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
+import { telemetryTopic, weighVisionTopic, type DeviceAddress, type WeighVisionEvent } from '../../domain/contracts';
+import { bridgeOptions, countRows, waitForCount } from '../support/bridge';
+import { startTestBroker, type TestBroker } from '../support/broker';
+import { testEdgeDatabaseUrl } from '../support/stack';
+
+/** A signaller whose next answers the test scripts: an outcome, or an error (Temporal down). */
+class ScriptedSignaller implements SessionSignaller {
+  readonly received: { topic: WeighVisionTopic; event: WeighVisionEvent }[] = [];
+  answers: (SignalOutcome | Error)[] = [];
+  async signal(topic: WeighVisionTopic, event: WeighVisionEvent): Promise<SignalOutcome> {
+    this.received.push({ topic, event });
+    const next = this.answers.shift() ?? 'signalled';
+    if (next instanceof Error) throw next;
+    return next;
+  }
+}
+
+let pool: Pool;
+let broker: TestBroker;
+let bridge: MqttBridge;
+let station: MqttClient;
+let address: DeviceAddress;
+const bridgeClientId = `farmiq-test-bridge-${randomUUID().slice(0, 8)}`;
+const signaller = new ScriptedSignaller();
+
+function startBridge(sessions: SessionSignaller): Promise<MqttBridge> {
+  const b = new MqttBridge({ ...bridgeOptions(broker, bridgeClientId), sessions }, pino({ level: 'silent' }));
+  return b.start().then(() => b);
+}
+
+/** Polls until `check` returns a value (not undefined), for up to 15 s. */
+async function until<T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not reached within 15 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  pool = new Pool({ connectionString: testEdgeDatabaseUrl, max: 4 });
+  broker = await startTestBroker({ pool });
+  address = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn-1', deviceId: `wv-${randomUUID().slice(0, 6)}` };
+  const creds = await provisionDevice(pool, { ...address, kind: 'weighvision-station' });
+  await broker.reload();
+  bridge = await startBridge(signaller);
+  station = await mqtt.connectAsync(broker.url, { ...creds, protocolVersion: 5, clientId: `station-${randomUUID().slice(0, 6)}` });
+});
+
+afterAll(async () => {
+  await station?.endAsync();
+  await bridge?.stop();
+  await broker?.stop();
+  await pool.query('DELETE FROM ingress_rejects WHERE tenant_id = $1', [address.tenantId]);
+  await pool.query('DELETE FROM telemetry_raw WHERE tenant_id = $1', [address.tenantId]);
+  await pool.query('DELETE FROM sync_outbox WHERE tenant_id = $1', [address.tenantId]);
+  await pool?.end();
+});
+
+function sessionEvent(type: WeighVisionEvent['event_type'], payload: object) {
+  return { schema_version: '1.0', event_id: randomUUID(), trace_id: 't', event_type: type, tenant_id: address.tenantId, device_id: address.deviceId, ts: new Date().toISOString(), payload };
+}
+
+const signalsOf = (eventId: string) => signaller.received.filter((r) => r.event.event_id === eventId);
+
+test('a session event becomes one signal on its session, with the topic\'s address', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 101.5, stable: true });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
+  const got = await until(() => (signalsOf(event.event_id).length > 0 ? signalsOf(event.event_id) : undefined));
+  expect(got).toHaveLength(1);
+  expect(got[0].topic).toMatchObject({ family: 'weighvision', sessionId, step: 'weight.recorded', tenantId: address.tenantId, farmId: 'farm-1', barnId: 'barn-1', deviceId: address.deviceId });
+  expect(got[0].event.payload).toEqual({ weight_kg: 101.5, stable: true });
+});
+
+test('with Temporal down the signal is retried while telemetry goes on, and never acknowledged until stored', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  signaller.answers = Array.from({ length: 1000 }, () => new Error('Temporal unavailable'));
+  const event = sessionEvent('weighvision.session.created', {});
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'created'), JSON.stringify(event), { qos: 1 });
+  await until(() => (signalsOf(event.event_id).length >= 2 ? true : undefined)); // failing, retried
+
+  // Telemetry is not held up behind it.
+  const reading = { ...sessionEvent('weighvision.session.created', {}), event_type: 'telemetry.reading', payload: { metric: 'temperature', value: 21, unit: 'C' } };
+  await station.publishAsync(telemetryTopic(address, 'temperature'), JSON.stringify(reading), { qos: 1 });
+  expect(await waitForCount(() => countRows(pool, 'telemetry_raw', address.tenantId), 1)).toBe(1);
+  expect(bridge.pipeline.sessions?.status().signalling).toBe(1);
+
+  // The bridge dies while Temporal is still down: no PUBACK was sent, so the broker keeps the
+  // message for the bridge's session and hands it to the next bridge, which signals it.
+  await bridge.broker.abort();
+  await bridge.stop().catch(() => {});
+  const failed = signalsOf(event.event_id).length;
+  signaller.answers = [];
+  bridge = await startBridge(signaller);
+  await until(() => (signalsOf(event.event_id).length > failed ? true : undefined));
+  expect(signalsOf(event.event_id).length).toBe(failed + 1);
+});
+
+test('an event of a closed session is quarantined as session_closed', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  signaller.answers = ['session_closed'];
+  const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 90 });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
+  const rows = await until(async () => {
+    const r = await pool.query(`SELECT reason, topic, device_id FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
+    return r.rowCount ? r.rows : undefined;
+  });
+  expect(rows).toEqual([{ reason: 'session_closed', topic: weighVisionTopic(address, sessionId, 'weight.recorded'), device_id: address.deviceId }]);
+});
+
+test('an invalid session message is quarantined with its reason and never signalled', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  const before = signaller.received.length;
+  const bad = sessionEvent('weighvision.session.finalized', { image_count: -2 });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(bad), { qos: 1 });
+  const wrongType = sessionEvent('weighvision.session.created', {});
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(wrongType), { qos: 1 });
+  const reasons = await until(async () => {
+    const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic LIKE $2 ORDER BY id`, [address.tenantId, `%/${sessionId}/%`]);
+    return r.rowCount === 2 ? r.rows.map((row) => row.reason) : undefined;
+  });
+  expect(reasons).toEqual(['schema_violation:payload.image_count', 'event_type_mismatch']);
+  expect(signaller.received.length).toBe(before);
+});
