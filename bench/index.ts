@@ -7,6 +7,7 @@ import { settings } from '../config/settings';
 import { benchIngest } from './ingest';
 import { benchInsights } from './insights';
 import { benchSync } from './sync';
+import { benchWeighVision } from './weighvision';
 
 const program = new Command().name('bench');
 
@@ -46,6 +47,20 @@ program
     if (o.batchSize) edgeEnv.SYNC_BATCH_SIZE = o.batchSize;
     if (o.inFlight) edgeEnv.SYNC_MAX_IN_FLIGHT = o.inFlight;
     await benchSync({ events: o.events, tenants: o.tenants, edgeEnv, cloudEnv: extra, consumersEnv: extra, timeoutSeconds: o.timeout });
+  });
+
+program
+  .command('weighvision')
+  .description('WeighVision: sessions/s with 3 images each through every real edge process, finalize→final row p50/p95, ms per image, and the Temporal engine limit in the same run')
+  .option('--sessions <n>', 'sessions measured (whole flow and engine limit each)', Number, 300)
+  .option('--stations <n>', 'simulated stations weighing at once (also the engine limit\'s concurrency)', Number, 12)
+  .option('--inference-runs <n>', 'sequential model runs timed for the per-image figure', Number, 300)
+  .option('--poll-ms <n>', 'how often the session rows are polled (latency is taken from their updated_at)', Number, 20)
+  .option('--env <KEY=VALUE...>', 'more settings for the spawned edge worker, bridge and edge HTTP (e.g. BRIDGE_COMMIT_CONCURRENCY=1)', [])
+  .option('--timeout <s>', 'give up this many seconds after the last session was sent', Number, 300)
+  .action(async (o: { sessions: number; stations: number; inferenceRuns: number; pollMs: number; env: string[]; timeout: number }) => {
+    const env = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    await benchWeighVision({ sessions: o.sessions, stations: o.stations, inferenceRuns: o.inferenceRuns, pollMs: o.pollMs, env, timeoutSeconds: o.timeout });
   });
 
 program.parseAsync().then(

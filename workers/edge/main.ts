@@ -22,6 +22,10 @@ import { createPool, safeDatabaseName } from '../../db/pool';
 import { createRollupActivities } from '../../activities/telemetry-rollups';
 import { createSyncActivities } from '../../activities/sync-forwarder';
 import { createSyncRetentionActivities } from '../../activities/sync-retention';
+import { createWeighVisionActivities } from '../../activities/weighvision-session';
+import { s3ObjectStore } from '../../media/object-store';
+import { objectStoreImageSource } from '../../media/image-source';
+import { VisionModel, visionModelConfig } from '../../vision/vision-model';
 import { createCloudClient } from '../../edge/sync/cloud-client';
 import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
 import { ensureSyncForwarder, syncForwarderConfig } from '../../edge/sync/forwarder-start';
@@ -79,6 +83,18 @@ async function main(): Promise<void> {
   const edgeIdentity = identity.current();
   if (!edgeIdentity.configured) log.warn({ reason: edgeIdentity.reason }, 'sync to the cloud is not configured; the forwarder idles until a key is installed');
 
+  // WeighVision: images come from the edge's object store; the model is loaded on the first
+  // inference (a missing or broken model fails those activities, visibly, not the whole worker).
+  const objectStore = s3ObjectStore();
+  lifecycle.onStop('object store client', async () => objectStore.close());
+  let model: Promise<VisionModel> | undefined;
+  const estimator = () =>
+    (model ??= VisionModel.load(visionModelConfig(s)).catch((err: Error) => {
+      model = undefined;
+      log.error({ err: err.message, path: s.VISION_MODEL_PATH }, 'vision model failed to load');
+      throw err;
+    }));
+
   const worker = await Worker.create({
     connection,
     namespace: s.TEMPORAL_EDGE_NAMESPACE,
@@ -88,6 +104,7 @@ async function main(): Promise<void> {
       ...createRollupActivities({ pool, edgeId: s.EDGE_ID }),
       ...createSyncActivities({ pool, edgeId: s.EDGE_ID, cloud, identity, requestTimeoutMs: s.SYNC_REQUEST_TIMEOUT_SECONDS * 1000 }),
       ...createSyncRetentionActivities({ pool }),
+      ...createWeighVisionActivities({ pool, images: objectStoreImageSource(objectStore), estimator }),
     },
     shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
     shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
