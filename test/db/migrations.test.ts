@@ -88,12 +88,14 @@ interface Snapshot {
 }
 
 async function catalogSnapshot(c: Client): Promise<Snapshot> {
+  // By name, not position: a migration that adds columns to an existing table puts them at new
+  // positions when it is rolled back and applied again (dropped columns keep their numbers).
   const columns = await c.query(
-    `SELECT table_name, column_name, ordinal_position, data_type, udt_name, is_nullable, column_default,
+    `SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default,
             numeric_precision, numeric_scale
        FROM information_schema.columns
       WHERE table_schema = 'public'
-      ORDER BY table_name, ordinal_position`,
+      ORDER BY table_name, column_name`,
   );
   const indexes = await c.query(
     `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY tablename, indexname`,
