@@ -17,7 +17,6 @@ import type { Pool, PoolClient } from 'pg';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { farmEventSchema, type QualityFlag } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
-import { appendEvents, type NewOutboxEvent } from '../edge/sync/outbox';
 import { concludeSession, type ImageEstimateInput, type ReadingInput } from '../weighvision/session-result';
 import { recalibrate } from '../weighvision/station-calibration';
 import type { SessionAddress, SessionDeviceEvent, SessionResult, StoredImage } from '../workflows/weighvision-definitions';
@@ -93,23 +92,18 @@ async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>)
   }
 }
 
-function outboxRow(event: SessionDeviceEvent | ReturnType<typeof farmEventSchema.parse>): NewOutboxEvent {
-  return {
-    tenant_id: event.tenant_id,
-    event_id: event.event_id,
-    event_type: event.event_type,
-    envelope: event,
-    trace_id: event.trace_id,
-    occurred_at: event.ts,
-    priority: 0,
-  };
-}
 
-const insertInference = `
-INSERT INTO inference_results (tenant_id, media_id, session_id, model_id, estimated_weight_kg, confidence, quality_flags, inference_ms, trace_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (tenant_id, media_id) DO NOTHING
-RETURNING media_id`;
+// One statement, so atomic without a transaction: the result row, and its outbox event only when
+// the row is new (a repeated attempt finds the row and appends nothing).
+const storeInference = `
+WITH stored AS (
+  INSERT INTO inference_results (tenant_id, media_id, session_id, model_id, estimated_weight_kg, confidence, quality_flags, inference_ms, trace_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  ON CONFLICT (tenant_id, media_id) DO NOTHING
+  RETURNING tenant_id
+)
+INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
+SELECT tenant_id, $10, 'inference.completed', $11, $9, $12, 0 FROM stored`;
 
 const selectInference = `
 SELECT model_id, estimated_weight_kg::float8 AS estimated_weight_kg, confidence, quality_flags, inference_ms
@@ -152,18 +146,25 @@ SELECT status, reading_count, stable_reading_count, scale_median_kg::float8 AS s
        weight_kg::float8 AS weight_kg, weight_source, quality_flags, images_inferred, missing_images, failure_reason
 FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2`;
 
-const insertWeights = `
-INSERT INTO weighvision_weights (tenant_id, event_id, session_id, weight_kg, stable, occurred_at, trace_id)
-SELECT $1, u.event_id, $2, u.weight_kg, u.stable, u.occurred_at, u.trace_id
-FROM unnest($3::uuid[], $4::numeric[], $5::boolean[], $6::timestamptz[], $7::text[]) AS u(event_id, weight_kg, stable, occurred_at, trace_id)
-ON CONFLICT (tenant_id, event_id) DO NOTHING`;
-
-// Every device event of a session is appended to the outbox once: this insert says which are new.
-const insertSessionEvents = `
-INSERT INTO weighvision_session_events (tenant_id, event_id, session_id, event_type)
-SELECT $1, u.event_id, $2, u.event_type FROM unnest($3::uuid[], $4::text[]) AS u(event_id, event_type)
-ON CONFLICT (tenant_id, event_id) DO NOTHING
-RETURNING event_id`;
+// The readings, and every device event of the session not appended before, in one statement:
+// weighvision_session_events says which events are new, and only those reach the outbox.
+const recordEvents = `
+WITH readings AS (
+  INSERT INTO weighvision_weights (tenant_id, event_id, session_id, weight_kg, stable, occurred_at, trace_id)
+  SELECT $1, w.event_id, $2, w.weight_kg, w.stable, w.occurred_at, w.trace_id
+  FROM unnest($3::uuid[], $4::numeric[], $5::boolean[], $6::timestamptz[], $7::text[]) AS w(event_id, weight_kg, stable, occurred_at, trace_id)
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+), fresh AS (
+  INSERT INTO weighvision_session_events (tenant_id, event_id, session_id, event_type)
+  SELECT $1, e.event_id, $2, e.event_type FROM unnest($8::uuid[], $9::text[]) AS e(event_id, event_type)
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+  RETURNING event_id
+)
+INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
+SELECT $1, e.event_id, e.event_type, e.envelope, e.trace_id, e.occurred_at, 0
+FROM unnest($8::uuid[], $9::text[], $10::jsonb[], $11::text[], $12::timestamptz[]) WITH ORDINALITY AS e(event_id, event_type, envelope, trace_id, occurred_at, n)
+JOIN fresh USING (event_id)
+ORDER BY e.n`;
 
 interface SessionRow {
   status: SessionResult['status'];
@@ -209,12 +210,6 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
     async inferImage(input: InferImageInput): Promise<ImageInference> {
       const { tenantId, sessionId, image } = input;
       const model = await estimator();
-      const existing = await pool.query(selectInference, [tenantId, image.mediaId]);
-      if (existing.rows[0]) {
-        // A repeated attempt after a committed one: the stored answer is the answer.
-        const r = existing.rows[0];
-        return { mediaId: image.mediaId, modelId: r.model_id, estimatedWeightKg: r.estimated_weight_kg, confidence: r.confidence, qualityFlags: r.quality_flags, inferenceMs: r.inference_ms };
-      }
       const bytes = await images.fetch(image.objectKey);
       if (!bytes) throw ApplicationFailure.nonRetryable(`image ${image.objectKey} is not in the object store`, 'ImageMissing');
       let estimate;
@@ -246,20 +241,25 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
           inference_ms: estimate.inferenceMs,
         },
       });
-      await inTransaction(pool, async (c) => {
-        const inserted = await c.query(insertInference, [
-          tenantId,
-          image.mediaId,
-          sessionId,
-          model.modelId,
-          estimatedWeightKg,
-          estimate.confidence,
-          estimate.qualityFlags,
-          estimate.inferenceMs,
-          input.traceId,
-        ]);
-        if (inserted.rowCount === 1) await appendEvents(c, [outboxRow(event)]);
-      });
+      const appended = await pool.query(storeInference, [
+        tenantId,
+        image.mediaId,
+        sessionId,
+        model.modelId,
+        estimatedWeightKg,
+        estimate.confidence,
+        estimate.qualityFlags,
+        estimate.inferenceMs,
+        input.traceId,
+        event.event_id,
+        JSON.stringify(event),
+        event.ts,
+      ]);
+      if (appended.rowCount === 0) {
+        // A repeated attempt after one that committed: the stored answer is the answer.
+        const r = (await pool.query(selectInference, [tenantId, image.mediaId])).rows[0];
+        return { mediaId: image.mediaId, modelId: r.model_id, estimatedWeightKg: r.estimated_weight_kg, confidence: r.confidence, qualityFlags: r.quality_flags, inferenceMs: r.inference_ms };
+      }
       Context.current().log.info('image inferred', { mediaId: image.mediaId, estimatedWeightKg, qualityFlags: estimate.qualityFlags, inferenceMs: estimate.inferenceMs });
       return { mediaId: image.mediaId, modelId: model.modelId, estimatedWeightKg, confidence: estimate.confidence, qualityFlags: estimate.qualityFlags, inferenceMs: estimate.inferenceMs };
     },
@@ -316,7 +316,7 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
         }
 
         const weights = input.events.filter((e) => e.event_type === 'weighvision.weight.recorded');
-        await c.query(insertWeights, [
+        await c.query(recordEvents, [
           tenantId,
           sessionId,
           weights.map((e) => e.event_id),
@@ -324,15 +324,12 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
           weights.map((e) => e.payload.stable ?? null),
           weights.map((e) => e.ts),
           weights.map((e) => e.trace_id),
-        ]);
-        const fresh = await c.query<{ event_id: string }>(insertSessionEvents, [
-          tenantId,
-          sessionId,
           input.events.map((e) => e.event_id),
           input.events.map((e) => e.event_type),
+          input.events.map((e) => JSON.stringify(e)),
+          input.events.map((e) => e.trace_id),
+          input.events.map((e) => e.ts),
         ]);
-        const isNew = new Set(fresh.rows.map((r) => r.event_id));
-        await appendEvents(c, input.events.filter((e) => isNew.has(e.event_id)).map(outboxRow));
         return result;
       });
     },

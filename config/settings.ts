@@ -114,6 +114,8 @@ const schema = z.object({
   WEIGHVISION_DISAGREEMENT_RATIO: z.coerce.number().positive().max(10).default(0.15),
   /** Lifetime of a presigned upload URL. */
   MEDIA_PRESIGN_EXPIRY_SECONDS: positiveInt.min(30).max(3600).default(300),
+  /** How long a presign waits for a session whose created event the bridge has not signalled yet. */
+  MEDIA_SESSION_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
   /** Largest image a station may upload. */
   MEDIA_MAX_IMAGE_BYTES: positiveInt.max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** The ONNX model and how to read it (docs/model-card.md); a farm may drop in its own. */

@@ -41,6 +41,7 @@ export function createEdgeApp({ pool, log = logger('edge-http'), phase, syncCont
     objectStore: objectStore ?? s3ObjectStore(),
     presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS,
     maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES,
+    sessionWaitMs: s.MEDIA_SESSION_WAIT_MS,
   });
   const app = express();
   app.disable('x-powered-by');

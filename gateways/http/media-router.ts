@@ -39,6 +39,12 @@ export interface MediaRouterDeps {
   presignExpirySeconds: number;
   /** Largest image accepted (MEDIA_MAX_IMAGE_BYTES). */
   maxImageBytes: number;
+  /**
+   * How long a presign waits for a session that is not there yet (MEDIA_SESSION_WAIT_MS): the
+   * station's `created` is acknowledged by the broker before the bridge has started its workflow,
+   * so an upload asked for right after it would otherwise be refused for a few milliseconds.
+   */
+  sessionWaitMs?: number;
   deviceAuth?: RequireDeviceOptions;
 }
 
@@ -126,6 +132,18 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
     }
   }
 
+  /** The session, waiting up to sessionWaitMs (25 ms doubling to 200 ms) while it does not exist yet. */
+  async function lookupSoon(tenantId: string, sessionId: string): Promise<SessionInfo | undefined> {
+    const deadline = Date.now() + (deps.sessionWaitMs ?? 0);
+    let delayMs = 25;
+    for (;;) {
+      const found = await sessions.lookup(tenantId, sessionId);
+      if (found || Date.now() + delayMs > deadline) return found;
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(delayMs * 2, 200);
+    }
+  }
+
   router.post('/presign', authenticate, json, async (req, res) => {
     const device = deviceOf(res);
     const body = parseBody(presignBody, req.body);
@@ -138,7 +156,7 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
       throw new HttpError(413, 'image_too_large', `size_bytes ${body.size_bytes} is over the limit of ${deps.maxImageBytes} bytes`, 'size_bytes');
     }
 
-    const found: SessionInfo | undefined = await session(() => sessions.lookup(device.tenantId, body.session_id));
+    const found = await session(() => lookupSoon(device.tenantId, body.session_id));
     if (!found) {
       throw new HttpError(404, 'session_not_found', `session ${body.session_id} is not known (yet): publish session.created first, or retry shortly`, 'session_id');
     }

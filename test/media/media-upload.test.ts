@@ -170,6 +170,15 @@ describe('presign → PUT → complete', () => {
     });
   });
 
+  it('waits for a session the bridge is still starting instead of refusing the upload', async () => {
+    const id = `s-${randomUUID().slice(0, 12)}`;
+    const bytes = jpegLike(7);
+    setTimeout(() => sessions.open(tenantA, id, { farmId: farm, barnId: barn, stationId: station }), 300);
+    const p = await presign(id, bytes);
+    expect(p.status).toBe(200);
+    expect(p.body.object_key).toContain(`/${id}/`);
+  });
+
   it('takes a PNG under a .png key', async () => {
     const sessionId = newSession();
     const png = tinyPng();
