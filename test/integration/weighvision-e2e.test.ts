@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/vision/node-realm-environment.js
+ * @jest-environment ./test/support/node-realm-environment.js
  *
  * WeighVision end to end on the local stack (spec §3): a simulated station publishes its session
  * with a real MQTT client to a real Mosquitto (the project's config, auth and ACL), uploads three
