@@ -343,6 +343,7 @@ temporal_launch() {
     --ui-ip "$(url_part "$TEMPORAL_UI_URL" host)" --ui-port "$(url_part "$TEMPORAL_UI_URL" port 8233)" \
     --db-filename "$RUN_DIR/temporal/temporal.db" \
     --namespace "$TEMPORAL_EDGE_NAMESPACE" --namespace "$TEMPORAL_CLOUD_NAMESPACE" \
+    --dynamic-config-value system.enableActivityEagerExecution=true \
     --log-level warn
 }
 

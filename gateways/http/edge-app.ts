@@ -6,7 +6,7 @@ import express, { type Express } from 'express';
 import type { Pool } from 'pg';
 import { settings } from '../../config/settings';
 import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
-import { temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
+import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
 import { logger, type Logger } from '../../platform/logger';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
@@ -37,7 +37,7 @@ export function createEdgeApp({ pool, log = logger('edge-http'), phase, syncCont
   const media = mediaRouter({
     pool,
     log,
-    sessions: sessions ?? temporalSessionDirectory({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE }),
+    sessions: sessions ?? cachedSessionDirectory(temporalSessionDirectory({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE })),
     objectStore: objectStore ?? s3ObjectStore(),
     presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS,
     maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES,
