@@ -563,12 +563,12 @@ async function weighTimed(station: SimulatedStation, sessionId: string, readings
   await Promise.all(
     images.map((img) =>
       t.time('upload', async () => {
-        // SimulatedStation.presign retries a 404 session_not_found for up to 5 s, as a real station
-        // does (its PUBACK for `created` comes from the broker, maybe before the bridge's signal):
-        // this time includes those retries; their count is read from ingress_rejects.
+        // The station's PUBACK for `created` comes from the broker, maybe before the bridge's
+        // signal: the media store waits for the session (MEDIA_SESSION_WAIT_MS), and this time
+        // includes that wait. A 404 session_not_found is still retried by the station.
         const p = await t.time('presign', () => station.presign(sessionId, img));
         if (p.status !== 200) throw new Error(`presign answered ${p.status}: ${JSON.stringify(p.body)}`);
-        const put = await t.time('put', () => station.put(p.body.upload_url, p.body.headers, img.bytes));
+        const put = await t.time('put', () => station.putImage(p.body.upload_url, p.body.headers, img.bytes));
         if (put !== 200) throw new Error(`PUT answered ${put}`);
         const c = await t.time('complete', () => station.post('complete', { media_id: p.body.media_id }));
         if (c.status !== 200) throw new Error(`complete answered ${c.status}: ${JSON.stringify(c.body)}`);

@@ -110,28 +110,41 @@ export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions):
 }
 
 /**
- * Remembers open sessions for a few seconds. A station asks about the same session six times in a
- * second (presign and complete for each of three images), and each answer from Temporal is a
- * describe() call the farm's Temporal server must serve while it runs every session. Only "open"
+ * Remembers open sessions for a few seconds, and asks once for concurrent questions. A station asks
+ * about the same session six times in a second (presign and complete for each of three images), and
+ * each answer from Temporal is a describe() call the farm's Temporal server must serve while it runs
+ * every session. Only "open"
  * answers are kept: a session that is not there yet must be looked up again, and a session that
  * closes within the TTL is still caught by imageStored (signalling a closed workflow fails).
  */
 export function cachedSessionDirectory(inner: SessionDirectory, ttlMs = 5000): SessionDirectory {
   const open = new Map<string, { info: SessionInfo; until: number }>();
+  // The three uploads of a session ask at the same moment: one describe() answers them all.
+  const asking = new Map<string, Promise<SessionInfo | undefined>>();
   const key = (tenantId: string, sessionId: string) => `${tenantId.toLowerCase()}/${sessionId}`;
+
+  async function ask(k: string, tenantId: string, sessionId: string): Promise<SessionInfo | undefined> {
+    const info = await inner.lookup(tenantId, sessionId);
+    if (info?.open) {
+      if (open.size >= 10_000) open.clear(); // a bound, not an LRU: entries live seconds
+      open.set(k, { info, until: Date.now() + ttlMs });
+    } else {
+      open.delete(k);
+    }
+    return info;
+  }
+
   return {
-    async lookup(tenantId, sessionId) {
+    lookup(tenantId, sessionId) {
       const k = key(tenantId, sessionId);
       const hit = open.get(k);
-      if (hit && hit.until > Date.now()) return hit.info;
-      const info = await inner.lookup(tenantId, sessionId);
-      if (info?.open) {
-        if (open.size >= 10_000) open.clear(); // a bound, not an LRU: entries live seconds
-        open.set(k, { info, until: Date.now() + ttlMs });
-      } else {
-        open.delete(k);
+      if (hit && hit.until > Date.now()) return Promise.resolve(hit.info);
+      let pending = asking.get(k);
+      if (!pending) {
+        pending = ask(k, tenantId, sessionId).finally(() => asking.delete(k));
+        asking.set(k, pending);
       }
-      return info;
+      return pending;
     },
     async imageStored(tenantId, sessionId, image) {
       try {

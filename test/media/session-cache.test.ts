@@ -63,3 +63,12 @@ test('a signal that finds the session closed forgets it', async () => {
   expect(await cached.lookup('T', 'S4')).toEqual({ open: false, ...at });
   expect(inner.lookups).toBe(2);
 });
+
+test('concurrent questions about one session make one lookup', async () => {
+  const inner = new CountingDirectory();
+  inner.sessions.set('S5', { open: true, ...at });
+  const cached = cachedSessionDirectory(inner, 5000);
+  const answers = await Promise.all([cached.lookup('T', 'S5'), cached.lookup('T', 'S5'), cached.lookup('t', 'S5')]);
+  expect(answers).toEqual([{ open: true, ...at }, { open: true, ...at }, { open: true, ...at }]);
+  expect(inner.lookups).toBe(1);
+});

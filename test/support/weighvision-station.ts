@@ -112,11 +112,24 @@ export class SimulatedStation {
     return res.status;
   }
 
+  /**
+   * The PUT as a station makes it: a store that failed on its own side (5xx; rclone now and then
+   * answers 500 when uploads into one new prefix race) is tried again, twice; a 4xx is final.
+   */
+  async putImage(url: string, headers: Record<string, string>, bytes: Buffer): Promise<number> {
+    let status = await this.put(url, headers, bytes);
+    for (let attempt = 1; status >= 500 && attempt < 3; attempt++) {
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+      status = await this.put(url, headers, bytes);
+    }
+    return status;
+  }
+
   /** presign → PUT → complete; throws with the step and status when one is refused. */
   async upload(sessionId: string, image: StationImage): Promise<string> {
     const p = await this.presign(sessionId, image);
     if (p.status !== 200) throw new Error(`presign answered ${p.status}: ${JSON.stringify(p.body)}`);
-    const put = await this.put(p.body.upload_url, p.body.headers, image.bytes);
+    const put = await this.putImage(p.body.upload_url, p.body.headers, image.bytes);
     if (put !== 200) throw new Error(`PUT answered ${put}`);
     const c = await this.post('complete', { media_id: p.body.media_id });
     if (c.status !== 200) throw new Error(`complete answered ${c.status}: ${JSON.stringify(c.body)}`);
