@@ -1,7 +1,16 @@
 /**
  * Activity presets of the WeighVision session workflow (workflows/weighvision-session.ts).
+ *
+ * Both activities run as local activities, in the worker that holds the session's workflow:
+ * each takes milliseconds (a 2-3 ms model, one S3 GET, one or two statements on the farm's own
+ * Postgres), and as regular activities each would cost the farm's Temporal server a schedule, a
+ * dispatch, a start, a completion and one more workflow task — on a 2-core farm server most of the
+ * session's cost and of its finalize → row latency (docs/benchmarks.md). Their results and
+ * failures are recorded in the history as markers (the UI shows them as local activities), and
+ * their retries follow the same policies. A farm that moves inference to a separate GPU worker
+ * would make inferImage a regular activity again, behind patched().
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * Fetch, decode and run the model on one stored image (activities/weighvision-session.ts).
@@ -22,7 +31,7 @@ export const visionInference = {
     maximumAttempts: 5,
     nonRetryableErrorTypes: ['ImageUndecodable', 'ImageMissing'],
   },
-} as const satisfies ActivityOptions;
+} as const satisfies LocalActivityOptions;
 
 /**
  * Write the session row, its readings and its device events to the outbox (one transaction).
@@ -39,4 +48,4 @@ export const sessionRecord = {
     backoffCoefficient: 2,
     maximumInterval: '300 seconds',
   },
-} as const satisfies ActivityOptions;
+} as const satisfies LocalActivityOptions;

@@ -25,7 +25,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -48,8 +48,10 @@ import {
 
 type Activities = ReturnType<typeof createWeighVisionActivities>;
 
-const { inferImage } = proxyActivities<Activities>({ ...visionInference, summary: 'infer the weight from one image' });
-const { recordSession } = proxyActivities<Activities>({ ...sessionRecord, summary: 'record the session and append its events to the outbox' });
+// Local activities: milliseconds of work each, on the worker that holds the session (see
+// weighvision-activity-options.ts for why).
+const { inferImage } = proxyLocalActivities<Activities>({ ...visionInference, summary: 'infer the weight from one image' });
+const { recordSession } = proxyLocalActivities<Activities>({ ...sessionRecord, summary: 'record the session and append its events to the outbox' });
 
 export async function weighVisionSession(input: WeighVisionSessionInput): Promise<SessionResult> {
   const { config, ...address } = input;
