@@ -7,11 +7,13 @@
  * as each arrives, and once all announced signals are in and the inferences are done, runs one
  * no-op "record" activity and completes. No state, no search-attribute upserts, no queries: what
  * is left is the Temporal server, the SDK and the worker's task handling for the same count of
- * signals and activities, so the whole flow can be compared against it.
+ * signals and activities, so the whole flow can be compared against it. The benchmark runs it twice:
+ * with regular no-op activities (the issue's definition) and with local ones (the session
+ * workflow's own kind), so both comparisons are on record.
  *
  * Bundled by the benchmark process (bundleWorkflowCode); imports nothing but the workflow SDK.
  */
-import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 
 export interface EngineDeviceEvent {
   event_id: string;
@@ -28,6 +30,11 @@ export interface EngineSessionInput {
   sessionId: string;
   /** Device events + images the session will receive (8 for 1 created, 3 readings, 3 images, 1 finalized). */
   expectedSignals: number;
+  /**
+   * 'activity': the no-op activities are regular activities (the issue's definition of the engine
+   * limit); 'local': local activities, the kind the session workflow itself uses.
+   */
+  kind: 'activity' | 'local';
 }
 
 export interface EngineActivities {
@@ -40,12 +47,12 @@ export interface EngineActivities {
 export const engineSessionEventSignal = defineSignal<[EngineDeviceEvent]>('sessionEvent');
 export const engineImageStoredSignal = defineSignal<[EngineStoredImage]>('imageStored');
 
-const { engineInference, engineRecord } = proxyActivities<EngineActivities>({
-  startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5 },
-});
+const options = { startToCloseTimeout: '60 seconds', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5 } } as const;
+const regular = proxyActivities<EngineActivities>(options);
+const local = proxyLocalActivities<EngineActivities>(options);
 
 export async function weighVisionEngineSession(input: EngineSessionInput): Promise<number> {
+  const { engineInference, engineRecord } = input.kind === 'local' ? local : regular;
   let signals = 0;
   const inferences: Promise<void>[] = [];
   setHandler(engineSessionEventSignal, () => {
