@@ -237,7 +237,7 @@ async function whereTimeWent(client: Client, sessions: { workflowId: string; fin
           const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
           let name = '?';
           try {
-            name = (JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activityType?: string }).activityType ?? '?';
+            name = (JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type?: string }).activity_type ?? '?';
           } catch {
             // not a local activity marker
           }
@@ -285,10 +285,11 @@ type TimeBreakdown = Awaited<ReturnType<typeof whereTimeWent>>;
 function breakdownLine(b: TimeBreakdown): string {
   const pp = (x: { p50: number; p95: number }) => `${Math.round(x.p50)}/${Math.round(x.p95)}`;
   return (
-    `finalized → signal stored ${pp(b.stationFinalizedToSignalStoredMs)}, signal → record scheduled ${pp(b.finalizedSignalToRecordScheduledMs)}, ` +
+    `finalized → signal stored ${pp(b.stationFinalizedToSignalStoredMs)}, signal → record scheduled ${b.finalizedSignalToRecordScheduledMs.n ? pp(b.finalizedSignalToRecordScheduledMs) : 'n/a (local)'}, ` +
     `→ record done ${pp(b.finalizedSignalToRecordCompletedMs)}; workflow task queue ${pp(b.workflowTaskQueueMs)}, run ${pp(b.workflowTaskRunMs)} ` +
     `(${b.workflowTasksPerSession.p50} per session); ` +
     Object.keys(b.activityQueueMs).map((k) => `${k} queue ${pp(b.activityQueueMs[k])}, run ${pp(b.activityRunMs[k] ?? { p50: NaN, p95: NaN })}`).join('; ') +
+    Object.keys(b.localActivityMarkers).map((k) => `local ${k} × ${b.localActivityMarkers[k]}`).join(', ') +
     ` (p50/p95 ms, ${b.sessionsSampled} sessions sampled)`
   );
 }
