@@ -106,7 +106,9 @@ describe('edge worker kill -9 mid-batch', () => {
 
     // The crashes were real and mid-batch, and the resends they forced were absorbed by the dedupe.
     expect(stack.edgeWorker.startCount).toBeGreaterThanOrEqual(kills + 1);
-    expect(cutOff).toHaveLength(kills);
+    // The loop above adds one kill when the first `kills` forced no resend yet.
+    expect(cutOff.length).toBeGreaterThanOrEqual(kills);
+    expect(cutOff.length).toBeLessThanOrEqual(kills + 1);
     expect(cutOff.every((c) => c.ids.length > 0)).toBe(true);
     const duplicates = await stack.duplicatesAnswered();
     expect(duplicates).toBeGreaterThan(0);

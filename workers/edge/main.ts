@@ -25,7 +25,7 @@ import { createSyncRetentionActivities } from '../../activities/sync-retention';
 import { createWeighVisionActivities } from '../../activities/weighvision-session';
 import { s3ObjectStore } from '../../media/object-store';
 import { objectStoreImageSource } from '../../media/image-source';
-import { VisionModel, visionModelConfig } from '../../vision/vision-model';
+import { lazyVisionModel } from '../../vision/lazy-model';
 import { createCloudClient } from '../../edge/sync/cloud-client';
 import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
 import { ensureSyncForwarder, syncForwarderConfig } from '../../edge/sync/forwarder-start';
@@ -87,13 +87,7 @@ async function main(): Promise<void> {
   // inference (a missing or broken model fails those activities, visibly, not the whole worker).
   const objectStore = s3ObjectStore();
   lifecycle.onStop('object store client', async () => objectStore.close());
-  let model: Promise<VisionModel> | undefined;
-  const estimator = () =>
-    (model ??= VisionModel.load(visionModelConfig(s)).catch((err: Error) => {
-      model = undefined;
-      log.error({ err: err.message, path: s.VISION_MODEL_PATH }, 'vision model failed to load');
-      throw err;
-    }));
+  const estimator = lazyVisionModel(s, log);
 
   const worker = await Worker.create({
     connection,
