@@ -53,7 +53,7 @@ program
   .command('weighvision')
   .description('WeighVision: sessions/s with 3 images each through every real edge process, finalize→final row p50/p95, ms per image, and the Temporal engine limit in the same run')
   .option('--sessions <n>', 'sessions measured (whole flow and engine limit each)', Number, 300)
-  .option('--stations <n>', 'simulated stations weighing at once (also the engine limit\'s concurrency)', Number, 12)
+  .option('--stations <n>', 'simulated stations weighing at once (also the engine limit\'s concurrency)', Number, 6)
   .option('--inference-runs <n>', 'sequential model runs timed for the per-image figure', Number, 300)
   .option('--poll-ms <n>', 'how often the session rows are polled (latency is taken from their updated_at)', Number, 20)
   .option('--env <KEY=VALUE...>', 'more settings for the spawned edge worker, bridge and edge HTTP (e.g. BRIDGE_COMMIT_CONCURRENCY=1)', [])
