@@ -7,7 +7,8 @@
  * An interface, so the HTTP tests can use an in-memory directory; the Temporal one connects on
  * first use, so the edge HTTP API keeps serving everything else while Temporal is down.
  */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../temporal/lazy-client';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
 import { imageStoredSignal, type StoredImage } from '../workflows/weighvision-definitions';
@@ -48,30 +49,16 @@ export interface TemporalSessionDirectoryOptions {
 }
 
 export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions): SessionDirectory {
-  const timeoutMs = opts.timeoutMs ?? 3000;
-  let connecting: Promise<{ connection: Connection; client: Client }> | undefined;
-
-  function connect() {
-    connecting ??= Connection.connect({ address: opts.address, connectTimeout: timeoutMs }).then(
-      (connection) => ({ connection, client: new Client({ connection, namespace: opts.namespace }) }),
-      (err: Error) => {
-        connecting = undefined;
-        throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${err.message}`);
-      },
-    );
-    return connecting;
-  }
+  const temporal = lazyTemporalClient(opts);
 
   async function call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const { connection, client } = await connect();
     try {
-      return await connection.withDeadline(Date.now() + timeoutMs, () => fn(client));
+      return await temporal.call(fn);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || err instanceof SessionDirectoryError) throw err;
-      const e = err as { code?: number; message?: string };
-      // UNAVAILABLE (14): the server went away, connect afresh next time; DEADLINE_EXCEEDED (4): it did not answer.
-      if (e.code === 14) connecting = undefined;
-      if (e.code === 14 || e.code === 4) throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} did not answer: ${e.message}`);
+      if (err instanceof TemporalUnreachableError) throw new SessionDirectoryError('temporal_unavailable', err.message);
+      const code = grpcCode(err);
+      // UNAVAILABLE (14): the server went away; DEADLINE_EXCEEDED (4): it did not answer.
+      if (code === 14 || code === 4) throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} did not answer: ${(err as Error).message}`);
       throw err;
     }
   }
@@ -101,11 +88,7 @@ export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions):
       }
     },
 
-    async close() {
-      const c = await connecting?.catch(() => undefined);
-      connecting = undefined;
-      await c?.connection.close();
-    },
+    close: () => temporal.close(),
   };
 }
 

@@ -3,7 +3,8 @@
  * pause / resume / connectivityRestored signals, through a Temporal client connected on first use
  * (the HTTP gateway keeps serving the outbox figures and the DLQ while Temporal is down).
  */
-import { Connection, Client, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../../temporal/lazy-client';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 import {
   connectivityRestoredSignal,
@@ -45,34 +46,18 @@ export interface TemporalSyncControlOptions {
 
 export function temporalSyncControl(opts: TemporalSyncControlOptions): SyncForwarderControl {
   const workflowId = syncForwarderWorkflowId(opts.edgeId);
-  const timeoutMs = opts.timeoutMs ?? 3000;
-  let connecting: Promise<{ connection: Connection; client: Client }> | undefined;
-
-  function connect() {
-    connecting ??= Connection.connect({ address: opts.address, connectTimeout: timeoutMs }).then(
-      (connection) => ({ connection, client: new Client({ connection, namespace: opts.namespace }) }),
-      (err: Error) => {
-        connecting = undefined;
-        throw new SyncControlError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${err.message}`);
-      },
-    );
-    return connecting;
-  }
+  const temporal = lazyTemporalClient(opts);
 
   async function call<T>(what: string, fn: (client: Client) => Promise<T>): Promise<T> {
-    const { connection, client } = await connect();
     try {
-      return await connection.withDeadline(Date.now() + timeoutMs, () => fn(client));
+      return await temporal.call(fn);
     } catch (err) {
+      if (err instanceof TemporalUnreachableError) throw new SyncControlError('temporal_unavailable', err.message);
       if (err instanceof WorkflowNotFoundError) throw new SyncControlError('forwarder_not_running', `the sync forwarder ${workflowId} is not running (start the edge worker)`);
-      const e = err as { code?: number; message?: string };
-      // gRPC DEADLINE_EXCEEDED (4): the server took the call but no worker answered the query.
-      if (e.code === 4) throw new SyncControlError('forwarder_not_answering', `the sync forwarder did not answer ${what} within ${timeoutMs} ms (is the edge worker running?)`);
-      // UNAVAILABLE (14): the server went away; connect afresh next time.
-      if (e.code === 14) {
-        connecting = undefined;
-        throw new SyncControlError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${e.message}`);
-      }
+      const code = grpcCode(err);
+      // DEADLINE_EXCEEDED (4): the server took the call but no worker answered the query.
+      if (code === 4) throw new SyncControlError('forwarder_not_answering', `the sync forwarder did not answer ${what} within ${temporal.timeoutMs} ms (is the edge worker running?)`);
+      if (code === 14) throw new SyncControlError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${(err as Error).message}`);
       throw err;
     }
   }
@@ -85,10 +70,6 @@ export function temporalSyncControl(opts: TemporalSyncControlOptions): SyncForwa
     pause: (req) => call('pause', (c) => handle(c).signal(pauseSyncSignal, req)),
     resume: () => call('resume', (c) => handle(c).signal(resumeSyncSignal)),
     retryNow: () => call('retry-now', (c) => handle(c).signal(connectivityRestoredSignal)),
-    async close() {
-      const c = await connecting?.catch(() => undefined);
-      connecting = undefined;
-      await c?.connection.close();
-    },
+    close: () => temporal.close(),
   };
 }
