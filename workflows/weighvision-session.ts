@@ -62,7 +62,6 @@ export async function weighVisionSession(input: WeighVisionSessionInput): Promis
   let recorded = 0;
   let createdSeen = false;
   let finalizedSeen = false;
-  const inferences: Promise<void>[] = [];
 
   upsertSearchAttributes([
     { key: farmiqTenant, value: address.tenantId },
@@ -130,22 +129,21 @@ export async function weighVisionSession(input: WeighVisionSessionInput): Promis
     state.images.push(entry);
     if (state.status === 'created') moveTo('collecting');
     describe();
-    inferences.push(
-      inferImage({ ...address, image, traceId: image.traceId ?? workflowInfo().workflowId }).then(
-        (r) => {
-          entry.status = 'inferred';
-          entry.estimatedWeightKg = r.estimatedWeightKg;
-          entry.confidence = r.confidence;
-          entry.qualityFlags = r.qualityFlags;
-          describe();
-        },
-        (err: unknown) => {
-          // After its retries an image counts as failed; the session concludes without it.
-          entry.status = 'failed';
-          entry.error = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
-          describe();
-        },
-      ),
+    // Not awaited here: the state (entry.status) is what the main flow waits on.
+    void inferImage({ ...address, image, traceId: image.traceId ?? workflowInfo().workflowId }).then(
+      (r) => {
+        entry.status = 'inferred';
+        entry.estimatedWeightKg = r.estimatedWeightKg;
+        entry.confidence = r.confidence;
+        entry.qualityFlags = r.qualityFlags;
+        describe();
+      },
+      (err: unknown) => {
+        // After its retries an image counts as failed; the session concludes without it.
+        entry.status = 'failed';
+        entry.error = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+        describe();
+      },
     );
   });
 
