@@ -158,6 +158,10 @@ describe('a station weighs an animal', () => {
 
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(farmiqStatus)).toBe('finalized');
+    // What an operator reads in the UI: the summary the bridge set, the details the workflow keeps.
+    expect(await described.staticSummary()).toBe(`WeighVision session ${sessionId} — station wv-1, ${place.farmId}/${place.barnId}`);
+    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    expect(metadata.currentDetails).toContain(`WeighVision session ${sessionId} at ${place.farmId}/${place.barnId}/wv-1: finalized, 4 reading(s), 3 image(s), 3 inferred, 3 announced`);
     const state = await handle.query(sessionStateQuery);
     expect(state.images.map((i) => i.status)).toEqual(['inferred', 'inferred', 'inferred']);
     await recordHistory(handle, 'weighvision-session.e2e-three-images');
