@@ -33,6 +33,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -135,6 +136,9 @@ export async function syncForwarder(input: SyncForwarderInput): Promise<void> {
   function noteError(type: string, message: string, batchId?: string): void {
     lastError = { at: now(), type, message, ...(batchId ? { batchId } : {}) };
   }
+
+  /** The retry-now count when the last configuration check of a not_configured halt began. */
+  let configCheckedAt: { halt: SyncHalt; retryNow: number } | undefined;
 
   function enterHalt(kind: SyncHaltKind, detail: string, extra: { status?: number; code?: string } = {}): void {
     if (halt && halt.kind === kind) {
@@ -359,10 +363,14 @@ export async function syncForwarder(input: SyncForwarderInput): Promise<void> {
   async function recover(h: SyncHalt): Promise<void> {
     rounds++;
     h.rounds++;
-    const seen = retryNow;
+    let seen = retryNow;
     if (h.kind === 'not_configured') {
+      // A retry-now that came while the previous check ran (a key installed just then) must start
+      // another check at once, not wait for the next recheck.
+      if (configCheckedAt?.halt === h && patched('sync-retry-now-during-config-check')) seen = configCheckedAt.retryNow;
       await condition(() => stopping || retryNow !== seen, config.configurationRecheckSeconds * 1000);
       if (stopping) return;
+      configCheckedAt = { halt: h, retryNow };
       try {
         const check = await outboxActivities.checkSyncConfiguration();
         if (halt !== h) return;

@@ -18,6 +18,8 @@ import type { Logger } from '../../platform/logger';
 export class SessionLane {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Per session, the settling of its last event's signal: the next one waits for it. */
+  private readonly sessionTails = new Map<string, Promise<void>>();
   private lastError?: { message: string; at: Date };
 
   constructor(
@@ -29,7 +31,21 @@ export class SessionLane {
 
   deliver(topic: WeighVisionTopic, event: WeighVisionEvent, rawTopic: string, payload: Buffer): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('session lane is stopped'));
-    const done = this.signalWithRetry(topic, event).then((outcome) => {
+    // One session's events are signalled one after another, in the order the broker delivered
+    // them: a station publishes its last reading and then `finalized`, and sent side by side the
+    // two could reach the workflow the other way round (it would conclude without that reading).
+    const key = `${topic.tenantId.toLowerCase()}/${topic.sessionId}`;
+    const before = this.sessionTails.get(key) ?? Promise.resolve();
+    const signalled = before.then(() => this.signalWithRetry(topic, event));
+    const tail = signalled.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sessionTails.set(key, tail);
+    void tail.then(() => {
+      if (this.sessionTails.get(key) === tail) this.sessionTails.delete(key);
+    });
+    const done = signalled.then((outcome) => {
       if (outcome === 'signalled') {
         m.accepted.inc({ event_type: event.event_type });
         return;

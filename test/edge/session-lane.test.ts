@@ -22,11 +22,17 @@ import { testEdgeDatabaseUrl } from '../support/stack';
 /** A signaller whose next answers the test scripts: an outcome, or an error (Temporal down). */
 class ScriptedSignaller implements SessionSignaller {
   readonly received: { topic: WeighVisionTopic; event: WeighVisionEvent }[] = [];
+  /** Event ids in the order their signals were stored. */
+  readonly stored: string[] = [];
   answers: (SignalOutcome | Error)[] = [];
+  /** How long the server takes to store a given event's signal. */
+  readonly slow = new Map<string, number>();
   async signal(topic: WeighVisionTopic, event: WeighVisionEvent): Promise<SignalOutcome> {
     this.received.push({ topic, event });
     const next = this.answers.shift() ?? 'signalled';
+    await new Promise((r) => setTimeout(r, this.slow.get(event.event_id) ?? 0));
     if (next instanceof Error) throw next;
+    this.stored.push(event.event_id);
     return next;
   }
 }
@@ -89,6 +95,21 @@ test('a session event becomes one signal on its session, with the topic\'s addre
   expect(got).toHaveLength(1);
   expect(got[0].topic).toMatchObject({ family: 'weighvision', sessionId, step: 'weight.recorded', tenantId: address.tenantId, farmId: 'farm-1', barnId: 'barn-1', deviceId: address.deviceId });
   expect(got[0].event.payload).toEqual({ weight_kg: 101.5, stable: true });
+});
+
+test("one session's events are signalled in the order they arrived, even when one is slow to store", async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  const reading = sessionEvent('weighvision.weight.recorded', { weight_kg: 99, stable: true });
+  const finalized = sessionEvent('weighvision.session.finalized', { image_count: 0 });
+  const otherSession = sessionEvent('weighvision.session.created', {});
+  signaller.slow.set(reading.event_id, 300);
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(reading), { qos: 1 });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(finalized), { qos: 1 });
+  await station.publishAsync(weighVisionTopic(address, `${sessionId}-other`, 'created'), JSON.stringify(otherSession), { qos: 1 });
+  await until(() => (signaller.stored.includes(finalized.event_id) ? true : undefined));
+  const order = signaller.stored.filter((id) => [reading.event_id, finalized.event_id, otherSession.event_id].includes(id));
+  // Another session does not wait behind this one; this one keeps its order.
+  expect(order).toEqual([otherSession.event_id, reading.event_id, finalized.event_id]);
 });
 
 test('with Temporal down the signal is retried while telemetry goes on, and never acknowledged until stored', async () => {

@@ -376,6 +376,40 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
   });
 });
 
+describe('syncForwarder configuration', () => {
+  it('checks again at once when retry-now comes while a configuration check is running', async () => {
+    let configured = false;
+    let claims = 0;
+    let checks = 0;
+    let release = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const activities = fakes({
+      checkSyncConfiguration: async () => {
+        const sawKey = configured;
+        checks++;
+        if (checks === 2) await gate; // the check the operator's retry-now races with
+        return sawKey ? { configured: true, keyId: 'k1', cloudUrl: 'http://cloud.test' } : { configured: false, reason: 'no key yet', cloudUrl: 'http://cloud.test' };
+      },
+      claimSyncBatch: async (input) => {
+        claims++;
+        return empty(input);
+      },
+    });
+    await withForwarder(activities, config(), async (handle) => {
+      await until('not_configured', async () => (await status(handle)).state === 'not_configured');
+      await handle.signal(connectivityRestoredSignal);
+      await until('a second check running', () => checks === 2);
+      // The key is installed and retry-now sent while that check (which saw no key) still runs.
+      configured = true;
+      await handle.signal(connectivityRestoredSignal);
+      release();
+      await until('claims', () => claims > 0);
+      expect(checks).toBe(3);
+      expect((await status(handle)).state).toBe('running');
+    });
+  });
+});
+
 describe('syncForwarder lanes', () => {
   it('sends a live batch while the backfill lane fills every other slot with slow batches', async () => {
     const gate = { open: () => undefined as void };
