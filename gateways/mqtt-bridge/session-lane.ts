@@ -18,8 +18,8 @@ import type { Logger } from '../../platform/logger';
 export class SessionLane {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per session, the settling of its last event's signal: the next one waits for it. */
-  private readonly sessionTails = new Map<string, Promise<void>>();
+  /** Per session, the signals not yet stored: a `finalized` waits for them. */
+  private readonly sessionSignals = new Map<string, Set<Promise<unknown>>>();
   private lastError?: { message: string; at: Date };
 
   constructor(
@@ -31,20 +31,22 @@ export class SessionLane {
 
   deliver(topic: WeighVisionTopic, event: WeighVisionEvent, rawTopic: string, payload: Buffer): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('session lane is stopped'));
-    // One session's events are signalled one after another, in the order the broker delivered
-    // them: a station publishes its last reading and then `finalized`, and sent side by side the
-    // two could reach the workflow the other way round (it would conclude without that reading).
+    // `finalized` is signalled only after every earlier event of its session has been stored: a
+    // station publishes its last reading and then `finalized`, and sent side by side the two could
+    // reach the workflow the other way round (it would conclude without that reading). The other
+    // events go at once; the workflow takes them in any order.
     const key = `${topic.tenantId.toLowerCase()}/${topic.sessionId}`;
-    const before = this.sessionTails.get(key) ?? Promise.resolve();
+    const earlier = this.sessionSignals.get(key) ?? new Set<Promise<unknown>>();
+    const before = event.event_type === 'weighvision.session.finalized' ? Promise.allSettled([...earlier]) : Promise.resolve();
     const signalled = before.then(() => this.signalWithRetry(topic, event));
-    const tail = signalled.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.sessionTails.set(key, tail);
-    void tail.then(() => {
-      if (this.sessionTails.get(key) === tail) this.sessionTails.delete(key);
-    });
+    earlier.add(signalled);
+    this.sessionSignals.set(key, earlier);
+    void signalled
+      .catch(() => undefined)
+      .then(() => {
+        earlier.delete(signalled);
+        if (earlier.size === 0 && this.sessionSignals.get(key) === earlier) this.sessionSignals.delete(key);
+      });
     const done = signalled.then((outcome) => {
       if (outcome === 'signalled') {
         m.accepted.inc({ event_type: event.event_type });

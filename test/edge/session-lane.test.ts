@@ -97,7 +97,7 @@ test('a session event becomes one signal on its session, with the topic\'s addre
   expect(got[0].event.payload).toEqual({ weight_kg: 101.5, stable: true });
 });
 
-test("one session's events are signalled in the order they arrived, even when one is slow to store", async () => {
+test("a session's finalized is signalled after its earlier events, even when one is slow to store", async () => {
   const sessionId = `S-${randomUUID().slice(0, 6)}`;
   const reading = sessionEvent('weighvision.weight.recorded', { weight_kg: 99, stable: true });
   const finalized = sessionEvent('weighvision.session.finalized', { image_count: 0 });
@@ -107,7 +107,8 @@ test("one session's events are signalled in the order they arrived, even when on
   await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(finalized), { qos: 1 });
   await station.publishAsync(weighVisionTopic(address, `${sessionId}-other`, 'created'), JSON.stringify(otherSession), { qos: 1 });
   await until(() => (signaller.stored.includes(finalized.event_id) ? true : undefined));
-  const order = signaller.stored.filter((id) => [reading.event_id, finalized.event_id, otherSession.event_id].includes(id));
+  const watched: string[] = [reading.event_id, finalized.event_id, otherSession.event_id];
+  const order = signaller.stored.filter((id) => watched.includes(id));
   // Another session does not wait behind this one; this one keeps its order.
   expect(order).toEqual([otherSession.event_id, reading.event_id, finalized.event_id]);
 });
