@@ -13,7 +13,8 @@
  * weighvision_session_events row (appended only when new), and a closed session row is never
  * concluded again.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { farmEventSchema, type QualityFlag } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
@@ -74,23 +75,6 @@ function isUndecodable(err: unknown): boolean {
   return (err as { code?: string }).code === 'image_undecodable';
 }
 
-async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL statement_timeout = '20s'`);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    broken = err as Error;
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release(broken);
-  }
-}
 
 
 // One statement, so atomic without a transaction: the result row, and its outbox event only when
@@ -331,7 +315,7 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
           input.events.map((e) => e.ts),
         ]);
         return result;
-      });
+      }, { statementTimeout: '20s' });
     },
   };
 }

@@ -3,12 +3,7 @@
  * object is not there (a non-retryable failure for that image, unlike a store that is down).
  */
 import type { ImageSource } from '../activities/weighvision-session';
-import type { ObjectStore } from './object-store';
-
-function isMissing(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
-}
+import { isNotFound, type ObjectStore } from './object-store';
 
 export function objectStoreImageSource(store: ObjectStore): ImageSource {
   return {
@@ -16,7 +11,7 @@ export function objectStoreImageSource(store: ObjectStore): ImageSource {
       try {
         return await store.get(objectKey);
       } catch (err) {
-        if (isMissing(err)) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },

@@ -9,6 +9,7 @@
 import type { Pool } from 'pg';
 import { farmEventSchema, type FarmEvent } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
+import { inTransaction } from '../db/transaction';
 import { appendEvents, type Queryable } from '../edge/sync/outbox';
 import type { ImageContentType } from './object-key';
 
@@ -70,20 +71,8 @@ function toRecord(r: MediaRow): MediaRecord {
   };
 }
 
-export interface NewPresignedMedia {
-  tenantId: string;
-  mediaId: string;
-  sessionId: string;
-  farmId: string;
-  barnId: string;
-  stationId: string;
-  objectKey: string;
-  contentType: ImageContentType;
-  /** The size the upload URL is signed for. */
-  sizeBytes: number;
-  expiresAt: Date;
-  traceId: string;
-}
+/** A new upload: sizeBytes is the size the upload URL is signed for. */
+export type NewPresignedMedia = Omit<MediaRecord, 'status' | 'presignedAt' | 'storedAt' | 'traceId'> & { traceId: string };
 
 export async function insertPresignedMedia(db: Queryable, m: NewPresignedMedia): Promise<MediaRecord> {
   const { rows } = await db.query<MediaRow>(
@@ -140,9 +129,7 @@ export interface StoreResult {
  * nothing, so one image makes one event however often its upload is completed.
  */
 export async function markMediaStored(pool: Pool, tenantId: string, mediaId: string, sizeBytes: number, traceId: string): Promise<StoreResult | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const { rows } = await client.query<MediaRow>(
       `UPDATE media_objects SET status = 'stored', stored_at = now(), size_bytes = $3
         WHERE tenant_id = $1 AND media_id = $2 AND status = 'presigned'
@@ -150,8 +137,7 @@ export async function markMediaStored(pool: Pool, tenantId: string, mediaId: str
       [tenantId, mediaId, sizeBytes],
     );
     if (rows.length === 0) {
-      await client.query('ROLLBACK');
-      const record = await findMedia(pool, tenantId, mediaId);
+      const record = await findMedia(client, tenantId, mediaId);
       return record && { record, transitioned: false };
     }
     const record = toRecord(rows[0]);
@@ -163,12 +149,6 @@ export async function markMediaStored(pool: Pool, tenantId: string, mediaId: str
     await appendEvents(client, [
       { tenant_id: event.tenant_id, event_id: event.event_id, event_type: event.event_type, envelope: event, trace_id: event.trace_id, occurred_at: event.ts, priority: 0 },
     ]);
-    await client.query('COMMIT');
     return { record, transitioned: true };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -58,7 +58,8 @@ export function objectStoreConfigFromSettings(): ObjectStoreConfig {
   return { endpoint: s.S3_ENDPOINT, region: s.S3_REGION, accessKeyId: s.S3_ACCESS_KEY, secretAccessKey: s.S3_SECRET_KEY, bucket: s.S3_BUCKET };
 }
 
-function isNotFound(err: unknown): boolean {
+/** The store's answer for a missing object or bucket. */
+export function isNotFound(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
     return err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey' || err.name === 'NoSuchBucket';
   }

@@ -147,8 +147,8 @@ export async function weighVisionSession(input: WeighVisionSessionInput): Promis
     );
   });
 
-  const imagesSettled = () => state.images.every((i) => i.status === 'inferred' || i.status === 'failed');
-  const allImagesIn = () => state.imageCount !== undefined && state.images.filter((i) => i.status === 'inferred' || i.status === 'failed').length >= state.imageCount;
+  const settled = () => state.images.filter((i) => i.status === 'inferred' || i.status === 'failed').length;
+  const imagesSettled = () => settled() === state.images.length;
 
   let ending: 'finalized' | 'timed_out';
   if (await condition(() => finalizedSeen, `${config.finalizeTimeoutSeconds} seconds`)) {
@@ -156,7 +156,7 @@ export async function weighVisionSession(input: WeighVisionSessionInput): Promis
     if (state.status !== 'finalizing') moveTo('finalizing');
     describe();
     // The announced images (and `created`, if it is still on its way) get imageWaitSeconds.
-    await condition(() => createdSeen && allImagesIn() && imagesSettled(), `${config.imageWaitSeconds} seconds`);
+    await condition(() => createdSeen && imagesSettled() && settled() >= (state.imageCount ?? 0), `${config.imageWaitSeconds} seconds`);
   } else {
     ending = 'timed_out';
     // Partial data still syncs: give the inferences already running the same wait, then record.
