@@ -45,7 +45,7 @@ import { LocalInsightAnalyzer, templateInsight } from '../insights/llm/analyzer'
 import { localPredictor } from '../insights/ml/predictor';
 import { farmiqSearchAttributes } from '../temporal/search-attributes';
 import { repoRoot } from '../test/support/stack';
-import { machine } from './support/stats';
+import { machine, withDatabase } from './support/stats';
 
 const benchDatabase = 'farmiq_cloud_bench';
 const farmId = 'bench-farm';
@@ -78,11 +78,6 @@ function stats(values: number[]) {
   return { n: values.length, p50: r(percentile(values, 50)), p95: r(percentile(values, 95)), max: r(Math.max(...values)), min: r(Math.min(...values)) };
 }
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 function asAppRole(url: string): string {
   const u = new URL(url);

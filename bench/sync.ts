@@ -21,7 +21,6 @@
  * task queue on the Temporal dev server and its own topology prefix on the test vhost, and removes
  * the forwarder, schedules and queues when done. Results: bench/results/sync-<ts>.json.
  */
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { openDatabases, SyncStack, type Databases } from '../test/integration/support';
 import { repoRoot } from '../test/support/stack';
-import { machine } from './support/stats';
+import { machine, processCpuSeconds } from './support/stats';
 
 export interface SyncBenchOptions {
   events: number;
@@ -43,28 +42,15 @@ export interface SyncBenchOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU seconds (user + system) of every process with this exact name, from /proc. */
-function ticksOf(name: string): number {
-  let total = 0;
-  for (const pid of execSync(`pgrep -x ${name} || true`, { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-    try {
-      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      total += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone
-    }
-  }
-  return total / 100;
-}
 
 function cpuSnapshot(stack: SyncStack) {
   return {
     edgeWorker: stack.edgeWorker.cpuSeconds(),
     cloudHttp: stack.cloudHttp.cpuSeconds(),
     cloudConsumers: stack.consumers.cpuSeconds(),
-    postgres: ticksOf('postgres'),
-    rabbitmq: ticksOf('beam.smp'),
-    temporal: ticksOf('temporal'),
+    postgres: processCpuSeconds('postgres'),
+    rabbitmq: processCpuSeconds('beam.smp'),
+    temporal: processCpuSeconds('temporal'),
   };
 }
 

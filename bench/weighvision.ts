@@ -40,7 +40,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -62,7 +61,7 @@ import { FarmiqProcess } from '../test/support/processes';
 import { repoRoot } from '../test/support/stack';
 import { fixtureImages, SimulatedStation, type FixtureImage } from '../test/support/weighvision-station';
 import type { EngineActivities, EngineSessionInput } from './weighvision-engine-workflow';
-import { machine } from './support/stats';
+import { distribution, machine, processCpuSeconds, withDatabase } from './support/stats';
 
 export interface WeighVisionBenchOptions {
   /** Measured sessions, in each of (ii) and (iii). */
@@ -93,37 +92,9 @@ const edgeTables = [
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
-export function distribution(values: number[]) {
-  const s = [...values].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
-  return { n: s.length, mean: r(mean), p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), min: r(s[0] ?? NaN) };
-}
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-/** CPU seconds (user + system) of every process with this exact name, from /proc. */
-function ticksOf(name: string): number {
-  let total = 0;
-  for (const pid of execSync(`pgrep -x ${name} || true`, { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-    try {
-      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      total += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone
-    }
-  }
-  return total / 100;
-}
 
 /** VmHWM / VmRSS of a process in MiB, from /proc/<pid>/status. */
 function memoryOf(pid: number | undefined): { peakMiB: number; rssMiB: number } | null {
@@ -569,36 +540,6 @@ class StepTimings {
   }
 }
 
-/**
- * SimulatedStation.weigh, step by step with timings: created, readings (QoS 1: the PUBACK a
- * station gets is the broker's; the bridge acks the broker only after Temporal stored the signal),
- * the images uploaded concurrently (presign → PUT → complete), finalized. Returns the moment just
- * before `finalized` was published.
- */
-async function weighTimed(station: SimulatedStation, sessionId: string, readings: { kg: number; stable: boolean }[], images: FixtureImage[], t: StepTimings): Promise<number> {
-  const started = performance.now();
-  await t.time('created', () => station.publish(sessionId, 'created', { batch_id: randomUUID() }));
-  for (const r of readings) await t.time('reading', () => station.publish(sessionId, 'weight.recorded', { weight_kg: r.kg, stable: r.stable }));
-  await Promise.all(
-    images.map((img) =>
-      t.time('upload', async () => {
-        // The station's PUBACK for `created` comes from the broker, maybe before the bridge's
-        // signal: the media store waits for the session (MEDIA_SESSION_WAIT_MS), and this time
-        // includes that wait. A 404 session_not_found is still retried by the station.
-        const p = await t.time('presign', () => station.presign(sessionId, img));
-        if (p.status !== 200) throw new Error(`presign answered ${p.status}: ${JSON.stringify(p.body)}`);
-        const put = await t.time('put', () => station.putImage(p.body.upload_url, p.body.headers, img.bytes));
-        if (put !== 200) throw new Error(`PUT answered ${put}`);
-        const c = await t.time('complete', () => station.post('complete', { media_id: p.body.media_id }));
-        if (c.status !== 200) throw new Error(`complete answered ${c.status}: ${JSON.stringify(c.body)}`);
-      }),
-    ),
-  );
-  const finalizedAt = Date.now();
-  await t.time('finalized', () => station.publish(sessionId, 'finalized', { image_count: images.length }));
-  t.steps.session.push(performance.now() - started);
-  return finalizedAt;
-}
 
 interface SessionRow {
   session_id: string;
@@ -667,10 +608,10 @@ function cpuSnapshot(stack: FlowStack) {
     bridge: stack.bridge.cpuSeconds(),
     edgeHttp: stack.edgeHttp.cpuSeconds(),
     benchProcess: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
-    postgres: ticksOf('postgres'),
-    temporal: ticksOf('temporal'),
-    mosquitto: ticksOf('mosquitto'),
-    rclone: ticksOf('rclone'),
+    postgres: processCpuSeconds('postgres'),
+    temporal: processCpuSeconds('temporal'),
+    mosquitto: processCpuSeconds('mosquitto'),
+    rclone: processCpuSeconds('rclone'),
   };
 }
 
@@ -756,7 +697,7 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
     const steps = new StepTimings();
     const weigh = async (sessionId: string, station: SimulatedStation) => {
       try {
-        finalizedAt.set(sessionId, await weighTimed(station, sessionId, readings, images, steps));
+        finalizedAt.set(sessionId, (await steps.time('session', () => station.weigh(sessionId, readings, images, (step, work) => steps.time(step, work)))).finalizedAt);
       } catch (err) {
         failures.push(`${sessionId}: ${(err as Error).message}`);
       }

@@ -1,4 +1,4 @@
-/** Small helpers shared by the benchmarks: percentiles from an HDR histogram, medians, machine facts. */
+/** Small helpers shared by the benchmarks: percentiles, medians, machine facts, CPU per process. */
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
@@ -34,7 +34,8 @@ export function machine() {
   };
 }
 
-function processTicks(name: string): number {
+/** CPU seconds (user + system) used so far by every process with this exact name, from /proc. */
+export function processCpuSeconds(name: string): number {
   let total = 0;
   const pids = execSync(`pgrep -x ${name} || true`, { encoding: 'utf8' }).split('\n').filter(Boolean);
   for (const pid of pids) {
@@ -52,5 +53,25 @@ function processTicks(name: string): number {
 /** CPU seconds used so far by this process, all postgres processes and all mosquitto processes. */
 export function cpuSeconds() {
   const self = process.cpuUsage();
-  return { self: (self.user + self.system) / 1e6, postgres: processTicks('postgres'), mosquitto: processTicks('mosquitto') };
+  return { self: (self.user + self.system) / 1e6, postgres: processCpuSeconds('postgres'), mosquitto: processCpuSeconds('mosquitto') };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** n, mean, p50 / p95 / p99, min and max of a sample, rounded to 0.01. */
+export function distribution(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
+  return { n: s.length, mean: r(mean), p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), min: r(s[0] ?? NaN) };
+}
+
+/** The same server URL with another database name (the benchmarks' own databases). */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
 }

@@ -49,6 +49,11 @@ export interface PresignAnswer {
   body: { media_id: string; object_key: string; upload_url: string; method: 'PUT'; headers: Record<string, string>; expires_at: string; error?: { code: string; message: string } };
 }
 
+/** The steps a station takes, for callers that time them (the benchmark). */
+export type StationStep = 'created' | 'reading' | 'upload' | 'presign' | 'put' | 'complete' | 'finalized';
+export type StepTimer = <T>(step: StationStep, work: () => Promise<T>) => Promise<T>;
+const untimed: StepTimer = (_step, work) => work();
+
 export class SimulatedStation {
   private client?: MqttClient;
   private readonly authorization: string;
@@ -126,23 +131,28 @@ export class SimulatedStation {
   }
 
   /** presign → PUT → complete; throws with the step and status when one is refused. */
-  async upload(sessionId: string, image: StationImage): Promise<string> {
-    const p = await this.presign(sessionId, image);
+  async upload(sessionId: string, image: StationImage, time: StepTimer = untimed): Promise<string> {
+    const p = await time('presign', () => this.presign(sessionId, image));
     if (p.status !== 200) throw new Error(`presign answered ${p.status}: ${JSON.stringify(p.body)}`);
-    const put = await this.putImage(p.body.upload_url, p.body.headers, image.bytes);
+    const put = await time('put', () => this.putImage(p.body.upload_url, p.body.headers, image.bytes));
     if (put !== 200) throw new Error(`PUT answered ${put}`);
-    const c = await this.post('complete', { media_id: p.body.media_id });
+    const c = await time('complete', () => this.post('complete', { media_id: p.body.media_id }));
     if (c.status !== 200) throw new Error(`complete answered ${c.status}: ${JSON.stringify(c.body)}`);
     return p.body.media_id;
   }
 
-  /** A whole session as a station runs it: created, readings, images, finalized. */
-  async weigh(sessionId: string, readings: { kg: number; stable?: boolean }[], images: StationImage[]): Promise<{ mediaIds: string[]; finalizedAt: number }> {
-    await this.publish(sessionId, 'created', { batch_id: randomUUID() });
-    for (const r of readings) await this.publish(sessionId, 'weight.recorded', r.stable === undefined ? { weight_kg: r.kg } : { weight_kg: r.kg, stable: r.stable });
-    const mediaIds = await Promise.all(images.map((img) => this.upload(sessionId, img)));
+  /**
+   * A whole session as a station runs it: created, readings, the images uploaded at once,
+   * finalized. Returns the media ids and the moment just before `finalized` was published.
+   */
+  async weigh(sessionId: string, readings: { kg: number; stable?: boolean }[], images: StationImage[], time: StepTimer = untimed): Promise<{ mediaIds: string[]; finalizedAt: number }> {
+    await time('created', () => this.publish(sessionId, 'created', { batch_id: randomUUID() }));
+    for (const r of readings) {
+      await time('reading', () => this.publish(sessionId, 'weight.recorded', r.stable === undefined ? { weight_kg: r.kg } : { weight_kg: r.kg, stable: r.stable }));
+    }
+    const mediaIds = await Promise.all(images.map((img) => time('upload', () => this.upload(sessionId, img, time))));
     const finalizedAt = Date.now();
-    await this.publish(sessionId, 'finalized', { image_count: images.length });
+    await time('finalized', () => this.publish(sessionId, 'finalized', { image_count: images.length }));
     return { mediaIds, finalizedAt };
   }
 }
