@@ -3,21 +3,21 @@
  * outbox, the cloud ingestion API, RabbitMQ) is one of these.
  */
 import { z } from 'zod';
+import { identifierPattern } from './identifiers';
+import { eventTime, text } from './storable';
 
-/** Identifiers that also appear as MQTT topic segments: no separators, no wildcards. */
+/** Identifiers that also appear as MQTT topic segments, object keys and workflow ids (identifiers.ts). */
 export const topicSegment = z
   .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+  .regex(identifierPattern, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -, not only dots');
 
 export const envelopeBase = z.object({
   schema_version: z.string().regex(/^1\.\d+$/, 'only schema 1.x is supported'),
   event_id: z.uuid(),
-  trace_id: z.string().min(1).max(128),
+  trace_id: text(1, 128),
   tenant_id: z.uuid(),
   device_id: topicSegment,
-  ts: z.iso.datetime({ offset: true }),
+  ts: eventTime,
   /**
    * Where the event happened. Devices need not send these (their topic says it); the edge fills
    * them in from the authenticated topic before the event leaves for the cloud.

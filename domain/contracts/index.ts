@@ -4,3 +4,5 @@ export * from './catalog';
 export * from './topics';
 export * from './rejects';
 export * from './device-message';
+export * from './identifiers';
+export * from './storable';

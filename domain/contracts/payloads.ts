@@ -5,16 +5,18 @@
 import { z } from 'zod';
 import { topicSegment } from './envelope';
 import { qualityFlags } from './quality-flags';
+import { eventTime, int32, measurement, positiveQuantity, text } from './storable';
 
 export { qualityFlags, type QualityFlag } from './quality-flags';
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const isoTime = z.iso.datetime({ offset: true });
+// Every field is bounded to what its column holds (storable.ts): the database never refuses a valid event.
+const isoTime = eventTime;
+const unit = text(1, 16);
 
 export const telemetryReading = z.object({
   metric: topicSegment,
-  value: finite,
-  unit: z.string().min(1).max(16),
+  value: measurement,
+  unit,
 });
 
 export const rollupWindows = ['1m', '1h'] as const;
@@ -24,16 +26,16 @@ export const telemetryAggregated = z.object({
   farm_id: topicSegment,
   barn_id: topicSegment,
   metric: topicSegment,
-  unit: z.string().min(1).max(16),
+  unit,
   window: z.enum(rollupWindows),
   window_start: isoTime,
   window_end: isoTime,
-  count: z.number().int().positive(),
-  mean: finite,
-  min: finite,
-  max: finite,
+  count: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  mean: measurement,
+  min: measurement,
+  max: measurement,
   /** Grows when late readings change a window that was already published; the cloud keeps the highest. */
-  revision: z.number().int().positive(),
+  revision: int32.positive(),
 });
 
 export const weighVisionSessionCreated = z.object({
@@ -41,7 +43,7 @@ export const weighVisionSessionCreated = z.object({
 });
 
 export const weighVisionWeightRecorded = z.object({
-  weight_kg: z.number().positive().max(5000),
+  weight_kg: positiveQuantity(5000),
   /** The scale's own stability flag; unstable readings are kept but not used for the session weight. */
   stable: z.boolean().optional(),
 });
@@ -56,30 +58,30 @@ export const mediaStored = z.object({
   farm_id: topicSegment,
   barn_id: topicSegment,
   station_id: topicSegment,
-  object_key: z.string().min(1).max(512),
+  object_key: text(1, 512),
   content_type: z.enum(['image/jpeg', 'image/png']),
-  size_bytes: z.number().int().positive(),
+  size_bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
 
 export const inferenceCompleted = z.object({
   session_id: topicSegment,
   media_id: z.uuid(),
-  model_id: z.string().min(1).max(128),
+  model_id: text(1, 128),
   estimated_weight_kg: z.number().nonnegative().max(5000),
   confidence: z.number().min(0).max(1),
   quality_flags: z.array(z.enum(qualityFlags)),
-  inference_ms: z.number().nonnegative(),
+  inference_ms: z.number().nonnegative().max(86_400_000),
 });
 
 /** What a feed dispenser publishes (device side of spec §4). */
 export const feedDispensed = z.object({
-  quantity_kg: z.number().positive().max(100000),
-  feed_type: z.string().min(1).max(64),
+  quantity_kg: positiveQuantity(100000),
+  feed_type: text(1, 64),
   silo_id: topicSegment.optional(),
   pen_id: topicSegment.optional(),
   /** Animals fed by this dispense, when the dispenser knows it; lets the cloud compute intake per animal. */
-  animal_count: z.number().int().positive().optional(),
+  animal_count: int32.positive().optional(),
 });
 
 /** What the edge records and syncs after accepting a feed.dispensed (spec §4 step 5). */
@@ -91,16 +93,16 @@ export const feedIntakeRecorded = feedDispensed.extend({
 });
 
 export const syncBatchSent = z.object({
-  edge_id: z.string().min(1).max(128),
-  batch_id: z.string().min(1).max(200),
-  event_count: z.number().int().nonnegative(),
-  attempt: z.number().int().positive(),
+  edge_id: text(1, 128),
+  batch_id: text(1, 200),
+  event_count: int32.nonnegative(),
+  attempt: int32.positive(),
 });
 
 export const syncBatchAcked = z.object({
-  edge_id: z.string().min(1).max(128),
-  batch_id: z.string().min(1).max(200),
-  accepted: z.number().int().nonnegative(),
-  duplicate: z.number().int().nonnegative(),
-  rejected: z.number().int().nonnegative(),
+  edge_id: text(1, 128),
+  batch_id: text(1, 200),
+  accepted: int32.nonnegative(),
+  duplicate: int32.nonnegative(),
+  rejected: int32.nonnegative(),
 });

@@ -3,6 +3,7 @@
  * addresses and building them back. Nothing downstream of the bridge sees a raw topic string.
  */
 import type { EventType } from './catalog';
+import { identifierPattern } from './identifiers';
 
 export interface DeviceAddress {
   tenantId: string;
@@ -18,7 +19,6 @@ export type DeviceTopic =
   | ({ family: 'weighvision'; sessionId: string; step: SessionStep } & DeviceAddress)
   | ({ family: 'event'; eventName: string } & DeviceAddress);
 
-const segment = /^[A-Za-z0-9._:-]{1,64}$/;
 const sessionSteps: readonly SessionStep[] = ['created', 'weight.recorded', 'finalized'];
 
 /** The event_type a message on this topic must carry. */
@@ -40,7 +40,7 @@ export function expectedEventType(topic: DeviceTopic): EventType | undefined {
 /** Parses a device topic; undefined means it is none of the three families. */
 export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const parts = topic.split('/');
-  if (parts[0] !== 'iot' || !parts.slice(2).every((p) => segment.test(p))) return undefined;
+  if (parts[0] !== 'iot' || !parts.slice(2).every((p) => identifierPattern.test(p))) return undefined;
   const [, family, tenantId, farmId, barnId, deviceId] = parts;
   const address = { tenantId, farmId, barnId, deviceId };
   if (family === 'telemetry' && parts.length === 7) {

@@ -253,6 +253,17 @@ const outOfRange: [EventType, string, unknown, string, Path?][] = [
   ['sync.batch.acked', 'accepted', -1, 'negative accepted'],
   ['sync.batch.acked', 'duplicate', 1.5, 'fractional duplicate'],
   ['sync.batch.acked', 'rejected', -3, 'negative rejected'],
+  // What the database could not hold (storable.ts).
+  ['telemetry.reading', 'value', Number.MAX_VALUE, 'a value whose rollup sum overflows float8'],
+  ['telemetry.reading', 'unit', 'C\u0000', 'NUL in text'],
+  ['telemetry.reading', 'unit', '\ud800C', 'a lone surrogate'],
+  ['telemetry.aggregated', 'mean', -1e10, 'mean beyond the measurement range'],
+  ['telemetry.aggregated', 'revision', 2 ** 31, 'revision beyond integer'],
+  ['telemetry.aggregated', 'window_start', '0000-01-01T00:00:00Z', 'year 0, which Postgres refuses'],
+  ['feed.dispensed', 'quantity_kg', 0.0004, 'rounds to 0.000 in numeric(12,3)'],
+  ['feed.dispensed', 'animal_count', 2 ** 31, 'beyond integer'],
+  ['feed.dispensed', 'feed_type', 'starter\u0007', 'a control character'],
+  ['inference.completed', 'model_id', 'm\u0000', 'NUL in text'],
 ];
 
 describe('out-of-range and malformed payload values', () => {
@@ -271,7 +282,10 @@ describe('out-of-range and malformed payload values', () => {
 const boundaries: [EventType, string, unknown][] = [
   ['telemetry.reading', 'value', -40],
   ['telemetry.reading', 'value', 0],
-  ['telemetry.reading', 'value', Number.MAX_VALUE],
+  ['telemetry.reading', 'value', 1e9],
+  ['telemetry.reading', 'value', -1e9],
+  ['feed.dispensed', 'quantity_kg', 0.001],
+  ['feed.dispensed', 'animal_count', 2_147_483_647],
   ['telemetry.aggregated', 'window', '1h'],
   ['weighvision.weight.recorded', 'weight_kg', 5000],
   ['weighvision.weight.recorded', 'weight_kg', 0.001],

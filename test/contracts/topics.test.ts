@@ -76,6 +76,12 @@ describe('weighvision topics (9 segments)', () => {
     expect(parseDeviceTopic(topic)).toEqual({ family: 'weighvision', ...address, sessionId: 'session-42', step });
   });
 
+  it.each(['.', '..', '...'])('refuses the session id %p (it would walk an object key)', (sessionId) => {
+    expect(parseDeviceTopic(weighVisionTopic(address, sessionId, 'created'))).toBeUndefined();
+    expect(parseDeviceTopic(telemetryTopic({ ...address, barnId: sessionId }, 'temperature'))).toBeUndefined();
+    expect(parseDeviceTopic(weighVisionTopic(address, `.${sessionId}a`, 'created'))).toMatchObject({ sessionId: `.${sessionId}a` });
+  });
+
   it('maps each step to its event type', () => {
     const types = steps.map((step) => expectedEventType(parseDeviceTopic(weighVisionTopic(address, 's', step))!));
     expect(types).toEqual(['weighvision.session.created', 'weighvision.weight.recorded', 'weighvision.session.finalized']);
@@ -98,7 +104,7 @@ describe('device event topics (7 segments)', () => {
 });
 
 describe('round trip over generated addresses', () => {
-  const seg = fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/);
+  const seg = fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/).filter((x) => !/^\.+$/.test(x));
   const addr = fc.record({ tenantId: seg, farmId: seg, barnId: seg, deviceId: seg });
 
   it('parse(build(x)) = x for all three families', () => {
