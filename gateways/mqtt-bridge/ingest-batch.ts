@@ -7,15 +7,23 @@ import { randomUUID } from 'node:crypto';
 import type { FarmEvent, FeedIntakeRecordedEvent, TelemetryReadingEvent, FeedDispensedEvent } from '../../domain/contracts';
 import type { DeviceTopic, RejectReason } from '../../domain/contracts';
 
+/** The message an accepted event came from: what is quarantined if the database refuses the event. */
+export interface RawMessage {
+  topic: string;
+  payload: Buffer;
+}
+
 export interface TelemetryRow {
   event: TelemetryReadingEvent;
   farmId: string;
   barnId: string;
+  raw: RawMessage;
 }
 
 export interface FeedRow {
   source: FeedDispensedEvent;
   intake: FeedIntakeRecordedEvent;
+  raw: RawMessage;
 }
 
 export interface RejectRow {
@@ -37,6 +45,27 @@ export interface IngestBatch {
 
 export function emptyBatch(): IngestBatch {
   return { telemetry: [], feed: [], rejects: [], inBatchDuplicates: 0 };
+}
+
+export function batchLength(b: IngestBatch): number {
+  return b.telemetry.length + b.feed.length + b.rejects.length;
+}
+
+/** Two batches of about half the rows each, in row order (the in-batch duplicate count stays with the first). */
+export function halves(b: IngestBatch): [IngestBatch, IngestBatch] {
+  const rows = [
+    ...b.telemetry.map((r) => ({ telemetry: r })),
+    ...b.feed.map((r) => ({ feed: r })),
+    ...b.rejects.map((r) => ({ reject: r })),
+  ];
+  const mid = Math.ceil(rows.length / 2);
+  const rebuild = (part: typeof rows, inBatchDuplicates: number): IngestBatch => ({
+    telemetry: part.flatMap((r) => ('telemetry' in r ? [r.telemetry] : [])),
+    feed: part.flatMap((r) => ('feed' in r ? [r.feed] : [])),
+    rejects: part.flatMap((r) => ('reject' in r ? [r.reject] : [])),
+    inBatchDuplicates,
+  });
+  return [rebuild(rows.slice(0, mid), b.inBatchDuplicates), rebuild(rows.slice(mid), 0)];
 }
 
 /** The edge's own record of a dispense (spec §4 step 5), carrying the device event's trace. */
@@ -70,7 +99,7 @@ export class BatchBuilder {
     return this.batch.telemetry.length + this.batch.feed.length + this.batch.rejects.length + this.batch.inBatchDuplicates;
   }
 
-  addEvent(event: FarmEvent, topic: DeviceTopic): void {
+  addEvent(event: FarmEvent, topic: DeviceTopic, raw: RawMessage): void {
     const key = `${event.tenant_id}/${event.event_id}`;
     if (this.seen.has(key)) {
       this.batch.inBatchDuplicates += 1;
@@ -81,9 +110,9 @@ export class BatchBuilder {
     event.farm_id = topic.farmId;
     event.barn_id = topic.barnId;
     if (event.event_type === 'telemetry.reading') {
-      this.batch.telemetry.push({ event, farmId: topic.farmId, barnId: topic.barnId });
+      this.batch.telemetry.push({ event, farmId: topic.farmId, barnId: topic.barnId, raw });
     } else if (event.event_type === 'feed.dispensed') {
-      this.batch.feed.push({ source: event, intake: feedIntakeFrom(event, topic) });
+      this.batch.feed.push({ source: event, intake: feedIntakeFrom(event, topic), raw });
     } else {
       throw new Error(`the ingest batch does not take ${event.event_type}`);
     }

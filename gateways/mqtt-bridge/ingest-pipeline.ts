@@ -5,14 +5,20 @@
  * Postgres works on one batch while the next is being filled. A message's promise settles only
  * when its batch AND every earlier batch have committed, so PUBACKs leave in arrival order.
  *
- * A failed commit is retried with capped backoff for as long as the process lives (the broker
- * keeps the unacknowledged messages meanwhile); on shutdown an uncommitted batch is abandoned
- * without acks, and the broker redelivers it to the next bridge.
+ * A failed commit is told apart by db/errors.ts. A *transient* failure (Postgres gone, a
+ * timeout, a lost race) is retried with capped backoff for as long as the process lives — the
+ * broker keeps the unacknowledged messages meanwhile; on shutdown an uncommitted batch is
+ * abandoned without acks and the broker redelivers it to the next bridge. A *refusal* of the data
+ * (SQLSTATE class 22/23/54) is never retried as a whole: the batch is halved until the refused
+ * message(s) stand alone, each is quarantined as `storage_refused:<SQLSTATE>`, and the rest
+ * commits at once. Validation (domain/contracts/storable.ts) already refuses what Postgres
+ * cannot hold, so this is the net under it.
  */
 import type { Pool } from 'pg';
 import { parseDeviceMessage, parseDeviceTopic } from '../../domain/contracts';
 import type { WeighVisionEvent } from '../../domain/contracts';
-import { BatchBuilder, type RejectRow } from './ingest-batch';
+import { classifyDatabaseError, refusalReason } from '../../db/errors';
+import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type RejectRow } from './ingest-batch';
 import type { SessionLane } from './session-lane';
 import { writeIngestBatch, type IngestResult } from './ingest-writer';
 import { bridgeMetrics as m } from './bridge-metrics';
@@ -60,7 +66,7 @@ export class IngestPipeline {
         if (this.sessions) return this.sessions.deliver(parsed.topic, parsed.event as WeighVisionEvent, topic, payload);
         return this.quarantine({ topic, reason: 'unknown_topic', detail: 'this bridge does not handle WeighVision sessions', tenantId: parsed.topic.tenantId, deviceId: parsed.topic.deviceId, payload });
       }
-      return this.enqueue((b) => b.addEvent(parsed.event, parsed.topic));
+      return this.enqueue((b) => b.addEvent(parsed.event, parsed.topic, { topic, payload }));
     }
     // An oversized message is refused before its topic is parsed; the record still names its sender.
     const address = parsed.topic ?? parseDeviceTopic(topic);
@@ -115,34 +121,59 @@ export class IngestPipeline {
   }
 
   private async commitWithRetry(batch: Batch): Promise<void> {
+    const started = process.hrtime.bigint();
+    const quarantined: RejectRow[] = [];
+    const result = await this.commit(batch.builder.batch, quarantined, batch.settle.length);
+    m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.record(batch, result, quarantined);
+  }
+
+  /** Commits rows, retrying transient failures; a refusal narrows the rows instead (see the top). */
+  private async commit(rows: IngestBatch, quarantined: RejectRow[], messages: number): Promise<IngestResult> {
     let delayMs = 100;
     for (;;) {
-      const started = process.hrtime.bigint();
       try {
-        const result = await writeIngestBatch(this.pool, batch.builder.batch);
-        m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        this.record(batch, result);
-        return;
+        return await writeIngestBatch(this.pool, rows);
       } catch (err) {
         m.commitFailures.inc();
         this.lastError = { message: (err as Error).message, at: new Date() };
+        if (classifyDatabaseError(err) === 'refused') return this.narrow(rows, err, quarantined);
         if (this.stopped) {
-          this.log.warn({ messages: batch.settle.length }, 'abandoning an uncommitted batch at shutdown; the broker will redeliver it');
+          this.log.warn({ messages }, 'abandoning an uncommitted batch at shutdown; the broker will redeliver it');
           throw err;
         }
-        this.log.error({ err: (err as Error).message, messages: batch.settle.length, retryInMs: delayMs }, 'batch commit failed; retrying');
+        this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code, messages, retryInMs: delayMs }, 'batch commit failed; retrying');
         await new Promise((r) => setTimeout(r, delayMs));
         delayMs = Math.min(delayMs * 2, 5000);
       }
     }
   }
 
-  private record(batch: Batch, result: IngestResult): void {
+  private async narrow(rows: IngestBatch, err: unknown, quarantined: RejectRow[]): Promise<IngestResult> {
+    if (batchLength(rows) > 1) {
+      const [first, second] = halves(rows);
+      const a = await this.commit(first, quarantined, batchLength(first));
+      const b = await this.commit(second, quarantined, batchLength(second));
+      return {
+        telemetryAccepted: a.telemetryAccepted + b.telemetryAccepted,
+        feedAccepted: a.feedAccepted + b.feedAccepted,
+        duplicates: a.duplicates + b.duplicates,
+        rejected: a.rejected + b.rejected,
+      };
+    }
+    const refused = refusedMessage(rows, err);
+    this.log.warn({ reason: refused.reason, topic: refused.topic, err: (err as Error).message }, 'the database refused a device message; quarantined');
+    quarantined.push(refused);
+    const stored = await this.commit({ ...emptyBatch(), rejects: [refused], inBatchDuplicates: rows.inBatchDuplicates }, quarantined, 1);
+    return { ...stored, rejected: stored.rejected };
+  }
+
+  private record(batch: Batch, result: IngestResult, quarantined: RejectRow[]): void {
     m.batchSize.observe(batch.settle.length);
     m.accepted.inc({ event_type: 'telemetry.reading' }, result.telemetryAccepted);
     m.accepted.inc({ event_type: 'feed.dispensed' }, result.feedAccepted);
     m.duplicates.inc(result.duplicates);
-    for (const r of batch.builder.batch.rejects) m.rejected.inc({ reason: r.reason.startsWith('schema_violation:') ? 'schema_violation' : r.reason });
+    for (const r of [...batch.builder.batch.rejects, ...quarantined]) m.rejected.inc({ reason: r.reason.replace(/:.*$/, '') });
     this.lastResult = { ...result, at: new Date() };
   }
 
@@ -168,4 +199,20 @@ export class IngestPipeline {
     }
     await this.previousSettled;
   }
+}
+
+/**
+ * The quarantine record of the one row the database refused. A refused quarantine record (which
+ * writeIngestBatch makes storable, so only in theory) is kept as its raw bytes under a name that
+ * cannot be refused.
+ */
+function refusedMessage(rows: IngestBatch, err: unknown): RejectRow {
+  const reason = refusalReason(err);
+  const detail = `the database refused this message: ${(err as Error).message}`;
+  const t = rows.telemetry[0];
+  if (t) return { topic: t.raw.topic, reason, detail, tenantId: t.event.tenant_id, deviceId: t.event.device_id, payload: t.raw.payload };
+  const f = rows.feed[0];
+  if (f) return { topic: f.raw.topic, reason, detail, tenantId: f.source.tenant_id, deviceId: f.source.device_id, payload: f.raw.payload };
+  const r = rows.rejects[0];
+  return { topic: '', reason, detail: `${detail} (while quarantining it as ${r.reason})`, payload: r.payload };
 }

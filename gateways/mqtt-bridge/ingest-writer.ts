@@ -9,6 +9,7 @@
  * other instead of deadlocking.
  */
 import type { Pool, PoolClient } from 'pg';
+import { toStorableText } from '../../domain/contracts/storable';
 import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
 
 export interface IngestResult {
@@ -140,14 +141,17 @@ function feedParams(rows: FeedRow[]): unknown[] {
   return cols;
 }
 
+// A quarantine record must itself be storable: what a device sent is quoted in topic and detail.
+const storable = (s: string | undefined, max: number) => (s === undefined ? null : toStorableText(s.slice(0, max)));
+
 function rejectParams(rows: RejectRow[]): unknown[] {
   const cols: unknown[][] = Array.from({ length: 7 }, () => new Array(rows.length));
   rows.forEach((r, i) => {
-    cols[0][i] = r.topic.slice(0, 1024);
-    cols[1][i] = r.reason.slice(0, 200);
-    cols[2][i] = r.detail.slice(0, 2000);
-    cols[3][i] = r.tenantId ?? null;
-    cols[4][i] = r.deviceId ?? null;
+    cols[0][i] = storable(r.topic, 1024);
+    cols[1][i] = storable(r.reason, 200);
+    cols[2][i] = storable(r.detail, 2000);
+    cols[3][i] = storable(r.tenantId, 64);
+    cols[4][i] = storable(r.deviceId, 64);
     cols[5][i] = r.payload.subarray(0, MAX_STORED_PAYLOAD);
     cols[6][i] = r.payload.byteLength;
   });
