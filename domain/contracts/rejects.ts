@@ -13,7 +13,11 @@ export type RejectReason =
   | 'metric_mismatch'
   /** A WeighVision event for a session whose workflow has already ended (late, or a replay of one it had). */
   | 'session_closed'
-  | `schema_violation:${string}`;
+  /** A WeighVision event for a session another device (or another farm/barn) opened: only the station whose event started it may write to it. */
+  | 'session_not_owned'
+  | `schema_violation:${string}`
+  /** Valid by the contract, yet refused by the database (SQLSTATE); quarantined alone, the rest of its batch committed. */
+  | `storage_refused:${string}`;
 
 export interface Rejection {
   ok: false;
