@@ -8,14 +8,16 @@
  *
  * Every event gets its own outcome, in request order: accepted, duplicate (seen before, in an
  * earlier batch or earlier in this one) or rejected with a stable reason. A broken event never
- * fails its batch; a broken request is refused as a whole with an IngestionError.
+ * fails its batch; a broken request is refused as a whole with an IngestionError. An event the
+ * contract accepts but the database refuses (SQLSTATE class 22/23/54) is narrowed out by halving
+ * the insert and rejected alone as `storage_refused:<SQLSTATE>`; the rest still commits.
  */
 import type { Pool } from 'pg';
 import { eventCatalog, syncableEventTypes, schemaViolation, type EventType } from '../../domain/contracts';
 import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
-import { isDatabaseUnavailable } from '../database-errors';
+import { classifyDatabaseError, refusalReason } from '../database-errors';
 import { ingestionMetrics } from '../metrics';
 import { EdgeAuthenticator, type AuthenticatedEdge, type SignedRequest } from './edge-auth';
 import { IngestionError, unavailable } from './errors';
@@ -96,10 +98,13 @@ export class BatchIngestion {
     }
 
     const { outcomes, candidates } = classify(events, edge);
-    const fresh = await this.store(candidates, edge, req.requestId);
+    const refused = new Map<Candidate, string>();
+    const fresh = await this.store(candidates, edge, req.requestId, refused);
     for (const c of candidates) {
-      const status = fresh.has(eventKey(c.event.tenant_id, c.event.event_id)) ? 'accepted' : 'duplicate';
-      outcomes[c.index] = { status, event_id: c.event.event_id, tenant_id: c.event.tenant_id };
+      const ids = { event_id: c.event.event_id, tenant_id: c.event.tenant_id };
+      const reason = refused.get(c);
+      if (reason) outcomes[c.index] = { status: 'rejected', ...ids, reason };
+      else outcomes[c.index] = { status: fresh.has(eventKey(c.event.tenant_id, c.event.event_id)) ? 'accepted' : 'duplicate', ...ids };
     }
     if (fresh.size > 0) this.deps.relay?.nudge();
 
@@ -108,7 +113,8 @@ export class BatchIngestion {
     return { batch_id: batchId, results };
   }
 
-  private async store(candidates: Candidate[], edge: AuthenticatedEdge, requestId: string): Promise<Set<string>> {
+  /** Inserts the candidates; those the database refuses end up in `refused` with their reason. */
+  private async store(candidates: Candidate[], edge: AuthenticatedEdge, requestId: string, refused: Map<Candidate, string>): Promise<Set<string>> {
     const fresh = new Set<string>();
     if (candidates.length === 0) return fresh;
     const events = candidates.map((c) => c.event);
@@ -126,8 +132,18 @@ export class BatchIngestion {
       for (const r of rows) fresh.add(eventKey(r.tenant_id, r.event_id));
       return fresh;
     } catch (err) {
-      if (isDatabaseUnavailable(err)) throw unavailable();
-      throw err;
+      const failure = classifyDatabaseError(err);
+      if (failure === 'transient') throw unavailable();
+      if (failure !== 'refused') throw err;
+      if (candidates.length === 1) {
+        refused.set(candidates[0], refusalReason(err));
+        this.deps.log.warn({ requestId, eventId: candidates[0].event.event_id, err: (err as Error).message }, 'the database refused an edge event');
+        return fresh;
+      }
+      const mid = Math.ceil(candidates.length / 2);
+      const first = await this.store(candidates.slice(0, mid), edge, requestId, refused);
+      const second = await this.store(candidates.slice(mid), edge, requestId, refused);
+      return new Set([...first, ...second]);
     }
   }
 

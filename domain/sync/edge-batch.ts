@@ -3,6 +3,7 @@
  * /api/v1/edge/batch (alias /api/v1/ingestion/batch), answered event by event.
  */
 import { z } from 'zod';
+import { text } from '../contracts/storable';
 
 export const edgeBatchPaths = ['/api/v1/edge/batch', '/api/v1/ingestion/batch'] as const;
 
@@ -11,8 +12,8 @@ export const maxEventsPerBatch = 1000;
 export const maxBatchBodyBytes = 8 * 1024 * 1024;
 
 export const edgeBatchRequest = z.object({
-  batch_id: z.string().min(1).max(200),
-  edge_id: z.string().min(1).max(128),
+  batch_id: text(1, 200),
+  edge_id: text(1, 128),
   /** Each event is validated on its own: one bad event is rejected, the rest still go through. */
   events: z.array(z.unknown()).min(1).max(maxEventsPerBatch),
 });
