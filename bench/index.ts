@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { settings } from '../config/settings';
+import { benchHostile } from './hostile';
 import { benchIngest } from './ingest';
 import { benchInsights } from './insights';
 import { benchSync } from './sync';
@@ -18,6 +19,17 @@ program
   .option('--rounds <n>', 'rounds (medians are reported)', Number, 3)
   .action(async (o: { count: number; rounds: number }) => {
     await benchIngest({ count: o.count, rounds: o.rounds, databaseUrl: settings().EDGE_DATABASE_URL });
+  });
+
+program
+  .command('hostile')
+  .description('hostile soak: a steady valid stream through the real broker and bridge while one device sends every kind of hostile message; losses, unrecorded rejects, latency against the same stream alone')
+  .option('--rate <n>', 'valid readings per second', Number, 2000)
+  .option('--soak-seconds <n>', 'how long the soak runs', Number, 60)
+  .option('--baseline-seconds <n>', 'how long the valid stream runs alone first (the latency floor)', Number, 20)
+  .option('--hostile <n>', 'hostile messages sent during the soak', Number, 12_000)
+  .action(async (o: { rate: number; soakSeconds: number; baselineSeconds: number; hostile: number }) => {
+    await benchHostile({ databaseUrl: settings().EDGE_DATABASE_URL, rate: o.rate, soakSeconds: o.soakSeconds, baselineSeconds: o.baselineSeconds, hostileCount: o.hostile });
   });
 
 program

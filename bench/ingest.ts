@@ -13,14 +13,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { register } from 'prom-client';
-import { migrate } from '../db/migrate';
 import { provisionDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
 import { repoRoot } from '../test/support/stack';
-import { cpuSeconds, latencyHistogram, machine, median } from './support/stats';
+import { cpuSeconds, freshDatabase, latencyHistogram, machine, median } from './support/stats';
 
 const benchDatabase = 'farmiq_edge_bench';
 
@@ -31,20 +30,6 @@ interface Device {
   deviceId: string;
   username: string;
   password: string;
-}
-
-async function freshDatabase(baseUrl: string): Promise<string> {
-  const admin = new URL(baseUrl);
-  admin.pathname = '/postgres';
-  const c = new Client({ connectionString: admin.toString() });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${benchDatabase}`);
-  await c.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${benchDatabase}`;
-  await migrate('edge', url.toString());
-  return url.toString();
 }
 
 function publish(broker: TestBroker, d: Device, count: number, rate = 0): Promise<{ published: number; seconds: number }> {
@@ -160,7 +145,7 @@ async function endToEnd(broker: TestBroker, databaseUrl: string, d: Device, coun
 }
 
 export async function benchIngest(opts: { count: number; rounds: number; databaseUrl: string }): Promise<void> {
-  const databaseUrl = await freshDatabase(opts.databaseUrl);
+  const databaseUrl = await freshDatabase(opts.databaseUrl, benchDatabase);
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const broker = await startTestBroker({ pool });
   const devices: Device[] = [];

@@ -3,6 +3,8 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import * as hdr from 'hdr-histogram-js';
+import { Client } from 'pg';
+import { migrate } from '../../db/migrate';
 
 export function latencyHistogram() {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000, numberOfSignificantValueDigits: 3 });
@@ -74,4 +76,16 @@ export function withDatabase(url: string, name: string): string {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/** Drops and re-creates a benchmark's own database on the same server, migrated; returns its URL. */
+export async function freshDatabase(baseUrl: string, name: string, kind: 'edge' | 'cloud' = 'edge'): Promise<string> {
+  const admin = new Client({ connectionString: withDatabase(baseUrl, 'postgres') });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = withDatabase(baseUrl, name);
+  await migrate(kind, url);
+  return url;
 }
