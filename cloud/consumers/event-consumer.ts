@@ -5,10 +5,13 @@
  * service's idempotent writers. Messages are acknowledged only after the commit.
  *
  * When a batch fails, each message is retried in its own transaction, so one poison message
- * fails alone; redelivered messages are always written alone. A failed message is nacked with requeue until RabbitMQ's delivery limit; on its last
- * delivery the consumer itself stores it in dead_letters with the real reason (the broker's own
- * dead-lettering only says `delivery_limit`) and acks it. Should the consumer die on the message
- * instead, the broker dead-letters it and the dead-letter recorder stores it.
+ * fails alone; redelivered messages are always written alone. What fails is told apart
+ * (db/errors.ts): a message that can never succeed — not a valid event, or refused by the
+ * database for its data (`storage_refused:<SQLSTATE>`) — is stored in dead_letters at once with
+ * its reason and acked; any other failure is nacked with requeue until RabbitMQ's delivery limit
+ * and stored on its last delivery (the broker's own dead-lettering only says `delivery_limit`).
+ * A database outage holds the batch without counting a delivery. Should the consumer die on the
+ * message instead, the broker dead-letters it and the dead-letter recorder stores it.
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
@@ -18,7 +21,7 @@ import { previousDeliveries, QueueConsumer, TransientError, type Verdict } from 
 import { assertTopology, queueNameOf, type TopologyNames } from '../../messaging/topology';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent, type CloudEventOf } from '../cloud-event';
-import { isDatabaseUnavailable } from '../database-errors';
+import { classifyDatabaseError, isDatabaseUnavailable, refusalReason } from '../database-errors';
 import { consumerMetrics } from '../metrics';
 import { deadLetterOf, insertDeadLetters, rawDeadLetter } from './dead-letters';
 
@@ -98,7 +101,7 @@ export class EventConsumer {
     for (const [index, msg] of batch.entries()) {
       const decoded = this.decode(msg);
       if (decoded.ok) valid.push({ index, msg, event: decoded.event });
-      else verdicts[index] = await this.fail(msg, decoded.reason);
+      else verdicts[index] = await this.fail(msg, decoded.reason, undefined, 'permanent');
     }
     // A redelivered message may be the poison that failed its last batch: it goes alone, so it
     // does not drag the fresh messages around it into the one-by-one path again.
@@ -118,8 +121,12 @@ export class EventConsumer {
         await this.write([v.event]);
         verdicts[v.index] = 'ack';
       } catch (one) {
-        if (isDatabaseUnavailable(one)) throw new TransientError(`database unavailable: ${(one as Error).message}`, one);
-        verdicts[v.index] = await this.fail(v.msg, `handler_error: ${(one as Error).message}`, v.event);
+        const failure = classifyDatabaseError(one);
+        if (failure === 'transient') throw new TransientError(`database unavailable: ${(one as Error).message}`, one);
+        verdicts[v.index] =
+          failure === 'refused'
+            ? await this.fail(v.msg, `${refusalReason(one)}: ${(one as Error).message}`, v.event, 'permanent')
+            : await this.fail(v.msg, `handler_error: ${(one as Error).message}`, v.event);
       }
     }
     const acked = verdicts.filter((v) => v === 'ack').length;
@@ -180,8 +187,8 @@ export class EventConsumer {
     }
   }
 
-  /** Requeue (counting a delivery), or on the last delivery store the dead letter and ack. */
-  private async fail(msg: ConsumeMessage, reason: string, event?: CloudEvent): Promise<Verdict> {
+  /** Requeue (counting a delivery), or on the last delivery — or at once when it can never succeed — store the dead letter and ack. */
+  private async fail(msg: ConsumeMessage, reason: string, event?: CloudEvent, kind: 'permanent' | 'retryable' = 'retryable'): Promise<Verdict> {
     const deliveries = previousDeliveries(msg) + 1;
     const fields = {
       reason,
@@ -192,7 +199,7 @@ export class EventConsumer {
       requestId: msg.properties.headers?.['x-request-id'],
     };
     consumerMetrics.messages.inc({ consumer: this.name, outcome: 'failed' });
-    if (deliveries <= this.opts.deliveryLimit) {
+    if (kind === 'retryable' && deliveries <= this.opts.deliveryLimit) {
       this.log.warn(fields, 'message failed; requeued');
       return 'requeue';
     }
@@ -208,7 +215,7 @@ export class EventConsumer {
       return 'requeue';
     }
     consumerMetrics.deadLetters.inc({ queue: this.queue, reason: reason.split(/[:\s]/)[0] });
-    this.log.error(fields, 'message dead-lettered after its last delivery');
+    this.log.error(fields, kind === 'permanent' ? 'message can never be stored; dead-lettered' : 'message dead-lettered after its last delivery');
     return 'ack';
   }
 }

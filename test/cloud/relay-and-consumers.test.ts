@@ -6,7 +6,7 @@
  * restart in the middle loses nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { createPool } from '../../db/pool';
 import { eventCatalog, type EventType } from '../../domain/contracts';
 import { AmqpConnection } from '../../messaging/connection';
@@ -110,6 +110,35 @@ test('a database outage holds messages (no delivery counted, nothing dead-letter
   } finally {
     await idle.stop();
     await deadPool.end();
+  }
+});
+
+test('a failure that is not the data (a writer bug) is requeued until the delivery limit, then dead-lettered as handler_error; a refusal is dead-lettered at once', async () => {
+  const idle = new AmqpConnection({ url: testAmqpUrl, name: 'test-idle-verdicts', log: silentLog });
+  try {
+    const broken = { name: `test-broken-writer-${randomUUID().slice(0, 8)}`, writers: { 'telemetry.reading': async () => { throw new Error('writer bug'); } } };
+    const consumer = new EventConsumer({ service: broken, pool, connection: idle, names, deliveryLimit, log: silentLog, prefetch: 1, batchMax: 1 });
+    const delivery = (event: unknown, previous: number) =>
+      ({
+        content: Buffer.from(JSON.stringify(event)),
+        fields: { deliveryTag: 1, redelivered: previous > 0, exchange: names.exchange, routingKey: 'telemetry.ingested', consumerTag: 'test' },
+        properties: { headers: previous > 0 ? { 'x-delivery-count': previous } : {} },
+      }) as unknown as ConsumeMessage;
+    const event = edgeEvent('telemetry.reading', tenant);
+    expect(await consumer.handle([delivery(event, 0)])).toEqual(['requeue']);
+    expect(await consumer.handle([delivery(event, deliveryLimit - 1)])).toEqual(['requeue']);
+    expect(await consumer.handle([delivery(event, deliveryLimit)])).toEqual(['ack']);
+    const { rows } = await pool.query('SELECT reason, delivery_count FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, event.event_id]);
+    expect(rows).toEqual([{ reason: 'handler_error: writer bug', delivery_count: deliveryLimit + 1 }]);
+
+    const refusing = { name: broken.name, writers: { 'telemetry.reading': async (client: PoolClient) => { await client.query('SELECT 1/0'); } } };
+    const strict = new EventConsumer({ service: refusing, pool, connection: idle, names, deliveryLimit, log: silentLog, prefetch: 1, batchMax: 1 });
+    const refused = edgeEvent('telemetry.reading', tenant);
+    expect(await strict.handle([delivery(refused, 0)])).toEqual(['ack']);
+    const letter = await pool.query('SELECT reason, delivery_count FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, refused.event_id]);
+    expect(letter.rows).toEqual([{ reason: expect.stringMatching(/^storage_refused:22012: division by zero/), delivery_count: 1 }]);
+  } finally {
+    await idle.stop();
   }
 });
 
@@ -240,8 +269,8 @@ describe('accepted events reach their tables exactly once', () => {
   });
 });
 
-describe('poison messages are dead-lettered after the delivery limit and never block the queue', () => {
-  test('a valid event its writer cannot store (a rollup with min > max) is dead-lettered with the error; the messages after it are stored', async () => {
+describe('poison messages are dead-lettered (at once when they can never succeed) and never block the queue', () => {
+  test('a valid event the database refuses (a rollup with min > max) is dead-lettered at its first delivery with the SQLSTATE; the messages after it are stored', async () => {
     const poison = edgeEvent('telemetry.aggregated', tenant, { payload: { farm_id: 'farm-poison', min: 30, max: 20 } });
     const goodRollup = edgeEvent('telemetry.aggregated', tenant, { payload: { farm_id: 'farm-good' } });
     const after = Array.from({ length: 10 }, () => edgeEvent('telemetry.reading', tenant, { farm_id: 'farm-after-poison' }));
@@ -256,8 +285,8 @@ describe('poison messages are dead-lettered after the delivery limit and never b
       expect.objectContaining({
         queue: queueNameOf(names, 'cloud-analytics-service'),
         routing_key: 'telemetry.aggregated',
-        reason: expect.stringMatching(/^handler_error: .*check constraint/),
-        delivery_count: deliveryLimit + 1,
+        reason: expect.stringMatching(/^storage_refused:23514: .*check constraint/),
+        delivery_count: 1,
         envelope: poison,
         body: null,
         trace_id: poison.trace_id,
@@ -280,11 +309,11 @@ describe('poison messages are dead-lettered after the delivery limit and never b
     await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-poison'`)) === 11, 30_000, 'readings after the poison');
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-good'`)).toBe(1);
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-poison'`)).toBe(0);
-    // Delivered limit + 1 times, stored once.
+    // Delivered once (redelivering it could never help), stored once.
     expect(await count('SELECT count(*) AS n FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, poison.event_id])).toBe(1);
   });
 
-  test('garbage published straight to the exchange is dead-lettered with its bytes and reason; good messages keep flowing', async () => {
+  test('garbage published straight to the exchange is dead-lettered at once with its bytes and reason; good messages keep flowing', async () => {
     const marker = randomUUID();
     const garbage = Buffer.from(`\u0000not json ${marker}`);
     const notAnEvent = JSON.stringify({ hello: 'world', marker });
@@ -306,8 +335,8 @@ describe('poison messages are dead-lettered after the delivery limit and never b
       return rows.length === 2 ? rows : undefined;
     }, 30_000, 'two dead letters');
     expect(letters).toEqual([
-      { reason: 'invalid_json', delivery_count: deliveryLimit + 1, envelope: null, body: garbage, tenant_id: null, message_id: `garbage-${marker}` },
-      { reason: 'schema_violation:event_type', delivery_count: deliveryLimit + 1, envelope: { hello: 'world', marker }, body: null, tenant_id: null, message_id: `json-${marker}` },
+      { reason: 'invalid_json', delivery_count: 1, envelope: null, body: garbage, tenant_id: null, message_id: `garbage-${marker}` },
+      { reason: 'schema_violation:event_type', delivery_count: 1, envelope: { hello: 'world', marker }, body: null, tenant_id: null, message_id: `json-${marker}` },
     ]);
     await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-garbage'`)) === 5, 30_000, 'good readings');
   });
