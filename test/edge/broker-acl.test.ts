@@ -1,7 +1,8 @@
 /**
  * The farm broker's configuration, against a real Mosquitto rendered from the project template
  * (test/support/broker.ts): devices authenticate, may publish only under their own
- * tenant/farm/barn/device prefix, revocation takes effect on reload, and the broker neither
+ * tenant/farm/barn/device prefix and receive nothing they subscribe to, revocation takes effect on
+ * reload, and the broker neither
  * drops a QoS 1 burst for an absent bridge nor loses it across a restart, nor drops a message
  * that is too large for the bridge (the bridge quarantines those).
  */
@@ -9,6 +10,7 @@ import crypto from 'node:crypto';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { Pool } from 'pg';
 import { provisionDevice, revokeDevice, type DeviceCredentials } from '../../gateways/mqtt-bridge/broker/credentials';
+import { renderAcl } from '../../gateways/mqtt-bridge/broker/render';
 import { deviceEventTopic, telemetryTopic, type DeviceAddress } from '../../domain/contracts/topics';
 import { testEdgeDatabaseUrl } from '../support/stack';
 import { startTestBroker, type TestBroker } from '../support/broker';
@@ -128,20 +130,98 @@ describe('device credentials and ACL', () => {
     expect(received.map((m) => m.payload)).toEqual(['sentinel']);
   });
 
-  test("a device receives nothing from other devices' topics, even when it subscribes to iot/#", async () => {
-    const eavesdropper = await connect(await provision(address()));
-    const heard: string[] = [];
-    eavesdropper.on('message', (topic) => heard.push(topic));
-    // Mosquitto 2.0 grants the SUBSCRIBE and filters each message by the read ACL at delivery.
-    await eavesdropper.subscribeAsync(['iot/#', 'farmiq/bridge/#'], { qos: 1 });
+  test("a device's subscriptions deliver nothing: wildcards, other devices' topics, its own, retained messages, $SYS, shared", async () => {
+    // One eavesdropping device per protocol version: one login has one connection at a time.
+    const own = { 5: address(), 4: address() };
+    own[4] = { ...own[4], tenantId: own[5].tenantId };
+    const sibling = address({ tenantId: own[5].tenantId }); // same tenant, farm and barn
+    const foreign = address();
+    const eavesdropperCreds = { 5: await provision(own[5]), 4: await provision(own[4]) };
+    const siblingCreds = await provision(sibling);
+    const foreignCreds = await provision(foreign);
+    const filters = (me: DeviceAddress) => [
+      '#',
+      '+/#',
+      '+/+/+/+/+/+/+',
+      'iot/#',
+      'iot/+/#',
+      `iot/+/${me.tenantId}/#`,
+      `iot/telemetry/${me.tenantId}/${me.farmId}/${me.barnId}/+/+`,
+      `iot/telemetry/${foreign.tenantId}/#`,
+      telemetryTopic(sibling, 'temperature'),
+      telemetryTopic(me, 'temperature'),
+      'farmiq/bridge/#',
+      '$SYS/#',
+      '$share/eavesdroppers/iot/#',
+    ];
 
-    const a = address();
-    const talker = await connect(await provision(a));
-    const { received } = await bridgeSubscriber();
-    await talker.publishAsync(telemetryTopic(a, 'temperature'), 'private', { qos: 1 });
-    await until('the message at the bridge', () => received.length === 1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(heard).toEqual([]);
+    // Retained messages are sent right after the SUBACK to whoever may read them.
+    const { client: bridge, received } = await bridgeSubscriber();
+    const siblingDevice = await connect(siblingCreds);
+    const foreignDevice = await connect(foreignCreds);
+    await bridge.publishAsync('farmiq/bridge/edge-acl-test/state', 'online', { qos: 1, retain: true });
+    await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), 'retained-sibling', { qos: 1, retain: true });
+    await foreignDevice.publishAsync(telemetryTopic(foreign, 'temperature'), 'retained-foreign', { qos: 1, retain: true });
+    try {
+      const heard: string[] = [];
+      const subacks: { version: number; filter: string; code: number }[] = [];
+      const eavesdroppers: { client: MqttClient; me: DeviceAddress }[] = [];
+      for (const protocolVersion of [5, 4] as const) {
+        const me = own[protocolVersion];
+        const eavesdropper = await connect({ ...eavesdropperCreds[protocolVersion], protocolVersion });
+        eavesdropper.on('message', (topic, payload) => heard.push(`v${protocolVersion} ${topic}: ${payload.toString()}`));
+        for (const filter of filters(me)) {
+          const granted = await eavesdropper.subscribeAsync(filter, { qos: 1 }).then(
+            (g) => g[0].qos,
+            (err: Error) => (/not authori[sz]ed/i.test(err.message) ? 0x87 : 0x80),
+          );
+          subacks.push({ version: protocolVersion, filter, code: granted });
+        }
+        eavesdroppers.push({ client: eavesdropper, me });
+      }
+      // Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (its check answers "allowed" for
+      // subscriptions; even `topic deny #` does not refuse one) and applies the read ACL to each
+      // message at delivery; devices have no read rights. A refusal in the SUBACK (0x80 / 0x87)
+      // would be as good, so both are accepted: what matters is that nothing arrives.
+      for (const s of subacks) expect([1, 0x80, 0x87]).toContain(s.code);
+
+      // Live messages, each acked by the broker (so already routed) before the round trips below.
+      await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), 'live-sibling', { qos: 1 });
+      await foreignDevice.publishAsync(telemetryTopic(foreign, 'temperature'), 'live-foreign', { qos: 1 });
+      await bridge.publishAsync('farmiq/bridge/edge-acl-test/state', 'live-state', { qos: 1 });
+      await until('the live readings at the bridge', () => ['live-sibling', 'live-foreign'].every((p) => received.some((m) => m.payload === p)));
+      // Mosquitto answers a client's packets in order: anything routed to an eavesdropper before
+      // its own publish reaches it before that publish's PUBACK.
+      for (const { client, me } of eavesdroppers) await client.publishAsync(telemetryTopic(me, 'temperature'), 'own-reading', { qos: 1 });
+      expect(heard).toEqual([]);
+      // The device's own publishing still works (the bridge got it).
+      await until('the own readings at the bridge', () => received.filter((m) => m.payload === 'own-reading').length === 2);
+    } finally {
+      // Clear the retained messages so later tests' subscribers do not receive them.
+      await bridge.publishAsync('farmiq/bridge/edge-acl-test/state', '', { qos: 1, retain: true });
+      await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), '', { qos: 1, retain: true });
+      await foreignDevice.publishAsync(telemetryTopic(foreign, 'temperature'), '', { qos: 1, retain: true });
+    }
+  });
+
+  test("the ACL gives devices no read rule; a future one (a downlink) must stay within the device's own prefix", () => {
+    const d = { username: 'acl-unit', tenantId: crypto.randomUUID(), farmId: 'farm-1', barnId: 'barn-1', deviceId: 'dev-1', kind: 'sensor' as const };
+    const own = `${d.tenantId}/farm-1/barn-1/dev-1`;
+    // The device's section (what follows its user line): every rule but the write-only ones.
+    const readRules = (acl: string) =>
+      acl
+        .slice(acl.indexOf(`user ${d.username}`))
+        .split('\n')
+        .filter((l) => /^(topic (?!write )|pattern )/.test(l));
+    expect(readRules(renderAcl([d], 'bridge-user'))).toEqual([]);
+    expect(readRules(renderAcl([d], 'bridge-user', () => [`iot/cmd/${own}/#`, `iot/cmd/${own}`]))).toEqual([
+      `topic read iot/cmd/${own}/#`,
+      `topic read iot/cmd/${own}`,
+    ]);
+    const foreign = ['#', '+/#', 'iot/#', `iot/+/${own}/#`, `iot/cmd/${d.tenantId}/farm-1/barn-1/+/#`, `iot/cmd/${d.tenantId}/farm-1/barn-1/dev-2/#`, `iot/cmd/${d.tenantId}/#`, `farmiq/bridge/#`];
+    for (const filter of foreign) {
+      expect(() => renderAcl([d], 'bridge-user', () => [filter])).toThrow(/not under the device's own topic prefix/);
+    }
   });
 
   test('a wrong password, an unknown user and an anonymous client are refused at connect', async () => {

@@ -9,6 +9,11 @@
  *   await provisionDevice(pool, …); await broker.reload();   // new credentials take effect
  *   await broker.kill(); await broker.restart();              // crash and come back, same data dir
  *   await broker.stop();                                      // SIGTERM, and removes the temp dir
+ *
+ * Like the farm broker, it replaces every client id by the login (use_username_as_clientid): the
+ * clientId a test passes is ignored, and one login has one connection at a time - a second
+ * connection with the same credentials (device or bridge) closes the first. Give each concurrent
+ * client its own device; run one bridge per broker at a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -20,7 +25,10 @@ import mqtt from 'mqtt';
 import type { Pool } from 'pg';
 import { writeBrokerAuthFiles, writeMosquittoConf } from '../../gateways/mqtt-bridge/broker/render';
 
-/** The bridge user every test broker accepts (read iot/#, readwrite farmiq/bridge/#). */
+/**
+ * The bridge user every test broker accepts (read iot/#, readwrite farmiq/bridge/#). Its session
+ * is keyed by this username whatever client id a test sends.
+ */
 export const testBridgeCredentials = { username: 'farmiq-bridge-test', password: 'farmiq-bridge-test-secret' } as const;
 
 export interface TestBroker {
