@@ -1,10 +1,12 @@
 /**
  * media_objects (db/migrations/edge/0002): the images stations upload through presigned URLs.
  *
- *   presigned ──complete (object verified in the store)──▶ stored   + media.stored in sync_outbox
+ *   presigned ──complete (object verified, copied to its verified key)──▶ stored   + media.stored in sync_outbox
  *
  * size_bytes holds the size the upload URL was signed for from the moment of presigning (the
  * store refuses any other Content-Length) and is confirmed against the stored object at complete.
+ * object_key is the upload key while presigned and the verified copy's key once stored
+ * (media/object-key.ts): the presigned URL can still write the first, nothing can write the second.
  */
 import type { Pool } from 'pg';
 import { farmEventSchema, type FarmEvent } from '../domain/contracts';
@@ -123,23 +125,39 @@ export interface StoreResult {
   transitioned: boolean;
 }
 
+/** What `verify` of storeVerifiedMedia found: the verified object's key and size. */
+export interface VerifiedObject {
+  objectKey: string;
+  sizeBytes: number;
+}
+
 /**
- * presigned → stored and media.stored in the outbox, in one transaction. A row that is already
- * stored (a repeated complete, or a concurrent one that won) is returned unchanged and appends
- * nothing, so one image makes one event however often its upload is completed.
+ * presigned → stored and media.stored in the outbox, in one transaction, with the row locked while
+ * `verify` checks the upload and makes its verified copy: concurrent completes of one upload run
+ * one at a time, so once a complete has stored the row no other one copies over its verified
+ * object. A row that is already stored (a repeated complete, or a concurrent one that won) is
+ * returned unchanged, `verify` is not called and nothing is appended, so one image makes one event
+ * however often its upload is completed. An error thrown by `verify` rolls everything back.
  */
-export async function markMediaStored(pool: Pool, tenantId: string, mediaId: string, sizeBytes: number, traceId: string): Promise<StoreResult | undefined> {
+export async function storeVerifiedMedia(
+  pool: Pool,
+  tenantId: string,
+  mediaId: string,
+  verify: (presigned: MediaRecord) => Promise<VerifiedObject>,
+  traceId: string,
+): Promise<StoreResult | undefined> {
   return inTransaction(pool, async (client) => {
+    const { rows: locked } = await client.query<MediaRow>(`SELECT ${columns} FROM media_objects WHERE tenant_id = $1 AND media_id = $2 FOR UPDATE`, [tenantId, mediaId]);
+    if (locked.length === 0) return undefined;
+    const current = toRecord(locked[0]);
+    if (current.status !== 'presigned') return { record: current, transitioned: false };
+    const verified = await verify(current);
     const { rows } = await client.query<MediaRow>(
-      `UPDATE media_objects SET status = 'stored', stored_at = now(), size_bytes = $3
+      `UPDATE media_objects SET status = 'stored', stored_at = now(), size_bytes = $3, object_key = $4
         WHERE tenant_id = $1 AND media_id = $2 AND status = 'presigned'
         RETURNING ${columns}`,
-      [tenantId, mediaId, sizeBytes],
+      [tenantId, mediaId, verified.sizeBytes, verified.objectKey],
     );
-    if (rows.length === 0) {
-      const record = await findMedia(client, tenantId, mediaId);
-      return record && { record, transitioned: false };
-    }
     const record = toRecord(rows[0]);
     const event = mediaStoredEvent(record, traceId);
     const check = farmEventSchema.safeParse(event);

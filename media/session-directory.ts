@@ -8,6 +8,7 @@
  * first use, so the edge HTTP API keeps serving everything else while Temporal is down.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isIdentifier } from '../domain/contracts/identifiers';
 import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../temporal/lazy-client';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
@@ -63,8 +64,13 @@ export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions):
     }
   }
 
+  /** A workflow id only from ids of the shared pattern: `.`, `..` or a '/' never reach Temporal. */
+  const isSessionAddress = (tenantId: string, sessionId: string) => isIdentifier(tenantId) && isIdentifier(sessionId);
+
   return {
     async lookup(tenantId, sessionId) {
+      // No session can have such an id (the bridge refuses its topic), so there is none to find.
+      if (!isSessionAddress(tenantId, sessionId)) return undefined;
       try {
         const d = await call((c) => c.workflow.getHandle(weighVisionSessionWorkflowId(tenantId, sessionId)).describe());
         const attrs = d.typedSearchAttributes;
@@ -79,6 +85,7 @@ export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions):
     },
 
     async imageStored(tenantId, sessionId, image) {
+      if (!isSessionAddress(tenantId, sessionId)) throw new SessionDirectoryError('session_not_open', `${JSON.stringify(sessionId)} is not a session id`);
       try {
         await call((c) => c.workflow.getHandle(weighVisionSessionWorkflowId(tenantId, sessionId)).signal(imageStoredSignal, image));
       } catch (err) {

@@ -3,6 +3,7 @@
  * them in the Temporal UI (`telemetry-rollups/edge-farm-7`) and so two processes that mean the same
  * thing always name it the same way.
  */
+import { isIdentifier } from '../domain/contracts/identifiers';
 
 /** The per-edge schedule that publishes closed telemetry rollup windows every minute. */
 export function telemetryRollupsScheduleId(edgeId: string): string {
@@ -61,5 +62,7 @@ export function insightNotificationWorkflowId(tenantId: string, requestId: strin
  * and the media store signals it, both through this id, so whichever event comes first starts it.
  */
 export function weighVisionSessionWorkflowId(tenantId: string, sessionId: string): string {
+  // Callers validate first (the topic parser, the media store); this is the last line against `..`.
+  if (!isIdentifier(sessionId) || !isIdentifier(tenantId)) throw new TypeError(`not a session address: ${JSON.stringify([tenantId, sessionId])}`);
   return `weighvision-session/${tenantId.toLowerCase()}/${sessionId}`;
 }

@@ -85,6 +85,8 @@ export interface SessionState extends SessionAddress {
   images: ImageState[];
   /** Device events ignored because their event_id had been seen. */
   duplicateEvents: number;
+  /** Device events ignored because another station (or farm/barn) sent them: the session is not theirs. */
+  notOwnedEvents: number;
   result?: SessionResult;
   failureReason?: string;
 }

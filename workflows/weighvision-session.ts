@@ -13,6 +13,10 @@
  *
  * - Out of order and twice are normal (QoS 1 redelivery, two transports): a device event is
  *   applied once per event_id, an image once per media id, and a reading before `created` counts.
+ * - The session belongs to the station of the event that started it (the input address: tenant,
+ *   farm, barn and device of that event's authenticated topic). An event from any other address
+ *   changes nothing; the bridge quarantines it as session_not_owned. (Patched: runs started before
+ *   this rule keep taking every event on replay.)
  * - Each stored image is inferred as soon as it arrives, while the station is still weighing.
  * - The conclusion (workflows → recordSession) writes the session row, its readings and its device
  *   events to the outbox in one transaction; a timed-out session records its partial data the same
@@ -25,6 +29,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -53,9 +58,14 @@ type Activities = ReturnType<typeof createWeighVisionActivities>;
 const { inferImage } = proxyLocalActivities<Activities>({ ...visionInference, summary: 'infer the weight from one image' });
 const { recordSession } = proxyLocalActivities<Activities>({ ...sessionRecord, summary: 'record the session and append its events to the outbox' });
 
+/** patched() id of the rule that only the session's own station may write to it. */
+export const ownerOnlyPatch = 'weighvision-session-owner-only';
+
 export async function weighVisionSession(input: WeighVisionSessionInput): Promise<SessionResult> {
   const { config, ...address } = input;
-  const state: SessionState = { ...address, status: 'created', readings: [], images: [], duplicateEvents: 0 };
+  // Decided once, before anything else: histories recorded before the rule replay without it.
+  const ownerOnly = patched(ownerOnlyPatch);
+  const state: SessionState = { ...address, status: 'created', readings: [], images: [], duplicateEvents: 0, notOwnedEvents: 0 };
   const seenEvents = new Set<string>();
   /** Accepted device events, in the order they were applied; recorded from `recorded` on. */
   const events: SessionDeviceEvent[] = [];
@@ -88,13 +98,26 @@ export async function weighVisionSession(input: WeighVisionSessionInput): Promis
       state.imageCount === undefined ? 'image count not announced yet' : `${state.imageCount} announced`,
     ];
     if (!createdSeen) parts.push('session.created not seen yet');
+    if (state.notOwnedEvents > 0) parts.push(`${state.notOwnedEvents} event(s) of other stations ignored`);
     if (state.result) parts.push(state.result.weightKg === undefined ? `no weight: ${state.result.failureReason ?? ''}` : `${state.result.weightKg} kg from ${state.result.weightSource}`);
     setCurrentDetails(`WeighVision session ${address.sessionId} at ${address.farmId}/${address.barnId}/${address.stationId}: ${parts.join(', ')}`);
   }
 
   setHandler(sessionStateQuery, () => state);
 
+  /** The event was published on the session's own station's topic (the bridge stamps farm and barn from it). */
+  const fromOwner = (event: SessionDeviceEvent) =>
+    event.tenant_id.toLowerCase() === address.tenantId.toLowerCase() &&
+    event.farm_id === address.farmId &&
+    event.barn_id === address.barnId &&
+    event.device_id === address.stationId;
+
   setHandler(sessionEventSignal, (event) => {
+    if (ownerOnly && !fromOwner(event)) {
+      state.notOwnedEvents += 1;
+      describe();
+      return;
+    }
     if (seenEvents.has(event.event_id)) {
       state.duplicateEvents += 1;
       return;

@@ -15,6 +15,8 @@ export type RejectReason =
   | 'session_closed'
   /** A WeighVision event for a session another device (or another farm/barn) opened: only the station whose event started it may write to it. */
   | 'session_not_owned'
+  /** A valid WeighVision event whose signal Temporal refused for what it carries (INVALID_ARGUMENT, OUT_OF_RANGE). */
+  | 'temporal_refused'
   | `schema_violation:${string}`
   /** Valid by the contract, yet refused by the database (SQLSTATE); quarantined alone, the rest of its batch committed. */
   | `storage_refused:${string}`;

@@ -8,9 +8,17 @@
  *   POST /api/v1/media/images/complete  { media_id }
  *     200 { media_id, object_key, status: 'stored', size_bytes }; repeatable
  *
+ * Complete checks the upload, then copies it server-side to its verified key (media/object-key.ts)
+ * and deletes the upload: the presigned URL stays usable until it expires, but what it writes from
+ * then on is never read — the verified copy, which inference and media.stored use, has no URL.
+ *
+ * A session belongs to the station whose event started it (its workflow's FarmiqFarm, FarmiqBarn,
+ * FarmiqStation): another station of the tenant gets 403 session_not_owned for it and its uploads.
+ *
  * Refusals (each also recorded in ingress_rejects, source 'http'):
  *   400 invalid_json | invalid_body          401 device_unauthenticated
- *   403 device_scope_violation               404 session_not_found | media_not_found
+ *   403 device_scope_violation | session_not_owned
+ *   404 session_not_found | media_not_found
  *   409 session_not_open | object_missing    413 image_too_large | invalid_body (body over 16 KiB)
  *   415 unsupported_content_type             422 object_size_mismatch | object_type_mismatch
  *   503 temporal_unavailable | object_store_unavailable | database_unavailable (retry; not recorded)
@@ -20,9 +28,9 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { topicSegment } from '../../domain/contracts';
-import { findMedia, insertPresignedMedia, markMediaStored, type MediaRecord } from '../../media/media-records';
-import { isImageContentType, imageContentTypes, mediaObjectKey } from '../../media/object-key';
-import type { ObjectStore } from '../../media/object-store';
+import { findMedia, insertPresignedMedia, storeVerifiedMedia, type MediaRecord } from '../../media/media-records';
+import { isImageContentType, imageContentTypes, mediaObjectKey, verifiedObjectKey } from '../../media/object-key';
+import type { ObjectStore, StoredObjectHead } from '../../media/object-store';
 import { SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
 import type { Logger } from '../../platform/logger';
 import type { StoredImage } from '../../workflows/weighvision-definitions';
@@ -77,6 +85,10 @@ function scopeViolation(message: string): HttpError {
   return new HttpError(403, 'device_scope_violation', message);
 }
 
+function notOwned(message: string): HttpError {
+  return new HttpError(403, 'session_not_owned', message);
+}
+
 /** The body may name where the image belongs; it must be where the device is registered. */
 function assertOwnAddress(device: AuthenticatedDevice, body: z.infer<typeof presignBody>): void {
   const mismatches = [
@@ -96,6 +108,16 @@ function sameStation(device: AuthenticatedDevice, at: { farmId: string | undefin
 
 function mediaType(contentType: string | undefined): string | undefined {
   return contentType?.split(';')[0].trim().toLowerCase();
+}
+
+/** The stored object is what the upload was presigned for: 422 otherwise. */
+function assertPresignedShape(head: StoredObjectHead, record: MediaRecord): void {
+  if (head.sizeBytes !== record.sizeBytes) {
+    throw new HttpError(422, 'object_size_mismatch', `the stored object has ${head.sizeBytes} bytes, the upload was presigned for ${record.sizeBytes}`);
+  }
+  if (mediaType(head.contentType) !== record.contentType) {
+    throw new HttpError(422, 'object_type_mismatch', `the stored object is ${head.contentType ?? 'untyped'}, the upload was presigned for ${record.contentType}`);
+  }
 }
 
 export function mediaRouter(deps: MediaRouterDeps): Router {
@@ -161,7 +183,7 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
       throw new HttpError(404, 'session_not_found', `session ${body.session_id} is not known (yet): publish session.created first, or retry shortly`, 'session_id');
     }
     // Ownership before openness, so a station learns nothing about another station's sessions.
-    if (!sameStation(device, found)) throw scopeViolation(`session ${body.session_id} is not a session of station ${device.deviceId}`);
+    if (!sameStation(device, found)) throw notOwned(`session ${body.session_id} was opened by another station; station ${device.deviceId} cannot add images to it`);
     if (!found.open) throw new HttpError(409, 'session_not_open', `session ${body.session_id} is closed; images can no longer be added`, 'session_id');
 
     const mediaId = randomUUID();
@@ -204,21 +226,38 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
     const traceId = res.locals.requestId as string;
     let record: MediaRecord | undefined = await findMedia(pool, device.tenantId, media_id.toLowerCase());
     if (!record) throw new HttpError(404, 'media_not_found', `no upload ${media_id} was presigned for this device's tenant`, 'media_id');
-    if (!sameStation(device, record)) throw scopeViolation(`upload ${media_id} belongs to another station`);
+    if (!sameStation(device, record)) throw notOwned(`upload ${media_id} belongs to a session of another station`);
 
     if (record.status === 'presigned') {
+      const missing = (key: string) => new HttpError(409, 'object_missing', `nothing has been uploaded to ${key}; PUT the image to the upload URL first`);
       const head = await store(() => objectStore.head(record!.objectKey));
-      if (!head) throw new HttpError(409, 'object_missing', `nothing has been uploaded to ${record.objectKey}; PUT the image to the upload URL first`);
-      if (head.sizeBytes !== record.sizeBytes) {
-        throw new HttpError(422, 'object_size_mismatch', `the stored object has ${head.sizeBytes} bytes, the upload was presigned for ${record.sizeBytes}`);
-      }
-      if (mediaType(head.contentType) !== record.contentType) {
-        throw new HttpError(422, 'object_type_mismatch', `the stored object is ${head.contentType ?? 'untyped'}, the upload was presigned for ${record.contentType}`);
-      }
+      if (!head) throw missing(record.objectKey);
+      assertPresignedShape(head, record);
       const found = await session(() => sessions.lookup(device.tenantId, record!.sessionId));
       if (!found?.open) throw new HttpError(409, 'session_not_open', `session ${record.sessionId} has closed; the image is not part of it`);
-      const stored = await markMediaStored(pool, device.tenantId, record.mediaId, head.sizeBytes, traceId);
+      // With the row locked: copy the upload to its verified key and check the copy (the URL may
+      // have written other bytes of the same signed type and size since the HEAD; those are the
+      // station's own upload too). Once stored, no complete copies again, so the verified object
+      // is final.
+      const stored = await storeVerifiedMedia(
+        pool,
+        device.tenantId,
+        record.mediaId,
+        async (presigned) => {
+          const target = verifiedObjectKey(presigned.objectKey);
+          if (!(await store(() => objectStore.copy(presigned.objectKey, target)))) throw missing(presigned.objectKey);
+          const copy = await store(() => objectStore.head(target));
+          if (!copy) throw new HttpError(503, 'object_store_unavailable', `the object store lost the copy ${target}; retry shortly`);
+          assertPresignedShape(copy, presigned);
+          return { objectKey: target, sizeBytes: copy.sizeBytes };
+        },
+        traceId,
+      );
       if (!stored) throw new HttpError(404, 'media_not_found', `upload ${media_id} no longer exists`, 'media_id');
+      if (stored.transitioned) {
+        // The upload key is what the URL can still write; nothing reads it any more.
+        await objectStore.delete(record.objectKey).catch((err: Error) => log.warn({ err: err.message, objectKey: record!.objectKey }, 'could not delete a verified upload; it is unused'));
+      }
       record = stored.record;
     }
 

@@ -4,8 +4,9 @@
  * by test/workflows/weighvision-session.test.ts and the end-to-end test):
  * each event becomes one signal; a Temporal outage is retried without holding up telemetry, and the
  * bridge's PUBACK is held until the signal is stored (a bridge that dies meanwhile gets the message
- * again from the broker); a closed session's event is quarantined as session_closed; an invalid
- * session message is quarantined without reaching the signaller.
+ * again from the broker); a closed session's event is quarantined as session_closed, one for
+ * another station's session as session_not_owned; an invalid session message (a session id made
+ * only of dots included) is quarantined without reaching the signaller.
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -75,7 +76,7 @@ afterAll(async () => {
   await station?.endAsync();
   await bridge?.stop();
   await broker?.stop();
-  await pool.query('DELETE FROM ingress_rejects WHERE tenant_id = $1', [address.tenantId]);
+  await pool.query('DELETE FROM ingress_rejects WHERE tenant_id = $1 OR topic LIKE $2', [address.tenantId, `iot/weighvision/${address.tenantId}/%`]);
   await pool.query('DELETE FROM telemetry_raw WHERE tenant_id = $1', [address.tenantId]);
   await pool.query('DELETE FROM sync_outbox WHERE tenant_id = $1', [address.tenantId]);
   await pool?.end();
@@ -137,6 +138,20 @@ test('with Temporal down the signal is retried while telemetry goes on, and neve
   expect(signalsOf(event.event_id).length).toBe(failed + 1);
 });
 
+test('an event Temporal refuses for what it carries (INVALID_ARGUMENT) is quarantined as temporal_refused at once, not retried', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  signaller.answers = [Object.assign(new Error('3 INVALID_ARGUMENT: Blob data size exceeds limit.'), { code: 3 })];
+  const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 91 });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
+  const rows = await until(async () => {
+    const r = await pool.query(`SELECT reason, detail FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
+    return r.rowCount ? r.rows : undefined;
+  });
+  expect(rows).toEqual([{ reason: 'temporal_refused', detail: expect.stringContaining('INVALID_ARGUMENT') }]);
+  expect(signalsOf(event.event_id)).toHaveLength(1);
+  expect(bridge.pipeline.sessions?.status().signalling).toBe(0);
+});
+
 test('an event of a closed session is quarantined as session_closed', async () => {
   const sessionId = `S-${randomUUID().slice(0, 6)}`;
   signaller.answers = ['session_closed'];
@@ -147,6 +162,48 @@ test('an event of a closed session is quarantined as session_closed', async () =
     return r.rowCount ? r.rows : undefined;
   });
   expect(rows).toEqual([{ reason: 'session_closed', topic: weighVisionTopic(address, sessionId, 'weight.recorded'), device_id: address.deviceId }]);
+});
+
+test("an event for another station's session is quarantined as session_not_owned, with the sender's topic", async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  signaller.answers = ['session_not_owned'];
+  const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 4999, stable: true });
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
+  const rows = await until(async () => {
+    const r = await pool.query(`SELECT source, reason, topic, device_id, detail, convert_from(payload, 'UTF8') AS payload FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
+    return r.rowCount ? r.rows : undefined;
+  });
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ source: 'mqtt', reason: 'session_not_owned', topic: weighVisionTopic(address, sessionId, 'weight.recorded'), device_id: address.deviceId });
+  expect(rows[0].detail).toContain(`session ${sessionId} was opened by another station`);
+  expect(JSON.parse(rows[0].payload)).toEqual(event);
+  expect(bridge.pipeline.sessions?.status().signalling).toBe(0);
+});
+
+test('a session id the signaller refuses to build a workflow id from is quarantined as unknown_topic', async () => {
+  const sessionId = `S-${randomUUID().slice(0, 6)}`;
+  signaller.answers = ['invalid_address'];
+  const event = sessionEvent('weighvision.session.created', {});
+  await station.publishAsync(weighVisionTopic(address, sessionId, 'created'), JSON.stringify(event), { qos: 1 });
+  const rows = await until(async () => {
+    const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic = $2`, [address.tenantId, weighVisionTopic(address, sessionId, 'created')]);
+    return r.rowCount ? r.rows : undefined;
+  });
+  expect(rows).toEqual([{ reason: 'unknown_topic' }]);
+});
+
+test('a session id made only of dots never reaches the signaller', async () => {
+  const before = signaller.received.length;
+  for (const dots of ['.', '..']) {
+    const event = sessionEvent('weighvision.session.created', {});
+    await station.publishAsync(weighVisionTopic(address, dots, 'created'), JSON.stringify(event), { qos: 1 });
+  }
+  const rows = await until(async () => {
+    const r = await pool.query(`SELECT topic, reason FROM ingress_rejects WHERE topic IN ($1, $2) ORDER BY id`, [weighVisionTopic(address, '.', 'created'), weighVisionTopic(address, '..', 'created')]);
+    return r.rowCount === 2 ? r.rows : undefined;
+  });
+  expect(rows.map((r) => r.reason)).toEqual(['unknown_topic', 'unknown_topic']);
+  expect(signaller.received.length).toBe(before);
 });
 
 test('an invalid session message is quarantined with its reason and never signalled', async () => {

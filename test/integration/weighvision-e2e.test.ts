@@ -7,8 +7,15 @@
  * through the real bridge, Temporal dev server (namespace farmiq-edge), edge worker activities,
  * ONNX model and Postgres — with the rows and outbox events the spec names.
  *
+ * The stations reach the store under another name than the server does (S3_PUBLIC_ENDPOINT:
+ * `localhost` for them, the S3_ENDPOINT address for the server), as barn stations reach a farm
+ * server at its LAN address.
+ *
  * The store's own refusals are checked on the same path: a tampered or expired URL, a complete for
- * an object never uploaded, and a station of tenant A presigning for tenant B.
+ * an object never uploaded, and a station of tenant A presigning for tenant B. And a session
+ * belongs to its station: other stations of the tenant (same barn, or another barn) publishing on
+ * their own topics with its session id are quarantined as session_not_owned and change nothing,
+ * their presign is 403 session_not_owned, and the owner's session concludes from its own data.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +33,7 @@ import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { temporalSessionSignaller } from '../../gateways/mqtt-bridge/session-signaller';
 import { createEdgeApp } from '../../gateways/http/edge-app';
 import { objectStoreImageSource } from '../../media/image-source';
-import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
 import { temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
 import { farmiqStatus } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
@@ -54,11 +61,24 @@ let nativeConnection: NativeConnection;
 let worker: Worker;
 let workerRun: Promise<void>;
 let store: ObjectStore;
+/** The store as the edge HTTP API presigns for stations: URLs name the public endpoint. */
+let stationStore: ObjectStore;
 let model: VisionModel;
 let server: http.Server;
 let sessions: SessionDirectory;
 let station: SimulatedStation;
 let stationB: SimulatedStation;
+/** Two more stations of tenant A: one in the same barn, one in another barn. */
+let neighbour: SimulatedStation;
+let otherBarn: SimulatedStation;
+
+const serverEndpoint = new URL(objectStoreConfigFromSettings().endpoint);
+const publicEndpoint = (() => {
+  const u = new URL(serverEndpoint.href);
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`this test reaches the store under a second name; S3_ENDPOINT ${u.href} is not on 127.0.0.1 or localhost`);
+  u.hostname = u.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+  return u.origin;
+})();
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -67,6 +87,8 @@ beforeAll(async () => {
   broker = await startTestBroker({ pool });
   const credsA = await provisionDevice(pool, { tenantId: tenantA, ...place, deviceId: 'wv-1', kind: 'weighvision-station' });
   const credsB = await provisionDevice(pool, { tenantId: tenantB, ...place, deviceId: 'wv-1', kind: 'weighvision-station' });
+  const credsNeighbour = await provisionDevice(pool, { tenantId: tenantA, ...place, deviceId: 'wv-2', kind: 'weighvision-station' });
+  const credsOtherBarn = await provisionDevice(pool, { tenantId: tenantA, farmId: place.farmId, barnId: 'barn-2', deviceId: 'wv-1', kind: 'weighvision-station' });
   await broker.reload();
 
   connection = await Connection.connect({ address: temporalAddress });
@@ -87,20 +109,21 @@ beforeAll(async () => {
   await bridge.start();
 
   sessions = temporalSessionDirectory({ address: temporalAddress, namespace });
-  const app = createEdgeApp({ pool, log: pino({ level: 'silent' }), sessions, objectStore: store });
+  stationStore = s3ObjectStore({ ...objectStoreConfigFromSettings(), publicEndpoint });
+  const app = createEdgeApp({ pool, log: pino({ level: 'silent' }), sessions, objectStore: stationStore });
   server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const httpBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   station = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, ...place, deviceId: 'wv-1' }, credentials: credsA });
   stationB = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantB, ...place, deviceId: 'wv-1' }, credentials: credsB });
-  await station.connect();
-  await stationB.connect();
+  neighbour = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, ...place, deviceId: 'wv-2' }, credentials: credsNeighbour });
+  otherBarn = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, farmId: place.farmId, barnId: 'barn-2', deviceId: 'wv-1' }, credentials: credsOtherBarn });
+  for (const s of [station, stationB, neighbour, otherBarn]) await s.connect();
 }, 120_000);
 
 afterAll(async () => {
-  await station?.close();
-  await stationB?.close();
+  for (const s of [station, stationB, neighbour, otherBarn]) await s?.close();
   await bridge?.stop();
   worker?.shutdown();
   await workerRun;
@@ -111,6 +134,7 @@ afterAll(async () => {
   await broker?.stop();
   await model?.close();
   store?.close();
+  stationStore?.close();
   for (const t of [tenantA, tenantB]) {
     await pool.query('DELETE FROM sync_outbox WHERE tenant_id = $1', [t]);
     await pool.query('DELETE FROM media_objects WHERE tenant_id = $1', [t]);
@@ -174,8 +198,13 @@ describe('a station weighs an animal', () => {
     expect(session.rows).toEqual([{ status: 'finalized', weight_kg: result.weightKg, weight_source: 'scale', reading_count: 4, image_count: 3, images_inferred: 3, started: true, finalized: true }]);
     const inferred = await pool.query('SELECT media_id, model_id FROM inference_results WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);
     expect(inferred.rows.map((r) => r.media_id).sort()).toEqual([...mediaIds].sort());
-    const media = await pool.query(`SELECT status FROM media_objects WHERE tenant_id = $1 AND session_id = $2`, [tenantA, sessionId]);
+    const media = await pool.query(`SELECT status, object_key FROM media_objects WHERE tenant_id = $1 AND session_id = $2`, [tenantA, sessionId]);
     expect(media.rows.map((r) => r.status)).toEqual(['stored', 'stored', 'stored']);
+    // Inference read the verified copies (which no presigned URL can write); the uploads are gone.
+    for (const { object_key } of media.rows) {
+      expect(object_key).toMatch(new RegExp(`^verified/${tenantA}/${place.farmId}/${place.barnId}/wv-1/${sessionId}/`));
+      expect(await store.head(object_key.slice('verified/'.length))).toBeUndefined();
+    }
 
     const outbox = await pool.query(`SELECT event_type, envelope FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2`, [tenantA, sessionId]);
     const counts: Record<string, number> = {};
@@ -191,6 +220,20 @@ describe('a station weighs an animal', () => {
       'media.stored': 3,
       'inference.completed': 3,
     });
+  });
+
+  it('uploads through the public endpoint: presigned URLs name it, the server reads at its own', async () => {
+    const sessionId = `S-${randomUUID().slice(0, 8)}`;
+    await station.publish(sessionId, 'created', {});
+    const img = fixtureImages()[0];
+    const p = await station.presign(sessionId, img);
+    expect(p.status).toBe(200);
+    expect(new URL(p.body.upload_url).origin).toBe(publicEndpoint);
+    expect(await station.putImage(p.body.upload_url, p.body.headers, img.bytes)).toBe(200);
+    const c = await station.post('complete', { media_id: p.body.media_id });
+    expect(c.status).toBe(200);
+    expect((await store.get(c.body.object_key)).equals(img.bytes)).toBe(true);
+    await client.workflow.getHandle(weighVisionSessionWorkflowId(tenantA, sessionId)).terminate('test over');
   });
 
   it('quarantines a late event of a finished session instead of opening a new one', async () => {
@@ -261,5 +304,71 @@ describe('the media store refuses', () => {
     expect(unnamed.status).toBe(404); // looked up under tenant B: A's session is not even visible
     const recorded = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND source = 'http' ORDER BY id`, [tenantB]);
     expect(recorded.rows.map((r) => r.reason)).toEqual(['device_scope_violation', 'session_not_found']);
+  });
+});
+
+describe('a session belongs to the station that opened it', () => {
+  /** The ingress_rejects rows of these events, once all are there. */
+  async function rejectsOf(eventIds: string[]) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const r = await pool.query(
+        `SELECT source, reason, topic, device_id, payload FROM ingress_rejects WHERE tenant_id = $1 AND source = 'mqtt' AND convert_from(payload, 'UTF8')::jsonb->>'event_id' = ANY($2) ORDER BY id`,
+        [tenantA, eventIds],
+      );
+      if (r.rowCount === eventIds.length || Date.now() > deadline) return r.rows;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
+  it("quarantines other stations' readings and finalized, refuses their uploads, and the owner finishes its session", async () => {
+    const sessionId = `S-${randomUUID().slice(0, 8)}`;
+    const img = fixtureImages().filter((f) => f.trueFlags.length === 0)[0];
+    await station.publish(sessionId, 'created', { batch_id: randomUUID() });
+    await station.publish(sessionId, 'weight.recorded', { weight_kg: img.trueWeightKg, stable: true });
+    // The owner's session is running before the others try.
+    expect((await station.presign(sessionId, img)).status).toBe(200);
+
+    // Other devices of the tenant, each on its own (ACL-allowed) topic, with this session's id.
+    const foreign = [
+      await neighbour.publish(sessionId, 'weight.recorded', { weight_kg: 4999, stable: true }),
+      await neighbour.publish(sessionId, 'finalized', { image_count: 0 }),
+      await otherBarn.publish(sessionId, 'weight.recorded', { weight_kg: 4998, stable: true }),
+      await otherBarn.publish(sessionId, 'created', {}),
+    ];
+    const rows = await rejectsOf(foreign);
+    expect(rows.map((r) => [r.reason, r.device_id])).toEqual([
+      ['session_not_owned', 'wv-2'],
+      ['session_not_owned', 'wv-2'],
+      ['session_not_owned', 'wv-1'],
+      ['session_not_owned', 'wv-1'],
+    ]);
+    expect(rows[2].topic).toContain(`/${place.farmId}/barn-2/wv-1/session/${sessionId}/`);
+
+    // Their uploads into it are refused and recorded; the owner's are not.
+    const theirs = await neighbour.presign(sessionId, img, {}, 0);
+    expect([theirs.status, theirs.body.error?.code]).toEqual([403, 'session_not_owned']);
+    const elsewhere = await otherBarn.presign(sessionId, img, {}, 0);
+    expect([elsewhere.status, elsewhere.body.error?.code]).toEqual([403, 'session_not_owned']);
+    const http = await pool.query(`SELECT reason, device_id FROM ingress_rejects WHERE tenant_id = $1 AND source = 'http' AND reason = 'session_not_owned' AND convert_from(payload, 'UTF8')::jsonb->>'session_id' = $2 ORDER BY id`, [tenantA, sessionId]);
+    expect(http.rows).toEqual([{ reason: 'session_not_owned', device_id: 'wv-2' }, { reason: 'session_not_owned', device_id: 'wv-1' }]);
+
+    // The neighbour's finalized did not close it: the owner uploads and finalizes as usual.
+    await station.upload(sessionId, img);
+    await station.publish(sessionId, 'finalized', { image_count: 1 });
+    const result = await sessionResult(sessionId);
+    expect(result.status).toBe('finalized');
+    expect(result.readingCount).toBe(1);
+    expect(result.weightKg).toBe(Math.round(img.trueWeightKg * 1000) / 1000);
+    expect(result.imagesInferred).toBe(1);
+    const state = await client.workflow.getHandle(weighVisionSessionWorkflowId(tenantA, sessionId)).query(sessionStateQuery);
+    expect(state.stationId).toBe('wv-1');
+    expect(state.barnId).toBe(place.barnId);
+
+    const outbox = await pool.query(`SELECT event_id, envelope->>'device_id' AS device_id, envelope->>'barn_id' AS barn_id FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2`, [tenantA, sessionId]);
+    expect(outbox.rows.filter((r) => foreign.includes(r.event_id))).toEqual([]);
+    expect(new Set(outbox.rows.map((r) => `${r.barn_id}/${r.device_id}`))).toEqual(new Set([`${place.barnId}/wv-1`]));
+    const weights = await pool.query('SELECT weight_kg::float8 AS kg FROM weighvision_weights WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);
+    expect(weights.rows).toEqual([{ kg: Math.round(img.trueWeightKg * 1000) / 1000 }]);
   });
 });

@@ -3,6 +3,10 @@
  * stack (rclone serve s3) and the edge test database. Sessions come from an in-memory directory
  * (the Temporal one has its own test); devices are provisioned for real (mosquitto_passwd hashes).
  * Every run uses fresh tenants, so object keys and rows never meet another run's.
+ *
+ * A verified upload cannot be replaced: complete copies it to its verified key (which no URL can
+ * write) and deletes the upload, so a presigned URL used again after complete — rclone takes it,
+ * see "what the store enforces" — writes bytes nothing reads.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
@@ -13,6 +17,7 @@ import { farmEventSchema } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { provisionDevice, revokeDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { createEdgeApp } from '../../gateways/http/edge-app';
+import { objectStoreImageSource } from '../../media/image-source';
 import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
 import { testEdgeDatabaseUrl } from '../support/stack';
 import { basicAuth, FakeSessions, jpegLike, listen, tinyPng } from './support';
@@ -137,9 +142,14 @@ describe('presign → PUT → complete', () => {
 
     const c = await post('/complete', { media_id: mediaId });
     expect(c.status).toBe(200);
-    expect(c.body).toEqual({ media_id: mediaId, object_key: p.body.object_key, status: 'stored', size_bytes: bytes.byteLength });
+    // The image now lives under its verified key; the upload key is gone.
+    const verifiedKey = `verified/${p.body.object_key}`;
+    expect(c.body).toEqual({ media_id: mediaId, object_key: verifiedKey, status: 'stored', size_bytes: bytes.byteLength });
+    expect((await store.get(verifiedKey)).equals(bytes)).toBe(true);
+    expect(await store.head(p.body.object_key)).toBeUndefined();
     const row = await mediaRow(mediaId);
     expect(row.status).toBe('stored');
+    expect(row.object_key).toBe(verifiedKey);
     expect(row.size_bytes).toBe(bytes.byteLength);
     expect(row.stored_at).toBeInstanceOf(Date);
 
@@ -158,7 +168,7 @@ describe('presign → PUT → complete', () => {
       session_id: sessionId,
       trace_id: `media-test-${seq}`,
       ts: row.stored_at.toISOString(),
-      payload: { session_id: sessionId, media_id: mediaId, farm_id: farm, barn_id: barn, station_id: station, object_key: p.body.object_key, content_type: 'image/jpeg', size_bytes: bytes.byteLength },
+      payload: { session_id: sessionId, media_id: mediaId, farm_id: farm, barn_id: barn, station_id: station, object_key: verifiedKey, content_type: 'image/jpeg', size_bytes: bytes.byteLength },
     });
 
     const signalled = sessions.signalsFor(mediaId);
@@ -166,7 +176,7 @@ describe('presign → PUT → complete', () => {
     expect(signalled[0]).toEqual({
       tenantId: tenantA,
       sessionId,
-      image: { mediaId, objectKey: p.body.object_key, contentType: 'image/jpeg', sizeBytes: bytes.byteLength, storedAt: row.stored_at.toISOString(), traceId: `media-test-${seq}` },
+      image: { mediaId, objectKey: verifiedKey, contentType: 'image/jpeg', sizeBytes: bytes.byteLength, storedAt: row.stored_at.toISOString(), traceId: `media-test-${seq}` },
     });
   });
 
@@ -188,7 +198,37 @@ describe('presign → PUT → complete', () => {
     expect(await upload(p, png)).toBe(200);
     const c = await post('/complete', { media_id: p.body.media_id });
     expect(c.status).toBe(200);
-    expect((await store.head(p.body.object_key))?.contentType).toBe('image/png');
+    expect(c.body.object_key).toBe(`verified/${p.body.object_key}`);
+    expect((await store.head(c.body.object_key))?.contentType).toBe('image/png');
+  });
+
+  it('keeps a verified upload as it was verified: the URL used again afterwards changes nothing inference or sync read', async () => {
+    const sessionId = newSession();
+    const original = jpegLike(30);
+    const replacement = jpegLike(31); // same type and size: the URL's signature allows it
+    expect(replacement.byteLength).toBe(original.byteLength);
+    expect(replacement.equals(original)).toBe(false);
+    const p = await presign(sessionId, original);
+    expect(await upload(p, original)).toBe(200);
+    const c = await post('/complete', { media_id: p.body.media_id });
+    expect(c.status).toBe(200);
+
+    // The store (rclone serve s3 1.75) still takes the URL after complete…
+    expect(await upload(p, replacement)).toBe(200);
+    // …but what the session was told about, and what media.stored names, is the verified copy.
+    const [signalled] = sessions.signalsFor(p.body.media_id);
+    const [event] = await outboxFor(p.body.media_id);
+    expect(signalled.image.objectKey).toBe(c.body.object_key);
+    expect(event.envelope.payload.object_key).toBe(c.body.object_key);
+    expect(c.body.object_key).not.toBe(p.body.object_key);
+    const images = objectStoreImageSource(store); // what the inference activity fetches with
+    expect((await images.fetch(signalled.image.objectKey))?.equals(original)).toBe(true);
+
+    // A repeated complete neither verifies nor copies the replacement.
+    const again = await post('/complete', { media_id: p.body.media_id });
+    expect(again.body).toEqual(c.body);
+    expect((await images.fetch(c.body.object_key))?.equals(original)).toBe(true);
+    expect(sessions.signalsFor(p.body.media_id).map((s) => s.image.objectKey)).toEqual([c.body.object_key, c.body.object_key]);
   });
 
   it('answers a repeated complete the same way: one outbox event, a signal each time', async () => {
@@ -302,7 +342,9 @@ describe('complete refuses', () => {
     expect(await upload(p, bytes)).toBe(200);
     const sameTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.a2.username, creds.a2.password));
     expect(sameTenant.status).toBe(403);
-    expect(sameTenant.body.error.code).toBe('device_scope_violation');
+    expect(sameTenant.body.error.code).toBe('session_not_owned');
+    const recorded = await rejects({ tenantId: tenantA, detailLike: `%${p.body.media_id}%` });
+    expect(recorded.map((r) => [r.source, r.topic, r.reason, r.device_id])).toEqual([['http', 'POST /api/v1/media/images/complete', 'session_not_owned', otherStation]]);
     const otherTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.b.username, creds.b.password));
     expect(otherTenant.status).toBe(404);
     expect(otherTenant.body.error.code).toBe('media_not_found');
@@ -334,11 +376,20 @@ describe('presign refuses', () => {
     expect(recorded.some((r) => r.reason === 'session_not_found' && JSON.parse(r.payload.toString()).session_id === sessionB)).toBe(true);
   });
 
-  it('a session of another station of the same tenant (403)', async () => {
+  it('a session another station of the same tenant opened (403 session_not_owned), recorded', async () => {
     const sessionId = newSession(tenantA, { farmId: farm, barnId: barn, stationId: otherStation });
     const p = await presign(sessionId, jpegLike(11));
     expect(p.status).toBe(403);
-    expect(p.body.error.code).toBe('device_scope_violation');
+    expect(p.body.error.code).toBe('session_not_owned');
+    // Same station id, other barn: not the owner either.
+    const elsewhere = newSession(tenantA, { farmId: farm, barnId: 'barn-9', stationId: station });
+    const q = await presign(elsewhere, jpegLike(11));
+    expect([q.status, q.body.error.code]).toEqual([403, 'session_not_owned']);
+    const recorded = (await rejects({ tenantId: tenantA })).filter((r) => r.reason === 'session_not_owned' && r.topic === 'POST /api/v1/media/images/presign');
+    expect(recorded.map((r) => JSON.parse(r.payload.toString()).session_id).sort()).toEqual([sessionId, elsewhere].sort());
+    expect(recorded.every((r) => r.source === 'http' && r.device_id === station)).toBe(true);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = ANY($2)', [tenantA, [sessionId, elsewhere]]);
+    expect(rows[0].n).toBe(0);
   });
 
   it('a closed session (409) and an unknown one (404)', async () => {
@@ -364,6 +415,11 @@ describe('presign refuses', () => {
     expect([unknownField.status, unknownField.body.error.field]).toEqual([400, 'bucket']);
     const badSession = await post('/presign', { session_id: 'a/b', content_type: 'image/jpeg', size_bytes: 10 });
     expect([badSession.status, badSession.body.error.field]).toEqual([400, 'session_id']);
+    for (const dots of ['.', '..', '...']) {
+      sessions.open(tenantA, dots, { farmId: farm, barnId: barn, stationId: station }); // even if one existed
+      const walk = await post('/presign', { session_id: dots, content_type: 'image/jpeg', size_bytes: 10 });
+      expect([walk.status, walk.body.error.code, walk.body.error.field]).toEqual([400, 'invalid_body', 'session_id']);
+    }
     const notJson = await post('/presign', undefined, null, '{"session_id":');
     expect(notJson.status).toBe(401); // credentials are checked before the body is read
     const notJsonAuthed = await post('/presign', undefined, basicAuth(creds.a.username, creds.a.password), '{"session_id":');

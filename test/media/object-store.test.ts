@@ -1,10 +1,13 @@
 /**
  * The object store wrapper against the real rclone S3 server of the local stack: what a presigned
- * PUT URL allows and what the server refuses (docs/weighvision.md, "what the store enforces").
+ * PUT URL allows and what the server refuses (docs/weighvision.md, "what the store enforces"),
+ * the endpoint presigned URLs carry (S3_PUBLIC_ENDPOINT), and the server-side copy complete uses.
  */
 import { randomUUID } from 'node:crypto';
-import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
-import { mediaObjectKey, parseMediaObjectKey } from '../../media/object-key';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { resetSettingsForTests } from '../../config/settings';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { mediaObjectKey, parseMediaObjectKey, parseStoredObjectKey, verifiedObjectKey } from '../../media/object-key';
 import { jpegLike } from './support';
 
 let store: ObjectStore;
@@ -77,4 +80,118 @@ it('builds object keys that parse back', () => {
   expect(parseMediaObjectKey(key)).toEqual(a);
   expect(parseMediaObjectKey(`${a.tenantId}/farm-1/barn/wv/s/x.png`)).toBeUndefined();
   expect(() => mediaObjectKey({ ...a, sessionId: '../etc' })).toThrow();
+});
+
+it('builds no key from an id made only of dots, and parses none back', () => {
+  const a = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn-1', stationId: 'wv-1', sessionId: 's-1', mediaId: randomUUID(), contentType: 'image/jpeg' as const };
+  for (const dots of ['.', '..', '...']) {
+    for (const field of ['farmId', 'barnId', 'stationId', 'sessionId'] as const) {
+      expect(() => mediaObjectKey({ ...a, [field]: dots })).toThrow();
+    }
+    expect(parseMediaObjectKey(`${a.tenantId}/farm-1/barn-1/wv-1/${dots}/${a.mediaId}.jpg`)).toBeUndefined();
+  }
+  // Ids that merely contain dots stay valid (station "wv.1", session "2026.11.27").
+  expect(mediaObjectKey({ ...a, stationId: 'wv.1', sessionId: '2026.11.27' })).toContain('/wv.1/2026.11.27/');
+});
+
+it('derives the verified key of an upload key, which no upload key can be', () => {
+  const a = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn-1', stationId: 'wv-1', sessionId: 's-1', mediaId: randomUUID(), contentType: 'image/jpeg' as const };
+  const upload = mediaObjectKey(a);
+  const verified = verifiedObjectKey(upload);
+  expect(verified).toBe(`verified/${upload}`);
+  expect(parseMediaObjectKey(verified)).toBeUndefined(); // the presign route builds only upload keys
+  expect(parseStoredObjectKey(verified)).toEqual({ ...a, verified: true });
+  expect(parseStoredObjectKey(upload)).toEqual({ ...a, verified: false });
+  expect(() => verifiedObjectKey(verified)).toThrow();
+  expect(() => verifiedObjectKey('../x.jpg')).toThrow();
+});
+
+it('copies an object server-side with its type, deletes it, and says when there is nothing to copy', async () => {
+  const from = `${prefix}/barn:2/wv.1/copy-source.jpg`;
+  const to = `verified/${from}`;
+  const bytes = jpegLike(25);
+  await store.put(from, bytes, 'image/jpeg');
+  expect(await store.copy(from, to)).toBe(true);
+  expect(await store.head(to)).toMatchObject({ sizeBytes: bytes.byteLength, contentType: 'image/jpeg' });
+  expect((await store.get(to)).equals(bytes)).toBe(true);
+  await store.delete(from);
+  expect(await store.head(from)).toBeUndefined();
+  await store.delete(from); // deleting a missing object is not an error
+  expect(await store.copy(from, `${to}.again`)).toBe(false);
+  expect((await store.get(to)).equals(bytes)).toBe(true);
+});
+
+/**
+ * What rclone serve s3 1.75 does with conditional requests (measured; the reason complete copies
+ * a verified upload to a key no URL can write instead of relying on them): a PUT with
+ * If-None-Match: * or a wrong If-Match overwrites; a GET with a stale If-Match answers 200 with the
+ * new bytes. Only If-None-Match on GET (304) is honoured.
+ */
+it('documents that rclone ignores conditional writes and If-Match', async () => {
+  const c = objectStoreConfigFromSettings();
+  const s3 = new S3Client({ endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  try {
+    const key = `${prefix}/conditional.jpg`;
+    const first = await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: jpegLike(26), ContentType: 'image/jpeg' }));
+    await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: jpegLike(27), ContentType: 'image/jpeg', IfNoneMatch: '*' }));
+    await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: jpegLike(28), ContentType: 'image/jpeg', IfMatch: first.ETag }));
+    const stale = await s3.send(new GetObjectCommand({ Bucket: c.bucket, Key: key, IfMatch: first.ETag }));
+    expect(Buffer.from(await stale.Body!.transformToByteArray()).equals(jpegLike(28))).toBe(true);
+    expect(stale.ETag).not.toBe(first.ETag); // the ETag does follow the content (MD5)
+  } finally {
+    s3.destroy();
+  }
+});
+
+describe('presigned URLs carry the public endpoint', () => {
+  // The same rclone under another name: 127.0.0.1 and localhost reach it, with different Host headers.
+  const endpoint = new URL(objectStoreConfigFromSettings().endpoint);
+  const alias = new URL(endpoint.href);
+  alias.hostname = endpoint.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+  if (!['127.0.0.1', 'localhost'].includes(endpoint.hostname)) {
+    throw new Error(`these tests reach the store under a second name; S3_ENDPOINT ${endpoint.href} is not on 127.0.0.1 or localhost`);
+  }
+  const publicEndpoint = alias.origin;
+
+  it('defaults to S3_ENDPOINT and takes S3_PUBLIC_ENDPOINT when set', () => {
+    const saved = process.env.S3_PUBLIC_ENDPOINT;
+    try {
+      delete process.env.S3_PUBLIC_ENDPOINT;
+      resetSettingsForTests();
+      expect(objectStoreConfigFromSettings().publicEndpoint).toBe(objectStoreConfigFromSettings().endpoint);
+      process.env.S3_PUBLIC_ENDPOINT = 'http://192.168.10.5:9000';
+      resetSettingsForTests();
+      expect(objectStoreConfigFromSettings()).toMatchObject({ endpoint: endpoint.href.replace(/\/$/, ''), publicEndpoint: 'http://192.168.10.5:9000' });
+      process.env.S3_PUBLIC_ENDPOINT = 'not a url';
+      resetSettingsForTests();
+      expect(() => objectStoreConfigFromSettings()).toThrow(/S3_PUBLIC_ENDPOINT/);
+    } finally {
+      if (saved === undefined) delete process.env.S3_PUBLIC_ENDPOINT;
+      else process.env.S3_PUBLIC_ENDPOINT = saved;
+      resetSettingsForTests();
+    }
+  });
+
+  it('signs the public host: the URL uploads through it, and is refused at the server-side address', async () => {
+    const lan = s3ObjectStore({ ...objectStoreConfigFromSettings(), publicEndpoint });
+    try {
+      const key = `${prefix}/public.jpg`;
+      const bytes = jpegLike(29);
+      const p = await lan.presignPut(key, 'image/jpeg', bytes.byteLength, 60);
+      const url = new URL(p.url);
+      expect(url.origin).toBe(publicEndpoint);
+      expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+      // The same URL sent to the server-side address: another Host, so the signature does not match.
+      const elsewhere = new URL(p.url);
+      elsewhere.host = endpoint.host;
+      expect(await put(elsewhere.toString(), bytes, p.headers)).toBe(403);
+      expect(await store.head(key)).toBeUndefined();
+      // Through the public name it verifies; the server still reads the object at its own endpoint.
+      expect(await put(p.url, bytes, p.headers)).toBe(200);
+      expect((await lan.get(key)).equals(bytes)).toBe(true);
+      expect((await store.get(key)).equals(bytes)).toBe(true);
+    } finally {
+      lan.close();
+    }
+  });
 });

@@ -41,7 +41,8 @@ afterAll(async () => {
 async function startSession(sessionId: string) {
   return client.workflow.start('weighVisionSessionStandIn', {
     taskQueue,
-    workflowId: weighVisionSessionWorkflowId(tenantId, sessionId),
+    // Spelled out, not weighVisionSessionWorkflowId(): the dots test needs ids that helper refuses.
+    workflowId: `weighvision-session/${tenantId.toLowerCase()}/${sessionId}`,
     typedSearchAttributes: [
       { key: farmiqTenant, value: tenantId },
       { key: farmiqFarm, value: 'farm-1' },
@@ -74,6 +75,27 @@ it('reads an open session and its place, signals it, and sees it closed once ter
   await expect(directory.imageStored(tenantId, sessionId, { mediaId: randomUUID(), objectKey: 'k', contentType: 'image/jpeg', sizeBytes: 1, storedAt: new Date().toISOString() })).rejects.toMatchObject({
     code: 'session_not_open',
   });
+});
+
+it('the workflow id helper itself refuses a session id made only of dots', () => {
+  expect(weighVisionSessionWorkflowId(tenantId, 's-1')).toBe(`weighvision-session/${tenantId.toLowerCase()}/s-1`);
+  for (const dots of ['.', '..']) expect(() => weighVisionSessionWorkflowId(tenantId, dots)).toThrow(TypeError);
+});
+
+it('never builds a workflow id from a session id made only of dots, even if such a workflow exists', async () => {
+  for (const dots of ['.', '..']) {
+    // Something else started a workflow under that id (the id pattern allows it in Temporal).
+    const handle = await startSession(dots);
+    try {
+      expect(await directory.lookup(tenantId, dots)).toBeUndefined();
+      const image: StoredImage = { mediaId: randomUUID(), objectKey: 'k', contentType: 'image/jpeg', sizeBytes: 12, storedAt: new Date().toISOString() };
+      await expect(directory.imageStored(tenantId, dots, image)).rejects.toMatchObject({ code: 'session_not_open' });
+      const history = await handle.fetchHistory();
+      expect(history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(0);
+    } finally {
+      await handle.terminate('test over');
+    }
+  }
 });
 
 it('reports an unreachable Temporal as temporal_unavailable, and the API answers 503 without quarantining it', async () => {

@@ -4,6 +4,9 @@
  * signalWithStart); images the way the media store does (the imageStored signal). Activities are
  * fakes that record their calls; the real ones run against Postgres, S3 and the model in
  * test/activities/weighvision-session.test.ts and the end-to-end test.
+ *
+ * A session belongs to the station whose event started it: other devices' events (on their own
+ * topics, with the session's id) come back session_not_owned and change nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure as ActivityApplicationFailure, Context } from '@temporalio/activity';
@@ -12,7 +15,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ImageInference, InferImageInput, RecordSessionInput, createWeighVisionActivities } from '../../activities/weighvision-session';
 import type { WeighVisionEvent } from '../../domain/contracts';
-import { temporalSessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
+import { temporalSessionSignaller, type SessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
 import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
 import { concludeSession } from '../../weighvision/session-result';
@@ -71,29 +74,47 @@ function fakeActivities(calls: Calls, opts: { estimates?: Record<string, Omit<Im
   };
 }
 
+interface DevicePlace {
+  farmId: string;
+  barnId: string;
+  deviceId: string;
+}
+
+const home: DevicePlace = { farmId: 'farm-1', barnId: 'barn-2', deviceId: 'station-3' };
+
 class Station {
-  readonly sessionId = `S-${randomUUID().slice(0, 8)}`;
-  readonly topic = (step: WeighVisionTopic['step']): WeighVisionTopic => ({
-    family: 'weighvision',
-    tenantId,
-    farmId: 'farm-1',
-    barnId: 'barn-2',
-    deviceId: 'station-3',
-    sessionId: this.sessionId,
-    step,
-  });
-  constructor(private readonly taskQueue: string) {}
+  readonly topic = (step: WeighVisionTopic['step']): WeighVisionTopic => ({ family: 'weighvision', tenantId, ...this.at, sessionId: this.sessionId, step });
+  /**
+   * at: the device publishing (its topic's farm, barn and device); sessionId: the session it
+   * names. signaller: one the caller keeps (a bridge process); by default a new one per event,
+   * as if every event reached a freshly started bridge.
+   */
+  constructor(
+    private readonly taskQueue: string,
+    readonly at: DevicePlace = home,
+    readonly sessionId = `S-${randomUUID().slice(0, 8)}`,
+    private readonly kept?: SessionSignaller,
+  ) {}
+
+  /** Another device publishing with this session's id on its own topics. */
+  other(at: Partial<DevicePlace>, kept?: SessionSignaller): Station {
+    return new Station(this.taskQueue, { ...this.at, ...at }, this.sessionId, kept);
+  }
+
+  newSignaller(): SessionSignaller {
+    return temporalSessionSignaller(env.client, { taskQueue: this.taskQueue, config });
+  }
 
   get workflowId() {
     return weighVisionSessionWorkflowId(tenantId, this.sessionId);
   }
 
   get signaller() {
-    return temporalSessionSignaller(env.client, { taskQueue: this.taskQueue, config });
+    return this.kept ?? this.newSignaller();
   }
 
   event(type: WeighVisionEvent['event_type'], payload: Record<string, unknown>, eventId: string = randomUUID()): WeighVisionEvent {
-    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: 'station-3', ts: new Date().toISOString(), payload } as WeighVisionEvent;
+    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: this.at.deviceId, ts: new Date().toISOString(), payload } as WeighVisionEvent;
   }
 
   send(e: WeighVisionEvent) {
@@ -125,6 +146,24 @@ async function withWorker<T>(activities: Activities, fn: (station: Station) => P
   const taskQueue = `weighvision-test-${randomUUID()}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
   return worker.runUntil(fn(new Station(taskQueue)));
+}
+
+async function signalCount(handle: WorkflowHandle): Promise<number> {
+  const history = await handle.fetchHistory();
+  return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+}
+
+/**
+ * The signals in the history once it holds at least `n` (a signal that arrives while a workflow
+ * task runs is written to the history when that task completes).
+ */
+async function signalsOnceAtLeast(handle: WorkflowHandle, n: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const count = await signalCount(handle);
+    if (count >= n || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function statusAttribute(handle: WorkflowHandle): Promise<unknown> {
@@ -322,5 +361,99 @@ describe('weighVisionSession', () => {
     const lastCall = calls.record[calls.record.length - 1].input.events.map((e) => e.event_id);
     expect(lastCall).toContain(late);
     expect(calls.record[0].input.events.map((e) => e.event_id)).not.toContain(late);
+  });
+});
+
+describe('a session belongs to the station that opened it', () => {
+  it("ignores another device's readings and finalized on its own topic: session_not_owned, nothing changes", async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (owner) => {
+      const neighbour = owner.other({ deviceId: 'sensor-7' }); // same farm and barn, its own topic
+      const otherBarn = owner.other({ barnId: 'barn-9' }); // same device id in another barn
+      const otherFarm = owner.other({ farmId: 'farm-5' });
+      expect(await owner.created()).toBe('signalled');
+      expect(await owner.weight(101.5, true)).toBe('signalled');
+
+      expect(await neighbour.weight(4999, true)).toBe('session_not_owned');
+      expect(await neighbour.finalized(0)).toBe('session_not_owned');
+      expect(await otherBarn.weight(4998, true)).toBe('session_not_owned');
+      expect(await otherFarm.send(otherFarm.event('weighvision.session.created', { batch_id: randomUUID() }))).toBe('session_not_owned');
+
+      const state = await owner.handle().query(sessionStateQuery);
+      expect(state.status).toBe('collecting'); // the neighbour's finalized did not close it
+      expect(state.readings.map((r) => r.weightKg)).toEqual([101.5]);
+      expect(state.imageCount).toBeUndefined();
+      expect(state.notOwnedEvents).toBe(4);
+      expect([state.farmId, state.barnId, state.stationId]).toEqual([home.farmId, home.barnId, home.deviceId]);
+      const metadata = (await owner.handle().query('__temporal_workflow_metadata')) as { currentDetails?: string };
+      expect(metadata.currentDetails).toContain('4 event(s) of other stations ignored');
+
+      // The owner carries on and concludes with its own data only.
+      expect(await owner.weight(100.5, true)).toBe('signalled');
+      await owner.image();
+      expect(await owner.finalized(1)).toBe('signalled');
+      const result = (await owner.handle().result()) as SessionResult;
+      await recordHistory(owner.handle(), 'weighvision-session.not-owned-events-ignored');
+      expect(result.status).toBe('finalized');
+      expect(result.readingCount).toBe(2);
+      expect(result.scaleMedianKg).toBe(101);
+      const recorded = calls.record.flatMap((c) => c.input.events);
+      expect(recorded.map((e) => e.device_id)).toEqual([home.deviceId, home.deviceId, home.deviceId, home.deviceId]);
+      expect(recorded.some((e) => e.payload.weight_kg !== undefined && e.payload.weight_kg > 4000)).toBe(false);
+    });
+  });
+
+  it('refuses a known session\'s foreign event before it reaches Temporal', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (owner) => {
+      const bridge = owner.newSignaller(); // one bridge process carrying every device's events
+      const ownerViaBridge = owner.other({}, bridge);
+      const neighbour = owner.other({ deviceId: 'sensor-7' }, bridge);
+      expect(await ownerViaBridge.created()).toBe('signalled');
+      expect(await signalsOnceAtLeast(owner.handle(), 1)).toBe(1);
+      expect(await neighbour.weight(4999, true)).toBe('session_not_owned');
+      expect(await neighbour.finalized(0)).toBe('session_not_owned');
+      expect(await ownerViaBridge.weight(90, true)).toBe('signalled');
+      // The owner's reading, sent after the two foreign events, is the only signal since created:
+      // the foreign ones never reached the history.
+      expect(await signalsOnceAtLeast(owner.handle(), 2)).toBe(2);
+      expect((await owner.handle().query(sessionStateQuery)).notOwnedEvents).toBe(0);
+      await owner.handle().terminate('test over');
+    });
+  });
+
+  it("is owned by its first event's device even when that event is a reading and created comes later", async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (owner) => {
+      const squatter = owner.other({ deviceId: 'station-4' });
+      const batch = randomUUID();
+      expect(await owner.weight(77, true)).toBe('signalled'); // starts the workflow
+      expect(await squatter.send(squatter.event('weighvision.session.created', { batch_id: randomUUID() }))).toBe('session_not_owned');
+      expect(await owner.send(owner.event('weighvision.session.created', { batch_id: batch }))).toBe('signalled');
+      const state = await owner.handle().query(sessionStateQuery);
+      expect(state.batchId).toBe(batch);
+      expect(state.stationId).toBe(home.deviceId);
+      expect(await owner.finalized(0)).toBe('signalled');
+      const result = (await owner.handle().result()) as SessionResult;
+      expect(result.weightKg).toBe(77);
+      expect(calls.record[0].input.batchId).toBe(batch);
+    });
+  });
+
+  it('has exactly one owner when two stations open the same session id at once', async () => {
+    const calls: Calls = { infer: [], record: [] };
+    await withWorker(fakeActivities(calls), async (a) => {
+      const b = a.other({ deviceId: 'station-4' });
+      const outcomes = await Promise.all([a.created(), b.created()]);
+      expect([...outcomes].sort()).toEqual(['session_not_owned', 'signalled']);
+      const winner = outcomes[0] === 'signalled' ? a : b;
+      const loser = winner === a ? b : a;
+      const state = await a.handle().query(sessionStateQuery);
+      expect(state.stationId).toBe(winner.at.deviceId);
+      expect(await loser.weight(50, true)).toBe('session_not_owned');
+      expect(await winner.weight(60, true)).toBe('signalled');
+      expect((await a.handle().query(sessionStateQuery)).readings.map((r) => r.weightKg)).toEqual([60]);
+      await a.handle().terminate('test over');
+    });
   });
 });
