@@ -5,10 +5,13 @@
  * audience, an `alg: none` token or one signed with another key is refused.
  *
  * Claims: sub = user id, tid = tenant id, role = viewer | operator | admin, plus iss/aud/iat/exp.
+ * Every token must expire: one without `exp`, or whose lifetime (exp - iat, and exp - now) exceeds
+ * AUTH_TOKEN_MAX_TTL (default 24 h), is refused even when its signature is right, and issueToken()
+ * refuses to make one.
  */
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { z } from 'zod';
-import { settings } from '../config/settings';
+import { durationSeconds, settings } from '../config/settings';
 import { isRole, type Role } from './roles';
 
 export { roles, hasRole, isRole, type Role } from './roles';
@@ -24,16 +27,27 @@ export interface AuthContext {
 }
 
 export interface IssueOptions {
-  /** Seconds, or a jsonwebtoken duration ("15m", "1h"); default AUTH_TOKEN_TTL (1 h). */
+  /** Seconds, or a duration such as "15m" or "1h"; default AUTH_TOKEN_TTL (1 h); at most the maximum lifetime. */
   expiresIn?: number | string;
   /** Signing key; default AUTH_JWT_SECRET. */
   secret?: string;
+  /** Longest lifetime allowed, in seconds; default AUTH_TOKEN_MAX_TTL. */
+  maxLifetimeSeconds?: number;
 }
 
 export interface VerifyOptions {
   secret?: string;
   /** Clock for expiry checks, in seconds since the epoch (tests). */
   clockTimestamp?: number;
+  /** Longest lifetime accepted, in seconds; default AUTH_TOKEN_MAX_TTL. */
+  maxLifetimeSeconds?: number;
+}
+
+/** Clock difference tolerated between the machine that issued a token and the one verifying it. */
+export const clockSkewSeconds = 60;
+
+function maxLifetime(given: number | undefined): number {
+  return given ?? durationSeconds(settings().AUTH_TOKEN_MAX_TTL);
 }
 
 export type TokenProblem = 'expired' | 'invalid';
@@ -55,12 +69,17 @@ const claims = z.object({
 export function issueToken(ctx: AuthContext, opts: IssueOptions = {}): string {
   const parsed = claims.safeParse({ sub: ctx.userId, tid: ctx.tenantId, role: ctx.role });
   if (!parsed.success) throw new Error(`cannot issue a token: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  // Seconds as a number: jsonwebtoken reads a bare numeric *string* ("3600") as milliseconds.
+  const lifetime = durationSeconds(opts.expiresIn ?? settings().AUTH_TOKEN_TTL);
+  const max = maxLifetime(opts.maxLifetimeSeconds);
+  if (!Number.isInteger(lifetime) || lifetime < 1) throw new Error('cannot issue a token: its lifetime must be a whole number of seconds, at least 1');
+  if (lifetime > max) throw new Error(`cannot issue a token for ${lifetime} s: the longest lifetime allowed (AUTH_TOKEN_MAX_TTL) is ${max} s`);
   return jwt.sign({ tid: ctx.tenantId, role: ctx.role }, opts.secret ?? settings().AUTH_JWT_SECRET, {
     algorithm: 'HS256',
     subject: ctx.userId,
     issuer: tokenIssuer,
     audience: tokenAudience,
-    expiresIn: opts.expiresIn ?? settings().AUTH_TOKEN_TTL,
+    expiresIn: lifetime,
   });
 }
 
@@ -78,7 +97,23 @@ export function verifyToken(token: string, opts: VerifyOptions = {}): AuthContex
     if (err instanceof jwt.TokenExpiredError) throw new InvalidTokenError('expired', 'the token has expired');
     throw new InvalidTokenError('invalid', `the token is not valid: ${(err as Error).message}`);
   }
+  if (typeof payload === 'string') throw new InvalidTokenError('invalid', 'the token has no claims object');
+  checkLifetime(payload, opts);
   const parsed = claims.safeParse(payload);
   if (!parsed.success) throw new InvalidTokenError('invalid', 'the token lacks a user, tenant or known role');
   return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role as Role };
+}
+
+/** A verified token must expire, within the maximum lifetime, and not claim to be issued in the future. */
+function checkLifetime(payload: JwtPayload, opts: VerifyOptions): void {
+  const now = opts.clockTimestamp ?? Math.floor(Date.now() / 1000);
+  const max = maxLifetime(opts.maxLifetimeSeconds);
+  const { exp, iat } = payload;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('invalid', 'the token has no expiry (exp)');
+  if (iat !== undefined) {
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidTokenError('invalid', 'the token has a malformed iat');
+    if (iat > now + clockSkewSeconds) throw new InvalidTokenError('invalid', 'the token claims to be issued in the future');
+    if (exp - iat > max) throw new InvalidTokenError('invalid', `the token lives longer (exp - iat) than the ${max} s allowed`);
+  }
+  if (exp - now > max + clockSkewSeconds) throw new InvalidTokenError('invalid', `the token expires later than ${max} s from now`);
 }

@@ -44,7 +44,7 @@ import { buildFeatureSummary } from '../insights/kpis/summary';
 import { LocalInsightAnalyzer, templateInsight } from '../insights/llm/analyzer';
 import { localPredictor } from '../insights/ml/predictor';
 import { farmiqSearchAttributes } from '../temporal/search-attributes';
-import { repoRoot } from '../test/support/stack';
+import { asAppRole, repoRoot } from '../test/support/stack';
 import { machine, withDatabase } from './support/stats';
 
 const benchDatabase = 'farmiq_cloud_bench';
@@ -78,13 +78,6 @@ function stats(values: number[]) {
   return { n: values.length, p50: r(percentile(values, 50)), p95: r(percentile(values, 95)), max: r(Math.max(...values)), min: r(Math.min(...values)) };
 }
 
-
-function asAppRole(url: string): string {
-  const u = new URL(url);
-  u.username = 'farmiq_app';
-  u.password = 'farmiq_app';
-  return u.toString();
-}
 
 const seedParams = { barns, sensorsPerBarn, days, start, end, animalsPerBarn, sessionsPerBarnDay, feedsPerBarnDay, version: 1 };
 

@@ -4,19 +4,39 @@
  * server or a developer can point FarmIQ at servers they already run.
  *
  * A farm server keeps its settings in one env-style file (see deploy/edge.env.example) named by
- * FARMIQ_CONFIG; variables already set in the environment win over the file.
+ * FARMIQ_CONFIG; variables already set in the environment win over the file. Outside production
+ * mode, the local stack's generated secrets ($FARMIQ_HOME/secrets.env, config/local-secrets.ts)
+ * come next, then the defaults.
+ *
+ * Production mode (FARMIQ_ENV=production, implied by NODE_ENV=production) refuses to start unless
+ * every secret setting of the process's side (FARMIQ_ROLE) is set explicitly, strong, and not a
+ * development value; the error names each offending setting at once (config/secrets.ts).
  */
-import path from 'node:path';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { defaultFarmiqHome, readLocalSecrets } from './local-secrets';
+import { checkProductionSecrets, processRoles, secretSettings, type ConfigProblem, type ProcessRole } from './secrets';
 
-const repoRoot = path.resolve(__dirname, '..');
+/** Seconds in a duration setting: a number of seconds, or with a unit s, m, h or d ("15m", "24h"). */
+export function durationSeconds(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new Error(`${JSON.stringify(value)} is not a duration: use seconds, or e.g. 15m, 1h, 7d`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+}
+const duration = z.string().regex(/^\d+\s*(s|m|h|d)?$/, 'a number of seconds or e.g. 15m, 1h, 7d');
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 const schema = z.object({
-  FARMIQ_HOME: z.string().default(path.join(repoRoot, '.run')),
+  FARMIQ_HOME: z.string().default(defaultFarmiqHome),
+  /** production: refuse development secrets (see the top). Unset: production when NODE_ENV=production. */
+  FARMIQ_ENV: z.enum(['development', 'production']).optional(),
+  /** Whose secrets this process must have in production: edge (farm server), cloud, or all. */
+  FARMIQ_ROLE: z.enum(processRoles).default('all'),
+  /** The local stack's generated secrets (read outside production mode only); default $FARMIQ_HOME/secrets.env. */
+  FARMIQ_SECRETS_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EDGE_ID: z.string().min(1).default('edge-dev-01'),
 
@@ -26,6 +46,9 @@ const schema = z.object({
   MQTT_URL: z.string().url().default('mqtt://127.0.0.1:1883'),
   MQTT_BRIDGE_USERNAME: z.string().min(1).default('farmiq-bridge'),
   MQTT_BRIDGE_PASSWORD: z.string().min(1).default('farmiq-bridge-dev-secret'),
+  /** Client id the bridge sends. The project's Mosquitto replaces every client id by the login
+   * (use_username_as_clientid), so there the bridge's session is MQTT_BRIDGE_USERNAME's; this id
+   * only keys the session on a broker of your own (FARMIQ_SKIP_MOSQUITTO=1). */
   MQTT_BRIDGE_CLIENT_ID: z.string().min(1).default('farmiq-edge-bridge'),
   /** How many unacknowledged QoS 1 messages the broker may have in flight to the bridge. */
   MQTT_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(4000),
@@ -74,10 +97,12 @@ const schema = z.object({
    * row-level security (migration 0006 creates farmiq_app); CLOUD_DATABASE_URL is the owner.
    */
   CLOUD_APP_DATABASE_URL: z.string().url().default('postgres://farmiq_app:farmiq_app@127.0.0.1:5432/farmiq_cloud'),
-  /** HS256 key of dashboard tokens. The default is for development only: set 32+ random bytes in production. */
+  /** HS256 key of dashboard tokens. The default is for development only: production demands 32+ random characters. */
   AUTH_JWT_SECRET: z.string().min(16, 'use at least 16 characters (32 random bytes recommended)').default('farmiq-dev-jwt-secret-change-me'),
-  /** Lifetime of a dashboard token (jsonwebtoken syntax: seconds, or "15m", "1h", …). */
-  AUTH_TOKEN_TTL: z.string().regex(/^\d+\s*(ms|s|m|h|d)?$/, 'a number of seconds or e.g. 15m, 1h').default('1h'),
+  /** Lifetime of a dashboard token: seconds, or e.g. "15m", "1h". At most AUTH_TOKEN_MAX_TTL. */
+  AUTH_TOKEN_TTL: duration.default('1h'),
+  /** Longest lifetime (exp - iat) a dashboard token may have; a token without exp or with a longer one is refused. */
+  AUTH_TOKEN_MAX_TTL: duration.default('24h'),
   /** Notification delivery (notifications/): SMTP server for email, e.g. smtp://user:pass@host:587. */
   SMTP_URL: z.string().url().default('smtp://127.0.0.1:2525'),
   /** The From: of notification emails. */
@@ -100,6 +125,11 @@ const schema = z.object({
   NOTIFICATIONS_HEALTH_PORT: port.default(8105),
 
   S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9000'),
+  /**
+   * The store's address as stations reach it (the farm server's barn-LAN address): presigned upload
+   * URLs carry it, and SigV4 signs its host. Empty: S3_ENDPOINT (stations on the server itself).
+   */
+  S3_PUBLIC_ENDPOINT: z.union([z.literal(''), z.string().url()]).default(''),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_ACCESS_KEY: z.string().min(1).default('farmiq-edge'),
   S3_SECRET_KEY: z.string().min(1).default('farmiq-edge-dev-secret'),
@@ -131,7 +161,18 @@ const schema = z.object({
   /** A quality probability at or above this raises its flag. */
   VISION_QUALITY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
 
+  /**
+   * The edge's operator API (ingress rejects, sync status and control, DLQ): every route but
+   * /health and /metrics needs an operator token (`npm run edge:operator -- add`). Loopback by default.
+   */
   EDGE_HTTP_PORT: port.default(8080),
+  EDGE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * The edge's station listener: WeighVision image uploads (presign, complete; device credentials)
+   * and /health, /metrics. On a farm server, 0.0.0.0 or the barn LAN address, so stations reach it.
+   */
+  EDGE_STATION_HTTP_PORT: port.default(8081),
+  EDGE_STATION_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CLOUD_HTTP_PORT: port.default(8090),
   /** Address the cloud HTTP API listens on (0.0.0.0 behind a reverse proxy; every route but /health and /metrics authenticates). */
   CLOUD_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -181,13 +222,84 @@ const schema = z.object({
   DEPENDENCY_WAIT_SECONDS: z.coerce.number().int().min(0).default(300),
   /** Seconds a process gets after SIGTERM to finish in-flight work. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).default(20),
+}).superRefine((s, ctx) => {
+  // zod runs this even when a field failed its own check: judge only well-formed durations.
+  const seconds = (v: string) => (/^\d+\s*(s|m|h|d)?$/.test(v) ? durationSeconds(v) : undefined);
+  const ttl = seconds(s.AUTH_TOKEN_TTL);
+  const max = seconds(s.AUTH_TOKEN_MAX_TTL);
+  if (ttl === undefined || max === undefined) return;
+  if (ttl < 1) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_TTL'], message: 'must be at least 1 second' });
+  if (max < 1 || max > 30 * 86_400) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_MAX_TTL'], message: 'must be between 1 second and 30 days' });
+  if (ttl > max) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_TTL'], message: `must not exceed AUTH_TOKEN_MAX_TTL (${s.AUTH_TOKEN_MAX_TTL})` });
 });
 
 export type Settings = z.infer<typeof schema>;
 
 let cached: Settings | undefined;
 
-/** Reads FARMIQ_CONFIG (if set) and the environment once, validating every value. */
+/** One error for every problem in the configuration: each line names a setting, never its value. */
+export class ConfigError extends Error {
+  declare readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], intro: string) {
+    super(`${intro}\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    // Not enumerable: an uncaught ConfigError prints its message once, not the list twice.
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false });
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Production mode: FARMIQ_ENV=production, or NODE_ENV=production (any case) with FARMIQ_ENV unset or empty. */
+export function isProductionMode(env: Env): boolean {
+  const nodeProduction = /^\s*production\s*$/i.test(env.NODE_ENV ?? '');
+  if (env.FARMIQ_ENV === 'development' && nodeProduction) {
+    throw new ConfigError([{ setting: 'FARMIQ_ENV', message: 'development contradicts NODE_ENV=production; production mode cannot be switched off this way' }], 'Invalid FarmIQ configuration:');
+  }
+  return env.FARMIQ_ENV === 'production' || (!env.FARMIQ_ENV && nodeProduction);
+}
+
+export interface LoadOptions {
+  /** Read $FARMIQ_HOME/secrets.env (outside production mode only); default true. */
+  localSecrets?: boolean;
+}
+
+/**
+ * Validates `env` (already holding FARMIQ_CONFIG's values) into Settings; one ConfigError naming
+ * every invalid setting and, in production mode, every secret setting of FARMIQ_ROLE that is
+ * unset, a development value or too weak. Pure apart from reading the local secrets file.
+ */
+export function loadSettings(env: Env, opts: LoadOptions = {}): Settings {
+  const production = isProductionMode(env);
+  const explicit: Env = { ...env };
+  // An empty secret is an unset one (an example file's `MQTT_BRIDGE_PASSWORD=`); so is an empty switch.
+  for (const name of ['FARMIQ_ENV', 'FARMIQ_ROLE', ...secretSettings.map((s) => s.name)]) if (explicit[name] === '') delete explicit[name];
+  const input: Env = !production && opts.localSecrets !== false ? { ...readLocalSecrets(env), ...explicit } : explicit;
+
+  const problems: ConfigProblem[] = [];
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) problems.push({ setting: i.path.join('.') || '(settings)', message: i.message });
+  }
+  if (production) {
+    const role = (processRoles as readonly string[]).includes(explicit.FARMIQ_ROLE ?? '') ? (explicit.FARMIQ_ROLE as ProcessRole) : 'all';
+    const invalid = new Set(problems.map((p) => p.setting));
+    problems.push(...checkProductionSecrets(explicit, role).filter((p) => !invalid.has(p.setting)));
+    if (problems.length) {
+      const mode = env.FARMIQ_ENV === 'production' ? 'FARMIQ_ENV=production' : 'NODE_ENV=production';
+      const roleNote = explicit.FARMIQ_ROLE ? `FARMIQ_ROLE=${explicit.FARMIQ_ROLE}` : 'FARMIQ_ROLE unset, so both edge and cloud secrets are checked; set FARMIQ_ROLE=edge or cloud';
+      throw new ConfigError(
+        problems,
+        `FarmIQ refuses to start in production mode (${mode}; ${roleNote}). Set each setting below in the ` +
+          'environment or FARMIQ_CONFIG to its own random value (e.g. `openssl rand -hex 32`; docs/security.md §7):',
+      );
+    }
+  }
+  if (!parsed.success || problems.length) throw new ConfigError(problems, 'Invalid FarmIQ configuration:');
+  return parsed.data;
+}
+
+/** Reads FARMIQ_CONFIG (if set), the environment and the local secrets once, validating every value. */
 export function settings(): Settings {
   if (cached) return cached;
   const file = process.env.FARMIQ_CONFIG;
@@ -195,12 +307,7 @@ export function settings(): Settings {
     if (!fs.existsSync(file)) throw new Error(`FARMIQ_CONFIG names ${file}, which does not exist`);
     process.loadEnvFile(file);
   }
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid FarmIQ configuration: ${problems}`);
-  }
-  cached = parsed.data;
+  cached = loadSettings(process.env);
   return cached;
 }
 

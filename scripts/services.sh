@@ -56,6 +56,19 @@ postgres_tune() {
   fi
 }
 
+# postgres_sync_password ROLE PASSWORD: unless ROLE already logs in with PASSWORD over TCP, set it.
+# The superuser's ALTER does not end the sessions open under the old password.
+postgres_sync_password() {
+  local user="$1" password="$2" host
+  host="$(url_part "$EDGE_DATABASE_URL" host)"
+  if [[ -n "$password" ]] && PGPASSWORD="$password" PGCONNECT_TIMEOUT=5 psql -X -q -w -h "$host" -p "$PG_PORT" -U "$user" -d postgres \
+    -tAc 'SELECT 1' >/dev/null 2>&1; then
+    return 0
+  fi
+  psql_admin -c "ALTER ROLE \"$user\" PASSWORD '${password//\'/\'\'}'" >/dev/null
+  say "postgres: set the password of role $user to this install's ($FARMIQ_SECRETS_FILE)"
+}
+
 postgres_start() {
   local log="$LOG_DIR/postgres.log" version name status
   command -v pg_lsclusters >/dev/null || die "postgres: pg_lsclusters not found (run make setup)"
@@ -80,7 +93,9 @@ postgres_start() {
 
   postgres_tune "$version" "$name"
 
-  # Role and databases from the URLs, created only if missing.
+  # Roles and databases from the URLs: created if missing. Roles are cluster-wide and this cluster
+  # may be shared with other checkouts (or CI's fresh clone) that set other passwords, so each role
+  # that cannot log in with this install's password (secrets.env) is given it again, every start.
   local url user password db
   declare -A roles=()
   local urls=("$EDGE_DATABASE_URL" "$CLOUD_DATABASE_URL" "$TEST_EDGE_DATABASE_URL" "$TEST_CLOUD_DATABASE_URL")
@@ -90,6 +105,8 @@ postgres_start() {
     if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${user//\'/\'\'}'")" ]]; then
       psql_admin -c "CREATE ROLE \"$user\" LOGIN CREATEDB PASSWORD '${password//\'/\'\'}'"
       say "postgres: created role $user"
+    else
+      postgres_sync_password "$user" "$password"
     fi
   done
   # The dashboard's role (auth/tenant-db.ts): it may log in but can never bypass row-level
@@ -100,6 +117,8 @@ postgres_start() {
   if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${app_user//\'/\'\'}'")" ]]; then
     psql_admin -c "CREATE ROLE \"$app_user\" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '${app_password//\'/\'\'}'"
     say "postgres: created role $app_user (row-level security applies)"
+  else
+    postgres_sync_password "$app_user" "$app_password"
   fi
   for url in "${urls[@]}"; do
     db="$(url_part "$url" path)"
@@ -227,6 +246,10 @@ rabbitmq_await() {
     rabbitmqctl_ -q add_user "$user" "$password" >/dev/null
     rabbitmqctl_ -q set_user_tags "$user" administrator >/dev/null
     say "rabbitmq: created user $user"
+  elif ! rabbitmqctl_ -q authenticate_user "$user" "$password" >/dev/null 2>&1; then
+    # A node kept from before secrets.env (or another install's): this install's password wins.
+    rabbitmqctl_ -q change_password "$user" "$password" >/dev/null
+    say "rabbitmq: set the password of user $user to this install's ($FARMIQ_SECRETS_FILE)"
   fi
   for vhost in "$(url_part "$AMQP_URL" path)" "$TEST_AMQP_VHOST"; do
     vhost="${vhost:-/}"
@@ -396,15 +419,22 @@ temporal_status() {
 # S3: rclone serve s3 (see docs/operations.md for why rclone)
 # ==================================================================================================
 S3_DIR="$RUN_DIR/s3"
+# rclone takes its key pair on the command line; a fingerprint of the pair it was started with
+# tells whether a running server still has this install's keys.
+s3_key_fingerprint() { printf '%s,%s' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" | sha256sum | cut -d' ' -f1; }
 s3_launch() {
   skipped S3 && return 0
-  local host port rclone="$VENV/bin/rclone"
+  local host port pid rclone="$VENV/bin/rclone"
   host="$(url_part "$S3_ENDPOINT" host)"
   port="$(url_part "$S3_ENDPOINT" port 80)"
-  if running_pid s3 rclone >/dev/null; then
-    say "s3: already running (pid $(running_pid s3 rclone))"
-    mkdir -p "$S3_DIR/data/$S3_BUCKET"
-    return 0
+  if pid="$(running_pid s3 rclone)"; then
+    if [[ "$(cat "$S3_DIR/auth-key.sha256" 2>/dev/null)" == "$(s3_key_fingerprint)" ]]; then
+      say "s3: already running (pid $pid)"
+      mkdir -p "$S3_DIR/data/$S3_BUCKET"
+      return 0
+    fi
+    step "s3: restarting (pid $pid) with this install's key pair ($FARMIQ_SECRETS_FILE)"
+    stop_pid s3 "$pid" 10
   fi
   [[ -x "$rclone" ]] || die "s3: $rclone not found (run make setup)"
   if port_open "$host" "$port"; then
@@ -414,8 +444,14 @@ s3_launch() {
   mkdir -p "$S3_DIR/data/$S3_BUCKET"
   : >"$S3_DIR/rclone.conf"
   step "s3: starting rclone serve s3 on $host:$port (bucket $S3_BUCKET)"
-  start_detached s3 "$LOG_DIR/s3.log" env RCLONE_CONFIG="$S3_DIR/rclone.conf" "$rclone" serve s3 \
-    --addr "$host:$port" --auth-key "$S3_ACCESS_KEY,$S3_SECRET_KEY" "$S3_DIR/data"
+  # The key pair goes in the environment (RCLONE_AUTH_KEY, one CSV field), not on a command line
+  # where every local user's ps would show it.
+  local pair="$S3_ACCESS_KEY,$S3_SECRET_KEY"
+  (
+    export RCLONE_AUTH_KEY="\"${pair//\"/\"\"}\"" RCLONE_CONFIG="$S3_DIR/rclone.conf"
+    start_detached s3 "$LOG_DIR/s3.log" "$rclone" serve s3 --addr "$host:$port" "$S3_DIR/data"
+  )
+  s3_key_fingerprint >"$S3_DIR/auth-key.sha256"
 }
 
 s3_await() {

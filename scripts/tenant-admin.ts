@@ -61,7 +61,7 @@ const token = program.command('token').description('dashboard tokens');
 token
   .command('issue')
   .requiredOption('--user <uuid>', 'user id')
-  .option('--expires-in <duration>', 'seconds or e.g. 15m, 1h, 7d (default AUTH_TOKEN_TTL)')
+  .option('--expires-in <duration>', 'seconds or e.g. 15m, 1h (default AUTH_TOKEN_TTL, at most AUTH_TOKEN_MAX_TTL)')
   .option('--json', 'print JSON')
   .action(async (o: { user: string; expiresIn?: string; json?: boolean }) => {
     const expiresIn = o.expiresIn && /^\d+$/.test(o.expiresIn) ? Number(o.expiresIn) : o.expiresIn;

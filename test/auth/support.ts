@@ -11,19 +11,12 @@ import { Pool } from 'pg';
 import { createTenant, createUser } from '../../auth/admin';
 import type { Role } from '../../auth/roles';
 import { issueToken } from '../../auth/tokens';
-import { testCloudDatabaseUrl } from '../support/stack';
+import { testCloudAppDatabaseUrl, testCloudDatabaseUrl } from '../support/stack';
 
 export const testJwtSecret = 'farmiq-test-secret-for-dashboard-tokens';
 
 /** The test database as farmiq_app (RLS applies) — same server and database, other role. */
-export const testCloudAppDatabaseUrl =
-  process.env.TEST_CLOUD_APP_DATABASE_URL ??
-  (() => {
-    const u = new URL(testCloudDatabaseUrl);
-    u.username = 'farmiq_app';
-    u.password = 'farmiq_app';
-    return u.toString();
-  })();
+export { testCloudAppDatabaseUrl };
 
 export function ownerPool(): Pool {
   return new Pool({ connectionString: testCloudDatabaseUrl, max: 4 });

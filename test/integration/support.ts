@@ -28,7 +28,7 @@ import { deleteNotificationTopology, notificationTopology } from '../../notifica
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
 import { freePort } from '../support/broker';
 import { FarmiqProcess, metricValue } from '../support/processes';
-import { repoRoot, temporalAddress, testCloudDatabaseUrl, testEdgeDatabaseUrl } from '../support/stack';
+import { asAppRole, repoRoot, temporalAddress, testCloudDatabaseUrl, testEdgeDatabaseUrl } from '../support/stack';
 
 export const edgeNamespace = process.env.TEMPORAL_EDGE_NAMESPACE ?? 'farmiq-edge';
 
@@ -101,13 +101,10 @@ export async function openDatabases(label: string, names = { edge: `farmiq_edge_
   const cloud = createPool(cloudUrl, { applicationName: `farmiq-it-${label}`, max: 4 });
   await edge.query(`TRUNCATE ${edgeTables.join(', ')}`);
   await cloud.query(`TRUNCATE ${cloudTables.join(', ')} CASCADE`);
-  const app = new URL(cloudUrl);
-  app.username = 'farmiq_app';
-  app.password = 'farmiq_app';
   return {
     edgeUrl,
     cloudUrl,
-    cloudAppUrl: app.toString(),
+    cloudAppUrl: asAppRole(cloudUrl),
     edge,
     cloud,
     async close() {

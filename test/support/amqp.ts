@@ -13,9 +13,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp, { type ConfirmChannel } from 'amqplib';
 import { deleteTopology, type TopologyNames } from '../../messaging/topology';
-import { farmiqHome } from './stack';
+import { farmiqHome, stackSetting } from './stack';
 
-export const testAmqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://farmiq:farmiq@127.0.0.1:5672/farmiq_test';
+export const testAmqpUrl = stackSetting('TEST_AMQP_URL', 'amqp://farmiq:farmiq@127.0.0.1:5672/farmiq_test');
 
 /** The RabbitMQ node and CLI: services.sh runs the Debian scripts with HOME at .run/rabbitmq (its Erlang cookie). */
 const rabbitmqctlPath = process.env.RABBITMQCTL ?? '/usr/lib/rabbitmq/bin/rabbitmqctl';
