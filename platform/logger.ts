@@ -4,8 +4,17 @@ import { settings } from '../config/settings';
 
 let root: pino.Logger | undefined;
 
+/** LOG_LEVEL, or `info` when the settings themselves are invalid: a main's catch must still log why. */
+function level(): string {
+  try {
+    return settings().LOG_LEVEL;
+  } catch {
+    return 'info';
+  }
+}
+
 export function logger(component: string): pino.Logger {
-  root ??= pino({ level: settings().LOG_LEVEL, base: { pid: process.pid } });
+  root ??= pino({ level: level(), base: { pid: process.pid } });
   return root.child({ component });
 }
 
