@@ -8,8 +8,10 @@
  *   npx tsx scripts/device-credentials.ts render [--out-dir DIR …]   (mosquitto.conf + passwd + acl; used by make services)
  *
  * Settings: EDGE_DATABASE_URL, FARMIQ_HOME, MQTT_URL (port), MQTT_BRIDGE_USERNAME / _PASSWORD
- * (config/settings.ts); MQTT_LISTEN_ADDRESS (listener address, default 127.0.0.1) and
- * MOSQUITTO_USER (user the broker runs as, default: whoever renders) for `render` only.
+ * (config/settings.ts); MQTT_LISTEN_ADDRESS (listener address, default 127.0.0.1),
+ * MOSQUITTO_USER (user the broker runs as, default: whoever renders) and MOSQUITTO_SUBSCRIBE_GUARD
+ * (the subscribe guard plugin's path as the broker sees it, default .venv/lib/mosquitto/) for
+ * `render` only.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -164,7 +166,8 @@ async function main(): Promise<void> {
       .option('--log-file <file>', 'log file (default FARMIQ_HOME/logs/mosquitto.log)')
       .option('--port <port>', 'listener port (default: the port of MQTT_URL)')
       .option('--bind <address>', 'listener address (default MQTT_LISTEN_ADDRESS or 127.0.0.1)')
-      .option('--user <name>', 'user the broker runs as when started as root (default MOSQUITTO_USER or the current user)'),
+      .option('--user <name>', 'user the broker runs as when started as root (default MOSQUITTO_USER or the current user)')
+      .option('--subscribe-guard <file>', 'subscribe guard plugin (.so) as the broker sees it (default MOSQUITTO_SUBSCRIBE_GUARD or .venv/lib/mosquitto/subscribe_guard.so)'),
   ).action(async (o) => {
     const s = settings();
     const h = home(o);
@@ -186,6 +189,8 @@ async function main(): Promise<void> {
         port,
         bindAddress: o.bind ?? process.env.MQTT_LISTEN_ADDRESS ?? '127.0.0.1',
         runAsUser: o.user ?? process.env.MOSQUITTO_USER ?? os.userInfo().username,
+        bridgeUsername: s.MQTT_BRIDGE_USERNAME,
+        subscribeGuardPlugin: o.subscribeGuard ?? (process.env.MOSQUITTO_SUBSCRIBE_GUARD || undefined),
         ...files,
       },
       owner,

@@ -1,13 +1,16 @@
 /**
  * The farm broker's configuration, against a real Mosquitto rendered from the project template
  * (test/support/broker.ts): devices authenticate, may publish only under their own
- * tenant/farm/barn/device prefix and receive nothing they subscribe to, revocation takes effect on
- * reload, and the broker neither
- * drops a QoS 1 burst for an absent bridge nor loses it across a restart, nor drops a message
- * that is too large for the bridge (the bridge quarantines those).
+ * tenant/farm/barn/device prefix, have every SUBSCRIBE refused in the SUBACK by the subscribe
+ * guard plugin (infra/mosquitto/subscribe-guard/) and receive nothing, while the bridge still
+ * subscribes at QoS 1 and the acl_file still decides what everyone may publish and receive;
+ * revocation takes effect on reload, the guard survives reloads, and the broker neither drops a
+ * QoS 1 burst for an absent bridge nor loses it across a restart, nor drops a message that is too
+ * large for the bridge (the bridge quarantines those).
  */
 import crypto from 'node:crypto';
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import fs from 'node:fs';
+import mqtt, { type MqttClient, type IClientOptions, type OnPacketCallback } from 'mqtt';
 import { Pool } from 'pg';
 import { provisionDevice, revokeDevice, type DeviceCredentials } from '../../gateways/mqtt-bridge/broker/credentials';
 import { renderAcl } from '../../gateways/mqtt-bridge/broker/render';
@@ -16,6 +19,16 @@ import { testEdgeDatabaseUrl } from '../support/stack';
 import { startTestBroker, type TestBroker } from '../support/broker';
 
 jest.setTimeout(60_000);
+
+/** SUBACK reason codes: refusals (0x87 Not authorized in MQTT 5, 0x80 Failure in MQTT 3.1.1). */
+const NOT_AUTHORIZED = 0x87;
+const FAILURE = 0x80;
+
+/**
+ * A login that may only publish under farmiq-acl-probe/ (write rule, no read rule): what it sends
+ * must not reach a subscriber whose read rules do not cover it, the bridge included.
+ */
+const aclWriter = { username: 'farmiq-acl-writer', password: crypto.randomBytes(12).toString('hex'), write: ['farmiq-acl-probe/#'] };
 
 const tenants: string[] = [];
 let pool: Pool;
@@ -68,9 +81,24 @@ async function provision(a: DeviceAddress): Promise<DeviceCredentials> {
   return creds;
 }
 
+/** Subscribes and returns the reason codes of the SUBACK, one per filter (refusals included). */
+async function subackCodes(client: MqttClient, filters: string | string[]): Promise<number[]> {
+  const suback = new Promise<number[]>((resolve) => {
+    const onPacket: OnPacketCallback = (packet) => {
+      if (packet.cmd !== 'suback') return;
+      client.off('packetreceive', onPacket);
+      resolve((packet.granted as (number | { qos: number })[]).map((g) => (typeof g === 'number' ? g : g.qos)));
+    };
+    client.on('packetreceive', onPacket);
+  });
+  // mqtt.js rejects when a code has the 0x80 bit; the SUBACK itself is what this returns.
+  await client.subscribeAsync(filters, { qos: 1 }).catch(() => undefined);
+  return suback;
+}
+
 beforeAll(async () => {
   pool = new Pool({ connectionString: testEdgeDatabaseUrl, max: 3 });
-  broker = await startTestBroker({ pool });
+  broker = await startTestBroker({ pool, extraUsers: [aclWriter] });
 });
 
 afterEach(async () => {
@@ -130,7 +158,7 @@ describe('device credentials and ACL', () => {
     expect(received.map((m) => m.payload)).toEqual(['sentinel']);
   });
 
-  test("a device's subscriptions deliver nothing: wildcards, other devices' topics, its own, retained messages, $SYS, shared", async () => {
+  test("a device's SUBSCRIBE is refused in the SUBACK (0x87 on MQTT 5, 0x80 on 3.1.1): wildcards, other devices' topics, its own, $SYS, shared; nothing reaches it, retained or live", async () => {
     // One eavesdropping device per protocol version: one login has one connection at a time.
     const own = { 5: address(), 4: address() };
     own[4] = { ...own[4], tenantId: own[5].tenantId };
@@ -165,25 +193,28 @@ describe('device credentials and ACL', () => {
     try {
       const heard: string[] = [];
       const subacks: { version: number; filter: string; code: number }[] = [];
+      const expected: typeof subacks = [];
       const eavesdroppers: { client: MqttClient; me: DeviceAddress }[] = [];
       for (const protocolVersion of [5, 4] as const) {
         const me = own[protocolVersion];
+        const refusal = protocolVersion === 5 ? NOT_AUTHORIZED : FAILURE;
         const eavesdropper = await connect({ ...eavesdropperCreds[protocolVersion], protocolVersion });
         eavesdropper.on('message', (topic, payload) => heard.push(`v${protocolVersion} ${topic}: ${payload.toString()}`));
         for (const filter of filters(me)) {
-          const granted = await eavesdropper.subscribeAsync(filter, { qos: 1 }).then(
-            (g) => g[0].qos,
-            (err: Error) => (/not authori[sz]ed/i.test(err.message) ? 0x87 : 0x80),
-          );
-          subacks.push({ version: protocolVersion, filter, code: granted });
+          const [code] = await subackCodes(eavesdropper, filter);
+          subacks.push({ version: protocolVersion, filter, code });
+          expected.push({ version: protocolVersion, filter, code: refusal });
         }
+        // All of them in one SUBSCRIBE packet: one refusal per filter.
+        expect(await subackCodes(eavesdropper, filters(me))).toEqual(filters(me).map(() => refusal));
         eavesdroppers.push({ client: eavesdropper, me });
       }
-      // Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (its check answers "allowed" for
-      // subscriptions; even `topic deny #` does not refuse one) and applies the read ACL to each
-      // message at delivery; devices have no read rights. A refusal in the SUBACK (0x80 / 0x87)
-      // would be as good, so both are accepted: what matters is that nothing arrives.
-      for (const s of subacks) expect([1, 0x80, 0x87]).toContain(s.code);
+      // The subscribe guard refuses every device SUBSCRIBE (Mosquitto's acl_file alone grants
+      // them all, 0x01, even '#'). The delivery checks below stay: the acl_file's read rules are
+      // the second line, and a refused SUBSCRIBE must not have left a subscription behind.
+      expect(subacks).toEqual(expected);
+      // The connections survived the refusals.
+      for (const { client } of eavesdroppers) expect(client.connected).toBe(true);
 
       // Live messages, each acked by the broker (so already routed) before the round trips below.
       await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), 'live-sibling', { qos: 1 });
@@ -202,6 +233,75 @@ describe('device credentials and ACL', () => {
       await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), '', { qos: 1, retain: true });
       await foreignDevice.publishAsync(telemetryTopic(foreign, 'temperature'), '', { qos: 1, retain: true });
     }
+  });
+
+  test('the bridge still subscribes at QoS 1 (MQTT 5 and 3.1.1) and receives; the acl_file still decides what it may receive and publish', async () => {
+    const a = address();
+    const creds = await provision(a);
+    const device = await connect(creds);
+    const writer = await connect({ username: aclWriter.username, password: aclWriter.password });
+    const reading = telemetryTopic(a, 'temperature');
+    for (const protocolVersion of [5, 4] as const) {
+      // One bridge connection at a time: one login, one connection.
+      const received: string[] = [];
+      const bridge = await connect({ ...broker.bridge, protocolVersion });
+      bridge.on('message', (topic, payload, packet) => received.push(`${topic} ${payload.toString()} q${packet.qos}`));
+      // The guard defers the bridge's SUBSCRIBEs to the acl_file, which grants them.
+      expect(await subackCodes(bridge, ['iot/#', 'farmiq/bridge/#'])).toEqual([1, 1]);
+      await device.publishAsync(reading, `reading-v${protocolVersion}`, { qos: 1 });
+      await until('the reading at the bridge', () => received.length === 1);
+      expect(received).toEqual([`${reading} reading-v${protocolVersion} q1`]);
+
+      // Even '#' is granted to the bridge; the acl_file's read rules still apply at delivery, so
+      // what the write-only login sends outside iot/ and farmiq/bridge/ does not reach it.
+      await bridge.unsubscribeAsync(['iot/#', 'farmiq/bridge/#']);
+      expect(await subackCodes(bridge, '#')).toEqual([1]);
+      await writer.publishAsync(`farmiq-acl-probe/v${protocolVersion}`, 'not-for-the-bridge', { qos: 1 });
+      // And its write rules: the bridge may not publish as a device (MQTT 3.1.1: acked and dropped).
+      const forged = bridge.publishAsync(reading, 'forged-by-bridge', { qos: 1 });
+      if (protocolVersion === 5) await expect(forged).rejects.toThrow(/not authori[sz]ed/i);
+      else await forged;
+      // Published after the others: once it is here, they had their chance to arrive.
+      await device.publishAsync(reading, `sentinel-v${protocolVersion}`, { qos: 1 });
+      await until('the sentinel at the bridge', () => received.length === 2);
+      expect(received).toEqual([`${reading} reading-v${protocolVersion} q1`, `${reading} sentinel-v${protocolVersion} q1`]);
+      await bridge.endAsync();
+    }
+  });
+
+  test('the subscribe guard survives reloads: devices (old and new) still refused, the bridge still granted, the reloaded rules in effect', async () => {
+    const a = address();
+    const credsA = await provision(a);
+    await broker.reload();
+    await broker.reload();
+    const b = address({ tenantId: a.tenantId });
+    const credsB = await provision(b); // known to the broker only since this reload
+    const { received } = await bridgeSubscriber(`iot/+/${a.tenantId}/#`);
+    for (const [creds, me] of [
+      [credsA, a],
+      [credsB, b],
+    ] as const) {
+      for (const protocolVersion of [5, 4] as const) {
+        const device = await connect({ ...creds, protocolVersion });
+        expect(await subackCodes(device, ['#', `iot/+/${me.tenantId}/#`, telemetryTopic(me, 'temperature')])).toEqual(
+          Array(3).fill(protocolVersion === 5 ? NOT_AUTHORIZED : FAILURE),
+        );
+        if (protocolVersion === 5) {
+          await expect(device.publishAsync(telemetryTopic({ ...me, deviceId: 'someone-else' }, 'temperature'), 'forged', { qos: 1 })).rejects.toThrow(/not authori[sz]ed/i);
+        }
+        await device.publishAsync(telemetryTopic(me, 'temperature'), `${me.deviceId} v${protocolVersion}`, { qos: 1 });
+        await device.endAsync();
+      }
+    }
+    await until('the four readings at the bridge', () => received.length === 4);
+    expect(received.map((m) => m.payload)).toEqual([`${a.deviceId} v5`, `${a.deviceId} v4`, `${b.deviceId} v5`, `${b.deviceId} v4`]);
+    // Loaded once per broker start, never again by a reload (plugins are not reloaded on SIGHUP).
+    const log = fs.readFileSync(broker.logFile, 'utf8');
+    const starts = log.match(/mosquitto version \S+ running/g) ?? [];
+    const guardInits = log.match(/subscribe-guard: refusing SUBSCRIBE from every client but 'farmiq-bridge-test'/g) ?? [];
+    expect(starts.length).toBeGreaterThanOrEqual(1);
+    expect(guardInits.length).toBe(starts.length);
+    expect(log.slice(log.lastIndexOf('running')).match(/Reloading config/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
   });
 
   test("the ACL gives devices no read rule; a future one (a downlink) must stay within the device's own prefix", () => {

@@ -14,6 +14,10 @@
  * clientId a test passes is ignored, and one login has one connection at a time - a second
  * connection with the same credentials (device or bridge) closes the first. Give each concurrent
  * client its own device; run one bridge per broker at a time.
+ *
+ * Like the farm broker, it loads the subscribe guard (.venv/lib/mosquitto/subscribe_guard.so,
+ * built by make setup): only testBridgeCredentials may SUBSCRIBE; every other login is refused in
+ * the SUBACK. Subscribe with the bridge's credentials.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import type { Pool } from 'pg';
-import { writeBrokerAuthFiles, writeMosquittoConf } from '../../gateways/mqtt-bridge/broker/render';
+import { defaultSubscribeGuardPath, writeBrokerAuthFiles, writeMosquittoConf } from '../../gateways/mqtt-bridge/broker/render';
 
 /**
  * The bridge user every test broker accepts (read iot/#, readwrite farmiq/bridge/#). Its session
@@ -100,7 +104,17 @@ function tryConnect(url: string, username: string, password: string): Promise<bo
   });
 }
 
-export async function startTestBroker(opts: { pool: Pool; port?: number }): Promise<TestBroker> {
+/** A connect-only login with no topic rights, or with the given `topic write` filters. */
+export interface TestBrokerUser {
+  username: string;
+  password: string;
+  write?: string[];
+}
+
+export async function startTestBroker(opts: { pool: Pool; port?: number; extraUsers?: TestBrokerUser[] }): Promise<TestBroker> {
+  if (!fs.existsSync(defaultSubscribeGuardPath)) {
+    throw new Error(`the broker's subscribe guard ${defaultSubscribeGuardPath} is missing: run make setup`);
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'farmiq-mosquitto-'));
   const port = opts.port ?? (await freePort());
   const url = `mqtt://127.0.0.1:${port}`;
@@ -113,7 +127,7 @@ export async function startTestBroker(opts: { pool: Pool; port?: number }): Prom
     logFile: path.join(dir, 'mosquitto.log'),
   };
   fs.mkdirSync(files.dataDir);
-  await writeMosquittoConf(files.confFile, { port, ...files });
+  await writeMosquittoConf(files.confFile, { port, bridgeUsername: testBridgeCredentials.username, ...files });
   // Reload probe: a connect-only user whose password changes on every reload; once it connects
   // with the new password, the broker has read the new files.
   let probe = { username: 'farmiq-reload-probe', password: crypto.randomBytes(12).toString('hex') };
@@ -123,7 +137,7 @@ export async function startTestBroker(opts: { pool: Pool; port?: number }): Prom
       aclFile: files.aclFile,
       bridgeUsername: testBridgeCredentials.username,
       bridgePassword: testBridgeCredentials.password,
-      extraUsers: [probe],
+      extraUsers: [probe, ...(opts.extraUsers ?? [])],
     });
   await writeAuth();
 

@@ -14,6 +14,13 @@ import { assertBrokerUsername, hashPassword, listDevices, type RegisteredDevice 
 
 export const mosquittoTemplatePath = path.resolve(__dirname, '..', '..', '..', 'infra', 'mosquitto', 'mosquitto.conf.template');
 
+/**
+ * Where scripts/setup.sh builds the broker's subscribe guard plugin
+ * (infra/mosquitto/subscribe-guard/): the checkout's .venv, on a farm server /opt/farmiq/.venv.
+ * Containers load it from their own image (docker-compose.yml passes that path).
+ */
+export const defaultSubscribeGuardPath = path.resolve(__dirname, '..', '..', '..', '.venv', 'lib', 'mosquitto', 'subscribe_guard.so');
+
 /** Where the local stack keeps the broker's files under FARMIQ_HOME (scripts/lib.sh uses the same). */
 export function brokerPaths(farmiqHome: string) {
   const dir = path.join(farmiqHome, 'mosquitto');
@@ -39,6 +46,13 @@ export interface MosquittoConfOptions {
   logFile: string;
   /** The user Mosquitto keeps (or drops to) when started as root; defaults to the current user. */
   runAsUser?: string;
+  /**
+   * MQTT_BRIDGE_USERNAME: the only login whose SUBSCRIBEs the subscribe guard lets through to the
+   * acl_file; every other client's are refused in the SUBACK.
+   */
+  bridgeUsername: string;
+  /** The subscribe guard's .so as the broker sees it; defaults to defaultSubscribeGuardPath. */
+  subscribeGuardPlugin?: string;
 }
 
 function confValue(name: string, value: string): string {
@@ -49,6 +63,7 @@ function confValue(name: string, value: string): string {
 
 export function renderMosquittoConf(opts: MosquittoConfOptions, template = fs.readFileSync(mosquittoTemplatePath, 'utf8')): string {
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw new Error(`invalid broker port ${opts.port}`);
+  assertBrokerUsername(opts.bridgeUsername);
   const values: Record<string, string> = {
     RUN_AS_USER: confValue('user', opts.runAsUser ?? os.userInfo().username),
     PID_FILE: confValue('pid_file', opts.pidFile),
@@ -58,6 +73,8 @@ export function renderMosquittoConf(opts: MosquittoConfOptions, template = fs.re
     ACL_FILE: confValue('acl_file', opts.aclFile),
     DATA_DIR: confValue('persistence_location', opts.dataDir.replace(/\/+$/, '')),
     LOG_FILE: confValue('log_dest file', opts.logFile),
+    SUBSCRIBE_GUARD_PLUGIN: confValue('plugin', opts.subscribeGuardPlugin ?? defaultSubscribeGuardPath),
+    BRIDGE_USERNAME: confValue('plugin_opt_bridge_username', opts.bridgeUsername),
   };
   const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, name: string) => {
     const v = values[name];
@@ -93,14 +110,14 @@ type AclDevice = Pick<RegisteredDevice, 'username' | 'tenantId' | 'farmId' | 'ba
  * (e.g. a command topic per device) is added here, and must stay within the device's own
  * `iot/<family>/<tenant>/<farm>/<barn>/<device>` prefix (renderAcl refuses anything else).
  *
- * What a read grant does and does not do on Mosquitto 2.0.11 (verified against the installed
- * broker, test/edge/broker-acl.test.ts): the acl_file check answers "allowed" to every SUBSCRIBE,
- * whatever the filter ('#', '+/…', other devices' topics, even with a `topic deny #` line), so the
- * SUBACK always grants (0x01). The read rules are applied to each message at delivery, live and
- * retained alike, so a device receives nothing outside its read filters. A refusal in the SUBACK
- * (0x87) takes the dynamic-security plugin, which keeps its own client list and does not re-read
- * it on SIGHUP, so it would replace this file-and-SIGHUP model with an admin API; not worth it
- * while nothing can be delivered anyway.
+ * Two checks guard a device's subscriptions on Mosquitto 2.0 (verified against the installed
+ * 2.0.11, test/edge/broker-acl.test.ts). The acl_file's read rules are applied to each message,
+ * live or retained, at delivery; its SUBSCRIBE check grants everything ('#', '+/…', other
+ * devices' topics, even with a `topic deny #` line). So the broker loads the subscribe guard
+ * plugin (infra/mosquitto/subscribe-guard/), which refuses every SUBSCRIBE except the bridge's:
+ * a device gets 0x87 (MQTT 5) / 0x80 (MQTT 3.1.1) in the SUBACK. The guard has no allow list yet,
+ * so a downlink filter added here also needs one there (exact filters per device, re-read on
+ * SIGHUP like the acl); writeBrokerAuthFiles refuses device read rules until that exists.
  */
 export function deviceReadFilters(_device: AclDevice): string[] {
   return [];
@@ -129,8 +146,8 @@ export function renderAcl(devices: AclDevice[], bridgeUsername: string, readFilt
     'topic read iot/#',
     'topic readwrite farmiq/bridge/#',
     '',
-    '# Devices publish under their own prefix only. They have no read rules: Mosquitto grants their',
-    '# SUBSCRIBEs (acl_file does not check subscriptions) but delivers them nothing.',
+    '# Devices publish under their own prefix only. They have no read rules, so nothing is delivered',
+    '# to them; the subscribe guard plugin (mosquitto.conf) refuses their SUBSCRIBEs.',
   ];
   for (const d of devices) {
     lines.push('', `# ${d.kind} ${d.tenantId}/${d.farmId}/${d.barnId}/${d.deviceId}`, `user ${d.username}`);
@@ -150,8 +167,11 @@ export interface BrokerAuthOptions {
   aclFile: string;
   bridgeUsername: string;
   bridgePassword: string;
-  /** Connect-only users with no topic rights (the test broker's reload probe). */
-  extraUsers?: { username: string; password: string }[];
+  /**
+   * Logins for tests: connect-only (the test broker's reload probe), or with `topic write` rules
+   * on the given filters (never read rules).
+   */
+  extraUsers?: { username: string; password: string; write?: string[] }[];
   /** chown the files to this owner (a broker running as another user, e.g. in a container). */
   owner?: FileOwner;
 }
@@ -162,11 +182,23 @@ export async function writeBrokerAuthFiles(pool: Pool, opts: BrokerAuthOptions):
   const devices = await listDevices(pool, { includeRevoked: false });
   const clash = devices.find((d) => d.username === opts.bridgeUsername);
   if (clash) throw new Error(`device ${clash.tenantId}/${clash.farmId}/${clash.barnId}/${clash.deviceId} uses the bridge's username "${opts.bridgeUsername}"; revoke it`);
+  // The subscribe guard refuses every device SUBSCRIBE: a read rule would be a downlink no device
+  // could subscribe to. Give the guard an allow list first (see deviceReadFilters).
+  const reader = devices.find((d) => deviceReadFilters(d).length > 0);
+  if (reader) throw new Error(`device ${reader.username} has read filters, but the broker's subscribe guard refuses every device SUBSCRIBE (infra/mosquitto/subscribe-guard/)`);
   const passwd = [`${opts.bridgeUsername}:${await hashPassword(opts.bridgeUsername, opts.bridgePassword)}`];
   for (const u of opts.extraUsers ?? []) passwd.push(`${u.username}:${await hashPassword(u.username, u.password)}`);
   for (const d of devices) passwd.push(`${d.username}:${d.passwordHash}`);
   await writeFileAtomic(opts.passwordFile, `${passwd.join('\n')}\n`, 0o600, opts.owner);
-  await writeFileAtomic(opts.aclFile, renderAcl(devices, opts.bridgeUsername), 0o600, opts.owner);
+  let acl = renderAcl(devices, opts.bridgeUsername);
+  for (const u of opts.extraUsers ?? []) {
+    if (!u.write?.length) continue;
+    assertBrokerUsername(u.username);
+    if (u.username === opts.bridgeUsername || devices.some((d) => d.username === u.username)) throw new Error(`extra user "${u.username}" clashes with the bridge or a device`);
+    for (const f of u.write) if (!f || /\s/.test(f)) throw new Error(`invalid topic filter "${f}" for extra user ${u.username}`);
+    acl += ['', '# extra login (tests)', `user ${u.username}`, ...u.write.map((f) => `topic write ${f}`), ''].join('\n');
+  }
+  await writeFileAtomic(opts.aclFile, acl, 0o600, opts.owner);
   return { devices: devices.length };
 }
 
