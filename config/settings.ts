@@ -163,7 +163,7 @@ const schema = z.object({
 
   /**
    * The edge's operator API (ingress rejects, sync status and control, DLQ): every route but
-   * /health and /metrics needs an operator token (`npm run edge:operator -- add`). Loopback by default.
+   * /health and /metrics needs an operator token (`npx tsx scripts/operator-credentials.ts add`). Loopback by default.
    */
   EDGE_HTTP_PORT: port.default(8080),
   EDGE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),

@@ -5,18 +5,29 @@
 #   scripts/apps.sh start|stop|status [name...]
 #
 # A process whose entry file does not exist yet is skipped with a note. Start waits until each
-# one's /health answers 200; stop sends SIGTERM, waits SHUTDOWN_GRACE_SECONDS + 5, then SIGKILL.
+# one's /health answers 200 (every listener's, for a process with several); stop sends SIGTERM,
+# waits SHUTDOWN_GRACE_SECONDS + 5, then SIGKILL.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FARMIQ_REPO" || exit 1
 
-# name | entry point | health URL (ports from config/settings.ts). Cloud first, so the edge finds it.
+# Where to reach a listener bound to HOST from this machine: a wildcard bind answers on loopback.
+probe_host() {
+  case "$1" in
+    0.0.0.0 | '::' | '[::]' | '') printf '127.0.0.1' ;;
+    *:*) local h="${1#[}"; printf '[%s]' "${h%]}" ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
+# name | entry point | health URL(s), space-separated (ports from config/settings.ts). Cloud first,
+# so the edge finds it. edge-http has two listeners: the operator API and the stations' uploads.
 APPS=(
   "cloud-http|gateways/http/cloud-main.ts|http://127.0.0.1:$CLOUD_HTTP_PORT/health"
   "cloud-worker|workers/cloud/main.ts|http://127.0.0.1:$CLOUD_WORKER_HEALTH_PORT/health"
   "cloud-consumers|cloud/consumers/main.ts|http://127.0.0.1:$CLOUD_CONSUMERS_HEALTH_PORT/health"
   "notifications|notifications/main.ts|http://127.0.0.1:$NOTIFICATIONS_HEALTH_PORT/health"
-  "edge-http|gateways/http/edge-main.ts|http://127.0.0.1:$EDGE_HTTP_PORT/health"
+  "edge-http|gateways/http/edge-main.ts|http://$(probe_host "$EDGE_HTTP_HOST"):$EDGE_HTTP_PORT/health http://$(probe_host "$EDGE_STATION_HTTP_HOST"):$EDGE_STATION_HTTP_PORT/health"
   "edge-worker|workers/edge/main.ts|http://127.0.0.1:$EDGE_WORKER_HEALTH_PORT/health"
   "mqtt-bridge|gateways/mqtt-bridge/main.ts|http://127.0.0.1:$BRIDGE_HEALTH_PORT/health"
 )
@@ -35,7 +46,8 @@ want() {
   return 1
 }
 
-health_port() { local hp="${1#http://*:}"; printf '%s' "${hp%%/*}"; }
+health_port() { [[ "$1" =~ :([0-9]+)/ ]] && printf '%s' "${BASH_REMATCH[1]}"; }
+health_host() { [[ "$1" =~ ^http://(\[[^]]*\]|[^:/]+): ]] && printf '%s' "${BASH_REMATCH[1]}" | tr -d '[]'; }
 
 # Waits for 200 from /health; on failure shows why (the last health answer and the log tail).
 wait_healthy() {
@@ -52,9 +64,9 @@ wait_healthy() {
 }
 
 start_apps() {
-  local app name entry url pid started=()
+  local app name entry urls url pid started=()
   for app in "${APPS[@]}"; do
-    name="$(app_field "$app" 1)"; entry="$(app_field "$app" 2)"; url="$(app_field "$app" 3)"
+    name="$(app_field "$app" 1)"; entry="$(app_field "$app" 2)"; urls="$(app_field "$app" 3)"
     want "$name" || continue
     if [[ ! -f "$entry" ]]; then
       say "$name: skipped ($entry does not exist yet)"
@@ -65,18 +77,20 @@ start_apps() {
       started+=("$app")
       continue
     fi
-    if port_open 127.0.0.1 "$(health_port "$url")"; then
-      die "$name: port $(health_port "$url") (its health endpoint) is in use by $(port_owner "$(health_port "$url")" || echo 'another process'), not started by FarmIQ; stop that process first"
-    fi
+    for url in $urls; do
+      if port_open "$(health_host "$url")" "$(health_port "$url")"; then
+        die "$name: port $(health_port "$url") (its listener on $(health_host "$url")) is in use by $(port_owner "$(health_port "$url")" || echo 'another process'), not started by FarmIQ; stop that process first"
+      fi
+    done
     step "$name: starting node --import tsx $entry (log $LOG_DIR/$name.log)"
     start_detached "$name" "$LOG_DIR/$name.log" node --import tsx "$entry"
     started+=("$app")
   done
   for app in "${started[@]}"; do
-    name="$(app_field "$app" 1)"; url="$(app_field "$app" 3)"
+    name="$(app_field "$app" 1)"; urls="$(app_field "$app" 3)"
     pid="$(running_pid "$name" node)" || fail_start "$name" "$LOG_DIR/$name.log" "exited during start-up"
-    wait_healthy "$name" "$url" "$pid"
-    say "$name: healthy ($url, pid $pid)"
+    for url in $urls; do wait_healthy "$name" "$url" "$pid"; done
+    say "$name: healthy (${urls// /, }, pid $pid)"
   done
 }
 
@@ -105,13 +119,17 @@ stop_apps() {
 }
 
 status_apps() {
-  local app name entry url pid code
+  local app name entry urls url pid code answers
   for app in "${APPS[@]}"; do
-    name="$(app_field "$app" 1)"; entry="$(app_field "$app" 2)"; url="$(app_field "$app" 3)"
+    name="$(app_field "$app" 1)"; entry="$(app_field "$app" 2)"; urls="$(app_field "$app" 3)"
     want "$name" || continue
     if pid="$(running_pid "$name" node)"; then
-      code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)"
-      printf '%-12s running (pid %s, %s -> %s, log %s)\n' "$name" "$pid" "$url" "${code:-no answer}" "$LOG_DIR/$name.log"
+      answers=()
+      for url in $urls; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)"
+        answers+=("$url -> ${code:-no answer}")
+      done
+      printf '%-12s running (pid %s, %s, log %s)\n' "$name" "$pid" "$(IFS=,; printf '%s' "${answers[*]}" | sed 's/,/, /g')" "$LOG_DIR/$name.log"
     elif [[ -f "$entry" ]]; then
       printf '%-12s stopped\n' "$name"
     else

@@ -8,4 +8,5 @@ say "servers (FARMIQ_HOME=$FARMIQ_HOME)"
 bash scripts/services.sh status | sed 's/^/  /'
 say "processes"
 bash scripts/apps.sh status | sed 's/^/  /'
+say "edge-http listeners: stations $EDGE_STATION_HTTP_HOST:$EDGE_STATION_HTTP_PORT (device credentials), operators $EDGE_HTTP_HOST:$EDGE_HTTP_PORT (operator token)"
 say "logs: $LOG_DIR"

@@ -10,6 +10,11 @@
  * `dlq` rows failed their 10 attempts (last error kept); `failed` rows were rejected by the cloud
  * (reason kept). Requeue puts rows back to pending with a fresh budget of attempts; it is
  * idempotent. The database is EDGE_DATABASE_URL (or --url).
+ *
+ * It calls no HTTP route, so it needs no operator token: whoever can read the farm server's config
+ * (the database password) is already more than an operator. The same actions over HTTP are on the
+ * operator listener (EDGE_HTTP_HOST:EDGE_HTTP_PORT) with `Authorization: Bearer <operator token>`
+ * (scripts/operator-credentials.ts add).
  */
 import os from 'node:os';
 import { Command, Option } from 'commander';

@@ -34,7 +34,8 @@ cat <<INFO
 
 FarmIQ is up.
   Temporal UI     $TEMPORAL_UI_URL   (namespaces $TEMPORAL_EDGE_NAMESPACE, $TEMPORAL_CLOUD_NAMESPACE; gRPC $TEMPORAL_ADDRESS)$ui_note
-  Edge HTTP       http://127.0.0.1:$EDGE_HTTP_PORT   (health /health)
+  Edge stations   http://$EDGE_STATION_HTTP_HOST:$EDGE_STATION_HTTP_PORT   (WeighVision uploads with device credentials; health /health)
+  Edge operator   http://$EDGE_HTTP_HOST:$EDGE_HTTP_PORT   (rejects, sync, DLQ with an operator token: npx tsx scripts/operator-credentials.ts add --name <you>)
   Cloud HTTP      http://127.0.0.1:$CLOUD_HTTP_PORT   (health /health)
   MQTT broker     $MQTT_URL   (devices: npx tsx scripts/device-credentials.ts add --help)
   S3 (rclone)     $S3_ENDPOINT   bucket $S3_BUCKET, key $S3_ACCESS_KEY
@@ -46,5 +47,6 @@ FarmIQ is up.
                   cloud-consumers http://127.0.0.1:$CLOUD_CONSUMERS_HEALTH_PORT/health
                   notifications http://127.0.0.1:$NOTIFICATIONS_HEALTH_PORT/health
   Logs            $LOG_DIR/<name>.log     pids $PID_DIR
+  Secrets         $FARMIQ_SECRETS_FILE   (generated for this install, mode 0600; read by the scripts, processes and tests)
   Status / stop   make status / make down
 INFO

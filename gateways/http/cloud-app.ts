@@ -17,6 +17,7 @@ import { logger, type Logger } from '../../platform/logger';
 import type { CheckResult } from '../../platform/health';
 import type { DeliveryPublisher } from '../../notifications/queue';
 import { requireUser } from './auth-middleware';
+import { utf8Only } from './charset';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
 import type { Client } from '@temporalio/client';
@@ -85,6 +86,8 @@ export function createCloudApp(deps: CloudAppDeps): Express {
 
   // ── 3. dashboard: a valid user token from here on ─────────────────────────────────────────
   app.use(requireUser({ secret: deps.jwtSecret }));
+  // Every dashboard body is UTF-8 JSON: another charset is 415 before any router reads it.
+  app.use(utf8Only());
   app.use(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
   app.use(createInsightsRouter({ temporalClient: deps.temporalClient, pool: tenantPool, log, authSecret: deps.jwtSecret }));
   // More dashboard routers mount here: each route's requireRole() first, any tenant named in a

@@ -1,6 +1,18 @@
 /**
- * The edge HTTP API as an express app, without a listening socket: edge-main.ts serves it, tests
- * serve it on an ephemeral port.
+ * The edge HTTP API as two express apps, one per audience, without listening sockets: edge-main.ts
+ * serves each on its own listener, tests serve them on ephemeral ports.
+ *
+ *   station app   EDGE_STATION_HTTP_HOST:EDGE_STATION_HTTP_PORT (the barn LAN on a farm server)
+ *                 /health, /metrics; POST /api/v1/media/images/presign|complete with the station's
+ *                 device credentials (media-router.ts, device-auth.ts)
+ *   operator app  EDGE_HTTP_HOST:EDGE_HTTP_PORT (loopback by default)
+ *                 /health, /metrics; every other route needs an operator token (operator-auth.ts):
+ *                 /api/v1/ingress/rejects, /api/v1/sync/status|pause|resume|retry-now, /api/v1/sync/dlq
+ *
+ * Neither app serves the other's routes: an operator route on the station listener is 404, and a
+ * station's credentials on the operator listener are 401. Bodies in a charset other than UTF-8 are
+ * 415 on both (charset.ts); on the station app they are kept in ingress_rejects like every other
+ * refused device request.
  */
 import express, { type Express } from 'express';
 import type { Pool } from 'pg';
@@ -8,10 +20,14 @@ import { settings } from '../../config/settings';
 import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
 import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
 import { logger, type Logger } from '../../platform/logger';
+import { utf8Only } from './charset';
+import { parseBasicAuth } from './device-auth';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
+import { recordHttpReject } from './http-rejects';
 import { ingressRejectsRouter } from './ingress-rejects';
 import { mediaRouter } from './media-router';
+import { requireOperator } from './operator-auth';
 import { requestId } from './request-id';
 import { temporalSyncControl, type SyncForwarderControl } from './sync-control';
 import { syncDlqRouter } from './sync-dlq';
@@ -22,33 +38,24 @@ export interface EdgeAppDeps {
   log?: Logger;
   /** Lets main.ts report `stopping` on /health while it drains; ready by default. */
   phase?: () => Phase;
-  /** The sync forwarder workflow (status query, pause/resume/retry-now); by default through the edge's Temporal. */
+  /** Operator app: the sync forwarder workflow (status query, pause/resume/retry-now); by default through the edge's Temporal. */
   syncControl?: SyncForwarderControl;
   edgeId?: string;
-  /** WeighVision sessions, for image uploads; by default their workflows on the edge's Temporal. */
+  /** Station app: WeighVision sessions, for image uploads; by default their workflows on the edge's Temporal. */
   sessions?: SessionDirectory;
-  /** Where images are uploaded; by default the S3 store of S3_* settings. */
+  /** Station app: where images are uploaded; by default the S3 store of S3_* settings. */
   objectStore?: ObjectStore;
+  /** Station app: how long a presign waits for a session not started yet; default MEDIA_SESSION_WAIT_MS. */
+  sessionWaitMs?: number;
 }
 
-export function createEdgeApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId, sessions, objectStore }: EdgeAppDeps): Express {
-  const s = settings();
-  const sync = syncControl ?? temporalSyncControl({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE, edgeId: edgeId ?? s.EDGE_ID });
-  const media = mediaRouter({
-    pool,
-    log,
-    sessions: sessions ?? cachedSessionDirectory(temporalSessionDirectory({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE })),
-    objectStore: objectStore ?? s3ObjectStore(),
-    presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS,
-    maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES,
-    sessionWaitMs: s.MEDIA_SESSION_WAIT_MS,
-  });
+function baseApp(component: string, pool: Pool, phase?: () => Phase): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
   app.use(
     healthRouter(
-      'edge-http',
+      component,
       {
         database: async () => {
           await pool.query('SELECT 1');
@@ -58,11 +65,56 @@ export function createEdgeApp({ pool, log = logger('edge-http'), phase, syncCont
       phase,
     ),
   );
-  app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
-  app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
-  app.use('/api/v1/media/images', media);
-  app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: edgeId ?? s.EDGE_ID }));
+  return app;
+}
+
+/** The stations' listener: image uploads with device credentials, and health. */
+export function createEdgeStationApp({ pool, log = logger('edge-http'), phase, sessions, objectStore, sessionWaitMs }: EdgeAppDeps): Express {
+  const s = settings();
+  const media = mediaRouter({
+    pool,
+    log,
+    sessions: sessions ?? cachedSessionDirectory(temporalSessionDirectory({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE })),
+    objectStore: objectStore ?? s3ObjectStore(),
+    presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS,
+    maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES,
+    sessionWaitMs: sessionWaitMs ?? s.MEDIA_SESSION_WAIT_MS,
+  });
+  const app = baseApp('edge-http-station', pool, phase);
+  const charset = utf8Only({
+    // Kept with the other refused device requests (the body is not read: its size is what was announced).
+    onRefused: async (req, refusal) => {
+      const username = parseBasicAuth(req.get('authorization'))?.username;
+      await recordHttpReject(pool, log, {
+        route: `${req.method} ${req.baseUrl}${req.path}`,
+        reason: refusal.code,
+        detail: username === undefined ? refusal.message : `${refusal.message} (username ${JSON.stringify(username.slice(0, 128))})`,
+        bodySize: Number(req.get('content-length')) || 0,
+      });
+    },
+  });
+  app.use('/api/v1/media/images', charset, media);
   app.use(notFound);
   app.use(errorHandler(log));
   return app;
 }
+
+/** The operators' listener: rejects, sync status and control, DLQ — each behind an operator token. */
+export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId }: EdgeAppDeps): Express {
+  const s = settings();
+  const id = edgeId ?? s.EDGE_ID;
+  const sync = syncControl ?? temporalSyncControl({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE, edgeId: id });
+  const app = baseApp('edge-http-operator', pool, phase);
+  // Everything below /health and /metrics, unknown paths included: nothing about this API without a token.
+  app.use(requireOperator(pool));
+  app.use(utf8Only());
+  app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
+  app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
+  app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: id }));
+  app.use(notFound);
+  app.use(errorHandler(log));
+  return app;
+}
+
+/** The station app under its earlier name (the media upload tests serve it). */
+export const createEdgeApp = createEdgeStationApp;

@@ -6,16 +6,18 @@
  *   200 { batch_id, results: [{ status: accepted | duplicate | rejected, event_id, tenant_id, reason? }] }
  *   400 invalid_json | schema_violation:<path> | edge_mismatch | invalid_body
  *   401 missing_signature | unknown_edge | stale_timestamp | bad_signature | replayed_nonce
- *   413 payload_too_large        503 unavailable (retry later; the edge spends no attempts)
+ *   413 payload_too_large        415 unsupported_charset (a charset other than UTF-8)
+ *   503 unavailable (retry later; the edge spends no attempts)
  */
 import { randomUUID } from 'node:crypto';
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Pool } from 'pg';
 import { edgeBatchPaths, maxBatchBodyBytes, signatureHeaders } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
 import { BatchIngestion, type OutboxNudge } from '../../cloud/ingestion/batch-ingestion';
 import { IngestionError } from '../../cloud/ingestion/errors';
 import { ingestionMetrics } from '../../cloud/metrics';
+import { acceptableCharset, unsupportedCharset } from './charset';
 
 export interface EdgeBatchRouterDeps {
   pool: Pool;
@@ -57,8 +59,19 @@ export function createEdgeBatchRouter({ pool, relay, log, now }: EdgeBatchRouter
   const rawBody = express.raw({ type: () => true, limit: maxBatchBodyBytes });
   const router = Router();
 
+  // The signature covers the bytes, and the bytes must be UTF-8 JSON: another charset is refused
+  // before the body is read.
+  const utf8Body: RequestHandler = (req, res, next) => {
+    if (acceptableCharset(req)) return next();
+    const refusal = unsupportedCharset(req);
+    const requestId = requestIdOf(req, res);
+    log.info({ requestId, code: refusal.code, edgeId: req.get(signatureHeaders.edgeId) }, `edge batch refused: ${refusal.message}`);
+    ingestionMetrics.requests.inc({ status: String(refusal.status), code: refusal.code });
+    res.status(refusal.status).json({ error: { code: refusal.code, message: refusal.message } });
+  };
+
   for (const path of edgeBatchPaths) {
-    router.post(path, rawBody, async (req, res) => {
+    router.post(path, utf8Body, rawBody, async (req, res) => {
       const requestId = requestIdOf(req, res);
       try {
         const response = await ingestion.ingest({

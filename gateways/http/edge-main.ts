@@ -1,19 +1,25 @@
 /**
- * The edge HTTP gateway process (EDGE_HTTP_PORT): /health, /metrics, the ingress rejects API,
- * sync status and DLQ, and WeighVision image uploads.
+ * The edge HTTP gateway process, with one listener per audience (edge-app.ts):
+ *
+ *   station   EDGE_STATION_HTTP_HOST:EDGE_STATION_HTTP_PORT   WeighVision image uploads (device
+ *             credentials), /health, /metrics; on a farm server the barn LAN address or 0.0.0.0
+ *   operator  EDGE_HTTP_HOST:EDGE_HTTP_PORT                   ingress rejects, sync status and
+ *             control, DLQ (operator token), /health, /metrics; loopback by default
  *
  *   npm run edge:http
  */
 import { settings } from '../../config/settings';
 import { logger } from '../../platform/logger';
-import { createEdgeApp } from './edge-app';
+import { createEdgeOperatorApp, createEdgeStationApp } from './edge-app';
 import { runGateway } from './serve';
 
 const s = settings();
 runGateway({
   component: 'edge-http',
   databaseUrl: s.EDGE_DATABASE_URL,
-  port: s.EDGE_HTTP_PORT,
   log: logger('edge-http'),
-  createApp: createEdgeApp,
+  listeners: [
+    { name: 'station', host: s.EDGE_STATION_HTTP_HOST, port: s.EDGE_STATION_HTTP_PORT, createApp: createEdgeStationApp },
+    { name: 'operator', host: s.EDGE_HTTP_HOST, port: s.EDGE_HTTP_PORT, createApp: createEdgeOperatorApp },
+  ],
 });

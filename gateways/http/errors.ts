@@ -22,12 +22,20 @@ export type ErrorCode =
   | 'image_too_large'
   | 'session_not_found'
   | 'session_not_open'
+  | 'session_not_owned'
   | 'media_not_found'
   | 'object_missing'
   | 'object_size_mismatch'
   | 'object_type_mismatch'
   | 'temporal_unavailable'
-  | 'object_store_unavailable';
+  | 'object_store_unavailable'
+  // every JSON route (gateways/http/charset.ts) and express's own request errors (below)
+  | 'unsupported_charset'
+  | 'unsupported_content_encoding'
+  | 'payload_too_large'
+  | 'invalid_request'
+  // the edge operator API (gateways/http/operator-auth.ts)
+  | 'operator_unauthenticated';
 
 export class HttpError extends Error {
   constructor(
@@ -53,11 +61,42 @@ function isDatabaseUnavailable(err: unknown): boolean {
   return (e.code !== undefined && unavailableCodes.has(e.code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(e.message ?? '');
 }
 
+/**
+ * Errors that express's own machinery (body-parser, the router) raises because of the request — a
+ * body that is not JSON, too large, in an unknown charset or encoding, a path parameter that is not
+ * valid percent-encoding — carry a 4xx `status`: they are the caller's, with a code, never a 500.
+ */
+export function requestErrorOf(err: unknown): HttpError | undefined {
+  const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return undefined;
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (status === undefined || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  const message = typeof e.message === 'string' && e.message ? e.message.slice(0, 300) : 'the request could not be read';
+  switch (e.type) {
+    case 'charset.unsupported':
+      return new HttpError(415, 'unsupported_charset', 'request bodies must be UTF-8 JSON (send charset=utf-8 or none)');
+    case 'encoding.unsupported':
+      return new HttpError(415, 'unsupported_content_encoding', message);
+    case 'entity.parse.failed':
+      return new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new HttpError(413, 'payload_too_large', 'the request body is too large');
+    default:
+      return new HttpError(status, 'invalid_request', message);
+  }
+}
+
 export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+  return (err, req, res, next) => {
+    // An answer already on its way cannot become an error body; express closes the connection.
+    if (res.headersSent) return next(err);
     let body: HttpError;
+    const requestError = err instanceof HttpError ? undefined : requestErrorOf(err);
     if (err instanceof HttpError) {
       body = err;
+    } else if (requestError) {
+      body = requestError;
+      log.info({ requestId: res.locals.requestId, path: req.path, code: body.code, err: (err as Error).message }, 'request refused');
     } else if (isDatabaseUnavailable(err)) {
       body = new HttpError(503, 'database_unavailable', 'the database is not reachable; retry shortly');
       log.warn({ requestId: res.locals.requestId, path: req.path, err: (err as Error).message }, 'database unavailable');

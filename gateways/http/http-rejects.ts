@@ -5,6 +5,7 @@
  * never changes the answer the device gets.
  */
 import type { Pool } from 'pg';
+import { toStorableText } from '../../domain/contracts/storable';
 import type { Logger } from '../../platform/logger';
 
 /** The same cut as the MQTT bridge's: enough to diagnose, bounded per row. */
@@ -27,7 +28,17 @@ export async function recordHttpReject(pool: Pool, log: Logger, r: HttpReject): 
     await pool.query(
       `INSERT INTO ingress_rejects (source, topic, reason, detail, tenant_id, device_id, payload, payload_size)
        VALUES ('http', $1, $2, $3, $4, $5, $6, $7)`,
-      [r.route, r.reason, r.detail, r.tenantId ?? null, r.deviceId?.slice(0, 256) ?? null, r.body ? r.body.subarray(0, maxStoredPayloadBytes) : null, r.bodySize],
+      // Text that came from the request (a path, a field name in a message) may hold what Postgres
+      // refuses (NUL, lone surrogates): replaced, so the refusal is still recorded. The body is bytes.
+      [
+        toStorableText(r.route.slice(0, 1024)),
+        toStorableText(r.reason),
+        toStorableText(r.detail.slice(0, 4096)),
+        r.tenantId ?? null,
+        r.deviceId === undefined ? null : toStorableText(r.deviceId.slice(0, 256)),
+        r.body ? r.body.subarray(0, maxStoredPayloadBytes) : null,
+        r.bodySize,
+      ],
     );
   } catch (err) {
     log.warn({ route: r.route, reason: r.reason, err: (err as Error).message }, 'could not record the refused request in ingress_rejects');

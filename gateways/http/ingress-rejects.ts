@@ -8,12 +8,13 @@
 import { Router, type Request } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { isStorableText, storableTextMessage } from '../../domain/contracts/storable';
 import { HttpError } from './errors';
 
 const listQuery = z
   .object({
     /** Exact reason, e.g. `invalid_json` or `schema_violation:payload.value` (see the summary for the ones present). */
-    reason: z.string().min(1).max(200).optional(),
+    reason: z.string().min(1).max(200).refine(isStorableText, storableTextMessage).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     /** The `next_before` of the previous page: only rejects with a smaller id. */
     before: z.string().regex(/^[1-9][0-9]{0,18}$/, 'must be a reject id (a positive integer)').optional(),

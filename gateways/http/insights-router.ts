@@ -24,7 +24,7 @@
  *
  * Errors: { error: { code, message, field? } }
  *   400 invalid_json | invalid_body | invalid_window | window_too_long | unknown_recipient | invalid_query
- *   401 unauthenticated   403 forbidden   404 not_found   409 request_id_reused
+ *   401 unauthenticated   403 forbidden   404 not_found   409 request_id_reused   415 unsupported_charset
  *   502 insight_failed    503 temporal_unavailable   504 insight_timeout (the run goes on; retry
  *   with the same x-request-id to collect it)
  */
@@ -36,6 +36,7 @@ import { isGrpcServiceError, WorkflowFailedError, type Client } from '@temporali
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { settings } from '../../config/settings';
 import { withTenant } from '../../auth/tenant-db';
+import { isDataRefusal } from '../../db/errors';
 import { decodeCursor, findInsightByRequestId, getInsight, listInsights, type InsightRecord } from '../../insights/insight-store';
 import { notificationChannels } from '../../notifications/model';
 import type { Logger } from '../../platform/logger';
@@ -43,6 +44,8 @@ import { farmiqBarn, farmiqFarm, farmiqTenant } from '../../temporal/search-attr
 import { insightWorkflowId } from '../../temporal/workflow-ids';
 import type { generateInsight, GenerateInsightInput, GenerateInsightResult } from '../../workflows/insight-generation';
 import { assertTenant, authOf, requireRole, requireUser } from './auth-middleware';
+import { utf8Only } from './charset';
+import { HttpError, requestErrorOf } from './errors';
 
 export interface InsightsRouterDeps {
   temporalClient: Client;
@@ -142,6 +145,9 @@ const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
   if (type === 'entity.parse.failed') return sendError(res, 400, 'invalid_json', 'the request body is not valid JSON');
   if (type === 'entity.too.large') return sendError(res, 413, 'payload_too_large', 'the request body is too large');
   if (typeof type === 'string' && type.startsWith('entity.')) return sendError(res, 400, 'invalid_body', `the request body could not be read: ${(err as Error).message}`);
+  // Unknown charset or encoding, a broken path parameter: the request's fault, with its own code.
+  const known = err instanceof HttpError ? undefined : requestErrorOf(err);
+  if (known) return next(known);
   next(err);
 };
 
@@ -152,7 +158,7 @@ export function createInsightsRouter(deps: InsightsRouterDeps): Router {
   const authenticate = requireUser({ secret: deps.authSecret });
   const router = Router();
 
-  router.post('/api/v1/dashboard/insights/generate', authenticate, requireRole('operator'), express.json({ limit: '64kb' }), async (req, res) => {
+  router.post('/api/v1/dashboard/insights/generate', authenticate, requireRole('operator'), utf8Only(), express.json({ limit: '64kb' }), async (req, res) => {
     const requestId = requestIdOf(req, res);
     const auth = authOf(req);
     const parsed = generateInsightBody.safeParse(req.body ?? {});
@@ -281,11 +287,18 @@ export function createInsightsRouter(deps: InsightsRouterDeps): Router {
     }
     const cursor = q.data.cursor ? decodeCursor(q.data.cursor) : null;
     if (q.data.cursor && !cursor) return sendError(res, 400, 'invalid_query', 'cursor: not a cursor this API issued', { field: 'cursor' });
-    const page = await withTenant(pool, auth.tenantId, async (c) => {
-      const farm = await c.query('SELECT 1 FROM farms WHERE tenant_id = $1 AND farm_id = $2', [auth.tenantId, q.data.farm_id]);
-      if (farm.rowCount === 0) return null;
-      return listInsights(c, { tenantId: auth.tenantId, farmId: q.data.farm_id, limit: q.data.limit, cursor });
-    });
+    let page;
+    try {
+      page = await withTenant(pool, auth.tenantId, async (c) => {
+        const farm = await c.query('SELECT 1 FROM farms WHERE tenant_id = $1 AND farm_id = $2', [auth.tenantId, q.data.farm_id]);
+        if (farm.rowCount === 0) return null;
+        return listInsights(c, { tenantId: auth.tenantId, farmId: q.data.farm_id, limit: q.data.limit, cursor });
+      });
+    } catch (err) {
+      // A cursor of the right shape whose time Postgres refuses (month 13, year 0): not one this API issued.
+      if (cursor && isDataRefusal(err)) return sendError(res, 400, 'invalid_query', 'cursor: not a cursor this API issued', { field: 'cursor' });
+      throw err;
+    }
     // Another tenant's farm is as absent as one that does not exist.
     if (!page) return sendError(res, 404, 'not_found', `farm ${q.data.farm_id} does not exist`);
     res.json({ items: page.items, next_cursor: page.nextCursor });

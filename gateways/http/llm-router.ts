@@ -7,6 +7,7 @@
  *     200   { result: { insight, generator: "llm" | "template", model, fallback } }
  *     400   invalid_json | invalid_feature_summary
  *     401   unauthenticated (no or a wrong token)        403 forbidden (a dashboard user's token)
+ *     415   unsupported_charset (a charset other than UTF-8)
  *
  * The configured LLM writes the insight (with the request's x-request-id on the outgoing call);
  * invalid output, a timeout or an error fall back to the template writer and `fallback` says why.
@@ -19,6 +20,7 @@ import { featureSummarySchema } from '../../insights/feature-summary';
 import { LocalInsightAnalyzer } from '../../insights/llm/analyzer';
 import type { InsightWriter } from '../../insights/llm/writer';
 import { llmWriterFromSettings } from '../../insights/services';
+import { utf8Only } from './charset';
 import { internalBodyErrors, internalRequestId, requireServiceToken, sendInternalError, type InternalRouterDeps } from './ml-router';
 
 export interface LlmRouterDeps extends InternalRouterDeps {
@@ -31,7 +33,7 @@ const analyzeBody = z.strictObject({ summary: featureSummarySchema });
 export function createLlmRouter({ log, serviceToken = settings().INTERNAL_SERVICE_TOKEN, jwtSecret, llm = llmWriterFromSettings(settings()) }: LlmRouterDeps): Router {
   const analyzer = new LocalInsightAnalyzer(llm, log);
   const router = Router();
-  router.post('/api/v1/llm-insights/analyze', internalRequestId, requireServiceToken(serviceToken, { jwtSecret }), express.json({ limit: '1mb' }), async (req, res) => {
+  router.post('/api/v1/llm-insights/analyze', internalRequestId, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '1mb' }), async (req, res) => {
     const requestId = res.locals.requestId as string;
     const parsed = analyzeBody.safeParse(req.body ?? {});
     if (!parsed.success) {

@@ -7,6 +7,7 @@
  *     200   { predictions: { model, barns: [{ barn_id, performance_index, horizons, days_to_target, feed_needed_kg }] } }
  *     400   invalid_json | invalid_body | unknown_species
  *     401   unauthenticated (no or a wrong token)        403 forbidden (a dashboard user's token)
+ *     415   unsupported_charset (a charset other than UTF-8)
  *
  * Called by the insight workflow's predict activity when ML_SERVICE_URL is set (otherwise the
  * model runs inside the cloud worker). The inputs are per-barn features, never readings. Service
@@ -18,6 +19,8 @@ import { verifyToken } from '../../auth/tokens';
 import { settings } from '../../config/settings';
 import { predictGrowth, predictRequestSchema, UnknownSpecies } from '../../insights/ml/growth-reference-model';
 import type { Logger } from '../../platform/logger';
+import { utf8Only } from './charset';
+import { HttpError, requestErrorOf } from './errors';
 
 export interface InternalRouterDeps {
   log: Logger;
@@ -72,12 +75,15 @@ export const internalBodyErrors: ErrorRequestHandler = (err, _req, res, next) =>
   const type = (err as { type?: string }).type;
   if (type === 'entity.parse.failed') return sendInternalError(res, 400, 'invalid_json', 'the request body is not valid JSON');
   if (type === 'entity.too.large') return sendInternalError(res, 413, 'payload_too_large', 'the request body is too large');
+  // Another charset (utf8Only), an unknown encoding, a broken path parameter: the caller's, with a code.
+  const known = err instanceof HttpError ? err : requestErrorOf(err);
+  if (known && known.status < 500) return sendInternalError(res, known.status, known.code, known.message, known.field);
   next(err);
 };
 
 export function createMlRouter({ log, serviceToken = settings().INTERNAL_SERVICE_TOKEN, jwtSecret }: InternalRouterDeps): Router {
   const router = Router();
-  router.post('/api/v1/ml/predict', internalRequestId, requireServiceToken(serviceToken, { jwtSecret }), express.json({ limit: '256kb' }), (req, res) => {
+  router.post('/api/v1/ml/predict', internalRequestId, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '256kb' }), (req, res) => {
     const requestId = res.locals.requestId as string;
     const parsed = predictRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) {

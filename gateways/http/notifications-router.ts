@@ -10,16 +10,19 @@
  * The tenant is always the token's. A body naming another tenant, a recipient or a notification
  * of another tenant answers 404 (row-level security hides them; the answer does not say they exist).
  */
-import express, { Router, type ErrorRequestHandler, type Request } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { isStorableText, storableTextMessage, text } from '../../domain/contracts/storable';
+import { isDataRefusal } from '../../db/errors';
 import type { Logger } from '../../platform/logger';
 import { NotificationError, notificationChannels, type Notification } from '../../notifications/model';
 import { getNotification, inbox, InvalidCursorError, markAllRead, markRead, maxInboxPageSize } from '../../notifications/inbox';
 import type { DeliveryPublisher } from '../../notifications/queue';
 import { sendNotification } from '../../notifications/send';
 import { assertTenant, authOf, requireRole } from './auth-middleware';
-import { HttpError } from './errors';
+import { acceptableCharset, unsupportedCharset } from './charset';
+import { HttpError, requestErrorOf } from './errors';
 
 export interface NotificationsRouterDeps {
   /** The tenant pool (farmiq_app): every query runs under row-level security. */
@@ -28,16 +31,49 @@ export interface NotificationsRouterDeps {
   log: Logger;
 }
 
+/** Deepest nesting of `data` (jsonb refuses very deep values; nothing a notification carries needs more). */
+export const maxDataDepth = 16;
+
+/** Why a `data` value could not be stored as jsonb as sent, or undefined when it can. */
+export function unstorableJson(value: unknown, depth = 0): string | undefined {
+  if (depth > maxDataDepth) return `is nested deeper than ${maxDataDepth} levels`;
+  if (typeof value === 'string') return isStorableText(value) ? undefined : storableTextMessage;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must hold finite numbers only';
+  if (value === null || typeof value === 'boolean') return undefined;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const problem = unstorableJson(v, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!isStorableText(k)) return `keys ${storableTextMessage}`;
+      const problem = unstorableJson(v, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  return 'must be JSON';
+}
+
 const sendBody = z
   .object({
     /** Optional; when given it must be the caller's tenant. */
     tenant_id: z.string().optional(),
     recipient_user_id: z.string().uuid().nullable().default(null),
     channel: z.enum(notificationChannels),
-    title: z.string().trim().min(1).max(200),
-    body: z.string().min(1).max(10_000),
-    data: z.record(z.string(), z.unknown()).default({}),
-    idempotency_key: z.string().min(1).max(200).nullable().optional(),
+    title: z.string().trim().min(1).max(200).refine(isStorableText, storableTextMessage),
+    body: text(1, 10_000),
+    data: z
+      .record(z.string(), z.unknown())
+      .superRefine((d, ctx) => {
+        const problem = unstorableJson(d);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default({}),
+    idempotency_key: text(1, 200).nullable().optional(),
   })
   .strict();
 
@@ -81,7 +117,9 @@ function requestIdOf(req: Request): string | null {
 
 export function createNotificationsRouter({ pool, publisher, log }: NotificationsRouterDeps): Router {
   const router = Router();
-  const json = express.json({ limit: '64kb' });
+  const parseJson = express.json({ limit: '64kb' });
+  // UTF-8 JSON only: another charset is 415 unsupported_charset before the body is read.
+  const json: RequestHandler = (req, res, next) => (acceptableCharset(req) ? parseJson(req, res, next) : next(unsupportedCharset(req)));
 
   router.post('/api/v1/notifications/send', requireRole('operator'), json, async (req, res) => {
     const auth = authOf(req);
@@ -121,6 +159,8 @@ export function createNotificationsRouter({ pool, publisher, log }: Notification
       res.json({ items: page.items.map(toWire), next_cursor: page.nextCursor, unread_count: page.unreadCount });
     } catch (err) {
       if (err instanceof InvalidCursorError) throw new HttpError(400, 'invalid_query', err.message, 'cursor');
+      // A cursor of the right shape whose time Postgres refuses (month 13, year 0): not one this API issued.
+      if (parsed.data.cursor !== undefined && isDataRefusal(err)) throw new HttpError(400, 'invalid_query', 'cursor: not a cursor this API issued', 'cursor');
       throw err;
     }
   });
@@ -146,8 +186,9 @@ export function createNotificationsRouter({ pool, publisher, log }: Notification
     const e = err as { type?: string; message?: string };
     if (e.type === 'entity.too.large') return next(new HttpError(413, 'invalid_body', 'the request body is too large'));
     if (typeof e.type === 'string' && e.type.startsWith('entity.')) return next(new HttpError(400, 'invalid_body', `the request body is not valid JSON: ${e.message}`));
-    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return next(new HttpError(415, 'invalid_body', e.message ?? 'unsupported encoding'));
-    next(err);
+    // Unknown charset or encoding, a broken path parameter: 415 unsupported_charset etc. (errors.ts).
+    const known = err instanceof HttpError ? undefined : requestErrorOf(err);
+    next(known ?? err);
   };
   router.use(onBodyError);
   return router;

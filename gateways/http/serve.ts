@@ -1,7 +1,7 @@
 /**
- * Runs an HTTP gateway process: waits for its database, listens, and on SIGTERM reports
- * `stopping` on /health, stops accepting connections, lets in-flight requests finish within
- * SHUTDOWN_GRACE_SECONDS, then closes the pool.
+ * Runs an HTTP gateway process: waits for its database, listens on each of its listeners (one app
+ * per address), and on SIGTERM reports `stopping` on /health, stops accepting connections on all of
+ * them, lets in-flight requests finish within SHUTDOWN_GRACE_SECONDS, then closes the pool.
  */
 import http from 'node:http';
 import type { Express } from 'express';
@@ -13,13 +13,20 @@ import type { Logger } from '../../platform/logger';
 import { createPool, safeDatabaseName } from '../../db/pool';
 import type { Phase } from './health';
 
+export interface ListenerSpec {
+  /** For logs: `station`, `operator`. */
+  name: string;
+  host: string;
+  port: number;
+  createApp: (deps: { pool: Pool; log: Logger; phase: () => Phase }) => Express;
+}
+
 export interface GatewaySpec {
   component: string;
   databaseUrl: string;
-  port: number;
-  host?: string;
   log: Logger;
-  createApp: (deps: { pool: Pool; log: Logger; phase: () => Phase }) => Express;
+  /** One HTTP server per listener, sharing the pool and the lifecycle; each on its own address. */
+  listeners: ListenerSpec[];
 }
 
 export async function serveGateway(spec: GatewaySpec): Promise<void> {
@@ -37,23 +44,32 @@ export async function serveGateway(spec: GatewaySpec): Promise<void> {
     signal: lifecycle.abort.signal,
   });
 
-  const app = spec.createApp({ pool, log, phase: () => phase });
-  const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // Loopback until these APIs authenticate their callers (a host setting comes with auth).
-    server.listen(spec.port, spec.host ?? '127.0.0.1', () => resolve());
+  const servers: http.Server[] = [];
+  // All listeners stop accepting at once, then in-flight requests finish on each.
+  lifecycle.onStop('http servers', async () => {
+    await Promise.all(
+      servers.map((server) => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        return closed;
+      }),
+    );
   });
-  lifecycle.onStop('http server', async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
-  });
+  for (const listener of spec.listeners) {
+    const app = listener.createApp({ pool, log, phase: () => phase });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: Error) => reject(new Error(`${listener.name} listener on ${listener.host}:${listener.port}: ${err.message}`)));
+      server.listen(listener.port, listener.host, () => resolve());
+    });
+    servers.push(server);
+    log.info({ listener: listener.name, host: listener.host, port: listener.port }, `${spec.component} ${listener.name} listener up`);
+  }
   lifecycle.onStop('health phase', async () => {
     phase = 'stopping';
   });
   phase = 'ready';
-  log.info({ port: spec.port }, `${spec.component} listening`);
+  log.info({ listeners: spec.listeners.map((l) => `${l.name} ${l.host}:${l.port}`) }, `${spec.component} listening`);
 }
 
 /** main() of a gateway: a start-up failure is logged and exits non-zero. */

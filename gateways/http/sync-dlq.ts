@@ -14,6 +14,7 @@ import { Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { getRow, listDead, requeueAllDead, requeueDead, type DeadRowSummary, type OutboxRow } from '../../edge/sync/outbox';
+import { operatorOf } from './operator-auth';
 import { outboxIdPattern, parseBody, parseQuery, syncHttpError } from './sync-http';
 import { syncJsonBody } from './sync-status';
 
@@ -89,7 +90,8 @@ export function syncDlqRouter(pool: Pool): Router {
   router.post('/requeue', syncJsonBody, async (req, res) => {
     parseQuery(noQuery, req);
     const body = parseBody(requeueBody, req);
-    const note = `requeued ${new Date().toISOString()} via edge API (request ${res.locals.requestId})`;
+    const operator = operatorOf(res)?.name;
+    const note = `requeued ${new Date().toISOString()} via edge API${operator ? ` by operator ${operator}` : ''} (request ${res.locals.requestId})`;
     if ('all' in body) {
       const requeued = await requeueAllDead(pool, body.status, note);
       res.json({ status: body.status, requeued });

@@ -13,8 +13,12 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { text } from '../../domain/contracts/storable';
 import { outboxFigures, type OutboxFigures } from '../../edge/sync/outbox';
 import type { SyncStatus } from '../../workflows/sync-definitions';
+import { acceptableCharset, unsupportedCharset } from './charset';
+import { requestErrorOf } from './errors';
+import { operatorOf } from './operator-auth';
 import { SyncControlError, type SyncForwarderControl } from './sync-control';
 import { parseBody, parseQuery, syncHttpError } from './sync-http';
 
@@ -22,14 +26,22 @@ import { parseBody, parseQuery, syncHttpError } from './sync-http';
 const figuresTimeoutMs = 5000;
 
 const noQuery = z.object({}).strict();
-const pauseBody = z.object({ reason: z.string().min(1).max(500).optional(), by: z.string().min(1).max(200).optional() }).strict();
+const pauseBody = z.object({ reason: text(1, 500).optional(), by: text(1, 200).optional() }).strict();
 const emptyBody = z.object({}).strict();
 
-/** JSON bodies up to 16 KiB; a body that is not JSON is a 400 with a code, not a 500. */
+const parseJson = express.json({ limit: '16kb' });
+
+/**
+ * UTF-8 JSON bodies up to 16 KiB. Another charset is 415, an unknown content encoding 415, a body
+ * over the limit 413; any other body that is not JSON is a 400 invalid_body — never a 500.
+ */
 export const syncJsonBody: RequestHandler = (req, res, next) => {
-  express.json({ limit: '16kb' })(req, res, (err?: unknown) => {
-    if (err) return next(syncHttpError(400, 'invalid_body', `the body is not acceptable JSON: ${(err as Error).message}`));
-    next();
+  if (!acceptableCharset(req)) return next(unsupportedCharset(req));
+  parseJson(req, res, (err?: unknown) => {
+    if (!err) return next();
+    const known = requestErrorOf(err);
+    if (known && known.code !== 'invalid_json' && known.code !== 'invalid_request') return next(known);
+    next(syncHttpError(400, 'invalid_body', `the body is not acceptable JSON: ${(err as Error).message}`));
   });
 };
 
@@ -98,11 +110,11 @@ export function syncStatusRouter({ pool, control, edgeId }: { pool: Pool; contro
   });
 
   /** Sends a signal and answers 202 with the status read back (when the forwarder answers in time). */
-  const signalRoute = (name: string, send: (body: unknown) => Promise<void>, body: z.ZodType): RequestHandler => async (req, res) => {
+  const signalRoute = (name: string, send: (body: unknown, operator: string | undefined) => Promise<void>, body: z.ZodType): RequestHandler => async (req, res) => {
     parseQuery(noQuery, req);
     const parsed = parseBody(body, req);
     try {
-      await send(parsed);
+      await send(parsed, operatorOf(res)?.name);
     } catch (err) {
       if (err instanceof SyncControlError) {
         throw syncHttpError(err.code === 'forwarder_not_running' ? 409 : 503, err.code, err.message);
@@ -118,7 +130,14 @@ export function syncStatusRouter({ pool, control, edgeId }: { pool: Pool; contro
     res.status(202).json({ signal: name, workflow_id: control.workflowId, status: state ?? null });
   };
 
-  router.post('/pause', syncJsonBody, signalRoute('pause', (b) => control.pause({ ...(b as z.infer<typeof pauseBody>), by: (b as z.infer<typeof pauseBody>).by ?? 'edge-http' }), pauseBody));
+  // `by` names the authenticated operator; a `by` in the body is kept beside it, never instead of it.
+  const pausedBy = (given: string | undefined, operator: string | undefined) =>
+    operator === undefined ? (given ?? 'edge-http') : given === undefined || given === operator ? operator : `${given} (operator ${operator})`;
+  router.post(
+    '/pause',
+    syncJsonBody,
+    signalRoute('pause', (b, operator) => control.pause({ ...(b as z.infer<typeof pauseBody>), by: pausedBy((b as z.infer<typeof pauseBody>).by, operator) }), pauseBody),
+  );
   router.post('/resume', syncJsonBody, signalRoute('resume', () => control.resume(), emptyBody));
   router.post('/retry-now', syncJsonBody, signalRoute('connectivityRestored', () => control.retryNow(), emptyBody));
 

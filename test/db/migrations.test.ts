@@ -177,7 +177,8 @@ const uuid = () => crypto.randomUUID();
 
 /** Tables that hold no tenant_id column at all, per database: each one is a deliberate choice. */
 const tablesWithoutTenant: Record<DatabaseName, string[]> = {
-  edge: ['pgmigrations'],
+  // edge_operators: operator tokens administer the whole farm server, across its tenants (0004).
+  edge: ['edge_operators', 'pgmigrations'],
   cloud: ['edge_request_nonces', 'edges', 'pgmigrations', 'tenants'],
 };
 /** Tables whose tenant_id may be null because it comes from input that failed validation. */

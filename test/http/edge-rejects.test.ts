@@ -1,7 +1,7 @@
 /**
- * The edge ingress rejects API against the real edge test database, served on an ephemeral port
- * and called with plain fetch. Each run uses its own reason strings, so rows from other tests
- * (or an earlier run) never change what is asserted.
+ * The edge ingress rejects API (on the operator listener, with an operator token) against the real
+ * edge test database, served on an ephemeral port and called with plain fetch. Each run uses its own
+ * reason strings, so rows from other tests (or an earlier run) never change what is asserted.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import pino from 'pino';
 import { createPool } from '../../db/pool';
-import { createEdgeApp } from '../../gateways/http/edge-app';
+import { createEdgeOperatorApp } from '../../gateways/http/edge-app';
+import { bearer, newOperator, unreachableSyncControl } from './support';
 import { testEdgeDatabaseUrl } from '../support/stack';
 
 let pool: Pool;
@@ -30,8 +31,10 @@ async function insertReject(reason: string, payload: Buffer | null, opts: { rece
   return rows[0].id;
 }
 
+let operator: { name: string; token: string };
+
 async function get(path: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(`${base}${path}`, { headers: { 'x-request-id': `test-${run}` } });
+  const res = await fetch(`${base}${path}`, { headers: { 'x-request-id': `test-${run}`, ...bearer(operator.token) } });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
@@ -39,7 +42,8 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   pool = createPool(testEdgeDatabaseUrl, { applicationName: 'farmiq-test-edge-http' });
-  const app = createEdgeApp({ pool, log: pino({ level: 'silent' }) });
+  operator = await newOperator(pool, 'edge-rejects');
+  const app = createEdgeOperatorApp({ pool, log: pino({ level: 'silent' }), syncControl: unreachableSyncControl() });
   server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -53,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool.query('DELETE FROM ingress_rejects WHERE reason = ANY($1)', [[jsonReason, binaryReason, oldReason]]);
+  await pool.query('DELETE FROM edge_operators WHERE name = $1', [operator.name]);
   await new Promise((resolve) => server.close(resolve));
   await pool.end();
 });
@@ -61,7 +66,7 @@ describe('GET /health', () => {
   it('is 200 while the database answers, and echoes the request id', async () => {
     const res = await get('/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ component: 'edge-http', status: 'ok', checks: { database: { ok: true } } });
+    expect(res.body).toEqual({ component: 'edge-http-operator', status: 'ok', checks: { database: { ok: true } } });
     expect(res.headers.get('x-request-id')).toBe(`test-${run}`);
   });
 });
@@ -163,11 +168,12 @@ describe('with the database down', () => {
   it('answers 503 database_unavailable and /health says so', async () => {
     // Port 1 on loopback refuses connections at once.
     const deadPool = createPool('postgres://farmiq:farmiq@127.0.0.1:1/farmiq_edge', { connectionTimeoutMillis: 1000 });
-    const deadServer = http.createServer(createEdgeApp({ pool: deadPool, log: pino({ level: 'silent' }) }));
+    const deadServer = http.createServer(createEdgeOperatorApp({ pool: deadPool, log: pino({ level: 'silent' }), syncControl: unreachableSyncControl() }));
     await new Promise<void>((resolve) => deadServer.listen(0, '127.0.0.1', () => resolve()));
     const deadBase = `http://127.0.0.1:${(deadServer.address() as AddressInfo).port}`;
     try {
-      const api = await fetch(`${deadBase}/api/v1/ingress/rejects`);
+      // The token cannot be checked without the database: 503, not 401 (the caller retries, not re-authenticates).
+      const api = await fetch(`${deadBase}/api/v1/ingress/rejects`, { headers: bearer(operator.token) });
       expect(api.status).toBe(503);
       expect(api.headers.get('retry-after')).toBe('5');
       expect(((await api.json()) as any).error.code).toBe('database_unavailable');

@@ -11,6 +11,8 @@
  *      below). Only the caller-scoped routes (they act on the caller's own data and take no
  *      resource) may answer 2xx — and no answer of any route may contain anything of tenant B
  *   3. a viewer on every POST/PUT/PATCH/DELETE route (with tenant A's own ids) → 403
+ *   4. a body in a charset other than UTF-8 → 415 unsupported_charset on every route (each with the
+ *      credential that gets past its authentication); UTF-8 in any spelling and no charset pass
  *   and afterwards tenant B's rows are exactly as before.
  *
  * createCloudApp gets the real pools and a real edge router; any dependency it gains later that
@@ -18,13 +20,14 @@
  * swept — and fails loudly (500) if it touches a dependency before checking the caller.
  */
 import { randomUUID } from 'node:crypto';
-import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { createCloudApp, type CloudAppDeps } from '../../gateways/http/cloud-app';
 import { createEdgeBatchRouter } from '../../gateways/http/edge-batch-router';
 import { edgeBatchPaths } from '../../domain/sync';
 import { logger } from '../../platform/logger';
+import { settings } from '../../config/settings';
 import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
+import { routesOf, type SweptRoute } from './support';
 
 const log = logger('route-sweep');
 const publicRoutes = new Set(['GET /health', 'GET /metrics']);
@@ -33,39 +36,6 @@ const edgeRoutes = new Set(edgeBatchPaths.map((p) => `POST ${p}`));
 /** Routes that take no tenant or resource: they act on the caller's own data only. */
 const callerScopedRoutes = new Set(['GET /api/v1/notifications/inbox', 'POST /api/v1/notifications/read-all']);
 const mutating = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-interface SweptRoute {
-  method: string;
-  path: string;
-}
-
-interface Layer {
-  route?: { path: string | string[]; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-  rawPath?: string | string[];
-}
-
-/** Every (method, path) of the app, mounted routers included (express 5 / router 2 layers). */
-export function routesOf(app: Express): SweptRoute[] {
-  const out: SweptRoute[] = [];
-  const walk = (stack: Layer[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const p of paths) {
-          for (const [m, on] of Object.entries(layer.route.methods)) {
-            if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: prefix + p });
-          }
-        }
-      } else if (Array.isArray(layer.handle?.stack)) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-        walk(layer.handle.stack, prefix + mount);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
-  return out;
-}
 
 /** A dependency this test does not know: usable as a value, throws as soon as it is used. */
 function unavailable(name: string): unknown {
@@ -303,6 +273,53 @@ test('a viewer gets 403 on every route that writes (with its own tenant\'s ids)'
     }
   }
   expect(wrong).toEqual([]);
+});
+
+/** Internal service routes take the service token, not a user token (a dashboard token is 403 there). */
+const serviceRoute = (r: SweptRoute) => r.path.startsWith('/api/v1/ml/') || r.path.startsWith('/api/v1/llm-insights/');
+const badCharsets = ['latin1', 'ISO-8859-1', 'utf-16', 'UTF-16LE', 'utf8', 'us-ascii', '"windows-1252"'];
+
+test('every route answers 415 unsupported_charset to a body in a charset other than UTF-8', async () => {
+  const wrong: string[] = [];
+  const serviceToken = settings().INTERNAL_SERVICE_TOKEN;
+  for (const r of guarded()) {
+    const k = key(r);
+    // The credential that gets a caller past authentication where it comes first: charset is
+    // refused before the body is read, and before the edge signature (which needs the body).
+    const token = edgeRoutes.has(k) ? undefined : serviceRoute(r) ? serviceToken : a.tenant.admin.token;
+    for (const charset of badCharsets) {
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a), {
+        token,
+        headers: { 'content-type': `application/json; charset=${charset}` },
+        body: mutating.has(r.method) ? (exampleBodies(a)[k]?.[0] ?? {}) : undefined,
+      });
+      if (res.status !== 415 || res.body?.error?.code !== 'unsupported_charset' || typeof res.body?.error?.message !== 'string') {
+        wrong.push(`${k} charset=${charset} → ${res.status} ${res.text.slice(0, 160)}`);
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+});
+
+test('UTF-8 in any case, quoted or not, and no charset at all are accepted (no 415, no 500)', async () => {
+  const wrong: string[] = [];
+  const serviceToken = settings().INTERNAL_SERVICE_TOKEN;
+  for (const r of guarded().filter((x) => mutating.has(x.method))) {
+    const k = key(r);
+    const token = edgeRoutes.has(k) ? undefined : serviceRoute(r) ? serviceToken : a.tenant.admin.token;
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="Utf-8"']) {
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token, headers: { 'content-type': contentType }, body: {} });
+      if (res.status === 415 || res.status >= 500) wrong.push(`${k} ${contentType} → ${res.status} ${res.text.slice(0, 160)}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+});
+
+test('a refused charset on the edge batch routes is counted like every other refused batch', async () => {
+  const res = await call(server.url, 'POST', edgeBatchPaths[0], { headers: { 'content-type': 'application/json; charset=latin1' }, body: {} });
+  expect(res.status).toBe(415);
+  const metrics = await call(server.url, 'GET', '/metrics');
+  expect(metrics.text).toMatch(/farmiq_cloud_ingestion_requests_total\{status="415",code="unsupported_charset"\} [1-9]/);
 });
 
 test("after the sweep, tenant B's rows are exactly as before", async () => {

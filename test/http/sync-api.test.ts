@@ -1,6 +1,6 @@
 /**
- * The sync endpoints of the edge HTTP API against the real sync test database, served on an
- * ephemeral port and called with plain fetch:
+ * The sync endpoints of the edge operator API (with an operator token) against the real sync test
+ * database, served on an ephemeral port and called with plain fetch:
  *
  * - status, pause, resume, retry-now through the real Temporal client against the local dev server
  *   (namespace farmiq-edge), with a real forwarder workflow on a worker with fake activities;
@@ -14,7 +14,8 @@ import type { Pool } from 'pg';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createEdgeApp } from '../../gateways/http/edge-app';
+import { createEdgeOperatorApp } from '../../gateways/http/edge-app';
+import { bearer, newOperator } from './support';
 import { temporalSyncControl, type SyncForwarderControl } from '../../gateways/http/sync-control';
 import type { SyncActivities } from '../../activities/sync-forwarder';
 import { ensureSyncForwarder } from '../../edge/sync/forwarder-start';
@@ -27,10 +28,11 @@ const edgeId = `edge-http-test-${randomUUID().slice(0, 8)}`;
 const log = pino({ level: 'silent' });
 
 let pool: Pool;
+let operator: { name: string; token: string };
 const servers: http.Server[] = [];
 
 async function serve(control: SyncForwarderControl): Promise<string> {
-  const server = http.createServer(createEdgeApp({ pool, log, syncControl: control, edgeId }));
+  const server = http.createServer(createEdgeOperatorApp({ pool, log, syncControl: control, edgeId }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   servers.push(server);
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,7 +41,7 @@ async function serve(control: SyncForwarderControl): Promise<string> {
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { 'x-request-id': `sync-test-${randomUUID().slice(0, 8)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { 'x-request-id': `sync-test-${randomUUID().slice(0, 8)}`, ...bearer(operator.token), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
@@ -47,11 +49,13 @@ async function call(base: string, method: string, path: string, body?: unknown):
 
 beforeAll(async () => {
   pool = await openSyncTestDatabase('farmiq-test-sync-http');
+  operator = await newOperator(pool, 'sync-api');
 });
 
 afterAll(async () => {
   for (const s of servers) await new Promise((resolve) => s.close(resolve));
   await pool?.query('TRUNCATE sync_outbox');
+  if (operator) await pool?.query('DELETE FROM edge_operators WHERE name = $1', [operator.name]);
   await pool?.end();
 });
 
@@ -159,7 +163,8 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(state.state).toBe('paused');
-    expect(state.forwarder.status.paused).toMatchObject({ reason: 'firmware update in barn 2', by: 'edge-http' });
+    // The pause names the operator whose token sent it.
+    expect(state.forwarder.status.paused).toMatchObject({ reason: 'firmware update in barn 2', by: operator.name });
     const claimsWhilePaused = claims;
     await new Promise((r) => setTimeout(r, 1500));
     expect(claims).toBeLessThanOrEqual(claimsWhilePaused + 1); // at most the claim that was already running
@@ -292,7 +297,7 @@ describe('/api/v1/sync/dlq', () => {
     });
     const rows = await rowsById(pool, [dlq[0], failed]);
     for (const r of rows) expect(r).toMatchObject({ status: 'pending', attempt_count: 0, claimed_by: null });
-    expect(rows[0].last_error).toMatch(/^\[requeued .* via edge API \(request sync-test-[0-9a-f]{8}\) from dlq after 10 attempts\] cloud answered 500 internal_error \(0\)$/);
+    expect(rows[0].last_error).toMatch(/^\[requeued .* via edge API by operator sync-api-[0-9a-f]{8} \(request sync-test-[0-9a-f]{8}\) from dlq after 10 attempts\] cloud answered 500 internal_error \(0\)$/);
 
     const again = await call(base, 'POST', '/api/v1/sync/dlq/requeue', { ids: [dlq[0], failed] });
     expect(again.body).toEqual({ requeued: [], unchanged: [{ id: dlq[0], status: 'pending' }, { id: failed, status: 'pending' }], not_found: [] });
