@@ -490,7 +490,8 @@ async function startFlowStack(pool: Pool, dbUrl: string, opts: WeighVisionBenchO
     },
     `http://127.0.0.1:${bridgePort}/health`,
   );
-  const edgeHttp = proc('edge-http', 'gateways/http/edge-main.ts', { EDGE_HTTP_PORT: String(httpPort) }, `http://127.0.0.1:${httpPort}/health`);
+  // Stations talk to the station listener; the operator listener gets a port of its own.
+  const edgeHttp = proc('edge-http', 'gateways/http/edge-main.ts', { EDGE_STATION_HTTP_PORT: String(httpPort), EDGE_HTTP_PORT: String(await freePort()) }, `http://127.0.0.1:${httpPort}/health`);
   const stack: FlowStack = { broker, edgeWorker, bridge, edgeHttp, stations: [], processes: () => [edgeWorker, bridge, edgeHttp] };
   try {
     await Promise.all([edgeWorker.start(), bridge.start(), edgeHttp.start()]);

@@ -12,7 +12,18 @@
 import { createHash, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Pool } from 'pg';
+import { assertBrokerUsername } from '../mqtt-bridge/broker/credentials';
 import { HttpError } from './errors';
+
+/** A username no broker login can have (control characters, ':', whitespace, too long) is refused before any query. */
+function isBrokerUsername(username: string): boolean {
+  try {
+    assertBrokerUsername(username);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface AuthenticatedDevice {
   username: string;
@@ -127,6 +138,7 @@ export function requireDevice(pool: Pool, opts: RequireDeviceOptions = {}): Requ
     try {
       const creds = parseBasicAuth(req.get('authorization'));
       if (!creds) return next(unauthenticated(res, 'send the device\'s MQTT username and password as HTTP Basic credentials'));
+      if (!isBrokerUsername(creds.username)) return next(unauthenticated(res, 'the device credentials are not valid (unknown or revoked device, or wrong password)'));
       res.locals.authUsername = creds.username;
       const { rows } = await pool.query<{ tenant_id: string; farm_id: string; barn_id: string; device_id: string; kind: string; password_hash: string }>(
         'SELECT tenant_id, farm_id, barn_id, device_id, kind, password_hash FROM edge_devices WHERE username = $1 AND revoked_at IS NULL',

@@ -445,6 +445,11 @@ describe('device authentication', () => {
     expect(missing.status).toBe(401);
     const bearer = await post('/complete', { media_id: randomUUID() }, 'Bearer abc');
     expect(bearer.status).toBe(401);
+    // A username no broker login can have (the NUL once reached Postgres and answered 500).
+    for (const name of ['\u0000', `${tenantA}\u0000x`, 'a b', '\u001b[0m']) {
+      const odd = await post('/presign', body, `Basic ${Buffer.from(`${name}:${creds.a.password}`).toString('base64')}`);
+      expect([odd.status, odd.body.error.code]).toEqual([401, 'device_unauthenticated']);
+    }
 
     const recorded = await rejects({ detailLike: `%${tenantA}%` });
     const auth = recorded.filter((r) => r.reason === 'device_unauthenticated');
