@@ -10,9 +10,17 @@
  *
  * Database work runs inside withTenant on the row-level-security pool (farmiq_app), so an activity
  * can only ever see the tenant of the request it serves. Every log line carries the request id.
+ *
+ * Failures (activities/failures.ts): transient ones (Postgres away, a timeout, the ML or LLM
+ * service down) are thrown as they are and retried by each step's preset. Data Postgres refuses
+ * (a window it cannot hold, a stored insight it will not take) and a result too large to hand to
+ * Temporal are a non-retryable DataRefused: the same call would fail the same way again. Text an
+ * insight carries from outside (the LLM's answer, an error's words) is made storable first, so a
+ * NUL in a model's output does not lose the insight.
  */
 import type { Pool } from 'pg';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { boundedPayload, refusalsAreFinal, storableJson } from './failures';
 import { aggregateFeatureSummary as aggregate, FarmNotFound, tenantScopedDb } from '../insights/aggregation';
 import { FeatureSummaryRejected, parseFeatureSummary, type FeatureSummary, type MlPredictions } from '../insights/feature-summary';
 import type { FallbackReason, GeneratedInsight } from '../insights/insight-schema';
@@ -76,7 +84,7 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
     async aggregateFeatureSummary(input: AggregateFeatureSummaryInput): Promise<FeatureSummary> {
       const started = Date.now();
       try {
-        const summary = await aggregate(tenantScopedDb(pool, input.tenantId), input);
+        const summary = boundedPayload('aggregateFeatureSummary', await refusalsAreFinal('aggregateFeatureSummary', () => aggregate(tenantScopedDb(pool, input.tenantId), input)));
         log.info('feature summary aggregated', {
           requestId: input.requestId,
           farmId: input.farmId,
@@ -100,7 +108,7 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
         return null;
       }
       try {
-        const predictions = await predictor.predict(request, { requestId, signal: Context.current().cancellationSignal });
+        const predictions = boundedPayload('predict', await predictor.predict(request, { requestId, signal: Context.current().cancellationSignal }));
         log.info('ML predictions received', { requestId, model: predictions.model, barns: predictions.barns.length });
         return predictions;
       } catch (err) {
@@ -112,7 +120,7 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
     async analyzeWithLlm({ summary, requestId }: AnalyzeWithLlmInput): Promise<GeneratedInsight> {
       const checked = checkedSummary(summary);
       const started = Date.now();
-      const result = await analyzer.analyze(checked, { requestId, signal: Context.current().cancellationSignal });
+      const result = boundedPayload('analyzeWithLlm', await analyzer.analyze(checked, { requestId, signal: Context.current().cancellationSignal }));
       log.info('insight written', {
         requestId,
         generator: result.generator,
@@ -129,7 +137,13 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
     },
 
     async storeInsight(input: StoreInsightActivityInput): Promise<InsightRecord> {
-      const record = await tenantScopedDb(pool, input.tenantId)((client) => store(client, input));
+      const storable: StoreInsightActivityInput = {
+        ...input,
+        summary: storableJson(input.summary),
+        predictions: storableJson(input.predictions),
+        generated: storableJson(input.generated),
+      };
+      const record = boundedPayload('storeInsight', await refusalsAreFinal('storeInsight', () => tenantScopedDb(pool, input.tenantId)((client) => store(client, storable))));
       log.info('insight stored', { requestId: input.requestId, insightId: record.id, generator: record.generator });
       return record;
     },

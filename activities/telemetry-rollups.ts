@@ -11,11 +11,20 @@
  * once. sync_outbox deliberately has no unique index on (tenant_id, event_id) (it would cost the
  * ingest path a quarter of its rate); the event_id is still derived from window and revision, so
  * even a repeated append would be one event to the cloud's (tenant_id, event_id) dedupe.
+ *
+ * One window never holds up the others: a window whose event the database refuses to store (or
+ * whose row it refuses to mark) is narrowed out of the batch inside the same transaction, logged
+ * with its key and marked published without an event — the rest of the batch commits, and the
+ * window is not selected first on every later run. Transient failures are thrown as they are (the
+ * edgeDatabase preset retries them); a refusal that cannot be narrowed to a window (the select
+ * itself) is a non-retryable DataRefused (activities/failures.ts).
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ApplicationFailure, log } from '@temporalio/activity';
+import { isDataRefusal, refusalReason } from '../db/errors';
 import { farmEventSchema, type TelemetryAggregatedEvent, type RollupWindow } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
+import { inSavepoint, narrowRefusals, refusalsAreFinal } from './failures';
 
 export interface PublishClosedRollupsInput {
   /** A window is published once it ended at least this long ago (late readings grace). */
@@ -31,6 +40,11 @@ export interface PublishClosedRollupsResult {
   published: number;
   /** Windows whose envelope failed validation: logged, marked published, not sent (see below). */
   invalid: number;
+  /**
+   * Windows the database refused to store the event of (or to mark): logged with the refusal,
+   * marked published where it allowed that, not sent. Absent when none.
+   */
+  refused?: number;
   /** The batch was full, so more closed windows may be waiting. */
   hasMore: boolean;
 }
@@ -116,7 +130,75 @@ export function rollupEvent(row: RollupRow, traceId: string): TelemetryAggregate
   };
 }
 
+/** The key of a window, for logs. */
+function windowKey(row: RollupRow) {
+  return {
+    tenantId: row.tenant_id,
+    farmId: row.farm_id,
+    barnId: row.barn_id,
+    deviceId: row.device_id,
+    metric: row.metric,
+    window: row.bucket_width,
+    windowStart: row.bucket_start instanceof Date && !Number.isNaN(row.bucket_start.getTime()) ? row.bucket_start.toISOString() : String(row.bucket_start),
+    revision: row.revision,
+  };
+}
+
+interface Window {
+  row: RollupRow;
+  /** Absent when the window does not make a valid event. */
+  event?: TelemetryAggregatedEvent;
+}
+
+function markParams(rows: readonly RollupRow[]): unknown[] {
+  return [
+    rows.map((r) => r.tenant_id),
+    rows.map((r) => r.farm_id),
+    rows.map((r) => r.barn_id),
+    rows.map((r) => r.device_id),
+    rows.map((r) => r.metric),
+    rows.map((r) => r.bucket_width),
+    rows.map((r) => r.bucket_start),
+    rows.map((r) => r.revision),
+  ];
+}
+
+/** Appends the windows' events and marks the windows published; returns the events appended. */
+async function writeWindows(client: PoolClient, windows: readonly Window[]): Promise<number> {
+  const events = windows.flatMap((w) => (w.event ? [w.event] : []));
+  if (events.length > 0) {
+    await client.query(insertOutbox, [
+      events.map((e) => e.tenant_id),
+      events.map((e) => e.event_id),
+      events.map((e) => JSON.stringify(e)),
+      events.map((e) => e.trace_id),
+      events.map((e) => e.payload.window_end),
+    ]);
+  }
+  if (windows.length > 0) await client.query(markPublished, markParams(windows.map((w) => w.row)));
+  return events.length;
+}
+
 export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: string }) {
+  /** The windows the database refused: marked published without an event where it allows that. */
+  async function quarantine(client: PoolClient, refused: readonly { item: Window; err: unknown }[]): Promise<void> {
+    for (const { item, err } of refused) {
+      let marked = true;
+      try {
+        await inSavepoint(client, () => client.query(markPublished, markParams([item.row])));
+      } catch (markErr) {
+        if (!isDataRefusal(markErr)) throw markErr;
+        marked = false;
+      }
+      log.error(
+        marked
+          ? 'the database refused to store this rollup window; marked published without an event, the rest of the batch goes on'
+          : 'the database refused to store this rollup window, and to mark it; it is narrowed out of every run that selects it',
+        { edgeId, ...windowKey(item.row), reason: refusalReason(err), err: (err as Error).message },
+      );
+    }
+  }
+
   return {
     async publishClosedRollups({ graceSeconds, limit, traceId }: PublishClosedRollupsInput): Promise<PublishClosedRollupsResult> {
       if (!Number.isInteger(limit) || limit < 1 || !(graceSeconds >= 0) || !traceId) {
@@ -125,76 +207,68 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
           'InvalidRollupRequest',
         );
       }
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        // Well inside the activity's start-to-close timeout, so a stuck query fails this attempt
-        // (and is retried) instead of running on beside the next attempt.
-        await client.query(`SET LOCAL statement_timeout = '20s'`);
-        const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
+      return refusalsAreFinal('publishClosedRollups', async () => {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query('BEGIN');
+          // Well inside the activity's start-to-close timeout, so a stuck query fails this attempt
+          // (and is retried) instead of running on beside the next attempt.
+          await client.query(`SET LOCAL statement_timeout = '20s'`);
+          const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
 
-        const events: TelemetryAggregatedEvent[] = [];
-        let invalid = 0;
-        for (const row of rows) {
-          const event = rollupEvent(row, traceId);
-          const check = farmEventSchema.safeParse(event);
-          if (check.success) {
-            events.push(event);
-          } else {
-            // Cannot happen for rows the bridge wrote from valid readings, short of a sum that
-            // overflows to Infinity. Such a window is logged with its key and marked published:
-            // left unpublished it would be selected first on every run and block the rest.
-            invalid++;
-            log.error('rollup window does not make a valid telemetry.aggregated event; not published', {
-              edgeId,
-              tenantId: row.tenant_id,
-              farmId: row.farm_id,
-              barnId: row.barn_id,
-              deviceId: row.device_id,
-              metric: row.metric,
-              window: row.bucket_width,
-              windowStart: row.bucket_start.toISOString(),
-              revision: row.revision,
-              issue: check.error.issues[0]?.message,
-            });
+          const windows: Window[] = [];
+          let invalid = 0;
+          for (const row of rows) {
+            let event: TelemetryAggregatedEvent | undefined;
+            let issue: string | undefined;
+            try {
+              event = rollupEvent(row, traceId);
+              const check = farmEventSchema.safeParse(event);
+              if (!check.success) issue = check.error.issues[0]?.message;
+            } catch (err) {
+              // A time JavaScript cannot print (a row written by hand): no event either.
+              issue = (err as Error).message;
+            }
+            if (issue === undefined) {
+              windows.push({ row, event });
+            } else {
+              // Cannot happen for rows the bridge wrote from valid readings, short of a sum that
+              // overflows to Infinity. Such a window is logged with its key and marked published:
+              // left unpublished it would be selected first on every run and block the rest.
+              invalid++;
+              windows.push({ row });
+              log.error('rollup window does not make a valid telemetry.aggregated event; not published', { edgeId, ...windowKey(row), issue });
+            }
           }
-        }
 
-        if (events.length > 0) {
-          await client.query(insertOutbox, [
-            events.map((e) => e.tenant_id),
-            events.map((e) => e.event_id),
-            events.map((e) => JSON.stringify(e)),
-            events.map((e) => e.trace_id),
-            events.map((e) => e.payload.window_end),
-          ]);
-        }
-        if (rows.length > 0) {
-          await client.query(markPublished, [
-            rows.map((r) => r.tenant_id),
-            rows.map((r) => r.farm_id),
-            rows.map((r) => r.barn_id),
-            rows.map((r) => r.device_id),
-            rows.map((r) => r.metric),
-            rows.map((r) => r.bucket_width),
-            rows.map((r) => r.bucket_start),
-            rows.map((r) => r.revision),
-          ]);
-        }
-        await client.query('COMMIT');
+          let published = 0;
+          let refused = 0;
+          if (windows.length > 0) {
+            try {
+              published = await inSavepoint(client, () => writeWindows(client, windows));
+            } catch (err) {
+              if (!isDataRefusal(err)) throw err;
+              const n = await narrowRefusals(windows, (part) => inSavepoint(client, () => writeWindows(client, part)));
+              published = n.changed;
+              refused = n.refused.length;
+              await quarantine(client, n.refused);
+            }
+          }
+          await client.query('COMMIT');
 
-        const result = { published: events.length, invalid, hasMore: rows.length === limit };
-        if (rows.length > 0) log.info('published telemetry rollups', { edgeId, ...result });
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-          broken = rollbackErr; // the connection is gone: discard it rather than return it to the pool
-        });
-        throw err;
-      } finally {
-        client.release(broken);
-      }
+          const result: PublishClosedRollupsResult = { published, invalid, ...(refused > 0 ? { refused } : {}), hasMore: rows.length === limit };
+          if (rows.length > 0) log.info('published telemetry rollups', { edgeId, ...result });
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+            broken = rollbackErr; // the connection is gone: discard it rather than return it to the pool
+          });
+          throw err;
+        } finally {
+          client.release(broken);
+        }
+      });
     },
   };
 }

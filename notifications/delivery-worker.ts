@@ -15,10 +15,20 @@
  * The row lock is held across the send, so two copies of one message never send twice at once.
  * A crash after the far side accepted but before COMMIT repeats that attempt: email and webhooks are
  * at-least-once (webhooks carry an Idempotency-Key for that reason).
+ *
+ * Failures of the database path (db/errors.ts, through cloud/database-errors.ts): Postgres away is
+ * transient — the batch is held and retried without spending delivery counts. Postgres refusing
+ * what the attempt would record is permanent and must not make the attempt (and its send) repeat:
+ * the error text a channel returned is made storable before it is written, and if the record is
+ * still refused the notification is quarantined — it ends `failed` with `storage_refused:<SQLSTATE>`,
+ * its delivery row is deleted so it is never dispatched again, and the attempt is recorded with
+ * the reason (each step kept when the database takes it). A notification that has no delivery row
+ * left is never attempted again.
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
-import { isDatabaseUnavailable } from '../cloud/database-errors';
+import { isDatabaseUnavailable, isDataRefusal, refusalReason } from '../cloud/database-errors';
+import { toStorableText } from '../domain/contracts/storable';
 import type { AmqpConnection } from '../messaging/connection';
 import { QueueConsumer, TransientError, type Verdict } from '../messaging/consumer';
 import type { Logger } from '../platform/logger';
@@ -66,6 +76,8 @@ interface LockedNotification {
   email: string | null;
   display_name: string | null;
   disabled_at: Date | null;
+  /** The notification still has its delivery row (it is deleted when the notification ends). */
+  due: boolean;
 }
 
 export class DeliveryWorker {
@@ -157,7 +169,8 @@ export class DeliveryWorker {
       await client.query('BEGIN');
       const found = await client.query<LockedNotification & { started_at: Date }>(
         `SELECT n.id, n.tenant_id, n.user_id, n.channel, n.title, n.body, n.data, n.status, n.attempt_count, n.trace_id,
-                u.email, u.display_name, u.disabled_at, clock_timestamp() AS started_at
+                u.email, u.display_name, u.disabled_at, clock_timestamp() AS started_at,
+                EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id) AS due
            FROM notifications n
            LEFT JOIN users u ON u.tenant_id = n.tenant_id AND u.id = n.user_id
           WHERE n.id = $1 AND n.tenant_id = $2
@@ -165,7 +178,7 @@ export class DeliveryWorker {
         [request.notificationId, request.tenantId],
       );
       const n = found.rows[0];
-      if (!n || n.status !== 'queued' || n.attempt_count + 1 !== request.attempt) {
+      if (!n || n.status !== 'queued' || !n.due || n.attempt_count + 1 !== request.attempt) {
         await client.query('COMMIT');
         notificationMetrics.skipped.inc();
         log.debug({ notificationId: request.notificationId, attempt: request.attempt, status: n?.status, attemptCount: n?.attempt_count }, 'stale delivery request skipped');
@@ -173,7 +186,7 @@ export class DeliveryWorker {
       }
       const startedAt = found.rows[0].started_at;
       const error = await this.send(n, request.attempt, request.traceId ?? n.trace_id);
-      const outcome = await this.record(client, n, request.attempt, startedAt, error);
+      const outcome = await this.recordOrQuarantine(client, n, request.attempt, startedAt, error);
       await client.query('COMMIT');
       notificationMetrics.attempts.inc({ channel: n.channel, outcome });
       const fields = { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, channel: n.channel, attempt: request.attempt };
@@ -220,10 +233,69 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * record(), or — when Postgres refuses what it writes — the quarantine: the notification ends
+   * failed with storage_refused:<SQLSTATE> and is never dispatched again. Each step in a savepoint,
+   * so what the database does take is kept; only the delivery row's removal is required.
+   */
+  private async recordOrQuarantine(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
+    const step = async <T>(work: () => Promise<T>): Promise<T> => {
+      await client.query('SAVEPOINT delivery_record');
+      try {
+        const r = await work();
+        await client.query('RELEASE SAVEPOINT delivery_record');
+        return r;
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT delivery_record');
+        throw err;
+      }
+    };
+    let refusal: unknown;
+    try {
+      return await step(() => this.record(client, n, attempt, startedAt, error));
+    } catch (err) {
+      if (!isDataRefusal(err)) throw err;
+      refusal = err;
+    }
+    const reason = toStorableText(
+      `${refusalReason(refusal)}: the database refused to record attempt ${attempt} (${error ? `failed: ${error.message}` : 'delivered'}): ${(refusal as Error).message}`,
+    ).slice(0, 2000);
+    const kept: string[] = [];
+    const tryStep = async (what: string, work: () => Promise<unknown>): Promise<void> => {
+      try {
+        await step(work);
+        kept.push(what);
+      } catch (err) {
+        if (!isDataRefusal(err)) throw err;
+      }
+    };
+    await tryStep('status', () =>
+      client.query(`UPDATE notifications SET status = 'failed', attempt_count = $2, last_error = $3 WHERE id = $1`, [n.id, attempt, reason]),
+    );
+    // Required: without its delivery row the notification is never dispatched (nor attempted) again.
+    await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
+    await tryStep('attempt', () =>
+      client.query(
+        `INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
+         VALUES ($1, $2, $3, $4, $5, clock_timestamp(), 'failed', $6, NULL)
+         ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
+           SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
+               outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`,
+        [n.tenant_id, n.id, attempt, n.channel, startedAt, reason],
+      ),
+    );
+    this.opts.log.error(
+      { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, attempt, reason: refusalReason(refusal), err: (refusal as Error).message, kept },
+      'the database refused to record a delivery attempt; the notification is quarantined as failed and not dispatched again',
+    );
+    return 'failed';
+  }
+
   private async record(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
     const maxAttempts = this.policy.maxAttempts;
     const outcome = !error ? 'sent' : error.permanent ? 'failed' : attempt >= maxAttempts ? 'dlq' : 'retry';
-    const message = error ? error.message.slice(0, 2000) : null;
+    // A channel's error may quote what the far side answered: stored minus what Postgres refuses.
+    const message = error ? toStorableText(error.message.slice(0, 2000)) : null;
     const delayMs = outcome === 'retry' ? deliveryRetryDelayMs(attempt, this.policy, this.opts.random) : null;
 
     if (outcome === 'retry') {

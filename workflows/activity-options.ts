@@ -3,6 +3,7 @@
  * talks to and override only what differs.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { dataRefusedType } from '../activities/failure-types';
 
 /**
  * Short transactions against the edge's own Postgres (claim, publish, mark).
@@ -16,6 +17,9 @@ import type { ActivityOptions } from '@temporalio/workflow';
  *   where it stopped, and with overlap policy SKIP a run that retried for ever would block every
  *   later one.
  * - InvalidRollupRequest is a programming error (bad arguments); retrying cannot fix it.
+ * - DataRefused: Postgres refuses the data itself (activities/failures.ts); the same statement
+ *   fails the same way on every attempt. (The activities narrow such a refusal to the rows at
+ *   fault and carry on where they can, so this is what is left over.)
  */
 export const edgeDatabase = {
   startToCloseTimeout: '30 seconds',
@@ -24,6 +28,6 @@ export const edgeDatabase = {
     backoffCoefficient: 2,
     maximumInterval: '10 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['InvalidRollupRequest'],
+    nonRetryableErrorTypes: ['InvalidRollupRequest', dataRefusedType],
   },
 } as const satisfies ActivityOptions;

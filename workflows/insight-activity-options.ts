@@ -4,8 +4,12 @@
  * own timeout and retry policy. The dashboard request waits for the whole run (the gateway gives
  * up after INSIGHT_RESPONSE_TIMEOUT_MS, default 30 s, with a 504 while the run carries on), so the
  * presets on the response path retry quickly and few times.
+ *
+ * DataRefused (activities/failures.ts: Postgres refuses the data, or a result too large for
+ * Temporal) is final in every preset that talks to something: retrying gives the same answer.
  */
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { dataRefusedType } from '../activities/failure-types';
 
 /**
  * Aggregation: a few read-only queries on the cloud Postgres (rollups, daily aggregates), well
@@ -20,7 +24,7 @@ export const insightAggregation = {
     backoffCoefficient: 2,
     maximumInterval: '4 seconds',
     maximumAttempts: 3,
-    nonRetryableErrorTypes: ['FarmNotFound', 'InvalidFeatureSummary'],
+    nonRetryableErrorTypes: ['FarmNotFound', 'InvalidFeatureSummary', dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -36,7 +40,7 @@ export const mlPrediction = {
     backoffCoefficient: 2,
     maximumInterval: '2 seconds',
     maximumAttempts: 2,
-    nonRetryableErrorTypes: ['PredictionRejected', 'InvalidFeatureSummary'],
+    nonRetryableErrorTypes: ['PredictionRejected', 'InvalidFeatureSummary', dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -53,7 +57,7 @@ export const llmAnalysis = {
     backoffCoefficient: 2,
     maximumInterval: '2 seconds',
     maximumAttempts: 2,
-    nonRetryableErrorTypes: ['InvalidFeatureSummary'],
+    nonRetryableErrorTypes: ['InvalidFeatureSummary', dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -84,6 +88,7 @@ export const insightStore = {
     backoffCoefficient: 2,
     maximumInterval: '8 seconds',
     maximumAttempts: 5,
+    nonRetryableErrorTypes: [dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -99,6 +104,6 @@ export const notificationDelivery = {
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 15,
-    nonRetryableErrorTypes: ['NotificationRejected'],
+    nonRetryableErrorTypes: ['NotificationRejected', dataRefusedType],
   },
 } as const satisfies ActivityOptions;

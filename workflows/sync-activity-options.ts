@@ -1,7 +1,12 @@
 /**
  * Named activity option presets of the sync workflows (see activity-options.ts for the shared ones).
+ *
+ * Every preset that touches the outbox lists DataRefused (activities/failures.ts) as final: the
+ * activities quarantine a row the edge database refuses and carry on, and what refusal is left
+ * over fails the same way on every attempt.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { dataRefusedType } from '../activities/failure-types';
 import { syncRetryPolicy } from '../domain/sync/retry-policy';
 import { syncFailureTypes } from '../edge/sync/failures';
 import { maxClaimWaitSeconds } from './sync-definitions';
@@ -19,7 +24,7 @@ export const syncOutbox = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest],
+    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest, dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -37,7 +42,7 @@ export const syncClaim = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest],
+    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest, dataRefusedType],
   },
 } as const satisfies ActivityOptions;
 
@@ -67,6 +72,7 @@ export const syncSend = {
       syncFailureTypes.cloudMisconfigured,
       syncFailureTypes.syncNotConfigured,
       syncFailureTypes.invalidSyncRequest,
+      dataRefusedType,
     ],
   },
 } as const satisfies ActivityOptions;
@@ -90,6 +96,6 @@ export const syncRetention = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest],
+    nonRetryableErrorTypes: [syncFailureTypes.invalidSyncRequest, dataRefusedType],
   },
 } as const satisfies ActivityOptions;

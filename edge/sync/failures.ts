@@ -8,6 +8,11 @@
  * | CloudUnavailable   | no                  | gives the batch back (no attempt spent), backs off, probes     |
  * | CloudMisconfigured | no                  | gives the batch back, stops and says why (401, missing route)  |
  * | SyncNotConfigured  | no                  | gives the batch back, idles until the edge has a signing key   |
+ *
+ * DataRefused (activities/failures.ts: the edge database refuses the data itself) is not retried
+ * either. The activities quarantine the rows it refuses (failed, storage_refused:<SQLSTATE>) and
+ * carry on, so it is what is left over: a claim no row accepts (the lane looks again after its
+ * pause), a batch the forwarder then gives back like any local failure.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { retryDelayMs } from '../../domain/sync/retry-policy';

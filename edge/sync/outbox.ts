@@ -142,27 +142,94 @@ RETURNING o.id::text AS id, o.tenant_id, o.event_id, o.event_type, o.priority, o
 // would otherwise go out at once, each pair as its own batch, ahead of the backlog they report on
 // (half of all batches during a drain; bench/sync.ts). The backfill lane sends them after
 // everything else that is due, many to a batch, or at once when nothing else is.
-const claimLive = claimSql(`o.id >= $5::bigint AND o.created_at >= $4 AND o.priority > ${monitoringPriority}`);
-const claimBackfill = claimSql(`(o.created_at < $4 OR o.priority <= ${monitoringPriority}) AND $5::bigint IS NULL`);
+const lanePredicates: Record<SyncLane, (cutoff: string, fromId: string) => string> = {
+  live: (cutoff, fromId) => `o.id >= ${fromId}::bigint AND o.created_at >= ${cutoff} AND o.priority > ${monitoringPriority}`,
+  backfill: (cutoff, fromId) => `(o.created_at < ${cutoff} OR o.priority <= ${monitoringPriority}) AND ${fromId}::bigint IS NULL`,
+};
+const claimLive = claimSql(lanePredicates.live('$4', '$5'));
+const claimBackfill = claimSql(lanePredicates.backfill('$4', '$5'));
 
 export const tenantWindowFactor = 10;
 
-/** Claims up to batchSize due rows of one tenant in one lane, leased for leaseSeconds. */
-export async function claimBatch(db: Queryable, req: ClaimRequest): Promise<ClaimedRow[]> {
+interface LaneBounds {
+  cutoff: Date;
+  /** The live lane's first id (null for the backfill lane). */
+  fromId: string | null;
+  /** How many rows in claim order the claim looks at. */
+  window: number;
+}
+
+async function laneBounds(db: Queryable, req: ClaimRequest): Promise<LaneBounds> {
   const { rows: clock } = await db.query<{ cutoff: Date }>(`SELECT now() - make_interval(secs => $1) AS cutoff`, [req.liveWindowSeconds]);
   const cutoff = clock[0].cutoff;
   const window = Math.min(req.batchSize * tenantWindowFactor, 10_000);
-  if (req.lane === 'live') {
-    const fromId = await firstIdCreatedAtOrAfter(db, cutoff);
-    const { rows } = await db.query<ClaimedRow>(claimLive, [req.instanceId, req.batchSize, req.leaseSeconds, cutoff, fromId, window]);
-    return sortClaimed(rows);
-  }
-  const { rows } = await db.query<ClaimedRow>(claimBackfill, [req.instanceId, req.batchSize, req.leaseSeconds, cutoff, null, window]);
+  return { cutoff, fromId: req.lane === 'live' ? await firstIdCreatedAtOrAfter(db, cutoff) : null, window };
+}
+
+/** Claims up to batchSize due rows of one tenant in one lane, leased for leaseSeconds. */
+export async function claimBatch(db: Queryable, req: ClaimRequest): Promise<ClaimedRow[]> {
+  const b = await laneBounds(db, req);
+  const { rows } = await db.query<ClaimedRow>(req.lane === 'live' ? claimLive : claimBackfill, [req.instanceId, req.batchSize, req.leaseSeconds, b.cutoff, b.fromId, b.window]);
   return sortClaimed(rows);
 }
 
+// ---- Narrowing a claim the database refused (activities/sync-forwarder.ts claimSyncBatch) ----
+
+export interface ClaimCandidate {
+  id: string;
+  tenant_id: string;
+}
+
+const candidatesSql: Record<SyncLane, string> = {
+  live: candidates(lanePredicates.live('$1', '$2')),
+  backfill: candidates(lanePredicates.backfill('$1', '$2')),
+};
+
+function candidates(lanePredicate: string): string {
+  return `
+SELECT o.id::text AS id, o.tenant_id
+FROM sync_outbox o
+WHERE ${claimable}
+  AND ${lanePredicate}
+ORDER BY o.priority DESC, o.occurred_at ASC
+LIMIT $3`;
+}
+
+/** The rows a claim would look at, in claim order, of every tenant; nothing is locked or changed. */
+export async function claimCandidates(db: Queryable, req: ClaimRequest): Promise<ClaimCandidate[]> {
+  const b = await laneBounds(db, req);
+  const { rows } = await db.query<ClaimCandidate>(candidatesSql[req.lane], [b.cutoff, b.fromId, b.window]);
+  return rows;
+}
+
+/** Claims one row if it is still claimable (another claimant may have taken it meanwhile). */
+export async function claimRow(db: Queryable, req: ClaimRequest, id: string): Promise<ClaimedRow | undefined> {
+  const { rows } = await db.query<ClaimedRow>(
+    `UPDATE sync_outbox o
+     SET status = 'claimed', claimed_by = $2, claimed_at = now(), lease_expires_at = now() + make_interval(secs => $3)
+     WHERE o.id = $1::bigint AND ${claimable}
+     RETURNING o.id::text AS id, o.tenant_id, o.event_id, o.event_type, o.priority, o.occurred_at, o.created_at, o.attempt_count`,
+    [id, req.instanceId, req.leaseSeconds],
+  );
+  return rows[0];
+}
+
+/**
+ * → failed, for a claimable row the database refuses to claim: out of every later claim's way,
+ * with the reason, until an operator requeues it. `claimant` is kept in claimed_by to say who
+ * found it.
+ */
+export async function quarantineUnclaimed(db: Queryable, id: string, claimant: string, reason: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE sync_outbox o SET status = 'failed', claimed_by = $2, last_error = $3, lease_expires_at = NULL
+     WHERE o.id = $1::bigint AND ${claimable}`,
+    [id, claimant, reason],
+  );
+  return r.rowCount ?? 0;
+}
+
 /** UPDATE … RETURNING gives no order; the batch goes out in claim order. */
-function sortClaimed(rows: ClaimedRow[]): ClaimedRow[] {
+export function sortClaimed(rows: ClaimedRow[]): ClaimedRow[] {
   return rows.sort((a, b) => b.priority - a.priority || a.occurred_at.getTime() - b.occurred_at.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
 }
 
@@ -286,12 +353,21 @@ export async function releaseClaims(db: Queryable, owner: string, ids: readonly 
  * `claimed` rows with an expired lease but not these. Not indexed (they should not exist), so the
  * forwarder runs it once when it starts, not on every claim.
  */
-export async function releaseExpiredLeases(db: Queryable): Promise<number> {
+export async function releaseExpiredLeases(db: Queryable, ids?: readonly string[]): Promise<number> {
   const r = await db.query(
     `UPDATE sync_outbox SET status = 'pending', claimed_by = NULL, claimed_at = NULL, lease_expires_at = NULL
-     WHERE status IN ('sending', 'sent') AND lease_expires_at < now()`,
+     WHERE status IN ('sending', 'sent') AND lease_expires_at < now() AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))`,
+    [ids ?? null],
   );
   return r.rowCount ?? 0;
+}
+
+/** The rows releaseExpiredLeases would release (to narrow a release the database refused). */
+export async function expiredLeaseIds(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text AS id FROM sync_outbox WHERE status IN ('sending', 'sent') AND lease_expires_at < now() ORDER BY id`,
+  );
+  return rows.map((r) => r.id);
 }
 
 export interface NewOutboxEvent {
@@ -448,9 +524,7 @@ export async function requeueAllDead(db: Queryable, status: DeadStatus, note: st
  * the id boundary of the cutoff: the scan stays inside the old part of the table.
  */
 export async function pruneAcked(db: Queryable, olderThanHours: number, chunk: number): Promise<number> {
-  const { rows: clock } = await db.query<{ cutoff: Date }>(`SELECT now() - make_interval(secs => $1) AS cutoff`, [olderThanHours * 3600]);
-  const cutoff = clock[0].cutoff;
-  const below = await firstIdCreatedAtOrAfter(db, cutoff);
+  const { cutoff, below } = await pruneBounds(db, olderThanHours);
   const r = await db.query(
     `DELETE FROM sync_outbox WHERE id IN (
        SELECT id FROM sync_outbox
@@ -460,6 +534,29 @@ export async function pruneAcked(db: Queryable, olderThanHours: number, chunk: n
      )`,
     [below, cutoff, chunk],
   );
+  return r.rowCount ?? 0;
+}
+
+async function pruneBounds(db: Queryable, olderThanHours: number): Promise<{ cutoff: Date; below: string }> {
+  const { rows: clock } = await db.query<{ cutoff: Date }>(`SELECT now() - make_interval(secs => $1) AS cutoff`, [olderThanHours * 3600]);
+  const cutoff = clock[0].cutoff;
+  return { cutoff, below: await firstIdCreatedAtOrAfter(db, cutoff) };
+}
+
+/** The ids pruneAcked would delete (to narrow a delete the database refused). */
+export async function prunableIds(db: Queryable, olderThanHours: number, chunk: number): Promise<string[]> {
+  const { cutoff, below } = await pruneBounds(db, olderThanHours);
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text AS id FROM sync_outbox WHERE id < $1::bigint AND status = 'acked' AND acked_at < $2 ORDER BY id LIMIT $3`,
+    [below, cutoff, chunk],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Deletes these rows if they are still acked. */
+export async function deleteAcked(db: Queryable, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await db.query(`DELETE FROM sync_outbox WHERE id = ANY($1::bigint[]) AND status = 'acked'`, [ids]);
   return r.rowCount ?? 0;
 }
 

@@ -19,17 +19,24 @@ export const syncTestDatabaseUrl = (() => {
 
 
 /** Creates and migrates the database if needed, empties sync_outbox, and returns a pool on it. */
-export async function openSyncTestDatabase(applicationName: string): Promise<Pool> {
-  await ensureDatabase(syncTestDatabaseUrl);
+export async function openSyncTestDatabase(applicationName: string, url = syncTestDatabaseUrl): Promise<Pool> {
+  await ensureDatabase(url);
   // node-pg-migrate is an ES module, which jest's sandbox cannot import: migrate in a child process.
-  execFileSync(process.execPath, [require.resolve('tsx/cli'), 'db/migrate.ts', 'edge', '--url', syncTestDatabaseUrl], {
+  execFileSync(process.execPath, [require.resolve('tsx/cli'), 'db/migrate.ts', 'edge', '--url', url], {
     cwd: repoRoot,
     env: { ...process.env, FARMIQ_CONFIG: '' },
     stdio: 'pipe',
   });
-  const pool = createPool(syncTestDatabaseUrl, { applicationName });
+  const pool = createPool(url, { applicationName });
   await pool.query('TRUNCATE sync_outbox');
   return pool;
+}
+
+/** An edge database of its own for one test file (`farmiq_edge_<suffix>`), beside the sync tests' one. */
+export function edgeTestDatabaseUrl(suffix: string): string {
+  const u = new URL(syncTestDatabaseUrl);
+  u.pathname = `/farmiq_edge_${suffix}`;
+  return u.toString();
 }
 
 export interface OutboxSeed {
