@@ -16,21 +16,14 @@ import path from 'node:path';
 import pino from 'pino';
 import { Pool } from 'pg';
 import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
-import { provisionDevice } from '../gateways/mqtt-bridge/broker/credentials';
+import { provisionDevice, type ProvisionedDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
 import { repoRoot } from '../test/support/stack';
 import { cpuSeconds, freshDatabase, latencyHistogram, machine } from './support/stats';
 
 const benchDatabase = 'farmiq_edge_bench_hostile';
 
-interface Device {
-  tenantId: string;
-  farmId: string;
-  barnId: string;
-  deviceId: string;
-  username: string;
-  password: string;
-}
+type Device = ProvisionedDevice;
 
 export interface HostileBenchOptions {
   databaseUrl: string;

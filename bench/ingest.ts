@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Pool } from 'pg';
 import { register } from 'prom-client';
-import { provisionDevice } from '../gateways/mqtt-bridge/broker/credentials';
+import { provisionDevice, type ProvisionedDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
 import { repoRoot } from '../test/support/stack';
@@ -23,14 +23,7 @@ import { cpuSeconds, freshDatabase, latencyHistogram, machine, median } from './
 
 const benchDatabase = 'farmiq_edge_bench';
 
-interface Device {
-  tenantId: string;
-  farmId: string;
-  barnId: string;
-  deviceId: string;
-  username: string;
-  password: string;
-}
+type Device = ProvisionedDevice;
 
 function publish(broker: TestBroker, d: Device, count: number, rate = 0): Promise<{ published: number; seconds: number }> {
   const child = spawn(

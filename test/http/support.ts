@@ -13,7 +13,7 @@ import type { ObjectStore } from '../../media/object-store';
 import type { SessionDirectory, SessionInfo } from '../../media/session-directory';
 import { addOperator } from '../../gateways/http/operator-credentials';
 import { SyncControlError, type SyncForwarderControl } from '../../gateways/http/sync-control';
-import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
+import { provisionDevice, type ProvisionedDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import type { PauseSyncRequest, SyncStatus } from '../../workflows/sync-definitions';
 
 export interface SweptRoute {
@@ -101,14 +101,7 @@ export async function newOperator(pool: Pool, label = 'jest'): Promise<{ name: s
   return addOperator(pool, { name: `${label}-${randomUUID().slice(0, 8)}` });
 }
 
-export interface TestStation {
-  tenantId: string;
-  farmId: string;
-  barnId: string;
-  deviceId: string;
-  username: string;
-  password: string;
-}
+export type TestStation = ProvisionedDevice;
 
 /** A provisioned WeighVision station (edge_devices) of a new tenant. */
 export async function newStation(pool: Pool): Promise<TestStation> {

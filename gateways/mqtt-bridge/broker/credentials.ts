@@ -100,6 +100,9 @@ function sameAddress(row: { tenant_id: string; farm_id: string; barn_id: string;
   return row.tenant_id === a.tenantId.toLowerCase() && row.farm_id === a.farmId && row.barn_id === a.barnId && row.device_id === a.deviceId;
 }
 
+/** A provisioned device as its own client sees it: where it is and how it logs in. */
+export type ProvisionedDevice = DeviceAddress & DeviceCredentials;
+
 /**
  * Registers a device, or gives an existing one a new password (which also lifts a revocation).
  * A device keeps its username across re-provisioning; a username belongs to one address only.
