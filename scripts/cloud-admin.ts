@@ -36,13 +36,16 @@ function writePrivateKey(file: string, pem: string): void {
   fs.chmodSync(file, 0o600); // in case the umask widened it
 }
 
-function table(rows: Record<string, unknown>[]): void {
+/** What the listings hold: printed as-is, dates as ISO, arrays comma-joined, null as '-'. */
+type TableCell = string | number | boolean | Date | readonly string[] | null | undefined;
+
+function table(rows: Record<string, TableCell>[]): void {
   if (rows.length === 0) {
     console.log('(none)');
     return;
   }
   const cols = Object.keys(rows[0]);
-  const text = (v: unknown) => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.join(',') : v === null || v === undefined ? '-' : String(v));
+  const text = (v: TableCell) => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.join(',') : v === null || v === undefined ? '-' : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => text(r[c]).length)));
   console.log(cols.map((c, i) => c.padEnd(widths[i])).join('  '));
   for (const r of rows) console.log(cols.map((c, i) => text(r[c]).padEnd(widths[i])).join('  '));

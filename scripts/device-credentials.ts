@@ -27,6 +27,36 @@ interface CommonOptions {
   owner?: string;
 }
 
+/** What commander parses from common()'s options (home is resolved later). */
+type CommonCliOptions = Omit<CommonOptions, 'home'> & { home?: string };
+
+interface AddCliOptions extends CommonCliOptions {
+  tenant: string;
+  farm: string;
+  barn: string;
+  device: string;
+  kind: DeviceKind;
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+}
+
+interface ListCliOptions extends CommonCliOptions {
+  all?: boolean;
+  json?: boolean;
+}
+
+interface RenderCliOptions extends CommonCliOptions {
+  outDir?: string;
+  dataDir?: string;
+  pidFile?: string;
+  logFile?: string;
+  port?: string;
+  bind?: string;
+  user?: string;
+  subscribeGuard?: string;
+}
+
 function parseOwner(spec: string | undefined): FileOwner | undefined {
   if (!spec) return undefined;
   const m = /^(\d+):(\d+)$/.exec(spec);
@@ -98,7 +128,7 @@ async function main(): Promise<void> {
       .option('--username <name>', 'MQTT username (default <tenant>/<farm>/<barn>/<device>)')
       .option('--password <password>', 'use this password instead of a generated one')
       .option('--password-stdin', 'read the password from the first line of standard input'),
-  ).action(async (o) => {
+  ).action(async (o: AddCliOptions) => {
     const password: string | undefined = o.passwordStdin ? await readPasswordFromStdin() : o.password;
     await withPool(async (pool) => {
       const creds = await provisionDevice(pool, {
@@ -106,7 +136,7 @@ async function main(): Promise<void> {
         farmId: o.farm,
         barnId: o.barn,
         deviceId: o.device,
-        kind: o.kind as DeviceKind,
+        kind: o.kind,
         username: o.username,
         password,
       });
@@ -123,7 +153,7 @@ async function main(): Promise<void> {
       .description('list provisioned devices')
       .option('--all', 'include revoked devices')
       .option('--json', 'print JSON'),
-  ).action(async (o) => {
+  ).action(async (o: ListCliOptions) => {
     await withPool(async (pool) => {
       const devices = (await listDevices(pool, { includeRevoked: Boolean(o.all) })).map(({ passwordHash: _hash, ...d }) => d);
       if (o.json) {
@@ -142,7 +172,7 @@ async function main(): Promise<void> {
   });
 
   common(program.command('revoke').description('revoke a device; the broker refuses it from the reload on').argument('<username>')).action(
-    async (username: string, o) => {
+    async (username: string, o: CommonCliOptions) => {
       await withPool(async (pool) => {
         const revoked = await revokeDevice(pool, username);
         await refreshBroker(pool, { ...o, home: home(o) });
@@ -168,7 +198,7 @@ async function main(): Promise<void> {
       .option('--bind <address>', 'listener address (default MQTT_LISTEN_ADDRESS or 127.0.0.1)')
       .option('--user <name>', 'user the broker runs as when started as root (default MOSQUITTO_USER or the current user)')
       .option('--subscribe-guard <file>', 'subscribe guard plugin (.so) as the broker sees it (default MOSQUITTO_SUBSCRIBE_GUARD or .venv/lib/mosquitto/subscribe_guard.so)'),
-  ).action(async (o) => {
+  ).action(async (o: RenderCliOptions) => {
     const s = settings();
     const h = home(o);
     const paths = brokerPaths(h);

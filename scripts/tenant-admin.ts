@@ -28,6 +28,7 @@ function print(json: boolean, value: Record<string, unknown>, plain: string): vo
 }
 
 const program = new Command().name('tenant-admin').description('FarmIQ tenants, dashboard users and tokens').option('--url <url>', 'cloud database URL (default CLOUD_DATABASE_URL)');
+const url = () => program.opts<{ url?: string }>().url;
 
 const tenant = program.command('tenant').description('tenants');
 tenant
@@ -35,7 +36,7 @@ tenant
   .requiredOption('--name <name>', 'display name of the tenant')
   .option('--json', 'print JSON')
   .action(async (o: { name: string; json?: boolean }) => {
-    const t = await withPool(program.opts().url, (pool) => createTenant(pool, o.name));
+    const t = await withPool(url(), (pool) => createTenant(pool, o.name));
     print(Boolean(o.json), { tenant_id: t.id, name: t.name }, t.id);
   });
 
@@ -51,7 +52,7 @@ user
   .action(async (o: { tenant: string; email: string; role: string; password?: string; name?: string; json?: boolean }) => {
     if (!isRole(o.role)) throw new Error(`--role must be one of ${roles.join(', ')}`);
     const role = o.role;
-    const u = await withPool(program.opts().url, (pool) =>
+    const u = await withPool(url(), (pool) =>
       createUser(pool, { tenantId: o.tenant, email: o.email, role, displayName: o.name, password: o.password }),
     );
     print(Boolean(o.json), { user_id: u.id, tenant_id: u.tenantId, email: u.email, role: u.role }, u.id);
@@ -65,7 +66,7 @@ token
   .option('--json', 'print JSON')
   .action(async (o: { user: string; expiresIn?: string; json?: boolean }) => {
     const expiresIn = o.expiresIn && /^\d+$/.test(o.expiresIn) ? Number(o.expiresIn) : o.expiresIn;
-    const { token: jwt, user: u } = await withPool(program.opts().url, (pool) => issueTokenForUser(pool, o.user, { expiresIn }));
+    const { token: jwt, user: u } = await withPool(url(), (pool) => issueTokenForUser(pool, o.user, { expiresIn }));
     print(Boolean(o.json), { token: jwt, user_id: u.id, tenant_id: u.tenantId, role: u.role }, jwt);
   });
 

@@ -13,6 +13,9 @@ export function lazyVisionModel(s: Settings, log: Logger): () => Promise<VisionM
   return () =>
     (model ??= Promise.resolve()
       .then(() => {
+        // require, not import(): under module node16 a dynamic import() stays a real ESM import in this CommonJS
+        // build, which jest loads only with --experimental-vm-modules.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { VisionModel, visionModelConfig } = require('./vision-model') as typeof VisionModelModule;
         return VisionModel.load(visionModelConfig(s));
       })

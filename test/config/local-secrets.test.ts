@@ -128,7 +128,8 @@ describe('the running local stack uses this install’s secrets', () => {
     expect(testEdgeDatabaseUrl).toBe(process.env.TEST_EDGE_DATABASE_URL || localSecrets.TEST_EDGE_DATABASE_URL);
   });
 
-  const pgLogin = async (url: string): Promise<'ok' | string> => {
+  /** 'ok', or the SQLSTATE (or else the message) of the refusal. */
+  const pgLogin = async (url: string): Promise<string> => {
     const c = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
     try {
       await c.connect();

@@ -266,7 +266,7 @@ describe('rejections, one per stable reason code', () => {
       ['a missing trace_id', ({ trace_id: _t, ...e }) => e, 'schema_violation:trace_id'],
     ];
     it.each(cases)('%s', (_name, mutate, reason) => {
-      const r = rejected(parseDeviceMessage(tempTopic, json(mutate(reading() as unknown as Record<string, unknown>)), MAX));
+      const r = rejected(parseDeviceMessage(tempTopic, json(mutate(reading())), MAX));
       expect(r.reason).toBe(reason);
       expect(r.detail.startsWith(`${reason.slice('schema_violation:'.length)}: `)).toBe(true);
     });
