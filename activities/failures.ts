@@ -97,7 +97,7 @@ export interface Narrowed<T> {
  * Applies a statement to `items`, narrowing a refusal to the items refused on their own: tries all
  * of them, and on a refusal splits the set in halves and tries each (a few statements per refused
  * item, not one per item). Any other failure is thrown at once. `apply` must leave nothing behind
- * when it throws: a single statement, or a statement inside `inSavepoint` within a transaction.
+ * when it throws: a single statement, or a statement inside `inSavepoint` (db/transaction.ts) within a transaction.
  */
 export async function narrowRefusals<T>(items: readonly T[], apply: (subset: readonly T[]) => Promise<number>): Promise<Narrowed<T>> {
   const out: Narrowed<T> = { changed: 0, refused: [] };
@@ -118,23 +118,6 @@ export async function narrowRefusals<T>(items: readonly T[], apply: (subset: rea
   };
   await visit(items);
   return out;
-}
-
-interface Queryable {
-  query(sql: string): Promise<unknown>;
-}
-
-/** Runs `work` inside a savepoint of the caller's transaction: a failure undoes `work` alone. */
-export async function inSavepoint<T>(db: Queryable, work: () => Promise<T>): Promise<T> {
-  await db.query('SAVEPOINT farmiq_narrow');
-  try {
-    const result = await work();
-    await db.query('RELEASE SAVEPOINT farmiq_narrow');
-    return result;
-  } catch (err) {
-    await db.query('ROLLBACK TO SAVEPOINT farmiq_narrow');
-    throw err;
-  }
 }
 
 /** The record of a row quarantined because Postgres refused it: `storage_refused:<SQLSTATE>: what: message`. */

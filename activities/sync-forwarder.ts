@@ -25,10 +25,11 @@ import { uuidV5 } from '../domain/ids';
 import type { CloudClient } from '../edge/sync/cloud-client';
 import type { EdgeIdentity } from '../edge/sync/edge-identity';
 import { isDataRefusal, refusalReason } from '../db/errors';
+import { inSavepoint, inTransaction } from '../db/transaction';
 import { isStorableText, toStorableText } from '../domain/contracts/storable';
 import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable, invalidSyncRequest, syncNotConfigured } from '../edge/sync/failures';
 import * as outbox from '../edge/sync/outbox';
-import { dataRefused, inSavepoint, narrowRefusals, refusalNote, refusalsAreFinal } from './failures';
+import { dataRefused, narrowRefusals, refusalNote, refusalsAreFinal } from './failures';
 
 export interface SyncActivityDeps {
   pool: Pool;
@@ -193,24 +194,6 @@ function errorOf(body: Buffer): { code: string; message: string } {
 export function createSyncActivities(deps: SyncActivityDeps) {
   const { pool, edgeId, cloud, identity } = deps;
   const probeEveryMs = deps.probeEveryMs ?? 1500;
-
-  async function inTransaction<T>(work: (db: outbox.Queryable) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-        broken = rollbackErr;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
-  }
 
   function shortfall(step: string, batchId: string, expected: number, changed: number): void {
     if (changed < expected) log.warn('sync batch no longer holds every row (its lease ran out and another batch claimed them)', { step, batchId, expected, changed });
@@ -519,7 +502,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       result.rejected = rejected.length;
       result.delivered = sending.length;
 
-      const withMonitoring = !sending.every((r) => r.event_type.startsWith('sync.batch.'));
+      const withMonitoring = !sending.every((r) => outbox.isMonitoringEvent(r.event_type));
       const monitoring = () => {
         const events = monitoringEvents(edgeId, owner, sending[0].tenant_id, attempt, sending.length, result);
         return events.map((e) => ({ tenant_id: e.tenant_id, event_id: e.event_id, event_type: e.event_type, envelope: e, trace_id: e.trace_id, occurred_at: e.ts, priority: outbox.monitoringPriority }));
@@ -533,7 +516,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       };
       const before = { acked: result.acked, failed: result.failed };
       try {
-        await inTransaction(async (db) => {
+        await inTransaction(pool, async (db) => {
           await settle(db, outcomes)();
           if (withMonitoring) result.monitoringEvents = await outbox.appendEvents(db, monitoring());
         });
@@ -542,7 +525,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         // Narrowed: every row's outcome in a savepoint of one transaction, so the refused rows
         // are found, quarantined, and everything else commits together.
         Object.assign(result, before, { monitoringEvents: 0 });
-        await inTransaction(async (db) => {
+        await inTransaction(pool, async (db) => {
           const guard: Guard = (work) => inSavepoint(db, work);
           const n = await narrowRefusals(outcomes, (part) => guard(settle(db, part)));
           const refusedIds = n.refused.map((r) => ({ item: r.item.id, err: r.err }));

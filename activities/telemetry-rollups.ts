@@ -24,7 +24,9 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { isDataRefusal, refusalReason } from '../db/errors';
 import { farmEventSchema, type TelemetryAggregatedEvent, type RollupWindow } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
-import { inSavepoint, narrowRefusals, refusalsAreFinal } from './failures';
+import { inSavepoint, inTransaction } from '../db/transaction';
+import { appendEvents, outboxPriority } from '../edge/sync/outbox';
+import { narrowRefusals, refusalsAreFinal } from './failures';
 
 export interface PublishClosedRollupsInput {
   /** A window is published once it ended at least this long ago (late readings grace). */
@@ -83,12 +85,6 @@ WHERE r.revision > r.published_revision
 ORDER BY r.bucket_start
 LIMIT $2
 FOR UPDATE OF r SKIP LOCKED`;
-
-const insertOutbox = `
-INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
-SELECT tenant_id, event_id, 'telemetry.aggregated', envelope, trace_id, occurred_at, 0
-FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[])
-  AS t(tenant_id, event_id, envelope, trace_id, occurred_at)`;
 
 const markPublished = `
 UPDATE telemetry_rollup r SET published_revision = k.revision
@@ -166,15 +162,10 @@ function markParams(rows: readonly RollupRow[]): unknown[] {
 /** Appends the windows' events and marks the windows published; returns the events appended. */
 async function writeWindows(client: PoolClient, windows: readonly Window[]): Promise<number> {
   const events = windows.flatMap((w) => (w.event ? [w.event] : []));
-  if (events.length > 0) {
-    await client.query(insertOutbox, [
-      events.map((e) => e.tenant_id),
-      events.map((e) => e.event_id),
-      events.map((e) => JSON.stringify(e)),
-      events.map((e) => e.trace_id),
-      events.map((e) => e.payload.window_end),
-    ]);
-  }
+  await appendEvents(
+    client,
+    events.map((e) => ({ tenant_id: e.tenant_id, event_id: e.event_id, event_type: e.event_type, envelope: e, trace_id: e.trace_id, occurred_at: e.payload.window_end, priority: outboxPriority.normal })),
+  );
   if (windows.length > 0) await client.query(markPublished, markParams(windows.map((w) => w.row)));
   return events.length;
 }
@@ -207,14 +198,10 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
           'InvalidRollupRequest',
         );
       }
+      // The statement timeout is well inside the activity's start-to-close timeout, so a stuck query
+      // fails this attempt (and is retried) instead of running on beside the next attempt.
       return refusalsAreFinal('publishClosedRollups', async () => {
-        const client = await pool.connect();
-        let broken: Error | undefined;
-        try {
-          await client.query('BEGIN');
-          // Well inside the activity's start-to-close timeout, so a stuck query fails this attempt
-          // (and is retried) instead of running on beside the next attempt.
-          await client.query(`SET LOCAL statement_timeout = '20s'`);
+        const { result, selected } = await inTransaction(pool, async (client) => {
           const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
 
           const windows: Window[] = [];
@@ -255,19 +242,11 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
               await quarantine(client, n.refused);
             }
           }
-          await client.query('COMMIT');
-
           const result: PublishClosedRollupsResult = { published, invalid, ...(refused > 0 ? { refused } : {}), hasMore: rows.length === limit };
-          if (rows.length > 0) log.info('published telemetry rollups', { edgeId, ...result });
-          return result;
-        } catch (err) {
-          await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-            broken = rollbackErr; // the connection is gone: discard it rather than return it to the pool
-          });
-          throw err;
-        } finally {
-          client.release(broken);
-        }
+          return { result, selected: rows.length };
+        }, { statementTimeout: '20s' });
+        if (selected > 0) log.info('published telemetry rollups', { edgeId, ...result });
+        return result;
       });
     },
   };

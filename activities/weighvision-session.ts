@@ -15,22 +15,18 @@
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
+import { outboxInsert, outboxPriority } from '../edge/sync/outbox';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { farmEventSchema, type QualityFlag } from '../domain/contracts';
 import { uuidV5 } from '../domain/ids';
 import { concludeSession, type ImageEstimateInput, type ReadingInput } from '../weighvision/session-result';
 import { recalibrate } from '../weighvision/station-calibration';
-import type { SessionAddress, SessionDeviceEvent, SessionResult, StoredImage } from '../workflows/weighvision-definitions';
+import type { ImageSource, SessionAddress, SessionDeviceEvent, SessionResult, StoredImage } from '../domain/weighvision/session-contract';
 
 /** What the activities need of the vision model (vision/vision-model.ts). */
 export interface ImageEstimator {
   readonly modelId: string;
   estimate(bytes: Buffer): Promise<{ estimatedWeightKg: number; confidence: number; qualityFlags: QualityFlag[]; inferenceMs: number }>;
-}
-
-/** What they need of the object store (media/object-store.ts): the bytes, or undefined when absent. */
-export interface ImageSource {
-  fetch(objectKey: string): Promise<Buffer | undefined>;
 }
 
 export interface WeighVisionActivityDeps {
@@ -86,8 +82,7 @@ WITH stored AS (
   ON CONFLICT (tenant_id, media_id) DO NOTHING
   RETURNING tenant_id
 )
-INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
-SELECT tenant_id, $10, 'inference.completed', $11, $9, $12, 0 FROM stored`;
+${outboxInsert(`SELECT tenant_id, $10, 'inference.completed', $11, $9, $12, ${outboxPriority.normal} FROM stored`)}`;
 
 const selectInference = `
 SELECT model_id, estimated_weight_kg::float8 AS estimated_weight_kg, confidence, quality_flags, inference_ms
@@ -144,11 +139,11 @@ WITH readings AS (
   ON CONFLICT (tenant_id, event_id) DO NOTHING
   RETURNING event_id
 )
-INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
-SELECT $1, e.event_id, e.event_type, e.envelope, e.trace_id, e.occurred_at, 0
+${outboxInsert(`
+SELECT $1, e.event_id, e.event_type, e.envelope, e.trace_id, e.occurred_at, ${outboxPriority.normal}
 FROM unnest($8::uuid[], $9::text[], $10::jsonb[], $11::text[], $12::timestamptz[]) WITH ORDINALITY AS e(event_id, event_type, envelope, trace_id, occurred_at, n)
 JOIN fresh USING (event_id)
-ORDER BY e.n`;
+ORDER BY e.n`)}`;
 
 interface SessionRow {
   status: SessionResult['status'];

@@ -8,8 +8,8 @@
  * consumers, migrations and the admin CLI use it, never a request handler.
  */
 import type { Pool, PoolClient } from 'pg';
-import { settings } from '../config/settings';
 import { createPool, type PoolOptions } from '../db/pool';
+import { inTransaction } from '../db/transaction';
 
 /** The tenant setting the RLS policies read (current_setting('farmiq.tenant_id', true)). */
 export const tenantSetting = 'farmiq.tenant_id';
@@ -20,30 +20,13 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export async function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   // A malformed id would make the policies' ::uuid cast fail every query; refuse it up front.
   if (!uuidPattern.test(tenantId)) throw new Error(`withTenant needs a tenant uuid, got ${JSON.stringify(tenantId)}`);
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    // is_local = true: the setting ends with the transaction, so a pooled connection never
-    // carries one request's tenant into the next.
-    await client.query('SELECT set_config($1, $2, true)', [tenantSetting, tenantId]);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackErr) {
-      broken = rollbackErr as Error; // the connection is unusable: destroy it, not return it
-    }
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  // A transaction-local setting: it ends with the transaction, so a pooled connection never
+  // carries one request's tenant into the next.
+  return inTransaction(pool, fn, { settings: { [tenantSetting]: tenantId } });
 }
 
 /** A pool on CLOUD_APP_DATABASE_URL (farmiq_app): the only pool request handlers touch tenant data with. */
-export function createTenantPool(opts: PoolOptions & { url?: string } = {}): Pool {
+export function createTenantPool(opts: PoolOptions & { url: string }): Pool {
   const { url, ...rest } = opts;
-  return createPool(url ?? settings().CLOUD_APP_DATABASE_URL, { applicationName: 'farmiq-cloud-api', ...rest });
+  return createPool(url, { applicationName: 'farmiq-cloud-api', ...rest });
 }

@@ -15,6 +15,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Pool } from 'pg';
 import { register } from 'prom-client';
+import { inTransaction } from '../db/transaction';
 import { provisionDevice, type ProvisionedDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
@@ -62,27 +63,22 @@ async function rawMqtt(broker: TestBroker, d: Device, count: number): Promise<nu
 async function rawPostgres(pool: Pool, count: number): Promise<number> {
   const tenant = randomUUID();
   const now = new Date().toISOString();
-  const client = await pool.connect();
   const started = Date.now();
-  try {
-    for (let done = 0; done < count; done += 500) {
-      const n = Math.min(500, count - done);
-      const values: unknown[] = [];
-      const rows: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const o = values.length;
-        rows.push(`($${o + 1}, $${o + 2}, 'farm-1', 'barn-1', 'sensor-0', 'temperature', $${o + 3}, 'C', $${o + 4}, $${o + 5})`);
-        values.push(tenant, randomUUID(), 20 + (i % 100) / 10, now, `bench-${done + i}`);
-      }
-      await client.query('BEGIN');
-      await client.query(
+  for (let done = 0; done < count; done += 500) {
+    const n = Math.min(500, count - done);
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const o = values.length;
+      rows.push(`($${o + 1}, $${o + 2}, 'farm-1', 'barn-1', 'sensor-0', 'temperature', $${o + 3}, 'C', $${o + 4}, $${o + 5})`);
+      values.push(tenant, randomUUID(), 20 + (i % 100) / 10, now, `bench-${done + i}`);
+    }
+    await inTransaction(pool, (client) =>
+      client.query(
         `INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id) VALUES ${rows.join(',')}`,
         values,
-      );
-      await client.query('COMMIT');
-    }
-  } finally {
-    client.release();
+      ),
+    );
   }
   return count / ((Date.now() - started) / 1000);
 }
@@ -179,7 +175,7 @@ export async function benchIngest(opts: { count: number; rounds: number; databas
     endToEndPerSecond: { median: median(c.map((x) => x.rate)), runs: c.map((x) => x.rate) },
     endToEndCpuSeconds: c.map((x) => ({ wall: x.wallSeconds, ...x.cpuSeconds })),
     latencyAtSaturationMs: { p50: median(c.map((x) => x.p50Ms)), p99: median(c.map((x) => x.p99Ms)) },
-    latencyAtSteady5000PerSecondMs: { p50: steady!.p50Ms, p99: steady!.p99Ms },
+    latencyAtSteady5000PerSecondMs: { p50: steady.p50Ms, p99: steady.p99Ms },
     ratio: median(c.map((x) => x.rate)) / Math.min(median(a), median(b)),
     targets: { ratio: 0.6, endToEndPerSecond: 10_000 },
   };

@@ -25,7 +25,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
+import { outboxInsert, outboxPriority } from '../edge/sync/outbox';
 import { openDatabases, SyncStack, type Databases } from '../test/integration/support';
 import { repoRoot } from '../test/support/stack';
 import { machine, processCpuSeconds } from './support/stats';
@@ -60,14 +62,16 @@ async function seedBacklog(pool: Pool, tenants: string[], perTenant: number): Pr
     for (let from = 0; from < perTenant; from += 50_000) {
       const n = Math.min(50_000, perTenant - from);
       await pool.query(
-        `INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, created_at)
-         SELECT $1::uuid, e, 'telemetry.reading',
+        outboxInsert(
+          `SELECT $1::uuid, e, 'telemetry.reading',
                 jsonb_build_object('schema_version', '1.0', 'event_id', e, 'trace_id', 'bench-sync-' || g, 'event_type', 'telemetry.reading',
                                    'tenant_id', $1::text, 'device_id', 'sensor-' || (g % 50), 'ts', to_char(o AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                                    'farm_id', 'farm-1', 'barn_id', 'barn-' || (g % 5), 'payload', jsonb_build_object('metric', 'temperature', 'value', 20 + (g % 100) / 10.0, 'unit', 'C')),
-                'bench-sync-' || g, o, now() - interval '1 hour'
+                'bench-sync-' || g, o, ${outboxPriority.normal}, now() - interval '1 hour'
          FROM (SELECT g, gen_random_uuid() AS e, now() - interval '2 hours' + make_interval(secs => g / 1000.0) AS o
                FROM generate_series($2::int, $3::int) g) s`,
+          { backdated: true },
+        ),
         [tenant, from, from + n - 1],
       );
     }
@@ -88,26 +92,21 @@ async function rawInsertRate(edge: Pool, cloud: Pool, count: number): Promise<nu
      FROM sync_outbox WHERE event_type = 'telemetry.reading' ORDER BY id LIMIT $1`,
     [count],
   );
-  const client: PoolClient = await cloud.connect();
   const started = process.hrtime.bigint();
-  try {
-    for (let done = 0; done < rows.length; done += 500) {
-      const chunk = rows.slice(done, done + 500);
-      const values: unknown[] = [];
-      const tuples = chunk.map((r, i) => {
-        values.push(r.tenant_id, r.event_id, r.farm_id, r.barn_id, r.device_id, r.metric, r.value, r.unit, r.occurred_at, r.trace_id);
-        const o = i * 10;
-        return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}, $${o + 7}, $${o + 8}, $${o + 9}, $${o + 10})`;
-      });
-      await client.query('BEGIN');
-      await client.query(
+  for (let done = 0; done < rows.length; done += 500) {
+    const chunk = rows.slice(done, done + 500);
+    const values: unknown[] = [];
+    const tuples = chunk.map((r, i) => {
+      values.push(r.tenant_id, r.event_id, r.farm_id, r.barn_id, r.device_id, r.metric, r.value, r.unit, r.occurred_at, r.trace_id);
+      const o = i * 10;
+      return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}, $${o + 7}, $${o + 8}, $${o + 9}, $${o + 10})`;
+    });
+    await inTransaction(cloud, (client) =>
+      client.query(
         `INSERT INTO bench_telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id) VALUES ${tuples.join(',')}`,
         values,
-      );
-      await client.query('COMMIT');
-    }
-  } finally {
-    client.release();
+      ),
+    );
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await cloud.query('DROP TABLE bench_telemetry_raw');

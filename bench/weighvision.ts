@@ -618,7 +618,7 @@ function cpuSnapshot(stack: FlowStack) {
 
 /** Removes this run's uploads from the bench bucket (the bucket itself stays). */
 async function deleteUploads(prefix: string): Promise<number> {
-  const c = objectStoreConfigFromSettings();
+  const c = objectStoreConfigFromSettings(settings());
   const s3 = new S3Client({ endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true });
   let deleted = 0;
   try {
@@ -681,7 +681,7 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
   let watcher: RowWatcher | undefined;
   try {
     await pool.query(`TRUNCATE ${edgeTables.join(', ')} CASCADE`);
-    const store = s3ObjectStore({ ...objectStoreConfigFromSettings(), bucket: benchBucket });
+    const store = s3ObjectStore({ ...objectStoreConfigFromSettings(settings()), bucket: benchBucket });
     await store.ensureBucket();
     store.close();
 

@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { inTransaction } from '../db/transaction';
 import { newEdgeKeyPair } from '../domain/sync';
 
 export const edgeIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'edge ids are 1-128 characters of A-Z a-z 0-9 . _ : -');
@@ -23,9 +24,7 @@ export async function provisionEdge(pool: Pool, input: { edgeId: string; tenants
   if (input.tenants.length === 0) throw new Error('an edge needs at least one tenant');
   const tenants = [...new Set(input.tenants.map((t) => tenantIdSchema.parse(t.toLowerCase())))];
   const key = newEdgeKeyPair();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO tenants (id, name) SELECT t, 'tenant ' || t FROM unnest($1::uuid[]) AS t ON CONFLICT (id) DO NOTHING`,
       [tenants],
@@ -36,13 +35,7 @@ export async function provisionEdge(pool: Pool, input: { edgeId: string; tenants
     );
     if (inserted.rowCount === 0) throw new Error(`edge ${edgeId} already exists (rotate its key with "edge rotate-key")`);
     await client.query(`INSERT INTO edge_tenants (edge_id, tenant_id) SELECT $1, t FROM unnest($2::uuid[]) AS t`, [edgeId, tenants]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   return { edgeId, keyId: key.keyId, privateKeyPem: key.privateKeyPem, tenants };
 }
 

@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   const which = program.args[0];
   const url: string | undefined = program.opts().url;
   const targets: DatabaseName[] = which === 'all' ? ['edge', 'cloud'] : [which as DatabaseName];
+  const s = settings();
   for (const t of targets) {
     if (t !== 'edge' && t !== 'cloud') throw new Error(`unknown database ${t}: use edge, cloud or all`);
-    const s = settings();
     const applied = await migrate(t, url ?? (t === 'edge' ? s.EDGE_DATABASE_URL : s.CLOUD_DATABASE_URL));
     console.log(`${t}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
   }

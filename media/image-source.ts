@@ -2,7 +2,7 @@
  * The object store as the inference activity sees it: an image's bytes, or undefined when the
  * object is not there (a non-retryable failure for that image, unlike a store that is down).
  */
-import type { ImageSource } from '../activities/weighvision-session';
+import type { ImageSource } from '../domain/weighvision/session-contract';
 import { isNotFound, type ObjectStore } from './object-store';
 
 export function objectStoreImageSource(store: ObjectStore): ImageSource {

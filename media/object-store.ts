@@ -20,7 +20,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { settings } from '../config/settings';
+import type { Settings } from '../config/settings';
 
 export interface ObjectStoreConfig {
   /** Where this process reaches the store. */
@@ -67,8 +67,10 @@ export interface ObjectStore {
   close(): void;
 }
 
-export function objectStoreConfigFromSettings(): ObjectStoreConfig {
-  const s = settings();
+/** The store of the S3_* settings (the process's main reads them and passes them in). */
+export function objectStoreConfigFromSettings(
+  s: Pick<Settings, 'S3_ENDPOINT' | 'S3_PUBLIC_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_BUCKET'>,
+): ObjectStoreConfig {
   return { endpoint: s.S3_ENDPOINT, publicEndpoint: s.S3_PUBLIC_ENDPOINT || s.S3_ENDPOINT, region: s.S3_REGION, accessKeyId: s.S3_ACCESS_KEY, secretAccessKey: s.S3_SECRET_KEY, bucket: s.S3_BUCKET };
 }
 
@@ -80,7 +82,7 @@ export function isNotFound(err: unknown): boolean {
   return false;
 }
 
-export function s3ObjectStore(config: ObjectStoreConfig = objectStoreConfigFromSettings()): ObjectStore {
+export function s3ObjectStore(config: ObjectStoreConfig): ObjectStore {
   const clientFor = (endpoint: string) =>
     new S3Client({
       endpoint,

@@ -12,7 +12,7 @@ import { isIdentifier } from '../domain/contracts/identifiers';
 import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../temporal/lazy-client';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
-import { imageStoredSignal, type StoredImage } from '../workflows/weighvision-definitions';
+import { imageStoredSignal, type StoredImage } from '../domain/weighvision/session-contract';
 
 export interface SessionInfo {
   /** The session's workflow is running (spec §3: created or collecting, not yet finalized). */

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
+import { withRetry } from '../platform/backoff';
 import type { Logger } from '../platform/logger';
 
 export interface AmqpConnectionOptions {
@@ -100,32 +101,28 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
 
   private async connectLoop(): Promise<void> {
     const { log, name } = this.opts;
-    const min = this.opts.minBackoffMs ?? 250;
-    const max = this.opts.maxBackoffMs ?? 10_000;
     const url = withHeartbeat(this.opts.url, this.opts.heartbeatSeconds ?? 10);
-    let delay = min;
-    while (!this.stopped) {
-      try {
-        const model = await amqp.connect(url, { clientProperties: { connection_name: name }, timeout: 10_000 });
-        if (this.stopped) {
-          await model.close().catch(() => {});
-          return;
-        }
-        // An 'error' event without a listener would crash the process; 'close' always follows it.
-        model.on('error', (err: Error) => log.warn({ err: err.message, connection: name }, 'RabbitMQ connection error'));
-        model.once('close', (err?: Error) => this.onClose(model, err));
-        this.model = model;
-        log.info({ broker: safeAmqpAddress(this.opts.url), connection: name }, 'connected to RabbitMQ');
-        this.emit('connected', model);
-        return;
-      } catch (err) {
-        if (this.stopped) return;
-        const wait = Math.round(delay * (0.5 + Math.random() / 2));
-        log.warn({ broker: safeAmqpAddress(this.opts.url), err: (err as Error).message, retryInMs: wait }, 'RabbitMQ not reachable');
-        await sleep(wait, this.sleeper.signal);
-        delay = Math.min(delay * 2, max);
-      }
+    const model = await withRetry(async () => (this.stopped ? undefined : amqp.connect(url, { clientProperties: { connection_name: name }, timeout: 10_000 })), {
+      backoff: { firstMs: this.opts.minBackoffMs ?? 250, maxMs: this.opts.maxBackoffMs ?? 10_000 },
+      jitter: (ms) => Math.round(ms * (0.5 + Math.random() / 2)),
+      signal: this.sleeper.signal,
+      onFailure: (err, { retryInMs }) => {
+        if (this.stopped) return { result: undefined };
+        log.warn({ broker: safeAmqpAddress(this.opts.url), err: (err as Error).message, retryInMs }, 'RabbitMQ not reachable');
+        return 'retry';
+      },
+    });
+    if (!model) return;
+    if (this.stopped) {
+      await model.close().catch(() => {});
+      return;
     }
+    // An 'error' event without a listener would crash the process; 'close' always follows it.
+    model.on('error', (err: Error) => log.warn({ err: err.message, connection: name }, 'RabbitMQ connection error'));
+    model.once('close', (err?: Error) => this.onClose(model, err));
+    this.model = model;
+    log.info({ broker: safeAmqpAddress(this.opts.url), connection: name }, 'connected to RabbitMQ');
+    this.emit('connected', model);
   }
 
   private onClose(model: ChannelModel, err?: Error): void {
@@ -138,13 +135,3 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}

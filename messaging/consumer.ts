@@ -11,6 +11,7 @@
  * dead-letters good messages.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { withRetry } from '../platform/backoff';
 import type { Logger } from '../platform/logger';
 import type { AmqpConnection } from './connection';
 
@@ -178,47 +179,30 @@ export class QueueConsumer {
 
   private async process(sub: Subscription, batch: ConsumeMessage[]): Promise<void> {
     const { log } = this;
-    let delay = this.opts.retryMinMs ?? 200;
-    for (;;) {
-      if (sub.closed) return;
-      let verdicts: Verdict[];
-      try {
-        verdicts = await this.opts.handle(batch);
-      } catch (err) {
-        if (err instanceof TransientError) {
-          if (this.retryAbort.signal.aborted) return; // stopping: unacknowledged, so redelivered
-          log.warn({ err: err.message, messages: batch.length, retryInMs: delay }, 'batch held until its dependency is back');
-          await sleep(delay, this.retryAbort.signal);
-          delay = Math.min(delay * 2, this.opts.retryMaxMs ?? 5000);
-          continue;
+    const verdicts = await withRetry<Verdict[] | undefined>(async () => (sub.closed ? undefined : this.opts.handle(batch)), {
+      backoff: { firstMs: this.opts.retryMinMs ?? 200, maxMs: this.opts.retryMaxMs ?? 5000 },
+      signal: this.retryAbort.signal,
+      onFailure: (err, { retryInMs }) => {
+        if (!(err instanceof TransientError)) {
+          // A handler bug must not stall the queue: every message goes back and counts a delivery,
+          // so a message that always breaks the handler is dead-lettered at the limit.
+          log.error({ err: (err as Error).message, messages: batch.length }, 'batch handler failed; requeueing');
+          return { result: batch.map((): Verdict => 'requeue') };
         }
-        // A handler bug must not stall the queue: every message goes back and counts a delivery,
-        // so a message that always breaks the handler is dead-lettered at the limit.
-        log.error({ err: (err as Error).message, messages: batch.length }, 'batch handler failed; requeueing');
-        verdicts = batch.map(() => 'requeue');
-      }
-      if (sub.closed) return; // redelivered on the next channel; the handler's dedupe absorbs it
-      try {
-        batch.forEach((msg, i) => {
-          if (verdicts[i] === 'ack') sub.channel.ack(msg);
-          else sub.channel.nack(msg, false, true);
-        });
-      } catch (err) {
-        // The channel closed under us: the rest is redelivered on the next one.
-        log.warn({ err: (err as Error).message }, 'could not acknowledge; the broker will redeliver');
-      }
-      return;
+        if (this.retryAbort.signal.aborted) return { result: undefined }; // stopping: unacknowledged, so redelivered
+        log.warn({ err: err.message, messages: batch.length, retryInMs }, 'batch held until its dependency is back');
+        return 'retry';
+      },
+    });
+    if (!verdicts || sub.closed) return; // redelivered on the next channel; the handler's dedupe absorbs it
+    try {
+      batch.forEach((msg, i) => {
+        if (verdicts[i] === 'ack') sub.channel.ack(msg);
+        else sub.channel.nack(msg, false, true);
+      });
+    } catch (err) {
+      // The channel closed under us: the rest is redelivered on the next one.
+      log.warn({ err: (err as Error).message }, 'could not acknowledge; the broker will redeliver');
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

@@ -16,7 +16,7 @@
  * A crash after the far side accepted but before COMMIT repeats that attempt: email and webhooks are
  * at-least-once (webhooks carry an Idempotency-Key for that reason).
  *
- * Failures of the database path (db/errors.ts, through cloud/database-errors.ts): Postgres away is
+ * Failures of the database path (db/errors.ts): Postgres away is
  * transient — the batch is held and retried without spending delivery counts. Postgres refusing
  * what the attempt would record is permanent and must not make the attempt (and its send) repeat:
  * the error text a channel returned is made storable before it is written, and if the record is
@@ -27,7 +27,8 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
-import { isDatabaseUnavailable, isDataRefusal, refusalReason } from '../cloud/database-errors';
+import { isDatabaseUnavailable, isDataRefusal, refusalReason } from '../db/errors';
+import { inSavepoint, inTransaction } from '../db/transaction';
 import { toStorableText } from '../domain/contracts/storable';
 import type { AmqpConnection } from '../messaging/connection';
 import { QueueConsumer, TransientError, type Verdict } from '../messaging/consumer';
@@ -163,10 +164,7 @@ export class DeliveryWorker {
   /** Makes the attempt a request asks for, if it is still due; returns what happened. */
   async attempt(request: DeliveryRequest): Promise<AttemptOutcome> {
     const { pool, log } = this.opts;
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    const done = await inTransaction(pool, async (client) => {
       const found = await client.query<LockedNotification & { started_at: Date }>(
         `SELECT n.id, n.tenant_id, n.user_id, n.channel, n.title, n.body, n.data, n.status, n.attempt_count, n.trace_id,
                 u.email, u.display_name, u.disabled_at, clock_timestamp() AS started_at,
@@ -179,28 +177,24 @@ export class DeliveryWorker {
       );
       const n = found.rows[0];
       if (!n || n.status !== 'queued' || !n.due || n.attempt_count + 1 !== request.attempt) {
-        await client.query('COMMIT');
-        notificationMetrics.skipped.inc();
-        log.debug({ notificationId: request.notificationId, attempt: request.attempt, status: n?.status, attemptCount: n?.attempt_count }, 'stale delivery request skipped');
-        return 'skipped';
+        return { skipped: { status: n?.status, attemptCount: n?.attempt_count } } as const;
       }
       const startedAt = found.rows[0].started_at;
       const error = await this.send(n, request.attempt, request.traceId ?? n.trace_id);
       const outcome = await this.recordOrQuarantine(client, n, request.attempt, startedAt, error);
-      await client.query('COMMIT');
-      notificationMetrics.attempts.inc({ channel: n.channel, outcome });
-      const fields = { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, channel: n.channel, attempt: request.attempt };
-      if (outcome === 'sent') log.info(fields, 'notification delivered');
-      else log.warn({ ...fields, outcome, err: error?.message }, `notification delivery ${outcome === 'retry' ? 'failed; will retry' : `ended ${outcome}`}`);
-      return outcome;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
+      return { n, error, outcome } as const;
+    });
+    if ('skipped' in done) {
+      notificationMetrics.skipped.inc();
+      log.debug({ notificationId: request.notificationId, attempt: request.attempt, ...done.skipped }, 'stale delivery request skipped');
+      return 'skipped';
     }
+    const { n, error, outcome } = done;
+    notificationMetrics.attempts.inc({ channel: n.channel, outcome });
+    const fields = { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, channel: n.channel, attempt: request.attempt };
+    if (outcome === 'sent') log.info(fields, 'notification delivered');
+    else log.warn({ ...fields, outcome, err: error?.message }, `notification delivery ${outcome === 'retry' ? 'failed; will retry' : `ended ${outcome}`}`);
+    return outcome;
   }
 
   /** Undefined when delivered, else the error. */
@@ -239,17 +233,7 @@ export class DeliveryWorker {
    * so what the database does take is kept; only the delivery row's removal is required.
    */
   private async recordOrQuarantine(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
-    const step = async <T>(work: () => Promise<T>): Promise<T> => {
-      await client.query('SAVEPOINT delivery_record');
-      try {
-        const r = await work();
-        await client.query('RELEASE SAVEPOINT delivery_record');
-        return r;
-      } catch (err) {
-        await client.query('ROLLBACK TO SAVEPOINT delivery_record');
-        throw err;
-      }
-    };
+    const step = <T>(work: () => Promise<T>): Promise<T> => inSavepoint(client, work);
     let refusal: unknown;
     try {
       return await step(() => this.record(client, n, attempt, startedAt, error));

@@ -14,6 +14,7 @@
  * is one indexed query per interval (SKIP LOCKED lets several workers share it).
  */
 import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
 import type { Logger } from '../platform/logger';
 import { notificationMetrics } from './metrics';
 import type { DeliveryPublisher } from './queue';
@@ -83,10 +84,7 @@ export class DeliveryDispatcher {
   }
 
   private async dispatchBatch(): Promise<number> {
-    const client = await this.opts.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    const dispatched = await inTransaction(this.opts.pool, async (client) => {
       const due = await client.query<{ tenant_id: string; notification_id: string; attempt: number; trace_id: string | null }>(
         `SELECT d.tenant_id, d.notification_id, n.attempt_count + 1 AS attempt, n.trace_id
            FROM notification_deliveries d
@@ -101,10 +99,7 @@ export class DeliveryDispatcher {
           FOR UPDATE OF d SKIP LOCKED`,
         [this.opts.redispatchAfterMs, this.opts.batchSize ?? 200],
       );
-      if (due.rowCount === 0) {
-        await client.query('COMMIT');
-        return 0;
-      }
+      if (due.rowCount === 0) return [];
       const requests: DeliveryRequest[] = due.rows.map((r) => ({
         notificationId: r.notification_id,
         tenantId: r.tenant_id,
@@ -119,17 +114,11 @@ export class DeliveryDispatcher {
           WHERE d.notification_id = x.notification_id`,
         [requests.map((r) => r.notificationId), requests.map((r) => r.attempt)],
       );
-      await client.query('COMMIT');
-      notificationMetrics.dispatched.inc(requests.length);
-      this.opts.log.debug({ count: requests.length }, 'delivery attempts dispatched');
-      return requests.length;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      return requests;
+    });
+    if (dispatched.length === 0) return 0;
+    notificationMetrics.dispatched.inc(dispatched.length);
+    this.opts.log.debug({ count: dispatched.length }, 'delivery attempts dispatched');
+    return dispatched.length;
   }
 }

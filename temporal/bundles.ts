@@ -45,12 +45,17 @@ export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
   return { workflowsPath: workflowsPath(kind) };
 }
 
-/** Workflow sources changed after the bundle was built (only in a checkout with sources). */
+/**
+ * Workflow sources changed after the bundle was built (only in a checkout with sources): the
+ * workflows and domain/, where the contracts they bundle live (signals, queries, defaults).
+ */
 function newerSources(builtAt: Date): string[] {
-  const dir = path.join(repoRoot(), 'workflows');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.ts') && fs.statSync(path.join(dir, f)).mtime > builtAt)
-    .map((f) => path.join('workflows', f));
+  return ['workflows', 'domain'].flatMap((top) => {
+    const dir = path.join(repoRoot(), top);
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && fs.statSync(path.join(dir, f)).mtime > builtAt)
+      .map((f) => path.join(top, f));
+  });
 }

@@ -4,9 +4,12 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type * as edgeWorkflows from '../workflows/edge';
-import type { PublishTelemetryRollupsInput } from '../workflows/telemetry-rollups';
-import type { PruneSyncOutboxInput } from '../workflows/sync-retention';
+import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../domain/sync/sync-contract';
+import {
+  publishTelemetryRollupsWorkflowType,
+  type PublishTelemetryRollupsInput,
+  type PublishTelemetryRollupsWorkflow,
+} from '../domain/telemetry/rollups-contract';
 import { syncOutboxRetentionScheduleId, syncOutboxRetentionWorkflowId, telemetryRollupsScheduleId, telemetryRollupsWorkflowId } from './workflow-ids';
 
 export interface TelemetryRollupScheduleConfig {
@@ -25,8 +28,8 @@ export function telemetryRollupSchedule(cfg: TelemetryRollupScheduleConfig) {
     spec: { intervals: [{ every: cfg.every ?? '1 minute' }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: 'publishTelemetryRollups' satisfies keyof typeof edgeWorkflows,
-      args: [input] satisfies Parameters<typeof edgeWorkflows.publishTelemetryRollups>,
+      workflowType: publishTelemetryRollupsWorkflowType,
+      args: [input] satisfies Parameters<PublishTelemetryRollupsWorkflow>,
       taskQueue: cfg.taskQueue,
       workflowId: telemetryRollupsWorkflowId(cfg.edgeId),
     },
@@ -61,8 +64,8 @@ export function syncOutboxRetentionSchedule(cfg: SyncOutboxRetentionScheduleConf
     spec: { intervals: [{ every: cfg.every ?? '10 minutes' }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: 'pruneSyncOutbox' satisfies keyof typeof edgeWorkflows,
-      args: [input] satisfies Parameters<typeof edgeWorkflows.pruneSyncOutbox>,
+      workflowType: pruneSyncOutboxWorkflowType,
+      args: [input] satisfies Parameters<PruneSyncOutboxWorkflow>,
       taskQueue: cfg.taskQueue,
       workflowId: syncOutboxRetentionWorkflowId(cfg.edgeId),
     },

@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { settings } from '../config/settings';
-import { VisionModel, visionModelConfig } from './vision-model';
+import { VisionModel, visionModelConfig, type VisionModelConfig } from './vision-model';
 
 const fixtureDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'weighvision');
 
-async function main(rounds: number): Promise<void> {
+async function main(modelConfig: VisionModelConfig, rounds: number): Promise<void> {
   const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'manifest.json'), 'utf8'));
   const images: Buffer[] = manifest.images.map((f: { file: string }) => fs.readFileSync(path.join(fixtureDir, f.file)));
-  const model = await VisionModel.load(visionModelConfig(settings()));
+  const model = await VisionModel.load(modelConfig);
   for (const bytes of images) await model.estimate(bytes);
   const ms: number[] = [];
   const started = performance.now();
@@ -28,4 +28,4 @@ async function main(rounds: number): Promise<void> {
   await model.close();
 }
 
-void main(Number(process.argv[2] ?? 50));
+void main(visionModelConfig(settings()), Number(process.argv[2] ?? 50));

@@ -28,9 +28,9 @@ import {
 } from '@temporalio/workflow';
 import type { createInsightActivities } from '../activities/insight-generation';
 import type { FeatureSummary, MlPredictions } from '../insights/feature-summary';
+import type { GenerateInsightInput, GenerateInsightResult, InsightStatus } from '../insights/insight-contract';
 import type { InsightRecord } from '../insights/insight-store';
 import type { GeneratedInsight } from '../insights/insight-schema';
-import type { NotificationChannel } from '../notifications/model';
 import { farmiqStatus } from '../temporal/search-attributes';
 import { insightNotificationWorkflowId } from '../temporal/workflow-ids';
 import { insightAggregation, insightStore, llmAnalysis, mlPrediction, templateFallback } from './insight-activity-options';
@@ -45,52 +45,32 @@ const { analyzeWithLlm } = proxyActivities<Activities>(llmAnalysis);
 const { storeInsight } = proxyActivities<Activities>(insightStore);
 const { writeTemplateInsight } = proxyLocalActivities<Activities>(templateFallback);
 
-export interface GenerateInsightInput {
-  tenantId: string;
-  farmId: string;
-  barnId: string | null;
-  /** ISO 8601 instants, from < to. */
-  window: { from: string; to: string };
-  requestId: string;
-  /** The user who asked (insights.created_by); null for a system-generated insight. */
-  userId: string | null;
-  options: {
-    predictions: boolean;
-    forecastDays?: number;
-    targetWeightKg?: number | null;
-    /** null: no notification. */
-    notify: { channel: NotificationChannel; userId: string | null } | null;
-  };
-}
-
-export interface GenerateInsightResult {
-  insight: InsightRecord;
-  /** Set when predictions were asked for but could not be made. */
-  predictionsError: string | null;
-  /** The notification child, when one was asked for and started (it runs on after this returns). */
-  notification: { workflowId: string; started: boolean } | null;
-}
-
-export type InsightStatus = 'aggregating' | 'predicting' | 'analyzing' | 'storing' | 'stored';
-
 function setStatus(status: InsightStatus): void {
   upsertSearchAttributes([{ key: farmiqStatus, value: status }]);
 }
 
 export async function generateInsight(input: GenerateInsightInput): Promise<GenerateInsightResult> {
-  const { requestId, tenantId } = input;
+  const summary = await aggregate(input);
+  const { predictions, predictionsError } = await predictIfAsked(input, summary);
+  // What the generator sees: the summary, with the predictions folded in when there are any.
+  const analysed: FeatureSummary = predictions ? { ...summary, predictions } : summary;
+  const generated = await analyse(analysed, input.requestId);
+  const insight = await store(input, analysed, predictions, generated);
+  const notification = await notifyIfAsked(input, insight);
+  return { insight, predictionsError, notification };
+}
 
+async function aggregate(input: GenerateInsightInput): Promise<FeatureSummary> {
   setStatus('aggregating');
-  let summary: FeatureSummary;
   try {
-    summary = await aggregateFeatureSummary({
-      tenantId,
+    return await aggregateFeatureSummary({
+      tenantId: input.tenantId,
       farmId: input.farmId,
       barnId: input.barnId,
       window: input.window,
       forecastDays: input.options.forecastDays,
       targetWeightKg: input.options.targetWeightKg ?? null,
-      requestId,
+      requestId: input.requestId,
     });
   } catch (err) {
     const notFound = failureType(err) === 'FarmNotFound';
@@ -101,43 +81,53 @@ export async function generateInsight(input: GenerateInsightInput): Promise<Gene
       nonRetryable: true,
     });
   }
+}
 
-  let predictions: MlPredictions | null = null;
-  let predictionsError: string | null = null;
-  if (input.options.predictions) {
-    setStatus('predicting');
-    try {
-      predictions = await predict({ summary, requestId });
-      if (predictions === null) predictionsError = 'no barn has an animal age and a weighing to predict from';
-    } catch (err) {
-      predictionsError = failureMessage(err);
-      log.warn('ML predictions unavailable; the insight is written without them', { requestId, error: predictionsError });
-    }
-  }
-
-  // What the generator sees: the summary, with the predictions folded in when there are any.
-  const analysed: FeatureSummary = predictions ? { ...summary, predictions } : summary;
-
-  setStatus('analyzing');
-  let generated: GeneratedInsight;
+/** Predictions are optional: a failing ML service leaves them out and says why. */
+async function predictIfAsked(
+  input: GenerateInsightInput,
+  summary: FeatureSummary,
+): Promise<{ predictions: MlPredictions | null; predictionsError: string | null }> {
+  if (!input.options.predictions) return { predictions: null, predictionsError: null };
+  setStatus('predicting');
   try {
-    generated = await analyzeWithLlm({ summary: analysed, requestId });
+    const predictions = await predict({ summary, requestId: input.requestId });
+    return { predictions, predictionsError: predictions === null ? 'no barn has an animal age and a weighing to predict from' : null };
+  } catch (err) {
+    const predictionsError = failureMessage(err);
+    log.warn('ML predictions unavailable; the insight is written without them', { requestId: input.requestId, error: predictionsError });
+    return { predictions: null, predictionsError };
+  }
+}
+
+/** The LLM, or the template writer when the LLM activity fails altogether. */
+async function analyse(summary: FeatureSummary, requestId: string): Promise<GeneratedInsight> {
+  setStatus('analyzing');
+  try {
+    return await analyzeWithLlm({ summary, requestId });
   } catch (err) {
     if (failureType(err) === 'InvalidFeatureSummary') {
       throw ApplicationFailure.create({ type: 'InvalidFeatureSummary', message: failureMessage(err), nonRetryable: true });
     }
-    generated = await writeTemplateInsight({ summary: analysed, requestId, reason: 'llm_activity_failed', detail: failureMessage(err), model: null });
+    return await writeTemplateInsight({ summary, requestId, reason: 'llm_activity_failed', detail: failureMessage(err), model: null });
   }
+}
 
+async function store(
+  input: GenerateInsightInput,
+  analysed: FeatureSummary,
+  predictions: MlPredictions | null,
+  generated: GeneratedInsight,
+): Promise<InsightRecord> {
   setStatus('storing');
   let insight: InsightRecord;
   try {
     insight = await storeInsight({
-      tenantId,
+      tenantId: input.tenantId,
       farmId: input.farmId,
       barnId: input.barnId,
       window: input.window,
-      requestId,
+      requestId: input.requestId,
       workflowId: workflowInfo().workflowId,
       userId: input.userId,
       summary: analysed,
@@ -153,36 +143,38 @@ export async function generateInsight(input: GenerateInsightInput): Promise<Gene
     });
   }
   setStatus('stored');
+  return insight;
+}
 
-  let notification: GenerateInsightResult['notification'] = null;
-  if (input.options.notify) {
-    const workflowId = insightNotificationWorkflowId(tenantId, requestId);
-    try {
-      await startChild(notifyInsight, {
-        workflowId,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        memo: { requestId },
-        args: [
-          {
-            tenantId,
-            insightId: insight.id,
-            farmId: input.farmId,
-            barnId: input.barnId,
-            channel: input.options.notify.channel,
-            recipientUserId: input.options.notify.userId,
-            title: insight.insight.title.slice(0, 200),
-            body: insight.insight.summary,
-            requestId,
-          },
-        ],
-      });
-      notification = { workflowId, started: true };
-    } catch (err) {
-      // E.g. a notification child of this request already ran: never a reason to fail the insight.
-      log.warn('insight notification not started', { requestId, error: (err as Error).message });
-      notification = { workflowId, started: false };
-    }
+/** Starts the notification child and returns once it has started; a child that cannot start never fails the insight. */
+async function notifyIfAsked(input: GenerateInsightInput, insight: InsightRecord): Promise<GenerateInsightResult['notification']> {
+  const notify = input.options.notify;
+  if (!notify) return null;
+  const { tenantId, requestId } = input;
+  const workflowId = insightNotificationWorkflowId(tenantId, requestId);
+  try {
+    await startChild(notifyInsight, {
+      workflowId,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      memo: { requestId },
+      args: [
+        {
+          tenantId,
+          insightId: insight.id,
+          farmId: input.farmId,
+          barnId: input.barnId,
+          channel: notify.channel,
+          recipientUserId: notify.userId,
+          title: insight.insight.title.slice(0, 200),
+          body: insight.insight.summary,
+          requestId,
+        },
+      ],
+    });
+    return { workflowId, started: true };
+  } catch (err) {
+    // E.g. a notification child of this request already ran: never a reason to fail the insight.
+    log.warn('insight notification not started', { requestId, error: (err as Error).message });
+    return { workflowId, started: false };
   }
-
-  return { insight, predictionsError, notification };
 }

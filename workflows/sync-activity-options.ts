@@ -9,7 +9,7 @@ import { ActivityCancellationType, type ActivityOptions } from '@temporalio/work
 import { dataRefusedType } from '../activities/failure-types';
 import { syncRetryPolicy } from '../domain/sync/retry-policy';
 import { syncFailureTypes } from '../edge/sync/failures';
-import { maxClaimWaitSeconds } from './sync-definitions';
+import { maxClaimWaitSeconds } from '../domain/sync/sync-contract';
 
 
 /**

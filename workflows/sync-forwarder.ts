@@ -23,6 +23,9 @@
  * rest are cancelled and given back: a batch waiting for its retry keeps attempt_count and
  * next_attempt_at in the outbox, so the next run continues its schedule), handlers finish, and the
  * workflow continues as new, carrying pause, halt, last success/error and totals.
+ *
+ * syncForwarder() below is that story in a dozen lines; each step is a function of the run's
+ * ForwarderState, in the order the story calls them.
  */
 import {
   ActivityFailure,
@@ -62,7 +65,7 @@ import {
   type SyncStatus,
   type SyncSuccess,
   type SyncTotals,
-} from './sync-definitions';
+} from '../domain/sync/sync-contract';
 
 const outboxActivities = proxyActivities<SyncActivities>(syncOutbox);
 const claimActivities = proxyActivities<SyncActivities>(syncClaim);
@@ -76,6 +79,33 @@ export function misconfiguredRetryDelayMs(rounds: number): number {
 /** How long the claim of each lane polls between looks (inside its long poll). */
 const claimPollMs: Record<SyncLane, number> = { live: 250, backfill: 1000 };
 
+const zeroTotals: SyncTotals = { batches: 0, eventsAcked: 0, eventsFailed: 0, batchesDlq: 0, eventsDlq: 0 };
+
+// Every step below keeps the awaits of the code it came from: the lanes, the supervisor and the
+// sends interleave inside one activation, so one await more or less reorders commands and breaks
+// replay of runs in flight (test/workflows/replay.test.ts).
+
+/** The story of one run: configure, run the lanes and the supervisor until rollover, drain, continue as new. */
+export async function syncForwarder(input: SyncForwarderInput): Promise<void> {
+  const s = new ForwarderState(input);
+  answerMessages(s);
+  await startUp(s);
+
+  const loops = Promise.all([runLane(s, 'live'), runLane(s, 'backfill'), supervise(s)]);
+  try {
+    await condition(() => s.rollOverDue());
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await stopOnCancel(s, loops);
+    throw err;
+  }
+  await stopAndDrain(s, loops);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof syncForwarder>({ config: s.config, carried: s.carryOver() });
+}
+
+// ---- state ----------------------------------------------------------------------------------
+
 interface InFlightBatch {
   batch: ClaimedSyncBatch;
   status: InFlightBatchStatus;
@@ -83,390 +113,449 @@ interface InFlightBatch {
   done: Promise<void>;
 }
 
+/** Everything one run knows; what continueAsNew carries is picked out by carryOver(). */
+class ForwarderState {
+  config: ReturnType<typeof resolveSyncConfig>;
+  readonly runId = workflowInfo().runId;
+  readonly firstRun: boolean;
+  readonly runNumber: number;
+  readonly runStartedAt = now();
+
+  paused: SyncPause | null;
+  halt: SyncHalt | null;
+  lastSuccess: SyncSuccess | null;
+  lastError: SyncError | null;
+  readonly totals: SyncTotals;
+
+  started = false;
+  stopping = false;
+  batchesSent = 0;
+  rounds = 0;
+  seq = 0;
+  /** A trial batch (the first after a halt's wait) is being sent. */
+  trialInFlight = false;
+  /** Lanes that found nothing to send in the current trial. */
+  readonly trialEmpty = new Set<SyncLane>();
+  /** Bumped by connectivityRestored; a wait that saw it change ends at once. */
+  retryNow = 0;
+  /** Bumped whenever claiming becomes possible again (resume, recovery): idle lanes look at once. */
+  wake = 0;
+  /** The retry-now count when the last configuration check of a not_configured halt began. */
+  configCheckedAt: { halt: SyncHalt; retryNow: number } | undefined;
+
+  readonly lanes: Record<SyncLane, LaneStatus> = {
+    live: { state: 'waiting', lastClaimAt: null, lastBatchAt: null, batches: 0, events: 0 },
+    backfill: { state: 'waiting', lastClaimAt: null, lastBatchAt: null, batches: 0, events: 0 },
+  };
+  readonly inFlight = new Map<string, InFlightBatch>();
+  readonly claimScopes = new Set<CancellationScope>();
+  readonly sendWithAttempts = new Map<number, SyncActivities['sendSyncBatch']>();
+
+  constructor(input: SyncForwarderInput) {
+    const carried = input.carried;
+    this.config = resolveSyncConfig(input.config);
+    this.firstRun = !carried;
+    this.paused = carried?.paused ?? null;
+    // A carried halt waits out its backoff again before its next trial.
+    this.halt = carried?.halt ? { ...carried.halt, trial: false, nextTryAt: undefined } : null;
+    this.lastSuccess = carried?.lastSuccess ?? null;
+    this.lastError = carried?.lastError ?? null;
+    this.totals = { ...zeroTotals, ...carried?.totals };
+    this.runNumber = (carried?.runNumber ?? 0) + 1;
+  }
+
+  rollOverDue(): boolean {
+    return this.batchesSent >= this.config.maxBatchesPerRun || this.rounds >= this.config.maxRoundsPerRun || workflowInfo().continueAsNewSuggested;
+  }
+
+  /** A halted forwarder claims again once its wait is over, to send one trial batch. */
+  mayClaim(): boolean {
+    return this.started && !this.stopping && this.paused === null && (this.halt === null || (this.halt.trial && !this.trialInFlight));
+  }
+
+  /** The backfill lane never takes the last slot, so a live reading always finds one. */
+  slotsFor(lane: SyncLane): number {
+    return lane === 'live' ? this.config.maxInFlight : Math.max(1, this.config.maxInFlight - 1);
+  }
+
+  noteError(type: string, message: string, batchId?: string): void {
+    this.lastError = { at: now(), type, message, ...(batchId ? { batchId } : {}) };
+  }
+
+  enterHalt(kind: SyncHaltKind, detail: string, extra: { status?: number; code?: string } = {}): void {
+    if (this.halt && this.halt.kind === kind) {
+      // In place: the supervisor's round in progress keeps working on the same halt.
+      Object.assign(this.halt, { detail, ...extra, trial: false });
+    } else {
+      this.halt = { kind, since: now(), rounds: 0, detail, trial: false, ...extra };
+      log.warn('sync halted', { kind, detail });
+    }
+    // Claims waiting in their long poll would only be given back: end them now.
+    this.cancelClaims();
+  }
+
+  cancelClaims(): void {
+    for (const scope of this.claimScopes) scope.cancel();
+  }
+
+  status(): SyncStatus {
+    const { started, stopping, paused, halt } = this;
+    return {
+      edgeId: this.config.edgeId,
+      state: !started ? 'starting' : stopping ? 'draining' : paused ? 'paused' : halt ? halt.kind : 'running',
+      paused,
+      halt,
+      offlineSince: halt?.kind === 'offline' ? halt.since : null,
+      lanes: this.lanes,
+      inFlight: [...this.inFlight.values()].map((f) => f.status),
+      lastSuccess: this.lastSuccess,
+      lastError: this.lastError,
+      run: { runId: this.runId, startedAt: this.runStartedAt, number: this.runNumber, batchesSent: this.batchesSent, rounds: this.rounds },
+      totals: this.totals,
+      config: this.config,
+    };
+  }
+
+  carryOver(): CarriedSyncState {
+    const { paused, halt, lastSuccess, lastError, totals, runNumber } = this;
+    return { paused, halt: halt ? { ...halt, trial: false } : null, lastSuccess, lastError, totals, runNumber };
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
 function failureOf(err: unknown): { type: string; message: string; details?: unknown[] } {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message, details: cause.details as unknown[] | undefined };
+  if (cause instanceof ApplicationFailure)
+    return { type: cause.type ?? 'ApplicationFailure', message: cause.message, details: cause.details as unknown[] | undefined };
   if (cause instanceof Error) return { type: cause.name, message: cause.message };
   return { type: 'Error', message: String(cause) };
 }
 
-const zeroTotals: SyncTotals = { batches: 0, eventsAcked: 0, eventsFailed: 0, batchesDlq: 0, eventsDlq: 0 };
+// ---- configure: operators' signals and the status query ------------------------------------
 
-export async function syncForwarder(input: SyncForwarderInput): Promise<void> {
-  let config = resolveSyncConfig(input.config);
-  const { runId } = workflowInfo();
-  const carried = input.carried;
-  const now = () => new Date().toISOString();
-
-  let paused: SyncPause | null = carried?.paused ?? null;
-  let halt: SyncHalt | null = carried?.halt ? { ...carried.halt, trial: false, nextTryAt: undefined } : null;
-  let lastSuccess: SyncSuccess | null = carried?.lastSuccess ?? null;
-  let lastError: SyncError | null = carried?.lastError ?? null;
-  const totals: SyncTotals = { ...zeroTotals, ...carried?.totals };
-  const runNumber = (carried?.runNumber ?? 0) + 1;
-  const runStartedAt = now();
-
-  let started = false;
-  let stopping = false;
-  let batchesSent = 0;
-  let rounds = 0;
-  let seq = 0;
-  /** A trial batch (the first after a halt's wait) is being sent. */
-  let trialInFlight = false;
-  /** Lanes that found nothing to send in the current trial. */
-  const trialEmpty = new Set<SyncLane>();
-  /** Bumped by connectivityRestored; a wait that saw it change ends at once. */
-  let retryNow = 0;
-  /** Bumped whenever claiming becomes possible again (resume, recovery): idle lanes look at once. */
-  let wake = 0;
-
-  const lanes: Record<SyncLane, LaneStatus> = {
-    live: { state: 'waiting', lastClaimAt: null, lastBatchAt: null, batches: 0, events: 0 },
-    backfill: { state: 'waiting', lastClaimAt: null, lastBatchAt: null, batches: 0, events: 0 },
-  };
-  const inFlight = new Map<string, InFlightBatch>();
-  const claimScopes = new Set<CancellationScope>();
-  const sendWithAttempts = new Map<number, SyncActivities['sendSyncBatch']>();
-
-  const rollOverDue = () => batchesSent >= config.maxBatchesPerRun || rounds >= config.maxRoundsPerRun || workflowInfo().continueAsNewSuggested;
-  /** A halted forwarder claims again once its wait is over, to send one trial batch. */
-  const mayClaim = () => started && !stopping && paused === null && (halt === null || (halt.trial && !trialInFlight));
-  const slotsFor = (lane: SyncLane) => (lane === 'live' ? config.maxInFlight : Math.max(1, config.maxInFlight - 1));
-
-  function noteError(type: string, message: string, batchId?: string): void {
-    lastError = { at: now(), type, message, ...(batchId ? { batchId } : {}) };
-  }
-
-  /** The retry-now count when the last configuration check of a not_configured halt began. */
-  let configCheckedAt: { halt: SyncHalt; retryNow: number } | undefined;
-
-  function enterHalt(kind: SyncHaltKind, detail: string, extra: { status?: number; code?: string } = {}): void {
-    if (halt && halt.kind === kind) {
-      // In place: the supervisor's round in progress keeps working on the same halt.
-      Object.assign(halt, { detail, ...extra, trial: false });
-    } else {
-      halt = { kind, since: now(), rounds: 0, detail, trial: false, ...extra };
-      log.warn('sync halted', { kind, detail });
-    }
-    // Claims waiting in their long poll would only be given back: end them now.
-    cancelClaims();
-  }
-
-  function cancelClaims(): void {
-    for (const scope of claimScopes) scope.cancel();
-  }
-
+function answerMessages(s: ForwarderState): void {
   setHandler(pauseSyncSignal, (req) => {
-    if (paused === null) {
-      paused = { since: now(), ...(req?.reason ? { reason: req.reason } : {}), ...(req?.by ? { by: req.by } : {}) };
-      log.info('sync paused', { ...paused });
+    if (s.paused === null) {
+      s.paused = { since: now(), ...(req?.reason ? { reason: req.reason } : {}), ...(req?.by ? { by: req.by } : {}) };
+      log.info('sync paused', { ...s.paused });
     }
-    cancelClaims();
+    s.cancelClaims();
   });
   setHandler(resumeSyncSignal, () => {
-    if (paused !== null) log.info('sync resumed', { pausedSince: paused.since });
-    paused = null;
-    wake++;
+    if (s.paused !== null) log.info('sync resumed', { pausedSince: s.paused.since });
+    s.paused = null;
+    s.wake++;
   });
   setHandler(connectivityRestoredSignal, () => {
-    retryNow++;
-    wake++;
+    s.retryNow++;
+    s.wake++;
   });
   setHandler(configureSyncSignal, (next) => {
-    config = resolveSyncConfig({ ...next, edgeId: config.edgeId });
+    s.config = resolveSyncConfig({ ...next, edgeId: s.config.edgeId });
   });
-  setHandler(syncStatusQuery, (): SyncStatus => ({
-    edgeId: config.edgeId,
-    state: !started ? 'starting' : stopping ? 'draining' : paused ? 'paused' : halt ? halt.kind : 'running',
-    paused,
-    halt,
-    offlineSince: halt?.kind === 'offline' ? halt.since : null,
-    lanes,
-    inFlight: [...inFlight.values()].map((f) => f.status),
-    lastSuccess,
-    lastError,
-    run: { runId, startedAt: runStartedAt, number: runNumber, batchesSent, rounds },
-    totals,
-    config,
-  }));
+  setHandler(syncStatusQuery, (): SyncStatus => s.status());
+}
 
-  async function giveBack(batch: ClaimedSyncBatch, why: string): Promise<void> {
+/** Before the lanes start: free leases a crashed worker left (first run only), then check for a signing key. */
+async function startUp(s: ForwarderState): Promise<void> {
+  if (s.firstRun) {
     try {
-      // Also when the workflow itself is being cancelled: the rows must go back.
-      await CancellationScope.nonCancellable(() => outboxActivities.releaseSyncBatch({ batchId: batch.batchId, ids: batch.ids }));
+      await outboxActivities.releaseExpiredSyncLeases();
     } catch (err) {
-      // The rows' lease runs out and a later claim takes them; nothing is lost.
       const f = failureOf(err);
-      noteError(f.type, `could not give batch back (${why}): ${f.message}`, batch.batchId);
+      s.noteError(f.type, `releasing expired leases failed: ${f.message}`);
     }
   }
-
-  async function claim(lane: SyncLane): Promise<ClaimedSyncBatch | undefined> {
-    const batchId = syncBatchId(config.edgeId, lane, runId, ++seq);
-    lanes[lane].state = 'claiming';
-    lanes[lane].lastClaimAt = now();
-    const scope = new CancellationScope();
-    claimScopes.add(scope);
+  if (s.halt === null) {
     try {
-      return await scope.run(() =>
-        claimActivities.claimSyncBatch({
-          batchId,
-          lane,
-          batchSize: config.batchSize,
-          leaseSeconds: config.leaseSeconds,
-          liveWindowSeconds: config.liveWindowSeconds,
-          // A trial looks once: with nothing to send, the supervisor goes on probing instead.
-          waitMs: halt?.trial ? 0 : config.claimWaitSeconds * 1000,
-          pollMs: claimPollMs[lane],
-        }),
-      );
+      const check = await outboxActivities.checkSyncConfiguration();
+      if (!check.configured) s.enterHalt('not_configured', check.reason ?? 'no signing key');
     } catch (err) {
-      if (!isCancellation(err)) {
-        const f = failureOf(err);
-        noteError(f.type, `claim failed: ${f.message}`, batchId);
+      const f = failureOf(err);
+      s.noteError(f.type, `configuration check failed: ${f.message}`);
+    }
+  }
+  s.started = true;
+}
+
+// ---- a lane: wait for a slot → claim → start sending → back for the next --------------------
+
+async function runLane(s: ForwarderState, lane: SyncLane): Promise<void> {
+  const st = s.lanes[lane];
+  for (;;) {
+    st.state = 'waiting';
+    await condition(() => s.stopping || (s.mayClaim() && s.inFlight.size < s.slotsFor(lane)));
+    if (s.stopping) break;
+    const batch = await claim(s, lane);
+    s.rounds++;
+    if (!batch || batch.ids.length === 0) {
+      st.state = 'idle';
+      // A trial with nothing to send in either lane: back to waiting and probing (the next round).
+      if (batch && s.halt !== null && s.halt.trial) {
+        s.trialEmpty.add(lane);
+        if (s.trialEmpty.size === 2 && !s.trialInFlight) s.halt.trial = false;
       }
-      return undefined;
+      const pauseMs = batch === undefined ? 5000 : s.config.idlePollSeconds * 1000;
+      const seen = s.wake;
+      if (pauseMs > 0) await condition(() => s.stopping || s.wake !== seen, pauseMs);
+      continue;
+    }
+    const trial = s.halt !== null;
+    // Paused, halted or stopping while the claim ran, or another lane's trial is out: give it back.
+    if (s.stopping || s.paused !== null || (s.halt !== null && (!s.halt.trial || s.trialInFlight))) {
+      await giveBack(s, batch, s.stopping ? 'continue-as-new' : s.paused ? 'paused' : 'halted');
+      continue;
+    }
+    startSend(s, batch, trial);
+  }
+  st.state = 'stopped';
+}
+
+/** Claims a batch (a long poll); undefined when the claim failed or was cancelled. */
+async function claim(s: ForwarderState, lane: SyncLane): Promise<ClaimedSyncBatch | undefined> {
+  const batchId = syncBatchId(s.config.edgeId, lane, s.runId, ++s.seq);
+  s.lanes[lane].state = 'claiming';
+  s.lanes[lane].lastClaimAt = now();
+  const scope = new CancellationScope();
+  s.claimScopes.add(scope);
+  try {
+    return await scope.run(() =>
+      claimActivities.claimSyncBatch({
+        batchId,
+        lane,
+        batchSize: s.config.batchSize,
+        leaseSeconds: s.config.leaseSeconds,
+        liveWindowSeconds: s.config.liveWindowSeconds,
+        // A trial looks once: with nothing to send, the supervisor goes on probing instead.
+        waitMs: s.halt?.trial ? 0 : s.config.claimWaitSeconds * 1000,
+        pollMs: claimPollMs[lane],
+      }),
+    );
+  } catch (err) {
+    if (!isCancellation(err)) {
+      const f = failureOf(err);
+      s.noteError(f.type, `claim failed: ${f.message}`, batchId);
+    }
+    return undefined;
+  } finally {
+    s.claimScopes.delete(scope);
+  }
+}
+
+// ---- send: one activity with Temporal's retry, then settle the outcome ----------------------
+
+/** Starts sending without waiting, so the lane can claim the next batch; the batch stays in inFlight until settled. */
+function startSend(s: ForwarderState, batch: ClaimedSyncBatch, trial: boolean): void {
+  if (trial) s.trialInFlight = true;
+  const scope = new CancellationScope();
+  const status: InFlightBatchStatus = {
+    batchId: batch.batchId,
+    lane: batch.lane,
+    tenantId: batch.tenantId,
+    events: batch.ids.length,
+    priorAttempts: batch.priorAttempts,
+    startedAt: now(),
+  };
+  const send = sendActivity(s, Math.max(1, syncRetryPolicy.maxAttempts - batch.priorAttempts));
+  const entry: InFlightBatch = { batch, status, scope, done: Promise.resolve() };
+  s.inFlight.set(batch.batchId, entry);
+  entry.done = (async () => {
+    try {
+      const result = await scope.run(() =>
+        send({ batchId: batch.batchId, lane: batch.lane, ids: batch.ids, priorAttempts: batch.priorAttempts, leaseSeconds: s.config.leaseSeconds }),
+      );
+      settleSent(s, batch, result);
+    } catch (err) {
+      await settleFailure(s, batch, err);
     } finally {
-      claimScopes.delete(scope);
+      s.inFlight.delete(batch.batchId);
+      if (trial) s.trialInFlight = false;
     }
-  }
+  })();
+}
 
-  function sendActivity(remainingAttempts: number): SyncActivities['sendSyncBatch'] {
-    let send = sendWithAttempts.get(remainingAttempts);
-    if (!send) {
-      send = proxyActivities<SyncActivities>({ ...syncSend, retry: { ...syncSend.retry, maximumAttempts: remainingAttempts } }).sendSyncBatch;
-      sendWithAttempts.set(remainingAttempts, send);
-    }
-    return send;
+/** Rows that already spent attempts get only the rest of the §7.4 budget. */
+function sendActivity(s: ForwarderState, remainingAttempts: number): SyncActivities['sendSyncBatch'] {
+  let send = s.sendWithAttempts.get(remainingAttempts);
+  if (!send) {
+    send = proxyActivities<SyncActivities>({ ...syncSend, retry: { ...syncSend.retry, maximumAttempts: remainingAttempts } }).sendSyncBatch;
+    s.sendWithAttempts.set(remainingAttempts, send);
   }
+  return send;
+}
 
-  function onSent(batch: ClaimedSyncBatch, r: SentSyncBatch): void {
-    batchesSent++;
-    totals.batches++;
-    totals.eventsAcked += r.acked;
-    totals.eventsFailed += r.failed;
-    const lane = lanes[batch.lane];
-    lane.batches++;
-    lane.events += r.delivered;
-    lane.lastBatchAt = now();
-    lastSuccess = { at: now(), batchId: batch.batchId, lane: batch.lane, accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected };
-    if (halt !== null && halt.kind !== 'not_configured') {
-      log.info('cloud reachable again; sync resumes', { kind: halt.kind, since: halt.since, rounds: halt.rounds });
-      halt = null;
-      wake++;
-    }
+/** Counts a delivered batch; any answer from the cloud ends an offline or misconfigured halt. */
+function settleSent(s: ForwarderState, batch: ClaimedSyncBatch, r: SentSyncBatch): void {
+  s.batchesSent++;
+  s.totals.batches++;
+  s.totals.eventsAcked += r.acked;
+  s.totals.eventsFailed += r.failed;
+  const lane = s.lanes[batch.lane];
+  lane.batches++;
+  lane.events += r.delivered;
+  lane.lastBatchAt = now();
+  s.lastSuccess = { at: now(), batchId: batch.batchId, lane: batch.lane, accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected };
+  if (s.halt !== null && s.halt.kind !== 'not_configured') {
+    log.info('cloud reachable again; sync resumes', { kind: s.halt.kind, since: s.halt.since, rounds: s.halt.rounds });
+    s.halt = null;
+    s.wake++;
   }
+}
 
-  async function onSendFailed(batch: ClaimedSyncBatch, err: unknown): Promise<void> {
-    if (isCancellation(err)) {
-      // Rolled over to a new run: the rows go back with their attempts and next_attempt_at.
-      await giveBack(batch, 'continue-as-new');
+/** A failed send: dead-letter it after its last attempt, otherwise give it back (and halt when the cloud cannot take it). */
+async function settleFailure(s: ForwarderState, batch: ClaimedSyncBatch, err: unknown): Promise<void> {
+  if (isCancellation(err)) {
+    // Rolled over to a new run: the rows go back with their attempts and next_attempt_at.
+    await giveBack(s, batch, 'continue-as-new');
+    return;
+  }
+  const f = failureOf(err);
+  s.noteError(f.type, f.message, batch.batchId);
+  switch (f.type) {
+    case syncFailureTypes.cloudUnavailable:
+      await giveBack(s, batch, 'cloud unavailable');
+      s.enterHalt('offline', f.message);
+      return;
+    case syncFailureTypes.cloudMisconfigured: {
+      await giveBack(s, batch, 'cloud refuses this edge');
+      const d = f.details?.[0] as CloudMisconfiguredDetails | undefined;
+      s.enterHalt('misconfigured', f.message, d ? { status: d.status, code: d.code } : {});
       return;
     }
-    const f = failureOf(err);
-    noteError(f.type, f.message, batch.batchId);
-    switch (f.type) {
-      case syncFailureTypes.cloudUnavailable:
-        await giveBack(batch, 'cloud unavailable');
-        enterHalt('offline', f.message);
-        return;
-      case syncFailureTypes.cloudMisconfigured: {
-        await giveBack(batch, 'cloud refuses this edge');
-        const d = f.details?.[0] as CloudMisconfiguredDetails | undefined;
-        enterHalt('misconfigured', f.message, d ? { status: d.status, code: d.code } : {});
-        return;
-      }
-      case syncFailureTypes.syncNotConfigured:
-        await giveBack(batch, 'no signing key');
-        enterHalt('not_configured', f.message);
-        return;
-      case syncFailureTypes.cloudBatchFailed:
-        // Temporal spent the last attempt: spec §7.4, the batch is dead.
-        try {
-          const { moved } = await CancellationScope.nonCancellable(() =>
-            outboxActivities.moveSyncBatchToDlq({ batchId: batch.batchId, ids: batch.ids, lastError: f.message }),
-          );
-          totals.batchesDlq++;
-          totals.eventsDlq += moved;
-        } catch (dlqErr) {
-          const g = failureOf(dlqErr);
-          noteError(g.type, `could not move batch to the DLQ (its lease will run out and it is retried once more): ${g.message}`, batch.batchId);
-        }
-        return;
-      default:
-        // A local failure (database, timeout, crash) spent the attempts, not the cloud: the events
-        // keep the attempt count the cloud's failures gave them and go back for a later batch.
-        await giveBack(batch, 'local failure');
-    }
-  }
-
-  function startSend(batch: ClaimedSyncBatch, trial: boolean): void {
-    if (trial) trialInFlight = true;
-    const scope = new CancellationScope();
-    const status: InFlightBatchStatus = {
-      batchId: batch.batchId,
-      lane: batch.lane,
-      tenantId: batch.tenantId,
-      events: batch.ids.length,
-      priorAttempts: batch.priorAttempts,
-      startedAt: now(),
-    };
-    const send = sendActivity(Math.max(1, syncRetryPolicy.maxAttempts - batch.priorAttempts));
-    const entry: InFlightBatch = { batch, status, scope, done: Promise.resolve() };
-    inFlight.set(batch.batchId, entry);
-    entry.done = (async () => {
+    case syncFailureTypes.syncNotConfigured:
+      await giveBack(s, batch, 'no signing key');
+      s.enterHalt('not_configured', f.message);
+      return;
+    case syncFailureTypes.cloudBatchFailed:
+      // Temporal spent the last attempt: spec §7.4, the batch is dead. Inline, not a helper: see the
+      // note on awaits above.
       try {
-        const result = await scope.run(() =>
-          send({ batchId: batch.batchId, lane: batch.lane, ids: batch.ids, priorAttempts: batch.priorAttempts, leaseSeconds: config.leaseSeconds }),
+        const { moved } = await CancellationScope.nonCancellable(() =>
+          outboxActivities.moveSyncBatchToDlq({ batchId: batch.batchId, ids: batch.ids, lastError: f.message }),
         );
-        onSent(batch, result);
-      } catch (err) {
-        await onSendFailed(batch, err);
-      } finally {
-        inFlight.delete(batch.batchId);
-        if (trial) trialInFlight = false;
-      }
-    })();
-  }
-
-  async function runLane(lane: SyncLane): Promise<void> {
-    const st = lanes[lane];
-    for (;;) {
-      st.state = 'waiting';
-      await condition(() => stopping || (mayClaim() && inFlight.size < slotsFor(lane)));
-      if (stopping) break;
-      const batch = await claim(lane);
-      rounds++;
-      if (!batch || batch.ids.length === 0) {
-        st.state = 'idle';
-        // A trial with nothing to send in either lane: back to waiting and probing (the next round).
-        if (batch && halt !== null && halt.trial) {
-          trialEmpty.add(lane);
-          if (trialEmpty.size === 2 && !trialInFlight) halt.trial = false;
-        }
-        const pauseMs = batch === undefined ? 5000 : config.idlePollSeconds * 1000;
-        const seen = wake;
-        if (pauseMs > 0) await condition(() => stopping || wake !== seen, pauseMs);
-        continue;
-      }
-      const trial = halt !== null;
-      if (stopping || paused !== null || (halt !== null && (!halt.trial || trialInFlight))) {
-        await giveBack(batch, stopping ? 'continue-as-new' : paused ? 'paused' : 'halted');
-        continue;
-      }
-      startSend(batch, trial);
-    }
-    st.state = 'stopped';
-  }
-
-  /** While halted: wait out the backoff, ending early when the cloud answers or on retry-now. */
-  async function recover(h: SyncHalt): Promise<void> {
-    rounds++;
-    h.rounds++;
-    let seen = retryNow;
-    if (h.kind === 'not_configured') {
-      // A retry-now that came while the previous check ran (a key installed just then) must start
-      // another check at once, not wait for the next recheck.
-      if (configCheckedAt?.halt === h && patched('sync-retry-now-during-config-check')) seen = configCheckedAt.retryNow;
-      await condition(() => stopping || retryNow !== seen, config.configurationRecheckSeconds * 1000);
-      if (stopping) return;
-      configCheckedAt = { halt: h, retryNow };
-      try {
-        const check = await outboxActivities.checkSyncConfiguration();
-        if (halt !== h) return;
-        if (check.configured) {
-          log.info('sync configured; starting', { keyId: check.keyId, cloudUrl: check.cloudUrl });
-          halt = null;
-          wake++;
-        } else {
-          h.detail = check.reason ?? h.detail;
-        }
-      } catch (err) {
-        const f = failureOf(err);
-        noteError(f.type, `configuration check failed: ${f.message}`);
+        s.totals.batchesDlq++;
+        s.totals.eventsDlq += moved;
+      } catch (dlqErr) {
+        const g = failureOf(dlqErr);
+        s.noteError(g.type, `could not move batch to the DLQ (its lease will run out and it is retried once more): ${g.message}`, batch.batchId);
       }
       return;
+    default:
+      // A local failure (database, timeout, crash) spent the attempts, not the cloud: the events
+      // keep the attempt count the cloud's failures gave them and go back for a later batch.
+      await giveBack(s, batch, 'local failure');
+  }
+}
+
+async function giveBack(s: ForwarderState, batch: ClaimedSyncBatch, why: string): Promise<void> {
+  try {
+    // Also when the workflow itself is being cancelled: the rows must go back.
+    await CancellationScope.nonCancellable(() => outboxActivities.releaseSyncBatch({ batchId: batch.batchId, ids: batch.ids }));
+  } catch (err) {
+    // The rows' lease runs out and a later claim takes them; nothing is lost.
+    const f = failureOf(err);
+    s.noteError(f.type, `could not give batch back (${why}): ${f.message}`, batch.batchId);
+  }
+}
+
+// ---- back off while halted: the supervisor ---------------------------------------------------
+
+/** Each round of a halt (not while paused or during a trial): recheck the signing key, or wait out the backoff. */
+async function supervise(s: ForwarderState): Promise<void> {
+  for (;;) {
+    await condition(() => s.stopping || (s.halt !== null && !s.halt.trial && s.paused === null));
+    if (s.stopping) return;
+    const h = s.halt!;
+    s.rounds++;
+    h.rounds++;
+    if (h.kind === 'not_configured') await recheckConfiguration(s, h);
+    else await waitOutBackoff(s, h);
+  }
+}
+
+/** not_configured: look for a signing key every configurationRecheckSeconds, or at once on retry-now. */
+async function recheckConfiguration(s: ForwarderState, h: SyncHalt): Promise<void> {
+  let seen = s.retryNow;
+  // A retry-now that came while the previous check ran (a key installed just then) must start
+  // another check at once, not wait for the next recheck.
+  if (s.configCheckedAt?.halt === h && patched('sync-retry-now-during-config-check')) seen = s.configCheckedAt.retryNow;
+  await condition(() => s.stopping || s.retryNow !== seen, s.config.configurationRecheckSeconds * 1000);
+  if (s.stopping) return;
+  s.configCheckedAt = { halt: h, retryNow: s.retryNow };
+  try {
+    const check = await outboxActivities.checkSyncConfiguration();
+    if (s.halt !== h) return;
+    if (check.configured) {
+      log.info('sync configured; starting', { keyId: check.keyId, cloudUrl: check.cloudUrl });
+      s.halt = null;
+      s.wake++;
+    } else {
+      h.detail = check.reason ?? h.detail;
     }
-    const waitMs = h.kind === 'offline' ? retryDelayMs(h.rounds) : misconfiguredRetryDelayMs(h.rounds);
-    h.nextTryAt = new Date(Date.now() + waitMs).toISOString();
-    let reachable = false;
-    const probeScope = new CancellationScope();
-    const probing =
-      h.kind === 'offline'
-        ? probeScope.run(() => probeActivities.waitForCloud({ maxWaitMs: waitMs })).then(
+  } catch (err) {
+    const f = failureOf(err);
+    s.noteError(f.type, `configuration check failed: ${f.message}`);
+  }
+}
+
+/**
+ * offline / misconfigured: wait out the backoff, ending early when the health probe finds the
+ * cloud (offline only) or on retry-now; otherwise allow one trial batch.
+ */
+async function waitOutBackoff(s: ForwarderState, h: SyncHalt): Promise<void> {
+  const seen = s.retryNow;
+  const waitMs = h.kind === 'offline' ? retryDelayMs(h.rounds) : misconfiguredRetryDelayMs(h.rounds);
+  h.nextTryAt = new Date(Date.now() + waitMs).toISOString();
+  let reachable = false;
+  const probeScope = new CancellationScope();
+  const probing =
+    h.kind === 'offline'
+      ? probeScope
+          .run(() => probeActivities.waitForCloud({ maxWaitMs: waitMs }))
+          .then(
             (r) => {
               reachable = r.reachable;
             },
             () => undefined,
           )
-        : Promise.resolve();
-    await condition(() => stopping || reachable || retryNow !== seen, waitMs);
-    probeScope.cancel();
-    await probing;
-    if (stopping || halt !== h) return;
-    h.nextTryAt = undefined;
-    if (reachable || retryNow !== seen) {
-      log.info('sync resumes', { kind: h.kind, since: h.since, rounds: h.rounds, by: reachable ? 'health probe' : 'connectivityRestored' });
-      halt = null;
-    } else {
-      trialEmpty.clear();
-      h.trial = true;
-    }
-    wake++;
+      : Promise.resolve();
+  await condition(() => s.stopping || reachable || s.retryNow !== seen, waitMs);
+  probeScope.cancel();
+  await probing;
+  if (s.stopping || s.halt !== h) return;
+  h.nextTryAt = undefined;
+  if (reachable || s.retryNow !== seen) {
+    log.info('sync resumes', { kind: h.kind, since: h.since, rounds: h.rounds, by: reachable ? 'health probe' : 'connectivityRestored' });
+    s.halt = null;
+  } else {
+    s.trialEmpty.clear();
+    h.trial = true;
   }
+  s.wake++;
+}
 
-  async function supervise(): Promise<void> {
-    for (;;) {
-      await condition(() => stopping || (halt !== null && !halt.trial && paused === null));
-      if (stopping) return;
-      await recover(halt!);
-    }
-  }
+// ---- stop: roll over to a new run, or end on an operator's cancel ----------------------------
 
-  // ---- the run ------------------------------------------------------------------------------
-  if (!carried) {
-    try {
-      await outboxActivities.releaseExpiredSyncLeases();
-    } catch (err) {
-      const f = failureOf(err);
-      noteError(f.type, `releasing expired leases failed: ${f.message}`);
-    }
-  }
-  if (halt === null) {
-    try {
-      const check = await outboxActivities.checkSyncConfiguration();
-      if (!check.configured) enterHalt('not_configured', check.reason ?? 'no signing key');
-    } catch (err) {
-      const f = failureOf(err);
-      noteError(f.type, `configuration check failed: ${f.message}`);
-    }
-  }
-  started = true;
-
-  const loops = Promise.all([runLane('live'), runLane('backfill'), supervise()]);
-  try {
-    await condition(rollOverDue);
-  } catch (err) {
-    // Cancelled by an operator (`temporal workflow cancel`): stop cleanly, every claim given back.
-    if (!isCancellation(err)) throw err;
-    stopping = true;
-    await loops.catch(() => undefined);
-    await Promise.all([...inFlight.values()].map((f) => f.done));
-    log.info('sync forwarder cancelled; in-flight batches given back');
-    throw err;
-  }
-  stopping = true;
-  cancelClaims();
+/** Rollover: stop the lanes, give in-flight batches drainSeconds, then cancel (and so give back) the rest. */
+async function stopAndDrain(s: ForwarderState, loops: Promise<unknown>): Promise<void> {
+  s.stopping = true;
+  s.cancelClaims();
   await loops;
-
-  if (inFlight.size > 0) {
-    if (config.drainSeconds > 0) await condition(() => inFlight.size === 0, config.drainSeconds * 1000);
-    const left = [...inFlight.values()];
+  if (s.inFlight.size > 0) {
+    if (s.config.drainSeconds > 0) await condition(() => s.inFlight.size === 0, s.config.drainSeconds * 1000);
+    const left = [...s.inFlight.values()];
     for (const f of left) f.scope.cancel();
     await Promise.all(left.map((f) => f.done));
   }
-  await condition(allHandlersFinished);
+}
 
-  const next: CarriedSyncState = { paused, halt: halt ? { ...halt, trial: false } : null, lastSuccess, lastError, totals, runNumber };
-  await continueAsNew<typeof syncForwarder>({ config, carried: next });
+/** Cancelled by an operator (`temporal workflow cancel`): stop cleanly, every claim given back. */
+async function stopOnCancel(s: ForwarderState, loops: Promise<unknown>): Promise<void> {
+  s.stopping = true;
+  await loops.catch(() => undefined);
+  await Promise.all([...s.inFlight.values()].map((f) => f.done));
+  log.info('sync forwarder cancelled; in-flight batches given back');
 }

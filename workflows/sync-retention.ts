@@ -5,23 +5,10 @@
  */
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { SyncRetentionActivities } from '../activities/sync-retention';
+import type { PruneSyncOutboxInput, PruneSyncOutboxResult } from '../domain/sync/sync-contract';
 import { syncRetention } from './sync-activity-options';
 
 const { pruneAckedOutbox } = proxyActivities<SyncRetentionActivities>(syncRetention);
-
-export interface PruneSyncOutboxInput {
-  olderThanHours: number;
-  /** Rows per delete (one short transaction). */
-  chunk?: number;
-  /** Deletes per run at most: bounds the history of one run. */
-  maxChunks?: number;
-}
-
-export interface PruneSyncOutboxResult {
-  deleted: number;
-  chunks: number;
-  stoppedEarly: boolean;
-}
 
 export const defaultPruneChunk = 10_000;
 export const defaultPruneMaxChunks = 100;

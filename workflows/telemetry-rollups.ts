@@ -8,25 +8,10 @@
  */
 import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createRollupActivities } from '../activities/telemetry-rollups';
+import type { PublishTelemetryRollupsInput, PublishTelemetryRollupsResult } from '../domain/telemetry/rollups-contract';
 import { edgeDatabase } from './activity-options';
 
 const { publishClosedRollups } = proxyActivities<ReturnType<typeof createRollupActivities>>(edgeDatabase);
-
-export interface PublishTelemetryRollupsInput {
-  graceSeconds: number;
-  /** Windows per activity call (one transaction). */
-  batchSize?: number;
-  /** Activity calls per run at most. */
-  maxBatches?: number;
-}
-
-export interface PublishTelemetryRollupsResult {
-  published: number;
-  invalid: number;
-  batches: number;
-  /** The run stopped at maxBatches with windows still waiting; the next run continues. */
-  stoppedEarly: boolean;
-}
 
 export const defaultRollupBatchSize = 500;
 export const defaultRollupMaxBatches = 50;

@@ -15,6 +15,7 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../../db/transaction';
 import type { EventType } from '../../domain/contracts';
 import type { AmqpConnection } from '../../messaging/connection';
 import { previousDeliveries, QueueConsumer, TransientError, type Verdict } from '../../messaging/consumer';
@@ -152,10 +153,7 @@ export class EventConsumer {
 
   /** One transaction: dedupe rows first, then the writers for the events that are new to this consumer. */
   private async write(events: CloudEvent[]): Promise<void> {
-    const client = await this.opts.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    const written = await inTransaction(this.opts.pool, async (client) => {
       const { rows } = await client.query<{ tenant_id: string; event_id: string }>(dedupeSql, [
         events.map((e) => e.tenant_id),
         events.map((e) => e.event_id),
@@ -174,17 +172,10 @@ export class EventConsumer {
         const writer = this.opts.service.writers[type] as EventWriter<EventType> | undefined;
         await writer?.(client, list as CloudEventOf<EventType>[], { log: this.log });
       }
-      await client.query('COMMIT');
-      const duplicates = events.length - [...byType.values()].reduce((n, l) => n + l.length, 0);
-      if (duplicates > 0) consumerMetrics.messages.inc({ consumer: this.name, outcome: 'duplicate' }, duplicates);
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      return [...byType.values()].reduce((n, l) => n + l.length, 0);
+    });
+    const duplicates = events.length - written;
+    if (duplicates > 0) consumerMetrics.messages.inc({ consumer: this.name, outcome: 'duplicate' }, duplicates);
   }
 
   /** Requeue (counting a delivery), or on the last delivery — or at once when it can never succeed — store the dead letter and ack. */

@@ -2,7 +2,9 @@
  * Why an edge batch request was refused as a whole. Each code is stable and machine-readable
  * (the edge forwarder branches on it; never rename one, only add): 401s for authentication, 4xx
  * for a request that can never succeed, 503 `unavailable` for "try again later" — the forwarder
- * backs off on 503 without spending its events' attempts (DESIGN §4, offline-first).
+ * backs off on 503 without spending its events' attempts (DESIGN §4, offline-first). The HTTP
+ * gateway answers one in the common error body `{ error: { code, message } }`
+ * (gateways/http/errors.ts sendError).
  */
 import type { SignatureProblem } from '../../domain/sync';
 

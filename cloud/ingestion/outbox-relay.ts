@@ -15,7 +15,8 @@
  * Rounds are triggered by a nudge after each committed ingestion batch (latency) and by a periodic
  * sweep (rows left by a crash, a broker outage or another process's nudge).
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../../db/transaction';
 import type { Logger } from '../../platform/logger';
 import type { AmqpConnection } from '../../messaging/connection';
 import { ConfirmPublisher, type OutgoingMessage } from '../../messaging/publisher';
@@ -171,44 +172,35 @@ export class OutboxRelay implements OutboxNudge {
   /** One round: claim, publish with confirms, mark. Never throws; returns rows published. */
   async publishRound(): Promise<number> {
     if (!this.opts.connection.isConnected) return 0;
-    let client: PoolClient | undefined;
-    let broken: Error | undefined;
     let claimed: OutboxRow[] = [];
     try {
-      client = await this.opts.pool.connect();
-      await client.query('BEGIN');
-      claimed = (await client.query<OutboxRow>(claimSql, [this.batchSize])).rows;
-      if (claimed.length === 0) {
-        await client.query('COMMIT');
+      const published = await inTransaction(this.opts.pool, async (client) => {
+        claimed = (await client.query<OutboxRow>(claimSql, [this.batchSize])).rows;
+        if (claimed.length === 0) return undefined;
+        const { unroutable } = await this.publisher.publish(claimed.map(messageOf));
+        const bad = new Set(unroutable);
+        const publishedIds = claimed.filter((_, i) => !bad.has(i)).map((r) => r.id);
+        await client.query(this.opts.retentionHours === 0 ? deleteSql : markSql, [publishedIds]);
+        if (bad.size > 0) {
+          const rows = claimed.filter((_, i) => bad.has(i));
+          await client.query(failSql, [rows.map((r) => r.id), 'unroutable: no queue is bound for the routing key']);
+          for (const r of rows) relayMetrics.unroutable.inc({ routing_key: r.routing_key });
+          this.opts.log.error({ rows: rows.length, routingKeys: [...new Set(rows.map((r) => r.routing_key))] }, 'RabbitMQ returned unroutable messages; declaring the topology again');
+          await this.publisher.close(); // the next round opens a channel and declares the topology first
+        }
+        return publishedIds.length;
+      });
+      if (published === undefined) {
         this.recovered();
         return 0;
       }
-      const { unroutable } = await this.publisher.publish(claimed.map(messageOf));
-      const bad = new Set(unroutable);
-      const published = claimed.filter((_, i) => !bad.has(i)).map((r) => r.id);
-      await client.query(this.opts.retentionHours === 0 ? deleteSql : markSql, [published]);
-      if (bad.size > 0) {
-        const rows = claimed.filter((_, i) => bad.has(i));
-        await client.query(failSql, [rows.map((r) => r.id), 'unroutable: no queue is bound for the routing key']);
-        for (const r of rows) relayMetrics.unroutable.inc({ routing_key: r.routing_key });
-        this.opts.log.error({ rows: rows.length, routingKeys: [...new Set(rows.map((r) => r.routing_key))] }, 'RabbitMQ returned unroutable messages; declaring the topology again');
-        await this.publisher.close(); // the next round opens a channel and declares the topology first
-      }
-      await client.query('COMMIT');
-      relayMetrics.published.inc(published.length);
-      this.opts.log.debug({ published: published.length }, 'outbox rows published');
+      relayMetrics.published.inc(published);
+      this.opts.log.debug({ published }, 'outbox rows published');
       this.recovered();
-      return published.length;
+      return published;
     } catch (err) {
-      if (client) {
-        await client.query('ROLLBACK').catch((e: Error) => {
-          broken = e;
-        });
-      }
       this.failed(err as Error, claimed);
       return 0;
-    } finally {
-      client?.release(broken);
     }
   }
 

@@ -1,10 +1,10 @@
 /**
  * The outbox relay as the cloud HTTP process runs it beside the ingestion endpoint: its own small
  * pool (a round holds one connection while it waits for confirms) and its own AMQP connection,
- * both from settings. Stopping finishes the round in progress; killing the process instead loses
+ * both from the settings the process's main passes in. Stopping finishes the round in progress; killing the process instead loses
  * nothing either (unmarked rows are published again).
  */
-import { settings } from '../../config/settings';
+import type { Settings } from '../../config/settings';
 import { createPool } from '../../db/pool';
 import { AmqpConnection } from '../../messaging/connection';
 import { topologyNames } from '../../messaging/topology';
@@ -19,8 +19,19 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-export function startOutboxRelay({ log }: { log: Logger }): RunningRelay {
-  const s = settings();
+export type OutboxRelaySettings = Pick<
+  Settings,
+  | 'CLOUD_DATABASE_URL'
+  | 'AMQP_URL'
+  | 'AMQP_TOPOLOGY_PREFIX'
+  | 'AMQP_DELIVERY_LIMIT'
+  | 'CLOUD_RELAY_BATCH_SIZE'
+  | 'CLOUD_RELAY_CONCURRENCY'
+  | 'CLOUD_RELAY_SWEEP_MS'
+  | 'CLOUD_OUTBOX_RETENTION_HOURS'
+>;
+
+export function startOutboxRelay({ log, settings: s }: { log: Logger; settings: OutboxRelaySettings }): RunningRelay {
   const pool = createPool(s.CLOUD_DATABASE_URL, { applicationName: 'farmiq-outbox-relay', max: 3, log });
   const connection = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-outbox-relay', log });
   const relay = new OutboxRelay({

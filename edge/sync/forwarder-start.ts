@@ -5,10 +5,15 @@
  * is running, one starts with them.
  */
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 import type { Settings } from '../../config/settings';
-import { configureSyncSignal, type SyncForwarderConfig, type SyncForwarderInput } from '../../workflows/sync-definitions';
-import type { syncForwarder } from '../../workflows/sync-forwarder';
+import {
+  configureSyncSignal,
+  syncForwarderWorkflowType,
+  type SyncForwarderConfig,
+  type SyncForwarderInput,
+  type SyncForwarderWorkflow,
+} from '../../domain/sync/sync-contract';
+import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 
 export function syncForwarderConfig(s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SIZE' | 'SYNC_LEASE_SECONDS' | 'SYNC_MAX_IN_FLIGHT' | 'SYNC_LIVE_WINDOW_SECONDS'>): SyncForwarderConfig {
   return {
@@ -22,7 +27,7 @@ export function syncForwarderConfig(s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SI
 
 export async function ensureSyncForwarder(client: Client, opts: { taskQueue: string; config: SyncForwarderConfig }): Promise<{ workflowId: string; runId: string }> {
   const input: SyncForwarderInput = { config: opts.config };
-  const handle = await client.workflow.signalWithStart<typeof syncForwarder, [SyncForwarderConfig]>('syncForwarder', {
+  const handle = await client.workflow.signalWithStart<SyncForwarderWorkflow, [SyncForwarderConfig]>(syncForwarderWorkflowType, {
     workflowId: syncForwarderWorkflowId(opts.config.edgeId),
     taskQueue: opts.taskQueue,
     args: [input],

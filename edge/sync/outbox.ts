@@ -1,6 +1,8 @@
 /**
- * Data access for sync_outbox (spec §7.2 states, §7.3 claim/lease): one job per function, no
- * Temporal, no HTTP. The activities, the edge HTTP API and the DLQ CLI all go through here.
+ * The one module that writes sync_outbox (spec §7.2 states, §7.3 claim/lease): one job per
+ * function, no Temporal, no HTTP. Every producer appends through it (appendEvents, or outboxInsert
+ * inside a producer's own single statement: the ingest batch, the WeighVision session); the
+ * forwarder's activities, the edge HTTP API and the DLQ CLI move rows on through it.
  *
  *   pending ─claim─▶ claimed ─▶ sending ─▶ sent ─▶ acked            (the cloud accepted it or had it)
  *      ▲                │  ▲         │        └──▶ failed           (the cloud rejected it, with the reason)
@@ -15,10 +17,10 @@
  * callers log a shortfall). Terminal rows keep `claimed_by` so an operator can tell which batch
  * delivered (or failed) an event.
  */
-import type { Pool, PoolClient } from 'pg';
+import { eventCatalog, eventTypes, type EventType } from '../../domain/contracts/catalog';
+import type { Queryable } from '../../db/transaction';
 
-/** A pool or a client inside a transaction. */
-export type Queryable = Pick<Pool | PoolClient, 'query'>;
+export type { Queryable };
 
 export const outboxStatuses = ['pending', 'claimed', 'sending', 'sent', 'acked', 'dlq', 'failed'] as const;
 export type OutboxStatus = (typeof outboxStatuses)[number];
@@ -28,10 +30,28 @@ export type DeadStatus = 'dlq' | 'failed';
 export const syncLanes = ['live', 'backfill'] as const;
 export type SyncLane = (typeof syncLanes)[number];
 
-/** Monitoring events the forwarder writes about itself (spec §8.6). */
-export const monitoringEventTypes = ['sync.batch.sent', 'sync.batch.acked'] as const;
-/** They go out after everything else that is due. */
-export const monitoringPriority = -1;
+/**
+ * Claim order within a lane is priority DESC, then occurred_at (spec §7.3). Every producer takes
+ * its priority from here.
+ */
+export const outboxPriority = {
+  normal: 0,
+  /** Feed intake goes ahead of the readings of the same time. */
+  feedIntake: 1,
+  /** The forwarder's monitoring events go out after everything else that is due. */
+  monitoring: -1,
+} as const;
+export const monitoringPriority = outboxPriority.monitoring;
+
+/**
+ * Monitoring events the forwarder writes about itself (spec §8.6): the catalog's events for
+ * internal-monitoring (domain/contracts/catalog.ts is where they are declared).
+ */
+export const monitoringEventTypes: readonly EventType[] = eventTypes.filter((t) => eventCatalog[t].consumers.includes('internal-monitoring'));
+
+export function isMonitoringEvent(eventType: string): boolean {
+  return (monitoringEventTypes as readonly string[]).includes(eventType);
+}
 
 /** Rows held by a batch and not yet settled: the only ones a fenced update may touch. */
 const held = `('claimed', 'sending', 'sent')`;
@@ -370,21 +390,43 @@ export async function expiredLeaseIds(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+// ------------------------------------------------------------------------------------------------
+// Appending (every producer)
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * The columns a producer fills, in this order. The rest take their defaults: pending, no attempts,
+ * due now, created_at now() (the transaction's start, which the live lane reads).
+ */
+export const outboxColumns = ['tenant_id', 'event_id', 'event_type', 'envelope', 'trace_id', 'occurred_at', 'priority'] as const;
+
+/**
+ * `INSERT INTO sync_outbox (<outboxColumns>) <source>`, for a producer whose append is part of one
+ * larger statement (a CTE of the ingest batch; an insert that appends only when its own row is
+ * new). `source` is a SELECT yielding outboxColumns in that order. `backdated`: the SELECT yields
+ * created_at after them (a bench or test seeding a backlog that is already old).
+ */
+export function outboxInsert(source: string, opts: { backdated?: boolean } = {}): string {
+  const columns = opts.backdated ? [...outboxColumns, 'created_at'] : outboxColumns;
+  return `INSERT INTO sync_outbox (${columns.join(', ')})\n${source.trim()}`;
+}
+
 export interface NewOutboxEvent {
   tenant_id: string;
   event_id: string;
   event_type: string;
+  /** The envelope; stored as its JSON. */
   envelope: unknown;
   trace_id: string;
   occurred_at: string;
   priority: number;
 }
 
+/** Appends the events (one statement); returns how many. */
 export async function appendEvents(db: Queryable, events: readonly NewOutboxEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   const r = await db.query(
-    `INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::smallint[])`,
+    outboxInsert(`SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::smallint[])`),
     [
       events.map((e) => e.tenant_id),
       events.map((e) => e.event_id),

@@ -13,6 +13,9 @@
  */
 import express, { type Express, type Router } from 'express';
 import type { Pool } from 'pg';
+import { settings, type Settings } from '../../config/settings';
+import type { InsightWriter } from '../../insights/llm/writer';
+import { llmWriterFromSettings } from '../../insights/services';
 import { logger, type Logger } from '../../platform/logger';
 import type { CheckResult } from '../../platform/health';
 import type { DeliveryPublisher } from '../../notifications/queue';
@@ -26,6 +29,27 @@ import { createInsightsRouter } from './insights-router';
 import { createLlmRouter } from './llm-router';
 import { createMlRouter } from './ml-router';
 import { requestId } from './request-id';
+
+/** What the cloud app's routers are configured with; cloudHttpConfig() reads it from the settings. */
+export interface CloudHttpConfig {
+  /** INTERNAL_SERVICE_TOKEN: the bearer token of the internal ML / LLM endpoints. */
+  serviceToken: string;
+  /** CLOUD_TASK_QUEUE: where insight workflows run. */
+  taskQueue: string;
+  /** INSIGHT_RESPONSE_TIMEOUT_MS: how long a generate request waits for its insight. */
+  insightResponseTimeoutMs: number;
+  /** The LLM writer of the LLM_* settings; null: the template writer. */
+  llm: InsightWriter | null;
+}
+
+export function cloudHttpConfig(s: Settings): CloudHttpConfig {
+  return {
+    serviceToken: s.INTERNAL_SERVICE_TOKEN,
+    taskQueue: s.CLOUD_TASK_QUEUE,
+    insightResponseTimeoutMs: s.INSIGHT_RESPONSE_TIMEOUT_MS,
+    llm: llmWriterFromSettings(s),
+  };
+}
 
 export interface CloudAppDeps {
   /** Owner pool (CLOUD_DATABASE_URL): health and edge ingestion only, never dashboard handlers. */
@@ -47,10 +71,13 @@ export interface CloudAppDeps {
   jwtSecret?: string;
   log?: Logger;
   phase?: () => Phase;
+  /** cloud-main.ts passes cloudHttpConfig(settings()); left out (tests), it is read here. */
+  config?: CloudHttpConfig;
 }
 
 export function createCloudApp(deps: CloudAppDeps): Express {
   const { pool, tenantPool, log = logger('cloud-http'), phase } = deps;
+  const config = deps.config ?? cloudHttpConfig(settings());
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
@@ -81,15 +108,24 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
   // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
   // token, not a user token.
-  app.use(createMlRouter({ log, jwtSecret: deps.jwtSecret }));
-  app.use(createLlmRouter({ log, jwtSecret: deps.jwtSecret }));
+  app.use(createMlRouter({ log, serviceToken: config.serviceToken, jwtSecret: deps.jwtSecret }));
+  app.use(createLlmRouter({ log, serviceToken: config.serviceToken, jwtSecret: deps.jwtSecret, llm: config.llm }));
 
   // ── 3. dashboard: a valid user token from here on ─────────────────────────────────────────
   app.use(requireUser({ secret: deps.jwtSecret }));
   // Every dashboard body is UTF-8 JSON: another charset is 415 before any router reads it.
   app.use(utf8Only());
   app.use(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
-  app.use(createInsightsRouter({ temporalClient: deps.temporalClient, pool: tenantPool, log, authSecret: deps.jwtSecret }));
+  app.use(
+    createInsightsRouter({
+      temporalClient: deps.temporalClient,
+      pool: tenantPool,
+      log,
+      taskQueue: config.taskQueue,
+      responseTimeoutMs: config.insightResponseTimeoutMs,
+      authSecret: deps.jwtSecret,
+    }),
+  );
   // More dashboard routers mount here: each route's requireRole() first, any tenant named in a
   // path, query or body checked with assertTenant() before a dependency is touched, tenant data
   // read with withTenant(tenantPool, …).

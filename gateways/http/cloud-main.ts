@@ -20,7 +20,7 @@ import { Lifecycle } from '../../platform/lifecycle';
 import { logger } from '../../platform/logger';
 import { waitFor } from '../../platform/wait-for';
 import { startOutboxRelay } from '../../cloud/ingestion/relay-process';
-import { createCloudApp } from './cloud-app';
+import { cloudHttpConfig, createCloudApp } from './cloud-app';
 import { createEdgeBatchRouter } from './edge-batch-router';
 import type { Phase } from './health';
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
 
   const pool = createPool(s.CLOUD_DATABASE_URL, { applicationName: 'farmiq-cloud-http', log });
   lifecycle.onStop('database pool', () => pool.end());
-  const tenantPool = createTenantPool({ log });
+  const tenantPool = createTenantPool({ url: s.CLOUD_APP_DATABASE_URL, log });
   lifecycle.onStop('tenant database pool', () => tenantPool.end());
   for (const [url, p] of [[s.CLOUD_DATABASE_URL, pool], [s.CLOUD_APP_DATABASE_URL, tenantPool]] as const) {
     await waitFor(`database ${safeDatabaseName(url)}`, () => p.query('SELECT 1'), {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   lifecycle.onStop('notification publisher', () => notificationQueue.close());
 
   // Edge batch ingestion: dedupe + outbox commit in the request, the relay publishes to RabbitMQ.
-  const relay = startOutboxRelay({ log: logger('outbox-relay') });
+  const relay = startOutboxRelay({ log: logger('outbox-relay'), settings: s });
   lifecycle.onStop('outbox relay', () => relay.stop());
 
   // Lazy: the gateway serves ingestion and the dashboard while Temporal is still starting.
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     edgeBatchRouter: createEdgeBatchRouter({ pool, relay: relay.relay, log }),
     log,
     phase: () => phase,
+    config: cloudHttpConfig(s),
   });
 
   const server = http.createServer(app);

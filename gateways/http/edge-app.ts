@@ -16,8 +16,8 @@
  */
 import express, { type Express } from 'express';
 import type { Pool } from 'pg';
-import { settings } from '../../config/settings';
-import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { settings, type Settings } from '../../config/settings';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore, type ObjectStoreConfig } from '../../media/object-store';
 import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
 import { logger, type Logger } from '../../platform/logger';
 import { utf8Only } from './charset';
@@ -33,6 +33,28 @@ import { temporalSyncControl, type SyncForwarderControl } from './sync-control';
 import { syncDlqRouter } from './sync-dlq';
 import { syncStatusRouter } from './sync-status';
 
+/** What the edge apps are configured with; edgeHttpConfig() reads it from the settings. */
+export interface EdgeHttpConfig {
+  edgeId: string;
+  /** The edge's Temporal (TEMPORAL_ADDRESS, TEMPORAL_EDGE_NAMESPACE): sessions and the sync forwarder. */
+  temporal: { address: string; namespace: string };
+  media: { presignExpirySeconds: number; maxImageBytes: number; sessionWaitMs: number };
+  /** The S3 store of the S3_* settings, used unless a caller passes its own objectStore. */
+  objectStore: ObjectStoreConfig;
+}
+
+export function edgeHttpConfig(s: Settings): EdgeHttpConfig {
+  return {
+    edgeId: s.EDGE_ID,
+    temporal: { address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE },
+    media: { presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS, maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES, sessionWaitMs: s.MEDIA_SESSION_WAIT_MS },
+    objectStore: objectStoreConfigFromSettings(s),
+  };
+}
+
+/** The apps' default when a caller (a test) passes no config. */
+const fromSettings = () => edgeHttpConfig(settings());
+
 export interface EdgeAppDeps {
   pool: Pool;
   log?: Logger;
@@ -45,8 +67,10 @@ export interface EdgeAppDeps {
   sessions?: SessionDirectory;
   /** Station app: where images are uploaded; by default the S3 store of S3_* settings. */
   objectStore?: ObjectStore;
-  /** Station app: how long a presign waits for a session not started yet; default MEDIA_SESSION_WAIT_MS. */
+  /** Station app: how long a presign waits for a session not started yet; default config.media.sessionWaitMs. */
   sessionWaitMs?: number;
+  /** edge-main.ts passes edgeHttpConfig(settings()); left out (tests), it is read here. */
+  config?: EdgeHttpConfig;
 }
 
 function baseApp(component: string, pool: Pool, phase?: () => Phase): Express {
@@ -69,16 +93,15 @@ function baseApp(component: string, pool: Pool, phase?: () => Phase): Express {
 }
 
 /** The stations' listener: image uploads with device credentials, and health. */
-export function createEdgeStationApp({ pool, log = logger('edge-http'), phase, sessions, objectStore, sessionWaitMs }: EdgeAppDeps): Express {
-  const s = settings();
+export function createEdgeStationApp({ pool, log = logger('edge-http'), phase, sessions, objectStore, sessionWaitMs, config = fromSettings() }: EdgeAppDeps): Express {
   const media = mediaRouter({
     pool,
     log,
-    sessions: sessions ?? cachedSessionDirectory(temporalSessionDirectory({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE })),
-    objectStore: objectStore ?? s3ObjectStore(),
-    presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS,
-    maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES,
-    sessionWaitMs: sessionWaitMs ?? s.MEDIA_SESSION_WAIT_MS,
+    sessions: sessions ?? cachedSessionDirectory(temporalSessionDirectory(config.temporal)),
+    objectStore: objectStore ?? s3ObjectStore(config.objectStore),
+    presignExpirySeconds: config.media.presignExpirySeconds,
+    maxImageBytes: config.media.maxImageBytes,
+    sessionWaitMs: sessionWaitMs ?? config.media.sessionWaitMs,
   });
   const app = baseApp('edge-http-station', pool, phase);
   const charset = utf8Only({
@@ -100,10 +123,9 @@ export function createEdgeStationApp({ pool, log = logger('edge-http'), phase, s
 }
 
 /** The operators' listener: rejects, sync status and control, DLQ — each behind an operator token. */
-export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId }: EdgeAppDeps): Express {
-  const s = settings();
-  const id = edgeId ?? s.EDGE_ID;
-  const sync = syncControl ?? temporalSyncControl({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE, edgeId: id });
+export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId, config = fromSettings() }: EdgeAppDeps): Express {
+  const id = edgeId ?? config.edgeId;
+  const sync = syncControl ?? temporalSyncControl({ ...config.temporal, edgeId: id });
   const app = baseApp('edge-http-operator', pool, phase);
   // Everything below /health and /metrics, unknown paths included: nothing about this API without a token.
   app.use(requireOperator(pool));

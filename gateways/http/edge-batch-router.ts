@@ -9,8 +9,7 @@
  *   413 payload_too_large        415 unsupported_charset (a charset other than UTF-8)
  *   503 unavailable (retry later; the edge spends no attempts)
  */
-import { randomUUID } from 'node:crypto';
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import type { Pool } from 'pg';
 import { edgeBatchPaths, maxBatchBodyBytes, signatureHeaders } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
@@ -18,6 +17,8 @@ import { BatchIngestion, type OutboxNudge } from '../../cloud/ingestion/batch-in
 import { IngestionError } from '../../cloud/ingestion/errors';
 import { ingestionMetrics } from '../../cloud/metrics';
 import { acceptableCharset, unsupportedCharset } from './charset';
+import { sendError, type ErrorAnswer } from './errors';
+import { requestIdOf } from './request-id';
 
 export interface EdgeBatchRouterDeps {
   pool: Pool;
@@ -28,21 +29,10 @@ export interface EdgeBatchRouterDeps {
   now?: () => Date;
 }
 
-const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The request id set by gateways/http/request-id.ts, or the same rules when mounted without it. */
-function requestIdOf(req: Request, res: Response): string {
-  const given = req.get('x-request-id');
-  const id = (res.locals.requestId as string | undefined) ?? (given && acceptableRequestId.test(given) ? given : randomUUID());
-  res.locals.requestId = id;
-  res.setHeader('x-request-id', id);
-  return id;
-}
-
-function sendError(res: Response, err: IngestionError): void {
+/** Counted, then answered in the one error body (errors.ts) with this API's codes. */
+function refuse(res: Response, err: ErrorAnswer): void {
   ingestionMetrics.requests.inc({ status: String(err.status), code: err.code.split(':')[0] });
-  if (err.status === 503) res.setHeader('retry-after', '5');
-  res.status(err.status).json({ error: { code: err.code, message: err.message } });
+  sendError(res, err);
 }
 
 // What body-parser throws (its `type`), as the codes of this API.
@@ -66,8 +56,7 @@ export function createEdgeBatchRouter({ pool, relay, log, now }: EdgeBatchRouter
     const refusal = unsupportedCharset(req);
     const requestId = requestIdOf(req, res);
     log.info({ requestId, code: refusal.code, edgeId: req.get(signatureHeaders.edgeId) }, `edge batch refused: ${refusal.message}`);
-    ingestionMetrics.requests.inc({ status: String(refusal.status), code: refusal.code });
-    res.status(refusal.status).json({ error: { code: refusal.code, message: refusal.message } });
+    refuse(res, { status: refusal.status, code: refusal.code, message: refusal.message });
   };
 
   for (const path of edgeBatchPaths) {
@@ -87,12 +76,11 @@ export function createEdgeBatchRouter({ pool, relay, log, now }: EdgeBatchRouter
         if (err instanceof IngestionError) {
           if (err.status >= 500) log.warn({ requestId, code: err.code }, err.message);
           else log.info({ requestId, code: err.code, edgeId: req.get(signatureHeaders.edgeId) }, `edge batch refused: ${err.message}`);
-          sendError(res, err);
+          refuse(res, err);
           return;
         }
         log.error({ requestId, err: (err as Error).message, stack: (err as Error).stack }, 'edge batch failed');
-        ingestionMetrics.requests.inc({ status: '500', code: 'internal_error' });
-        res.status(500).json({ error: { code: 'internal_error', message: 'the batch failed; the error is logged with this request id' } });
+        refuse(res, { status: 500, code: 'internal_error', message: 'the batch failed; the error is logged with this request id' });
       }
     });
   }
@@ -102,7 +90,7 @@ export function createEdgeBatchRouter({ pool, relay, log, now }: EdgeBatchRouter
     if (!mapped) return next(err);
     requestIdOf(req, res);
     log.info({ requestId: res.locals.requestId, code: mapped.code }, `edge batch refused: ${mapped.message}`);
-    sendError(res, mapped);
+    refuse(res, mapped);
   };
   router.use(onBodyError);
   return router;

@@ -1,8 +1,11 @@
 /**
- * Errors leave the HTTP gateways as `{ "error": { "code", "message" } }` with a stable,
- * machine-readable code (clients branch on it; never rename one, only add) and a sentence for a human.
+ * Errors leave every HTTP gateway as `{ "error": { "code", "message", "field"? } }` with a stable,
+ * machine-readable code (clients branch on it; never rename one, only add) and a sentence for a
+ * human — written by sendError() below and nowhere else. Edge batch ingestion has its own codes
+ * (cloud/ingestion/errors.ts, the edge forwarder branches on them) in the same body.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../../db/errors';
 import type { Logger } from '../../platform/logger';
 
 export type ErrorCode =
@@ -35,31 +38,50 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'invalid_request'
   // the edge operator API (gateways/http/operator-auth.ts)
-  | 'operator_unauthenticated';
+  | 'operator_unauthenticated'
+  // dashboard insights (gateways/http/insights-router.ts)
+  | 'invalid_window'
+  | 'window_too_long'
+  | 'unknown_recipient'
+  | 'request_id_reused'
+  | 'insight_failed'
+  | 'insight_timeout'
+  // internal ML / LLM services (gateways/http/ml-router.ts, llm-router.ts)
+  | 'invalid_feature_summary'
+  | 'unknown_species';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    /** The offending query parameter, when there is one. */
+    /** The offending parameter or body field, when there is one. */
     readonly field?: string,
+    /** More machine-readable members of the error object (e.g. `workflow_id` of a run that goes on). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
 }
 
+/** What sendError() writes: an HttpError, an IngestionError, or anything else with a status and a code. */
+export interface ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  field?: string;
+  details?: Record<string, unknown>;
+}
+
+/** The one error body: `{ error: { code, message, field?, ...details } }`; a 503 also says retry-after. */
+export function sendError(res: Response, err: ErrorAnswer): void {
+  if (err.status === 503) res.setHeader('retry-after', '5');
+  res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}), ...err.details } });
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
 };
-
-// Connection-level failures (Postgres down or restarting) are the caller's cue to retry later.
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
-
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (e.code !== undefined && unavailableCodes.has(e.code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(e.message ?? '');
-}
 
 /**
  * Errors that express's own machinery (body-parser, the router) raises because of the request — a
@@ -98,13 +120,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       body = requestError;
       log.info({ requestId: res.locals.requestId, path: req.path, code: body.code, err: (err as Error).message }, 'request refused');
     } else if (isDatabaseUnavailable(err)) {
+      // db/errors.ts decides for every process what "the database is not there right now" is.
       body = new HttpError(503, 'database_unavailable', 'the database is not reachable; retry shortly');
       log.warn({ requestId: res.locals.requestId, path: req.path, err: (err as Error).message }, 'database unavailable');
     } else {
       body = new HttpError(500, 'internal_error', 'the request failed; the error is logged with this request id');
       log.error({ requestId: res.locals.requestId, path: req.path, err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
     }
-    if (body.status === 503) res.setHeader('retry-after', '5');
-    res.status(body.status).json({ error: { code: body.code, message: body.message, ...(body.field ? { field: body.field } : {}) } });
+    sendError(res, { status: body.status, code: body.code, message: body.message, field: body.field || undefined, details: body.details });
   };
 }

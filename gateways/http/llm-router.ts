@@ -15,30 +15,30 @@
  */
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { settings } from '../../config/settings';
 import { featureSummarySchema } from '../../insights/feature-summary';
 import { LocalInsightAnalyzer } from '../../insights/llm/analyzer';
 import type { InsightWriter } from '../../insights/llm/writer';
-import { llmWriterFromSettings } from '../../insights/services';
 import { utf8Only } from './charset';
-import { internalBodyErrors, internalRequestId, requireServiceToken, sendInternalError, type InternalRouterDeps } from './ml-router';
+import { HttpError, sendError } from './errors';
+import { requestId as requestIdMiddleware } from './request-id';
+import { internalBodyErrors, requireServiceToken, type InternalRouterDeps } from './service-auth';
 
 export interface LlmRouterDeps extends InternalRouterDeps {
-  /** The LLM writer; default from the LLM_* settings (null: the template writer). */
-  llm?: InsightWriter | null;
+  /** The LLM writer (insights/services.ts llmWriterFromSettings); null: the template writer. */
+  llm: InsightWriter | null;
 }
 
 const analyzeBody = z.strictObject({ summary: featureSummarySchema });
 
-export function createLlmRouter({ log, serviceToken = settings().INTERNAL_SERVICE_TOKEN, jwtSecret, llm = llmWriterFromSettings(settings()) }: LlmRouterDeps): Router {
+export function createLlmRouter({ log, serviceToken, jwtSecret, llm }: LlmRouterDeps): Router {
   const analyzer = new LocalInsightAnalyzer(llm, log);
   const router = Router();
-  router.post('/api/v1/llm-insights/analyze', internalRequestId, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '1mb' }), async (req, res) => {
+  router.post('/api/v1/llm-insights/analyze', requestIdMiddleware, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '1mb' }), async (req, res) => {
     const requestId = res.locals.requestId as string;
     const parsed = analyzeBody.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return sendInternalError(res, 400, 'invalid_feature_summary', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined);
+      return sendError(res, new HttpError(400, 'invalid_feature_summary', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined));
     }
     const result = await analyzer.analyze(parsed.data.summary, { requestId });
     log.info({ requestId, generator: result.generator, model: result.model, fallbackReason: result.fallback?.reason ?? null }, 'insight analysed');

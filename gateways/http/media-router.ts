@@ -32,8 +32,9 @@ import { findMedia, insertPresignedMedia, storeVerifiedMedia, type MediaRecord }
 import { isImageContentType, imageContentTypes, mediaObjectKey, verifiedObjectKey } from '../../media/object-key';
 import type { ObjectStore, StoredObjectHead } from '../../media/object-store';
 import { SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
+import { retryUntil } from '../../platform/backoff';
 import type { Logger } from '../../platform/logger';
-import type { StoredImage } from '../../workflows/weighvision-definitions';
+import type { StoredImage } from '../../domain/weighvision/session-contract';
 import { deviceOf, requireDevice, type AuthenticatedDevice, type RequireDeviceOptions } from './device-auth';
 import { HttpError } from './errors';
 import { recordHttpReject } from './http-rejects';
@@ -157,13 +158,10 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
   /** The session, waiting up to sessionWaitMs (25 ms doubling to 200 ms) while it does not exist yet. */
   async function lookupSoon(tenantId: string, sessionId: string): Promise<SessionInfo | undefined> {
     const deadline = Date.now() + (deps.sessionWaitMs ?? 0);
-    let delayMs = 25;
-    for (;;) {
-      const found = await sessions.lookup(tenantId, sessionId);
-      if (found || Date.now() + delayMs > deadline) return found;
-      await new Promise((r) => setTimeout(r, delayMs));
-      delayMs = Math.min(delayMs * 2, 200);
-    }
+    return retryUntil(() => sessions.lookup(tenantId, sessionId), {
+      backoff: { firstMs: 25, maxMs: 200 },
+      done: (found, retryInMs) => Boolean(found) || Date.now() + retryInMs > deadline,
+    });
   }
 
   router.post('/presign', authenticate, json, async (req, res) => {

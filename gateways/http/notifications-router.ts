@@ -111,7 +111,8 @@ function notFound(): HttpError {
   return new HttpError(404, 'not_found', 'no such notification');
 }
 
-function requestIdOf(req: Request): string | null {
+/** The request id the app's requestId middleware (request-id.ts) chose; it travels with the notification. */
+function traceIdOf(req: Request): string | null {
   return (req.res?.locals.requestId as string | undefined) ?? null;
 }
 
@@ -138,7 +139,7 @@ export function createNotificationsRouter({ pool, publisher, log }: Notification
           body: b.body,
           data: b.data,
           idempotencyKey: b.idempotency_key ?? null,
-          traceId: requestIdOf(req),
+          traceId: traceIdOf(req),
         },
       );
       res.status(result.duplicate ? 200 : 201).json({ notification: toWire(result.notification), duplicate: result.duplicate });

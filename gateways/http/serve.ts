@@ -6,7 +6,6 @@
 import http from 'node:http';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
-import { settings } from '../../config/settings';
 import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import type { Logger } from '../../platform/logger';
@@ -27,12 +26,15 @@ export interface GatewaySpec {
   log: Logger;
   /** One HTTP server per listener, sharing the pool and the lifecycle; each on its own address. */
   listeners: ListenerSpec[];
+  /** SHUTDOWN_GRACE_SECONDS: how long in-flight requests may take to finish on SIGTERM. */
+  shutdownGraceSeconds: number;
+  /** DEPENDENCY_WAIT_SECONDS: how long start-up waits for the database. */
+  dependencyWaitSeconds: number;
 }
 
 export async function serveGateway(spec: GatewaySpec): Promise<void> {
-  const s = settings();
   const { log } = spec;
-  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
+  const lifecycle = new Lifecycle(log, spec.shutdownGraceSeconds);
   lifecycle.installSignalHandlers();
   let phase: Phase = 'starting';
 
@@ -40,7 +42,7 @@ export async function serveGateway(spec: GatewaySpec): Promise<void> {
   lifecycle.onStop('database pool', () => pool.end());
   await waitFor(`database ${safeDatabaseName(spec.databaseUrl)}`, () => pool.query('SELECT 1'), {
     log,
-    timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS,
+    timeoutSeconds: spec.dependencyWaitSeconds,
     signal: lifecycle.abort.signal,
   });
 

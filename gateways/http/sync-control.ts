@@ -13,7 +13,7 @@ import {
   syncStatusQuery,
   type PauseSyncRequest,
   type SyncStatus,
-} from '../../workflows/sync-definitions';
+} from '../../domain/sync/sync-contract';
 
 export type SyncControlProblem = 'temporal_unavailable' | 'forwarder_not_running' | 'forwarder_not_answering';
 

@@ -13,9 +13,10 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { inTransaction } from '../../db/transaction';
 import { text } from '../../domain/contracts/storable';
 import { outboxFigures, type OutboxFigures } from '../../edge/sync/outbox';
-import type { SyncStatus } from '../../workflows/sync-definitions';
+import type { SyncStatus } from '../../domain/sync/sync-contract';
 import { acceptableCharset, unsupportedCharset } from './charset';
 import { requestErrorOf } from './errors';
 import { operatorOf } from './operator-auth';
@@ -45,20 +46,8 @@ export const syncJsonBody: RequestHandler = (req, res, next) => {
   });
 };
 
-async function figures(pool: Pool): Promise<OutboxFigures> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SET LOCAL statement_timeout = ${figuresTimeoutMs}`);
-    const f = await outboxFigures(client);
-    await client.query('COMMIT');
-    return f;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+function figures(pool: Pool): Promise<OutboxFigures> {
+  return inTransaction(pool, outboxFigures, { readOnly: true, statementTimeout: `${figuresTimeoutMs}ms` });
 }
 
 function describeFigures(f: OutboxFigures, now: Date) {

@@ -22,6 +22,7 @@ import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type R
 import type { SessionLane } from './session-lane';
 import { writeIngestBatch, type IngestResult } from './ingest-writer';
 import { bridgeMetrics as m } from './bridge-metrics';
+import { withRetry } from '../../platform/backoff';
 import type { Logger } from '../../platform/logger';
 
 export interface PipelineOptions {
@@ -130,23 +131,20 @@ export class IngestPipeline {
 
   /** Commits rows, retrying transient failures; a refusal narrows the rows instead (see the top). */
   private async commit(rows: IngestBatch, quarantined: RejectRow[], messages: number): Promise<IngestResult> {
-    let delayMs = 100;
-    for (;;) {
-      try {
-        return await writeIngestBatch(this.pool, rows);
-      } catch (err) {
+    return withRetry(() => writeIngestBatch(this.pool, rows), {
+      backoff: { firstMs: 100, maxMs: 5000 },
+      onFailure: (err, { retryInMs }) => {
         m.commitFailures.inc();
         this.lastError = { message: (err as Error).message, at: new Date() };
-        if (classifyDatabaseError(err) === 'refused') return this.narrow(rows, err, quarantined);
+        if (classifyDatabaseError(err) === 'refused') return { result: this.narrow(rows, err, quarantined) };
         if (this.stopped) {
           this.log.warn({ messages }, 'abandoning an uncommitted batch at shutdown; the broker will redeliver it');
           throw err;
         }
-        this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code, messages, retryInMs: delayMs }, 'batch commit failed; retrying');
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 5000);
-      }
-    }
+        this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code, messages, retryInMs }, 'batch commit failed; retrying');
+        return 'retry';
+      },
+    });
   }
 
   private async narrow(rows: IngestBatch, err: unknown, quarantined: RejectRow[]): Promise<IngestResult> {

@@ -2,14 +2,17 @@
  * Commits one micro-batch in one transaction: dedupe rows, domain rows, rollups, outbox rows and
  * quarantined rejects. Each family is a single statement over unnest()ed arrays, so a batch of a
  * thousand readings costs a handful of round trips, not thousands (single-row autocommit tops
- * out near 300 rows/s on these machines).
+ * out near 300 rows/s on these machines). The outbox part of each statement comes from
+ * edge/sync/outbox.ts (outboxInsert), the one writer of sync_outbox.
  *
  * Two batches may commit at once, so rows that both could lock (dedupe keys of a redelivered
  * event, hot rollup windows) are inserted in key order: concurrent batches then wait for each
  * other instead of deadlocking.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../../db/transaction';
 import { toStorableText } from '../../domain/contracts/storable';
+import { outboxInsert, outboxPriority } from '../../edge/sync/outbox';
 import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
 
 export interface IngestResult {
@@ -42,8 +45,7 @@ raw AS (
   SELECT tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id FROM accepted
 ),
 outbox AS (
-  INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at)
-  SELECT tenant_id, event_id, 'telemetry.reading', envelope, trace_id, occurred_at FROM accepted
+  ${outboxInsert(`SELECT tenant_id, event_id, 'telemetry.reading', envelope, trace_id, occurred_at, ${outboxPriority.normal} FROM accepted`)}
 ),
 rollup AS (
   INSERT INTO telemetry_rollup AS r (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start,
@@ -93,8 +95,7 @@ local AS (
   SELECT tenant_id, intake_event_id, source_event_id, farm_id, barn_id, device_id, quantity_kg,
          feed_type, silo_id, pen_id, animal_count, dispensed_at, trace_id FROM accepted
 )
-INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority)
-SELECT tenant_id, intake_event_id, 'feed.intake.recorded', envelope, trace_id, dispensed_at, 1 FROM accepted
+${outboxInsert(`SELECT tenant_id, intake_event_id, 'feed.intake.recorded', envelope, trace_id, dispensed_at, ${outboxPriority.feedIntake} FROM accepted`)}
 RETURNING 1`;
 
 const insertRejects = `
@@ -159,10 +160,7 @@ function rejectParams(rows: RejectRow[]): unknown[] {
 }
 
 export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<IngestResult> {
-  const client: PoolClient = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     let telemetryAccepted = 0;
     let feedAccepted = 0;
     if (batch.telemetry.length > 0) {
@@ -176,16 +174,8 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<
     if (batch.rejects.length > 0) {
       await client.query(insertRejects, rejectParams(batch.rejects));
     }
-    await client.query('COMMIT');
     const duplicates =
       batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
     return { telemetryAccepted, feedAccepted, duplicates, rejected: batch.rejects.length };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
 }

@@ -16,6 +16,7 @@ import type { WeighVisionEvent } from '../../domain/contracts';
 import type { RejectRow } from './ingest-batch';
 import type { SessionSignaller, SignalOutcome, WeighVisionTopic } from './session-signaller';
 import { bridgeMetrics as m } from './bridge-metrics';
+import { withRetry } from '../../platform/backoff';
 import type { Logger } from '../../platform/logger';
 import { temporalRefusal } from '../../temporal/errors';
 
@@ -86,20 +87,17 @@ export class SessionLane {
   }
 
   private async signalWithRetry(topic: WeighVisionTopic, event: WeighVisionEvent): Promise<LaneOutcome> {
-    let delayMs = 100;
-    for (;;) {
-      try {
-        return await this.signaller.signal(topic, event);
-      } catch (err) {
+    return withRetry<LaneOutcome>(() => this.signaller.signal(topic, event), {
+      backoff: { firstMs: 100, maxMs: 5000 },
+      onFailure: (err, { retryInMs }) => {
         const refused = temporalRefusal(err);
-        if (refused) return { temporalRefused: refused, message: (err as Error).message };
+        if (refused) return { result: { temporalRefused: refused, message: (err as Error).message } };
         this.lastError = { message: (err as Error).message, at: new Date() };
         if (this.stopped) throw err;
-        this.log.error({ err: (err as Error).message, sessionId: topic.sessionId, eventId: event.event_id, retryInMs: delayMs }, 'signalling the session workflow failed; retrying');
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 5000);
-      }
-    }
+        this.log.error({ err: (err as Error).message, sessionId: topic.sessionId, eventId: event.event_id, retryInMs }, 'signalling the session workflow failed; retrying');
+        return 'retry';
+      },
+    });
   }
 
   status() {

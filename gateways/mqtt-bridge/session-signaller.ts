@@ -23,10 +23,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Clien
 import type { WeighVisionEvent } from '../../domain/contracts';
 import { isIdentifier } from '../../domain/contracts/identifiers';
 import type { DeviceTopic } from '../../domain/contracts/topics';
+import {
+  sessionEventSignal,
+  weighVisionSessionWorkflowType,
+  type SessionConfig,
+  type SessionDeviceEvent,
+  type WeighVisionSessionWorkflow,
+} from '../../domain/weighvision/session-contract';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
-import { sessionEventSignal, type SessionConfig, type SessionDeviceEvent } from '../../workflows/weighvision-definitions';
-import type { weighVisionSession } from '../../workflows/weighvision-session';
 
 export type WeighVisionTopic = Extract<DeviceTopic, { family: 'weighvision' }>;
 /**
@@ -99,7 +104,7 @@ export function temporalSessionSignaller(client: Client, { taskQueue, config, ow
       // The topic (checked by the broker's ACL) is the authority on where the event happened.
       const stamped = { ...event, farm_id: topic.farmId, barn_id: topic.barnId, session_id: topic.sessionId } as SessionDeviceEvent;
       try {
-        await client.workflow.signalWithStart<typeof weighVisionSession, [SessionDeviceEvent]>('weighVisionSession', {
+        await client.workflow.signalWithStart<WeighVisionSessionWorkflow, [SessionDeviceEvent]>(weighVisionSessionWorkflowType, {
           workflowId,
           taskQueue,
           args: [{ ...address, config }],

@@ -13,7 +13,7 @@ import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { createWeighVisionActivities, inferenceEventId, type ImageEstimator, type RecordSessionInput } from '../../activities/weighvision-session';
 import { farmEventSchema } from '../../domain/contracts';
-import type { SessionDeviceEvent, StoredImage } from '../../workflows/weighvision-definitions';
+import type { SessionDeviceEvent, StoredImage } from '../../domain/weighvision/session-contract';
 import { testEdgeDatabaseUrl } from '../support/stack';
 
 let pool: Pool;

@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { createCloudApp, type CloudAppDeps } from '../../gateways/http/cloud-app';
+import { cloudHttpConfig, createCloudApp, type CloudAppDeps } from '../../gateways/http/cloud-app';
 import { createEdgeBatchRouter } from '../../gateways/http/edge-batch-router';
 import { edgeBatchPaths } from '../../domain/sync';
 import { logger } from '../../platform/logger';
@@ -164,6 +164,7 @@ beforeAll(async () => {
     jwtSecret: testJwtSecret,
     log,
     phase: () => 'ready',
+    config: cloudHttpConfig(settings()),
   };
   const deps = new Proxy(known, { get: (t, key) => (key in t ? t[key as keyof CloudAppDeps] : unavailable(`deps.${String(key)}`)) }) as CloudAppDeps;
   const app = createCloudApp(deps);

@@ -14,7 +14,7 @@ import type { SessionDirectory, SessionInfo } from '../../media/session-director
 import { addOperator } from '../../gateways/http/operator-credentials';
 import { SyncControlError, type SyncForwarderControl } from '../../gateways/http/sync-control';
 import { provisionDevice, type ProvisionedDevice } from '../../gateways/mqtt-bridge/broker/credentials';
-import type { PauseSyncRequest, SyncStatus } from '../../workflows/sync-definitions';
+import type { PauseSyncRequest, SyncStatus } from '../../domain/sync/sync-contract';
 
 export interface SweptRoute {
   method: string;

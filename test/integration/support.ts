@@ -23,7 +23,7 @@ import { topologyNames, type TopologyNames } from '../../messaging/topology';
 import { bundlePath } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
-import { syncStatusQuery, type SyncStatus } from '../../workflows/sync-definitions';
+import { syncStatusQuery, type SyncStatus } from '../../domain/sync/sync-contract';
 import { deleteNotificationTopology, notificationTopology } from '../../notifications/topology';
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
 import { freePort } from '../support/broker';
@@ -199,7 +199,7 @@ export async function freshEdgeBundle(): Promise<void> {
   const bundle = bundlePath('edge');
   if (!fs.existsSync(bundle)) return;
   const builtAt = fs.statSync(bundle).mtimeMs;
-  const sources = ['workflows', 'edge/sync', 'domain/sync', 'domain/contracts'].flatMap((dir) =>
+  const sources = ['workflows', 'edge/sync', 'domain/sync', 'domain/contracts', 'domain/weighvision', 'domain/telemetry'].flatMap((dir) =>
     fs.readdirSync(path.join(repoRoot, dir)).filter((f) => f.endsWith('.ts')).map((f) => path.join(repoRoot, dir, f)),
   );
   if (sources.some((f) => fs.statSync(f).mtimeMs > builtAt)) await buildBundle('edge');

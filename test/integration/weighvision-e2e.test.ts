@@ -38,7 +38,7 @@ import { temporalSessionDirectory, type SessionDirectory } from '../../media/ses
 import { farmiqStatus } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
 import { VisionModel, visionModelConfig } from '../../vision/vision-model';
-import { sessionStateQuery, type SessionConfig, type SessionResult } from '../../workflows/weighvision-definitions';
+import { sessionStateQuery, type SessionConfig, type SessionResult } from '../../domain/weighvision/session-contract';
 import { bridgeOptions } from '../support/bridge';
 import { startTestBroker, type TestBroker } from '../support/broker';
 import { temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
@@ -72,7 +72,7 @@ let stationB: SimulatedStation;
 let neighbour: SimulatedStation;
 let otherBarn: SimulatedStation;
 
-const serverEndpoint = new URL(objectStoreConfigFromSettings().endpoint);
+const serverEndpoint = new URL(objectStoreConfigFromSettings(settings()).endpoint);
 const publicEndpoint = (() => {
   const u = new URL(serverEndpoint.href);
   if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`this test reaches the store under a second name; S3_ENDPOINT ${u.href} is not on 127.0.0.1 or localhost`);
@@ -94,7 +94,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: temporalAddress });
   client = new Client({ connection, namespace });
   nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-  store = s3ObjectStore();
+  store = s3ObjectStore(objectStoreConfigFromSettings(settings()));
   await store.ensureBucket();
   worker = await Worker.create({
     connection: nativeConnection,
@@ -109,7 +109,7 @@ beforeAll(async () => {
   await bridge.start();
 
   sessions = temporalSessionDirectory({ address: temporalAddress, namespace });
-  stationStore = s3ObjectStore({ ...objectStoreConfigFromSettings(), publicEndpoint });
+  stationStore = s3ObjectStore({ ...objectStoreConfigFromSettings(settings()), publicEndpoint });
   const app = createEdgeApp({ pool, log: pino({ level: 'silent' }), sessions, objectStore: stationStore });
   server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

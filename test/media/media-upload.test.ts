@@ -12,13 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Pool } from 'pg';
 import pino from 'pino';
+import { settings } from '../../config/settings';
 import { createPool } from '../../db/pool';
 import { farmEventSchema } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { provisionDevice, revokeDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { createEdgeApp } from '../../gateways/http/edge-app';
 import { objectStoreImageSource } from '../../media/image-source';
-import { s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
 import { testEdgeDatabaseUrl } from '../support/stack';
 import { basicAuth, FakeSessions, jpegLike, listen, tinyPng } from './support';
 
@@ -95,7 +96,7 @@ async function rejects(where: { tenantId?: string; detailLike?: string }) {
 
 beforeAll(async () => {
   pool = createPool(testEdgeDatabaseUrl, { applicationName: 'farmiq-test-media' });
-  store = s3ObjectStore();
+  store = s3ObjectStore(objectStoreConfigFromSettings(settings()));
   await store.ensureBucket();
   creds.a = await provisionDevice(pool, { tenantId: tenantA, farmId: farm, barnId: barn, deviceId: station, kind: 'weighvision-station' });
   creds.a2 = await provisionDevice(pool, { tenantId: tenantA, farmId: farm, barnId: barn, deviceId: otherStation, kind: 'weighvision-station' });

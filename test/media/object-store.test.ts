@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { resetSettingsForTests } from '../../config/settings';
+import { resetSettingsForTests, settings } from '../../config/settings';
 import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
 import { mediaObjectKey, parseMediaObjectKey, parseStoredObjectKey, verifiedObjectKey } from '../../media/object-key';
 import { jpegLike } from './support';
@@ -14,7 +14,7 @@ let store: ObjectStore;
 const prefix = `test-object-store-${randomUUID()}`;
 
 beforeAll(async () => {
-  store = s3ObjectStore();
+  store = s3ObjectStore(objectStoreConfigFromSettings(settings()));
   await store.ensureBucket();
   await store.ensureBucket(); // a second time is a no-op
 });
@@ -128,7 +128,7 @@ it('copies an object server-side with its type, deletes it, and says when there 
  * new bytes. Only If-None-Match on GET (304) is honoured.
  */
 it('documents that rclone ignores conditional writes and If-Match', async () => {
-  const c = objectStoreConfigFromSettings();
+  const c = objectStoreConfigFromSettings(settings());
   const s3 = new S3Client({ endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   try {
     const key = `${prefix}/conditional.jpg`;
@@ -145,7 +145,7 @@ it('documents that rclone ignores conditional writes and If-Match', async () => 
 
 describe('presigned URLs carry the public endpoint', () => {
   // The same rclone under another name: 127.0.0.1 and localhost reach it, with different Host headers.
-  const endpoint = new URL(objectStoreConfigFromSettings().endpoint);
+  const endpoint = new URL(objectStoreConfigFromSettings(settings()).endpoint);
   const alias = new URL(endpoint.href);
   alias.hostname = endpoint.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
   if (!['127.0.0.1', 'localhost'].includes(endpoint.hostname)) {
@@ -158,13 +158,13 @@ describe('presigned URLs carry the public endpoint', () => {
     try {
       delete process.env.S3_PUBLIC_ENDPOINT;
       resetSettingsForTests();
-      expect(objectStoreConfigFromSettings().publicEndpoint).toBe(objectStoreConfigFromSettings().endpoint);
+      expect(objectStoreConfigFromSettings(settings()).publicEndpoint).toBe(objectStoreConfigFromSettings(settings()).endpoint);
       process.env.S3_PUBLIC_ENDPOINT = 'http://192.168.10.5:9000';
       resetSettingsForTests();
-      expect(objectStoreConfigFromSettings()).toMatchObject({ endpoint: endpoint.href.replace(/\/$/, ''), publicEndpoint: 'http://192.168.10.5:9000' });
+      expect(objectStoreConfigFromSettings(settings())).toMatchObject({ endpoint: endpoint.href.replace(/\/$/, ''), publicEndpoint: 'http://192.168.10.5:9000' });
       process.env.S3_PUBLIC_ENDPOINT = 'not a url';
       resetSettingsForTests();
-      expect(() => objectStoreConfigFromSettings()).toThrow(/S3_PUBLIC_ENDPOINT/);
+      expect(() => objectStoreConfigFromSettings(settings())).toThrow(/S3_PUBLIC_ENDPOINT/);
     } finally {
       if (saved === undefined) delete process.env.S3_PUBLIC_ENDPOINT;
       else process.env.S3_PUBLIC_ENDPOINT = saved;
@@ -173,7 +173,7 @@ describe('presigned URLs carry the public endpoint', () => {
   });
 
   it('signs the public host: the URL uploads through it, and is refused at the server-side address', async () => {
-    const lan = s3ObjectStore({ ...objectStoreConfigFromSettings(), publicEndpoint });
+    const lan = s3ObjectStore({ ...objectStoreConfigFromSettings(settings()), publicEndpoint });
     try {
       const key = `${prefix}/public.jpg`;
       const bytes = jpegLike(29);

@@ -4,7 +4,7 @@
  * finds the session closed forgets it at once.
  */
 import { cachedSessionDirectory, SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
-import type { StoredImage } from '../../workflows/weighvision-definitions';
+import type { StoredImage } from '../../domain/weighvision/session-contract';
 
 class CountingDirectory implements SessionDirectory {
   lookups = 0;

@@ -12,11 +12,11 @@ import { settings } from '../../config/settings';
 import { createPool } from '../../db/pool';
 import { createEdgeApp } from '../../gateways/http/edge-app';
 import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
-import { s3ObjectStore } from '../../media/object-store';
+import { objectStoreConfigFromSettings, s3ObjectStore } from '../../media/object-store';
 import { SessionDirectoryError, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
-import type { StoredImage } from '../../workflows/weighvision-definitions';
+import type { StoredImage } from '../../domain/weighvision/session-contract';
 import { temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
 import { basicAuth, listen } from './support';
 
@@ -105,7 +105,7 @@ it('reports an unreachable Temporal as temporal_unavailable, and the API answers
   expect((failure as SessionDirectoryError).code).toBe('temporal_unavailable');
 
   const pool: Pool = createPool(testEdgeDatabaseUrl, { applicationName: 'farmiq-test-media-temporal' });
-  const store = s3ObjectStore();
+  const store = s3ObjectStore(objectStoreConfigFromSettings(settings()));
   const device = await provisionDevice(pool, { tenantId, farmId: 'farm-1', barnId: 'barn-1', deviceId: 'wv-1', kind: 'weighvision-station' });
   const { server, base } = await listen(createEdgeApp({ pool, log: pino({ level: 'silent' }), sessions: down, objectStore: store }));
   try {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import type { Express } from 'express';
 import { SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
-import type { StoredImage } from '../../workflows/weighvision-definitions';
+import type { StoredImage } from '../../domain/weighvision/session-contract';
 
 function chunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4);

@@ -24,7 +24,8 @@ import { templateInsight } from '../../insights/llm/analyzer';
 import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
 import { insightNotificationWorkflowId, insightWorkflowId } from '../../temporal/workflow-ids';
 import { insightAggregation, insightStore, llmAnalysis, mlPrediction, notificationDelivery } from '../../workflows/insight-activity-options';
-import type { generateInsight, GenerateInsightInput, GenerateInsightResult } from '../../workflows/insight-generation';
+import type { GenerateInsightInput, GenerateInsightResult } from '../../insights/insight-contract';
+import type { generateInsight } from '../../workflows/insight-generation';
 import { sampleSummary } from '../insights/fixtures';
 import { temporalTestServerPath } from '../support/stack';
 
@@ -344,9 +345,10 @@ describe('generateInsight', () => {
       );
       expect(run.ok).toBe(true);
       expect(run.result!.notification).toEqual({ workflowId: insightNotificationWorkflowId(tenantId, requestId), started: true });
-      // Closed in well under the notification's 15 s start-to-close timeout (server time), and fast by the wall clock.
-      expect(run.serverMs).toBeLessThan(1000);
-      expect(run.wallMs).toBeLessThan(5000);
+      // Closed before the notification's 15 s start-to-close timeout could have passed on the
+      // (time-skipping) server clock: an insight that waited for it would show ≥ 15 s. Real time is
+      // not asserted (a loaded machine is not a failure).
+      expect(run.serverMs).toBeLessThan(10_000);
     });
 
     it('a notification service that is down does not fail the insight', async () => {
@@ -357,7 +359,8 @@ describe('generateInsight', () => {
       );
       expect(run.ok).toBe(true);
       expect(run.result!.insight.generator).toBe('template');
-      expect(run.serverMs).toBeLessThan(1000);
+      // Not held by the notification's retries (1 s, 2 s, 4 s … on the skipping server clock).
+      expect(run.serverMs).toBeLessThan(10_000);
     });
 
     it('a notification the service refuses for good is not retried', async () => {

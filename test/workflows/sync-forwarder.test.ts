@@ -22,7 +22,7 @@ import {
   syncStatusQuery,
   type SyncForwarderConfig,
   type SyncStatus,
-} from '../../workflows/sync-definitions';
+} from '../../domain/sync/sync-contract';
 import type { syncForwarder } from '../../workflows/sync-forwarder';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 

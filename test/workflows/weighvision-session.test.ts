@@ -19,7 +19,7 @@ import { temporalSessionSignaller, type SessionSignaller, type WeighVisionTopic 
 import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
 import { concludeSession } from '../../weighvision/session-result';
-import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../workflows/weighvision-definitions';
+import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../domain/weighvision/session-contract';
 import { recordHistory } from '../support/record-history';
 import { temporalTestServerPath } from '../support/stack';
 

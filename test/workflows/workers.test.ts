@@ -11,7 +11,7 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ensureTelemetryRollupSchedule } from '../../temporal/schedules';
 import { telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
 import { repoRoot, temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
-import type { PublishTelemetryRollupsResult } from '../../workflows/telemetry-rollups';
+import type { PublishTelemetryRollupsResult } from '../../domain/telemetry/rollups-contract';
 
 const namespace = process.env.TEMPORAL_EDGE_NAMESPACE ?? 'farmiq-edge';
 const cloudNamespace = process.env.TEMPORAL_CLOUD_NAMESPACE ?? 'farmiq-cloud';

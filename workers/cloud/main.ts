@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   health.addCheck('temporal', temporalHealthCheck(connection));
 
   // Insight activities (spec §5). Created before the worker, closed after it (stop steps run in reverse).
-  const tenantPool = createTenantPool({ log, applicationName: 'farmiq-cloud-worker' });
+  const tenantPool = createTenantPool({ url: s.CLOUD_APP_DATABASE_URL, log, applicationName: 'farmiq-cloud-worker' });
   lifecycle.onStop('tenant database pool', () => tenantPool.end());
   const amqp = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-worker', log });
   amqp.start();

@@ -23,7 +23,7 @@ import { createRollupActivities } from '../../activities/telemetry-rollups';
 import { createSyncActivities } from '../../activities/sync-forwarder';
 import { createSyncRetentionActivities } from '../../activities/sync-retention';
 import { createWeighVisionActivities } from '../../activities/weighvision-session';
-import { s3ObjectStore } from '../../media/object-store';
+import { objectStoreConfigFromSettings, s3ObjectStore } from '../../media/object-store';
 import { objectStoreImageSource } from '../../media/image-source';
 import { lazyVisionModel } from '../../vision/lazy-model';
 import { createCloudClient } from '../../edge/sync/cloud-client';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
 
   // WeighVision: images come from the edge's object store; the model is loaded on the first
   // inference (a missing or broken model fails those activities, visibly, not the whole worker).
-  const objectStore = s3ObjectStore();
+  const objectStore = s3ObjectStore(objectStoreConfigFromSettings(s));
   lifecycle.onStop('object store client', async () => objectStore.close());
   const estimator = lazyVisionModel(s, log);
 

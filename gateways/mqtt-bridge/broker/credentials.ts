@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'pg';
+import { inTransaction } from '../../../db/transaction';
 import { parseDeviceTopic, telemetryTopic, type DeviceAddress } from '../../../domain/contracts/topics';
 
 const run = promisify(execFile);
@@ -114,9 +115,7 @@ export async function provisionDevice(pool: Pool, reg: DeviceRegistration): Prom
   if (reg.username !== undefined) assertBrokerUsername(reg.username);
   const password = reg.password ?? generatePassword();
 
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const existing = await client.query<{ username: string }>(
       `SELECT username FROM edge_devices
         WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND device_id = $4 FOR UPDATE`,
@@ -146,14 +145,8 @@ export async function provisionDevice(pool: Pool, reg: DeviceRegistration): Prom
          SET kind = EXCLUDED.kind, password_hash = EXCLUDED.password_hash, revoked_at = NULL`,
       [username, reg.tenantId, reg.farmId, reg.barnId, reg.deviceId, kind, passwordHash],
     );
-    await client.query('COMMIT');
     return { username, password };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Marks the device revoked (kept for the record). False when no active device has that name. */

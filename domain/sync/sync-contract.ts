@@ -1,10 +1,16 @@
 /**
- * The messages of the sync forwarder workflow, defined once: the workflow sets handlers for these
- * objects and the edge HTTP API, the worker and the tests send them — nobody spells the names.
+ * The contract of the sync context (spec §7), below everything that uses it: the sync forwarder's
+ * messages, status and input, and the outbox retention run's input and result. The workflows
+ * (workflows/sync-forwarder.ts, workflows/sync-retention.ts) set handlers for these objects; the
+ * edge worker (edge/sync/forwarder-start.ts, temporal/schedules.ts), the edge HTTP API and the
+ * tests send them and start the workflows by name — nobody spells a message name or imports a
+ * workflow file.
  *
  * Signals, not updates, for pause / resume / retry-now: a signal is stored by the server even while
  * the edge worker is down (an operator pausing sync during maintenance must not need a running
  * worker), and the HTTP API reads the effect back through the status query.
+ *
+ * Workflow-bundle safe: imports only @temporalio/workflow's message definitions.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
@@ -152,6 +158,10 @@ export interface SyncForwarderInput {
   carried?: CarriedSyncState;
 }
 
+/** The workflow type (its export name in workflows/edge.ts): one long-running forwarder per edge. */
+export const syncForwarderWorkflowType = 'syncForwarder';
+export type SyncForwarderWorkflow = (input: SyncForwarderInput) => Promise<void>;
+
 export interface PauseSyncRequest {
   reason?: string;
   by?: string;
@@ -189,3 +199,23 @@ function clamp(n: number, lo: number, hi: number): number {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+// --- Outbox retention (workflows/sync-retention.ts, scheduled by temporal/schedules.ts) ---
+
+export interface PruneSyncOutboxInput {
+  olderThanHours: number;
+  /** Rows per delete (one short transaction). */
+  chunk?: number;
+  /** Deletes per run at most: bounds the history of one run. */
+  maxChunks?: number;
+}
+
+export interface PruneSyncOutboxResult {
+  deleted: number;
+  chunks: number;
+  stoppedEarly: boolean;
+}
+
+/** The workflow type (its export name in workflows/edge.ts) the retention schedule starts. */
+export const pruneSyncOutboxWorkflowType = 'pruneSyncOutbox';
+export type PruneSyncOutboxWorkflow = (input: PruneSyncOutboxInput) => Promise<PruneSyncOutboxResult>;

@@ -1,12 +1,17 @@
 /**
- * The messages of a WeighVision session workflow (spec §3), defined once: the MQTT bridge sends
- * `sessionEvent`, the media store sends `imageStored`, operators and tests read `state`.
+ * The contract of a WeighVision session (spec §3), below everything that uses it: the MQTT bridge
+ * signals-with-start `sessionEvent`, the media store sends `imageStored`, operators and tests read
+ * `state`; the session's result, its input and what its inference needs of the object store are
+ * declared here too. The workflow (workflows/weighvision-session.ts) sets handlers for these
+ * objects; clients start it by name and never import the workflow file.
  *
  * Signals rather than updates: the server stores a signal even while the edge worker is down, and
  * signalWithStart lets whichever event of a session comes first start its workflow.
+ *
+ * Workflow-bundle safe: imports only @temporalio/workflow's message definitions and pure domain types.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { QualityFlag } from '../domain/contracts/quality-flags';
+import type { QualityFlag } from '../contracts/quality-flags';
 
 export type SessionStatus = 'created' | 'collecting' | 'finalizing' | 'finalized' | 'timed_out' | 'failed';
 export const closedSessionStatuses: readonly SessionStatus[] = ['finalized', 'timed_out', 'failed'];
@@ -59,6 +64,18 @@ export interface StoredImage {
   sizeBytes: number;
   storedAt: string;
   traceId?: string;
+}
+
+/** The workflow type (its export name in workflows/edge.ts): one workflow per session. */
+export const weighVisionSessionWorkflowType = 'weighVisionSession';
+export type WeighVisionSessionWorkflow = (input: WeighVisionSessionInput) => Promise<SessionResult>;
+
+/**
+ * What the inference activity needs of the object store (media/image-source.ts): the bytes, or
+ * undefined when the object is absent.
+ */
+export interface ImageSource {
+  fetch(objectKey: string): Promise<Buffer | undefined>;
 }
 
 export const sessionEventSignal = defineSignal<[SessionDeviceEvent]>('sessionEvent');
