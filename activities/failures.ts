@@ -13,12 +13,12 @@
  * - anything else (a bug, a missing table): thrown as it is, retried within the preset, visible.
  *
  * No pg and no activity context here (the callers pass their client); the workflows' presets
- * take dataRefusedType from activities/failure-types.ts.
+ * take dataRefusedType from domain/failure-types.ts.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isDataRefusal, refusalReason } from '../db/errors';
 import { toStorableText } from '../domain/contracts/storable';
-import { dataRefusedType } from './failure-types';
+import { dataRefusedType } from '../domain/failure-types';
 
 export { dataRefusedType };
 
@@ -132,7 +132,7 @@ export function refusalNote(err: unknown, what: string, max = 2000): string {
  */
 export function storableJson<T>(value: T): T {
   if (typeof value === 'string') return toStorableText(value) as T;
-  if (Array.isArray(value)) return value.map((v) => storableJson(v)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => storableJson(v)) as T;
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [toStorableText(k), storableJson(v)])) as T;
   }

@@ -27,7 +27,7 @@ import type { EdgeIdentity } from '../edge/sync/edge-identity';
 import { isDataRefusal, refusalReason } from '../db/errors';
 import { inSavepoint, inTransaction } from '../db/transaction';
 import { isStorableText, toStorableText } from '../domain/contracts/storable';
-import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable, invalidSyncRequest, syncNotConfigured } from '../edge/sync/failures';
+import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable, invalidSyncRequest, syncNotConfigured } from '../domain/sync/sync-failures';
 import * as outbox from '../edge/sync/outbox';
 import { dataRefused, narrowRefusals, refusalNote, refusalsAreFinal } from './failures';
 
@@ -439,7 +439,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       };
       /** Not an attempt: the rows go back at once, untouched (the workflow's release is the backstop). */
       const giveBack = async (): Promise<void> => {
-        await release('sendSyncBatch', owner, ids).catch((err: Error) => log.warn('could not give a sync batch back; its lease will run out', { batchId: owner, err: err.message }));
+        await release('sendSyncBatch', owner, ids).catch((err: Error) => {
+          log.warn('could not give a sync batch back; its lease will run out', { batchId: owner, err: err.message });
+        });
       };
 
       if (exchange.kind === 'unreachable') {

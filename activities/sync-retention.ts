@@ -11,7 +11,7 @@
 import type { Pool } from 'pg';
 import { log } from '@temporalio/activity';
 import { isDataRefusal, refusalReason } from '../db/errors';
-import { invalidSyncRequest } from '../edge/sync/failures';
+import { invalidSyncRequest } from '../domain/sync/sync-failures';
 import { deleteAcked, prunableIds, pruneAcked } from '../edge/sync/outbox';
 import { narrowRefusals, refusalsAreFinal } from './failures';
 

@@ -88,6 +88,15 @@ const selectInference = `
 SELECT model_id, estimated_weight_kg::float8 AS estimated_weight_kg, confidence, quality_flags, inference_ms
 FROM inference_results WHERE tenant_id = $1 AND media_id = $2`;
 
+/** A row of selectInference (numeric weight cast to float8, so pg returns numbers; the flags were written from QualityFlag[]). */
+interface InferenceRow {
+  model_id: string;
+  estimated_weight_kg: number;
+  confidence: number;
+  quality_flags: QualityFlag[];
+  inference_ms: number;
+}
+
 const selectCalibration = `
 SELECT factor, sessions FROM station_calibrations
 WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND station_id = $4
@@ -236,7 +245,7 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
       ]);
       if (appended.rowCount === 0) {
         // A repeated attempt after one that committed: the stored answer is the answer.
-        const r = (await pool.query(selectInference, [tenantId, image.mediaId])).rows[0];
+        const r = (await pool.query<InferenceRow>(selectInference, [tenantId, image.mediaId])).rows[0];
         return { mediaId: image.mediaId, modelId: r.model_id, estimatedWeightKg: r.estimated_weight_kg, confidence: r.confidence, qualityFlags: r.quality_flags, inferenceMs: r.inference_ms };
       }
       Context.current().log.info('image inferred', { mediaId: image.mediaId, estimatedWeightKg, qualityFlags: estimate.qualityFlags, inferenceMs: estimate.inferenceMs });

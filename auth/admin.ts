@@ -47,7 +47,7 @@ export async function createUser(pool: Pool, u: NewUser): Promise<User> {
     );
     return { id: r.rows[0].id, tenantId: u.tenantId, email: u.email, displayName: u.displayName ?? null, role: u.role };
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new Error(`tenant ${u.tenantId} already has a user ${u.email}`);
+    if ((err as { code?: string }).code === '23505') throw new Error(`tenant ${u.tenantId} already has a user ${u.email}`, { cause: err });
     throw err;
   }
 }

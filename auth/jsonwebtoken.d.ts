@@ -2,6 +2,8 @@
  * The part of jsonwebtoken's API that auth/tokens.ts uses. @types/jsonwebtoken is not installed
  * on purpose: it pulls in @types/ms, which gives Temporal's `Duration` (typed from 'ms') a strict
  * template-literal type and breaks call sites elsewhere that pass durations as plain strings.
+ * No triple-slash reference needed: tsconfig.json includes auth/, so this file is in the program
+ * (tsc, ESLint); jest transpiles without types (isolatedModules).
  */
 declare module 'jsonwebtoken' {
   export interface JwtPayload {

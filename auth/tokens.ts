@@ -1,4 +1,3 @@
-/// <reference path="./jsonwebtoken.d.ts" />
 /**
  * Dashboard tokens: short-lived HS256 JWTs (jsonwebtoken) that carry the user, the tenant and the
  * role. The algorithm, issuer and audience are pinned on verification, so a token minted for another
@@ -101,7 +100,7 @@ export function verifyToken(token: string, opts: VerifyOptions = {}): AuthContex
   checkLifetime(payload, opts);
   const parsed = claims.safeParse(payload);
   if (!parsed.success) throw new InvalidTokenError('invalid', 'the token lacks a user, tenant or known role');
-  return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role as Role };
+  return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role };
 }
 
 /** A verified token must expire, within the maximum lifetime, and not claim to be issued in the future. */

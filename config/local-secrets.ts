@@ -31,7 +31,7 @@ export function readLocalSecrets(env: Env = process.env): Record<string, string>
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`cannot read the local secrets file ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read the local secrets file ${file}: ${(err as Error).message}`, { cause: err });
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parseEnv(text))) if (v !== undefined) out[k] = v;

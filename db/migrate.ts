@@ -35,11 +35,11 @@ async function main(): Promise<void> {
     .option('--url <url>', 'database URL (default: EDGE_DATABASE_URL / CLOUD_DATABASE_URL)')
     .parse();
   const which = program.args[0];
-  const url: string | undefined = program.opts().url;
-  const targets: DatabaseName[] = which === 'all' ? ['edge', 'cloud'] : [which as DatabaseName];
+  if (which !== 'all' && which !== 'edge' && which !== 'cloud') throw new Error(`unknown database ${which}: use edge, cloud or all`);
+  const url = program.opts<{ url?: string }>().url;
+  const targets: DatabaseName[] = which === 'all' ? ['edge', 'cloud'] : [which];
   const s = settings();
   for (const t of targets) {
-    if (t !== 'edge' && t !== 'cloud') throw new Error(`unknown database ${t}: use edge, cloud or all`);
     const applied = await migrate(t, url ?? (t === 'edge' ? s.EDGE_DATABASE_URL : s.CLOUD_DATABASE_URL));
     console.log(`${t}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
   }

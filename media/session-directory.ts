@@ -9,7 +9,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { isIdentifier } from '../domain/contracts/identifiers';
-import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../temporal/lazy-client';
+import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../platform/lazy-temporal-client';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
 import { imageStoredSignal, type StoredImage } from '../domain/weighvision/session-contract';

@@ -59,7 +59,7 @@ export function consumerBindings(): Map<string, string[]> {
 
 /** The event types a service receives (the catalog entries that name it as a consumer). */
 export function eventTypesConsumedBy(service: string): EventType[] {
-  return syncableEventTypes.filter((t) => (eventCatalog[t].consumers as readonly string[]).includes(service));
+  return syncableEventTypes.filter((t) => eventCatalog[t].consumers.includes(service));
 }
 
 export const consumerServices: readonly string[] = [...consumerBindings().keys()];

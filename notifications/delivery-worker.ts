@@ -133,7 +133,8 @@ export class DeliveryWorker {
     await this.dispatcher.stop();
     await this.consumer.stop();
     await this.queue.close();
-    await Promise.all(Object.values(this.opts.channels).map((c) => c?.close?.()));
+    // Channels without close() (the webhook ones) hold nothing open; async turns their undefined into a promise for Promise.all.
+    await Promise.all(Object.values(this.opts.channels).map(async (c) => c?.close?.()));
   }
 
   private async handleBatch(batch: ConsumeMessage[]): Promise<Verdict[]> {

@@ -81,7 +81,7 @@ export function decodeDeliveryRequest(msg: ConsumeMessage): DeliveryRequest | un
   }
   const parsed = wire.safeParse(json);
   if (!parsed.success) return undefined;
-  const header = msg.properties.headers?.['x-request-id'];
+  const header: unknown = msg.properties.headers?.['x-request-id'];
   return {
     notificationId: parsed.data.notification_id,
     tenantId: parsed.data.tenant_id,

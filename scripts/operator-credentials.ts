@@ -31,6 +31,7 @@ export function program(out: (line: string) => void = console.log, err: (line: s
     .name('operator-credentials')
     .description('Tokens of the edge operator API (edge_operators)')
     .option('--url <url>', 'edge database URL (default: EDGE_DATABASE_URL)');
+  const url = () => cli.opts<{ url?: string }>().url;
 
   cli
     .command('add')
@@ -38,7 +39,7 @@ export function program(out: (line: string) => void = console.log, err: (line: s
     .requiredOption('--name <name>', 'who or what holds the token (A-Z a-z 0-9 . _ @ -, up to 64)')
     .option('--json', 'print {"name","token"} as JSON')
     .action(async (o: { name: string; json?: boolean }) => {
-      const cred = await withPool(cli.opts().url, (pool) => addOperator(pool, { name: o.name }));
+      const cred = await withPool(url(), (pool) => addOperator(pool, { name: o.name }));
       if (o.json) {
         out(JSON.stringify(cred));
       } else {
@@ -54,7 +55,7 @@ export function program(out: (line: string) => void = console.log, err: (line: s
     .option('--all', 'include revoked operators')
     .option('--json', 'print JSON')
     .action(async (o: { all?: boolean; json?: boolean }) => {
-      const operators = await withPool(cli.opts().url, (pool) => listOperators(pool, { includeRevoked: Boolean(o.all) }));
+      const operators = await withPool(url(), (pool) => listOperators(pool, { includeRevoked: Boolean(o.all) }));
       if (o.json) {
         out(JSON.stringify(operators, null, 2));
         return;
@@ -74,7 +75,7 @@ export function program(out: (line: string) => void = console.log, err: (line: s
     .description('revoke an operator token; refused from the next request on')
     .argument('<name>')
     .action(async (name: string) => {
-      const revoked = await withPool(cli.opts().url, (pool) => revokeOperator(pool, name));
+      const revoked = await withPool(url(), (pool) => revokeOperator(pool, name));
       if (!revoked) throw new OperatorCredentialError(`no active operator named ${JSON.stringify(name)}`);
       out(`revoked ${name}`);
     });

@@ -45,6 +45,7 @@ export function program(out: (line: string) => void = console.log): Command {
     .name('sync-dlq')
     .description('List, inspect and requeue dead edge→cloud sync events (sync_outbox rows in dlq or failed).')
     .option('--url <url>', 'edge database URL (default: EDGE_DATABASE_URL)');
+  const url = () => cli.opts<{ url?: string }>().url;
 
   cli
     .command('list')
@@ -57,7 +58,7 @@ export function program(out: (line: string) => void = console.log): Command {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('--limit must be 1-500');
       if (opts.before && !idPattern.test(opts.before)) throw new Error('--before must be an outbox row id');
-      const rows = await withPool(cli.opts().url, (pool) => listDead(pool, { status: opts.status, limit, before: opts.before }));
+      const rows = await withPool(url(), (pool) => listDead(pool, { status: opts.status, limit, before: opts.before }));
       if (opts.json) {
         for (const r of rows) out(JSON.stringify(r));
         return;
@@ -77,7 +78,7 @@ export function program(out: (line: string) => void = console.log): Command {
     .argument('<id>', 'outbox row id')
     .action(async (id: string) => {
       if (!idPattern.test(id)) throw new Error(`${id} is not an outbox row id`);
-      const row = await withPool(cli.opts().url, (pool) => getRow(pool, id));
+      const row = await withPool(url(), (pool) => getRow(pool, id));
       if (!row) throw new Error(`no outbox row ${id}`);
       out(JSON.stringify(row, null, 2));
     });
@@ -92,14 +93,14 @@ export function program(out: (line: string) => void = console.log): Command {
       const note = `requeued ${new Date().toISOString()} by ${os.userInfo().username}@${os.hostname()} (sync-dlq)`;
       if (opts.all) {
         if (ids.length > 0) throw new Error('give ids or --all, not both');
-        const n = await withPool(cli.opts().url, (pool) => requeueAllDead(pool, opts.status, note));
+        const n = await withPool(url(), (pool) => requeueAllDead(pool, opts.status, note));
         out(`requeued ${n} ${opts.status} events`);
         return;
       }
       if (ids.length === 0) throw new Error('give the ids to requeue, or --all --status dlq|failed');
       const bad = ids.find((id) => !idPattern.test(id));
       if (bad) throw new Error(`${bad} is not an outbox row id`);
-      const r = await withPool(cli.opts().url, (pool) => requeueDead(pool, [...new Set(ids)], note));
+      const r = await withPool(url(), (pool) => requeueDead(pool, [...new Set(ids)], note));
       for (const x of r.requeued) out(`requeued  ${x.id} (was ${x.from})`);
       for (const x of r.unchanged) out(`unchanged ${x.id} (is ${x.status}, not dead)`);
       for (const id of r.notFound) out(`not found ${id}`);

@@ -42,7 +42,8 @@ async function main(): Promise<number> {
 
   if (!opts.workflowId === !opts.file) throw new Error('give exactly one of --workflow-id or --file');
   const kind: WorkerKind = opts.kind ?? (opts.namespace === s.TEMPORAL_CLOUD_NAMESPACE ? 'cloud' : 'edge');
-  const history = opts.file
+  // Exported JSON or a fetched History: runReplayHistory takes either and checks the shape itself.
+  const history: unknown = opts.file
     ? JSON.parse(fs.readFileSync(opts.file, 'utf8'))
     : await historyFromServer(opts.address, opts.namespace, opts.workflowId!, opts.runId);
   const source = opts.file ?? `${opts.namespace}/${opts.workflowId}${opts.runId ? `/${opts.runId}` : ''}`;

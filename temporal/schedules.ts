@@ -25,6 +25,7 @@ export function telemetryRollupSchedule(cfg: TelemetryRollupScheduleConfig) {
   const input: PublishTelemetryRollupsInput = { graceSeconds: cfg.graceSeconds, batchSize: cfg.batchSize };
   return {
     scheduleId: telemetryRollupsScheduleId(cfg.edgeId),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- the SDK's Duration is an error type here: its StringValue comes from 'ms', whose types do not resolve under node16 (exports map without a types condition).
     spec: { intervals: [{ every: cfg.every ?? '1 minute' }] },
     action: {
       type: 'startWorkflow' as const,
@@ -61,6 +62,7 @@ export function syncOutboxRetentionSchedule(cfg: SyncOutboxRetentionScheduleConf
   const input: PruneSyncOutboxInput = { olderThanHours: cfg.olderThanHours, chunk: cfg.chunk ?? 10_000 };
   return {
     scheduleId: syncOutboxRetentionScheduleId(cfg.edgeId),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- the SDK's Duration is an error type here: its StringValue comes from 'ms', whose types do not resolve under node16 (exports map without a types condition).
     spec: { intervals: [{ every: cfg.every ?? '10 minutes' }] },
     action: {
       type: 'startWorkflow' as const,

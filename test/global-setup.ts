@@ -11,7 +11,7 @@ export default async function globalSetup(): Promise<void> {
     } catch (err) {
       // The suite logs in with this install's generated passwords, which `make services` gives the servers.
       if ((err as { code?: string }).code === '28P01') {
-        throw new Error(`${(err as Error).message}: the tests use the passwords in ${localSecretsPath()}; run \`make services\` (or \`make test\`) on this checkout first`);
+        throw new Error(`${(err as Error).message}: the tests use the passwords in ${localSecretsPath()}; run \`make services\` (or \`make test\`) on this checkout first`, { cause: err });
       }
       throw err;
     }

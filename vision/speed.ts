@@ -14,8 +14,8 @@ import { VisionModel, visionModelConfig, type VisionModelConfig } from './vision
 const fixtureDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'weighvision');
 
 async function main(modelConfig: VisionModelConfig, rounds: number): Promise<void> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'manifest.json'), 'utf8'));
-  const images: Buffer[] = manifest.images.map((f: { file: string }) => fs.readFileSync(path.join(fixtureDir, f.file)));
+  const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'manifest.json'), 'utf8')) as { images: { file: string }[] };
+  const images: Buffer[] = manifest.images.map((f) => fs.readFileSync(path.join(fixtureDir, f.file)));
   const model = await VisionModel.load(modelConfig);
   for (const bytes of images) await model.estimate(bytes);
   const ms: number[] = [];

@@ -3,7 +3,7 @@
  * talks to and override only what differs.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import { dataRefusedType } from '../activities/failure-types';
+import { dataRefusedType } from '../domain/failure-types';
 
 /**
  * Short transactions against the edge's own Postgres (claim, publish, mark).

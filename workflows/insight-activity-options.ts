@@ -9,7 +9,7 @@
  * Temporal) is final in every preset that talks to something: retrying gives the same answer.
  */
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
-import { dataRefusedType } from '../activities/failure-types';
+import { dataRefusedType } from '../domain/failure-types';
 
 /**
  * Aggregation: a few read-only queries on the cloud Postgres (rollups, daily aggregates), well

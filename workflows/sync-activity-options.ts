@@ -6,9 +6,9 @@
  * over fails the same way on every attempt.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import { dataRefusedType } from '../activities/failure-types';
+import { dataRefusedType } from '../domain/failure-types';
 import { syncRetryPolicy } from '../domain/sync/retry-policy';
-import { syncFailureTypes } from '../edge/sync/failures';
+import { syncFailureTypes } from '../domain/sync/sync-failures';
 import { maxClaimWaitSeconds } from '../domain/sync/sync-contract';
 
 

@@ -43,7 +43,7 @@ import {
 } from '@temporalio/workflow';
 import type { ClaimedSyncBatch, SentSyncBatch, SyncActivities } from '../activities/sync-forwarder';
 import { retryDelayMs, syncRetryPolicy } from '../domain/sync/retry-policy';
-import { syncFailureTypes, type CloudMisconfiguredDetails } from '../edge/sync/failures';
+import { syncFailureTypes, type CloudMisconfiguredDetails } from '../domain/sync/sync-failures';
 import { syncBatchId } from '../temporal/workflow-ids';
 import { cloudProbe, syncClaim, syncOutbox, syncSend } from './sync-activity-options';
 import {

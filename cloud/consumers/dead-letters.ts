@@ -24,7 +24,8 @@ const asUuid = (v: unknown): string | null => (typeof v === 'string' && uuidPatt
 const asText = (v: unknown, max = 256): string | null => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : null);
 
 function headersJson(msg: ConsumeMessage): string | null {
-  const p = msg.properties;
+  // amqplib types these properties `any`; they are whatever the publisher set.
+  const p: { headers?: Record<string, unknown>; messageId?: unknown; type?: unknown; appId?: unknown; timestamp?: unknown } = msg.properties;
   try {
     return JSON.stringify({
       ...(p.headers ?? {}),

@@ -97,7 +97,7 @@ export class EventConsumer {
   /** One verdict per message; throws TransientError while the database is unreachable. */
   async handle(batch: ConsumeMessage[]): Promise<Verdict[]> {
     const started = process.hrtime.bigint();
-    const verdicts: Verdict[] = new Array(batch.length);
+    const verdicts: Verdict[] = new Array<Verdict>(batch.length);
     const valid: { index: number; msg: ConsumeMessage; event: CloudEvent }[] = [];
     for (const [index, msg] of batch.entries()) {
       const decoded = this.decode(msg);
@@ -170,7 +170,7 @@ export class EventConsumer {
       }
       for (const [type, list] of byType) {
         const writer = this.opts.service.writers[type] as EventWriter<EventType> | undefined;
-        await writer?.(client, list as CloudEventOf<EventType>[], { log: this.log });
+        await writer?.(client, list, { log: this.log });
       }
       return [...byType.values()].reduce((n, l) => n + l.length, 0);
     });
@@ -181,13 +181,14 @@ export class EventConsumer {
   /** Requeue (counting a delivery), or on the last delivery — or at once when it can never succeed — store the dead letter and ack. */
   private async fail(msg: ConsumeMessage, reason: string, event?: CloudEvent, kind: 'permanent' | 'retryable' = 'retryable'): Promise<Verdict> {
     const deliveries = previousDeliveries(msg) + 1;
+    const headers: Record<string, unknown> = msg.properties.headers ?? {};
     const fields = {
       reason,
       deliveries,
-      eventId: event?.event_id ?? msg.properties.headers?.event_id,
-      tenantId: event?.tenant_id ?? msg.properties.headers?.tenant_id,
-      traceId: event?.trace_id ?? msg.properties.headers?.trace_id,
-      requestId: msg.properties.headers?.['x-request-id'],
+      eventId: event?.event_id ?? headers.event_id,
+      tenantId: event?.tenant_id ?? headers.tenant_id,
+      traceId: event?.trace_id ?? headers.trace_id,
+      requestId: headers['x-request-id'],
     };
     consumerMetrics.messages.inc({ consumer: this.name, outcome: 'failed' });
     if (kind === 'retryable' && deliveries <= this.opts.deliveryLimit) {

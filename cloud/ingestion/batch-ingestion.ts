@@ -13,7 +13,7 @@
  * the insert and rejected alone as `storage_refused:<SQLSTATE>`; the rest still commits.
  */
 import type { Pool } from 'pg';
-import { eventCatalog, syncableEventTypes, schemaViolation, type EventType } from '../../domain/contracts';
+import { eventCatalog, syncableEventTypes, schemaViolation } from '../../domain/contracts';
 import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
@@ -123,7 +123,7 @@ export class BatchIngestion {
         events.map((e) => e.tenant_id),
         events.map((e) => e.event_id),
         events.map((e) => e.event_type),
-        events.map((e) => eventCatalog[e.event_type as EventType].routingKey),
+        events.map((e) => eventCatalog[e.event_type].routingKey),
         events.map((e) => JSON.stringify(e)),
         events.map((e) => e.trace_id),
         edge.edgeId,
@@ -178,7 +178,7 @@ export class BatchIngestion {
 
 /** Outcomes of the events that need no database, and the rest as candidates for the insert. */
 export function classify(events: unknown[], edge: AuthenticatedEdge): { outcomes: (EventOutcome | undefined)[]; candidates: Candidate[] } {
-  const outcomes: (EventOutcome | undefined)[] = new Array(events.length);
+  const outcomes: (EventOutcome | undefined)[] = new Array<EventOutcome | undefined>(events.length);
   const candidates: Candidate[] = [];
   const seen = new Set<string>();
   events.forEach((raw, index) => {

@@ -10,7 +10,7 @@ import { z } from 'zod';
  * characters but tab and line breaks, and no lone UTF-16 surrogates (JSON may escape them, but
  * they are not Unicode text; jsonb refuses them and text would silently store U+FFFD instead).
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters (but tab and line breaks) are exactly what this finds.
 const controlCharacter = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const loneSurrogates = new RegExp(loneSurrogate.source, 'g');
@@ -21,7 +21,7 @@ export function isStorableText(value: string): boolean {
 
 /** The same text with what Postgres refuses replaced by U+FFFD (for quarantine records and logs). */
 export function toStorableText(value: string): string {
-  return value.replace(loneSurrogates, '\ufffd').replace(/\u0000/g, '\ufffd');
+  return value.replace(loneSurrogates, '\ufffd').replaceAll('\u0000', '\ufffd');
 }
 
 export const storableTextMessage = 'must be text without NUL, control characters or unpaired surrogates';

@@ -268,7 +268,7 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
       traceId,
     };
     // Every complete signals, a repeat too (the first signal may have been lost with its answer); the workflow dedupes by media id.
-    await session(() => sessions.imageStored(device.tenantId, record!.sessionId, image));
+    await session(() => sessions.imageStored(device.tenantId, record.sessionId, image));
     res.json({ media_id: record.mediaId, object_key: record.objectKey, status: 'stored', size_bytes: record.sizeBytes });
   });
 

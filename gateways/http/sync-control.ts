@@ -4,7 +4,7 @@
  * (the HTTP gateway keeps serving the outbox figures and the DLQ while Temporal is down).
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../../temporal/lazy-client';
+import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../../platform/lazy-temporal-client';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 import {
   connectivityRestoredSignal,

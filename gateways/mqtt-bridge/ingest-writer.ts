@@ -103,7 +103,7 @@ INSERT INTO ingress_rejects (source, topic, reason, detail, tenant_id, device_id
 SELECT 'mqtt', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[])`;
 
 function telemetryParams(rows: TelemetryRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(rows.length));
+  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(rows.length));
   rows.forEach(({ event: e, farmId, barnId }, i) => {
     cols[0][i] = e.tenant_id;
     cols[1][i] = e.event_id;
@@ -121,7 +121,7 @@ function telemetryParams(rows: TelemetryRow[]): unknown[] {
 }
 
 function feedParams(rows: FeedRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array(rows.length));
+  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
   rows.forEach(({ source, intake }, i) => {
     const p = intake.payload;
     cols[0][i] = source.tenant_id;
@@ -146,7 +146,7 @@ function feedParams(rows: FeedRow[]): unknown[] {
 const storable = (s: string | undefined, max: number) => (s === undefined ? null : toStorableText(s.slice(0, max)));
 
 function rejectParams(rows: RejectRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 7 }, () => new Array(rows.length));
+  const cols: unknown[][] = Array.from({ length: 7 }, () => new Array<unknown>(rows.length));
   rows.forEach((r, i) => {
     cols[0][i] = storable(r.topic, 1024);
     cols[1][i] = storable(r.reason, 200);

@@ -94,7 +94,7 @@ describe('storeInsight', () => {
     const requestId = `req-nul-${randomUUID()}`;
     const g = templateInsight(summary);
     const generated = { ...g, insight: { ...g.insight, title: 'Heat\u0000stress in barn 1' } };
-    const record = (await env().run(activitiesWith().storeInsight, storeInput(requestId, generated))) as InsightRecord;
+    const record: InsightRecord = await env().run(activitiesWith().storeInsight, storeInput(requestId, generated));
     expect(record.request_id).toBe(requestId);
     expect(record.insight.title).toBe('Heat\ufffdstress in barn 1');
   });

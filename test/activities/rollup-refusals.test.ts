@@ -42,7 +42,7 @@ function publish(p: Pool, input: Partial<PublishClosedRollupsInput> = {}): Promi
     limit: 100,
     traceId: `rollup-refusal-${randomUUID()}`,
     ...input,
-  }) as Promise<PublishClosedRollupsResult>;
+  });
 }
 
 /** A closed 1-minute window `minutesAgo` minutes back, in barn `barn`. */

@@ -33,7 +33,7 @@ const otherTenant = randomUUID();
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'farmiq-sync-contract-'));
 
 const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, attempt: number, ...args: A): Promise<R> =>
-  new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR') }).run(fn as any, ...args) as Promise<R>;
+  new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR') }).run(fn, ...args);
 
 beforeAll(async () => {
   edgePool = await openSyncTestDatabase('farmiq-test-sync-contract');
@@ -91,7 +91,7 @@ describe('the edge send activity against the cloud ingestion router', () => {
   it('is accepted, then answered duplicate on a resend, and a broken event is rejected with its reason while the rest go through', async () => {
     const good = [edgeEvent('telemetry.reading', tenant), edgeEvent('feed.intake.recorded', tenant), edgeEvent('telemetry.aggregated', tenant)];
     const broken = { ...edgeEvent('telemetry.reading', tenant), payload: { metric: 'temperature', value: 'hot', unit: 'C' } };
-    await append([good[0], good[1], broken as any, good[2]]);
+    await append([good[0], good[1], broken, good[2]]);
     const batch = await claimAll(tenant);
     const first = await run(activities.sendSyncBatch, 1, { batchId: batch.batchId, lane: 'backfill', ids: batch.ids, priorAttempts: 0, leaseSeconds: 60 });
     expect(first).toMatchObject({ delivered: 4, accepted: 3, duplicate: 0, rejected: 1, acked: 3, failed: 1 });

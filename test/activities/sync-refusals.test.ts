@@ -84,7 +84,7 @@ beforeEach(async () => {
 const logged: LogEntry[] = [];
 
 function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return new MockActivityEnvironment({ attempt: 1 }, { logger: new DefaultLogger('WARN', (e) => logged.push(e)) }).run(fn as any, ...args) as Promise<R>;
+  return new MockActivityEnvironment({ attempt: 1 }, { logger: new DefaultLogger('WARN', (e) => logged.push(e)) }).run(fn, ...args);
 }
 
 const claimInput = (batchId = `${edgeId}:backfill:refusal:${randomUUID().slice(0, 8)}`) => ({

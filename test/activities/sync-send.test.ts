@@ -18,7 +18,7 @@ import { createSyncActivities, type SentSyncBatch, type SyncActivities } from '.
 import { createCloudClient, type CloudClient } from '../../edge/sync/cloud-client';
 import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
 import { checkSignature, edgeBatchRequest, loadPublicKey, newEdgeKeyPair, signatureHeaders, type EventOutcome } from '../../domain/sync';
-import { farmEventSchema } from '../../domain/contracts';
+import { farmEventSchema, type EnvelopeBase, type FarmEvent } from '../../domain/contracts';
 import { openSyncTestDatabase, rowsById, seedRow } from './sync-db';
 
 const edgeId = `edge-send-test-${randomUUID().slice(0, 6)}`;
@@ -36,7 +36,7 @@ interface SeenRequest {
   signatureProblem: string | undefined;
 }
 
-type Answer = (req: SeenRequest, parsed: { batch_id: string; edge_id: string; events: any[] }, res: http.ServerResponse) => void;
+type Answer = (req: SeenRequest, parsed: { batch_id: string; edge_id: string; events: EnvelopeBase[] }, res: http.ServerResponse) => void;
 
 let pool: Pool;
 let server: http.Server;
@@ -110,7 +110,7 @@ const quietLogger = () => new DefaultLogger('ERROR');
 
 /** Runs an activity in a mock activity context, as Temporal attempt `attempt`. */
 function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, attempt: number, ...args: A): Promise<R> {
-  return new MockActivityEnvironment({ attempt }, { logger: quietLogger() }).run(fn as any, ...args) as Promise<R>;
+  return new MockActivityEnvironment({ attempt }, { logger: quietLogger() }).run(fn, ...args);
 }
 
 /** Seeds `n` backfill rows of one tenant and claims them as one batch. */
@@ -156,7 +156,7 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
 describe('sendSyncBatch', () => {
   it('posts the stored envelopes signed, and settles each event by the answer: accepted/duplicate → acked, rejected → failed with the reason', async () => {
     const b = await claimed(4);
-    const stored = (await pool.query<{ envelope: any }>('SELECT envelope FROM sync_outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [b.ids])).rows.map((r) => r.envelope);
+    const stored = (await pool.query<{ envelope: EnvelopeBase }>('SELECT envelope FROM sync_outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [b.ids])).rows.map((r) => r.envelope);
     answer = (_req, parsed, res) => {
       const outcomes: EventOutcome[] = [
         { status: 'accepted', event_id: parsed.events[0].event_id, tenant_id: b.tenant },
@@ -182,7 +182,7 @@ describe('sendSyncBatch', () => {
     expect(body.batch_id).toBe(b.batch.batchId);
     expect(body.edge_id).toBe(edgeId);
     expect(body.events).toEqual(stored);
-    expect((body.events as any[]).map((e) => e.trace_id)).toEqual(stored.map((e) => e.trace_id));
+    expect((body.events as EnvelopeBase[]).map((e) => e.trace_id)).toEqual(stored.map((e) => e.trace_id));
 
     const rows = await rowsById(pool, b.ids);
     expect(rows.map((r) => r.status)).toEqual(['acked', 'acked', 'failed', 'acked']);
@@ -195,7 +195,7 @@ describe('sendSyncBatch', () => {
     expect(rows[0].acked_at).toBeInstanceOf(Date);
 
     // Two monitoring events about the batch, low priority, for the same tenant, valid envelopes.
-    const { rows: monitoring } = await pool.query<{ event_type: string; priority: number; tenant_id: string; status: string; envelope: any }>(
+    const { rows: monitoring } = await pool.query<{ event_type: string; priority: number; tenant_id: string; status: string; envelope: FarmEvent }>(
       `SELECT event_type, priority, tenant_id, status, envelope FROM sync_outbox WHERE event_type LIKE 'sync.batch.%' ORDER BY event_type DESC`,
     );
     expect(monitoring.map((m) => [m.event_type, m.priority, m.tenant_id, m.status])).toEqual([

@@ -23,7 +23,7 @@ const activityEnv = () => new MockActivityEnvironment(undefined, { logger: new D
 /** One publishClosedRollups call inside a mock activity context (the activity logs through it). */
 function publishOnce(input: PublishClosedRollupsInput): Promise<PublishClosedRollupsResult> {
   const { publishClosedRollups } = createRollupActivities({ pool, edgeId: 'edge-test' });
-  return activityEnv().run(publishClosedRollups, input) as Promise<PublishClosedRollupsResult>;
+  return activityEnv().run(publishClosedRollups, input);
 }
 
 beforeAll(() => {
@@ -258,7 +258,7 @@ describe('publishClosedRollups', () => {
     const { publishClosedRollups } = createRollupActivities({ pool, edgeId: 'edge-test' });
     const drain = async () => {
       for (;;) {
-        const r = (await activityEnv().run(publishClosedRollups, { graceSeconds: 0, limit: 7, traceId })) as PublishClosedRollupsResult;
+        const r: PublishClosedRollupsResult = await activityEnv().run(publishClosedRollups, { graceSeconds: 0, limit: 7, traceId });
         if (!r.hasMore) return;
       }
     };

@@ -32,7 +32,7 @@ const estimator: ImageEstimator = {
 function activities() {
   return createWeighVisionActivities({ pool, images: { fetch: async (key) => images.get(key) }, estimator: async () => estimator });
 }
-const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => new MockActivityEnvironment().run(fn, ...args) as Promise<R>;
+const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment().run(fn, ...args);
 
 beforeAll(() => {
   pool = createPool(testEdgeDatabaseUrl, { applicationName: 'farmiq-test-weighvision' });

@@ -115,7 +115,7 @@ describe('requireUser()', () => {
     ['a token signed with another key', { authorization: `Bearer ${issueToken(ctx, { secret: 'another-secret-of-sufficient-length' })}` }],
     ['a token for another audience', { authorization: `Bearer ${handMade({}, { audience: 'farmiq-edge' })}` }],
   ])('%s → 401 unauthenticated', async (_name, headers) => {
-    const r = await call(server.url, 'GET', '/who', { headers: headers as Record<string, string> });
+    const r = await call(server.url, 'GET', '/who', { headers });
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('unauthenticated');
     expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="farmiq"/);

@@ -9,7 +9,7 @@ import { createPool } from '../../db/pool';
 import { loadPrivateKey, newEdgeKeyPair, signatureHeaders, signRequest } from '../../domain/sync';
 import { revokeEdge } from '../../cloud/edges';
 import { testCloudDatabaseUrl } from '../support/stack';
-import { batchOf, cleanupTenants, edgeEvent, newEdge, postSigned, send, startIngestionServer, type TestEdge, type TestServer } from './support';
+import { batchOf, cleanupTenants, edgeEvent, errorOf, newEdge, postSigned, resultsOf, send, startIngestionServer, type TestEdge, type TestServer } from './support';
 
 let pool: Pool;
 let server: TestServer;
@@ -48,7 +48,7 @@ test('a signed request from a registered edge is accepted and stored', async () 
   const events = [reading(), reading()];
   const res = await postSigned(server.base, edge, batchOf(edge, events));
   expect(res.status).toBe(200);
-  expect(res.body.results).toEqual(events.map((e) => ({ status: 'accepted', event_id: e.event_id, tenant_id: tenantA })));
+  expect(resultsOf(res)).toEqual(events.map((e) => ({ status: 'accepted', event_id: e.event_id, tenant_id: tenantA })));
   expect(await stored(events.map((e) => e.event_id))).toEqual({ dedupe: 2, outbox: 2 });
 });
 
@@ -56,11 +56,11 @@ test('the alias path /api/v1/ingestion/batch works the same, signed over its own
   const e = reading();
   const res = await postSigned(server.base, edge, batchOf(edge, [e]), { path: '/api/v1/ingestion/batch' });
   expect(res.status).toBe(200);
-  expect(res.body.results[0].status).toBe('accepted');
+  expect(resultsOf(res)[0].status).toBe('accepted');
 });
 
 describe('refused with 401, nothing stored', () => {
-  async function expectRefused(code: string, post: (events: unknown[]) => Promise<{ status: number; body: any }>): Promise<void> {
+  async function expectRefused(code: string, post: (events: unknown[]) => Promise<{ status: number; body: unknown }>): Promise<void> {
     const events = [reading()];
     const res = await post(events);
     expect(res.status).toBe(401);
@@ -143,7 +143,7 @@ test('the same request sent twice (same nonce): the replay is refused with repla
   expect(first.status).toBe(200);
   const replay = await send(server.base, '/api/v1/edge/batch', first.signedHeaders, first.raw);
   expect(replay.status).toBe(401);
-  expect(replay.body.error.code).toBe('replayed_nonce');
+  expect(errorOf(replay).code).toBe('replayed_nonce');
   expect(await stored(events.map((e) => e.event_id))).toEqual({ dedupe: 1, outbox: 1 });
   const nonces = await pool.query('SELECT count(*)::int AS n FROM edge_request_nonces WHERE edge_id = $1 AND nonce = $2', [edge.edgeId, first.signedHeaders[signatureHeaders.nonce]]);
   expect(nonces.rows[0].n).toBe(1);
@@ -155,7 +155,7 @@ test("an event of a tenant the edge does not serve is rejected tenant_not_author
   const mine2 = edgeEvent('feed.intake.recorded', tenantA);
   const res = await postSigned(server.base, edge, batchOf(edge, [mine1, foreign, mine2]));
   expect(res.status).toBe(200);
-  expect(res.body.results).toEqual([
+  expect(resultsOf(res)).toEqual([
     { status: 'accepted', event_id: mine1.event_id, tenant_id: tenantA },
     { status: 'rejected', event_id: foreign.event_id, tenant_id: tenantB, reason: 'tenant_not_authorized' },
     { status: 'accepted', event_id: mine2.event_id, tenant_id: tenantA },
@@ -169,5 +169,5 @@ test('an edge that serves both tenants may send both', async () => {
   edges.push(both.edgeId);
   const res = await postSigned(server.base, both, batchOf(both, [reading(tenantA), reading(tenantB.toUpperCase())]));
   expect(res.status).toBe(200);
-  expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted']);
+  expect(resultsOf(res).map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted']);
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { testCloudDatabaseUrl } from '../support/stack';
-import { batchOf, cleanupTenants, edgeEvent, newEdge, postSigned, startIngestionServer, type TestEdge, type TestServer } from './support';
+import { batchOf, cleanupTenants, edgeEvent, errorOf, newEdge, postSigned, resultsOf, startIngestionServer, type TestEdge, type TestServer } from './support';
 
 let pool: Pool;
 let server: TestServer;
@@ -48,7 +48,7 @@ test('NUL, lone surrogates, year 0 and overflowing numbers are rejected event by
   const res = await postSigned(server.base, edge, batchOf(edge, events));
 
   expect(res.status).toBe(200);
-  expect(res.body.results.map((r: { status: string; reason?: string }) => r.reason ?? r.status)).toEqual([
+  expect(resultsOf(res).map((r: { status: string; reason?: string }) => r.reason ?? r.status)).toEqual([
     'accepted',
     'schema_violation:trace_id',
     'schema_violation:payload.unit',
@@ -65,7 +65,7 @@ test('NUL, lone surrogates, year 0 and overflowing numbers are rejected event by
 test('a NUL in batch_id refuses the request with 400, not 500', async () => {
   const res = await postSigned(server.base, edge, { ...batchOf(edge, [edgeEvent('telemetry.reading', tenant)]), batch_id: 'b\u0000' });
   expect(res.status).toBe(400);
-  expect(res.body.error.code).toBe('schema_violation:batch_id');
+  expect(errorOf(res).code).toBe('schema_violation:batch_id');
 });
 
 test('an event the database refuses is narrowed out: rejected as storage_refused, the other events of the batch accepted', async () => {
@@ -81,7 +81,7 @@ test('an event the database refuses is narrowed out: rejected as storage_refused
     const res = await postSigned(server.base, edge, batchOf(edge, events));
 
     expect(res.status).toBe(200);
-    const outcomes = res.body.results.map((r: { status: string; reason?: string }) => r.reason ?? r.status);
+    const outcomes = resultsOf(res).map((r: { status: string; reason?: string }) => r.reason ?? r.status);
     expect(outcomes.filter((o: string) => o === 'accepted')).toHaveLength(38);
     expect([outcomes[7], outcomes[31]]).toEqual(['storage_refused:23514', 'storage_refused:23514']);
     expect(await outboxCount()).toBe(before + 38);

@@ -10,7 +10,19 @@ import { eventCatalog, type EventType } from '../../domain/contracts';
 import { maxBatchBodyBytes, maxEventsPerBatch, edgeBatchResponse } from '../../domain/sync';
 import { testCloudDatabaseUrl } from '../support/stack';
 import { validEvent } from '../support/events';
-import { batchOf, cleanupTenants, edgeEvent, newEdge, postSigned, send, startIngestionServer, type TestEdge, type TestServer } from './support';
+import {
+  batchOf,
+  cleanupTenants,
+  edgeEvent,
+  errorOf,
+  newEdge,
+  postSigned,
+  resultsOf,
+  send,
+  startIngestionServer,
+  type TestEdge,
+  type TestServer,
+} from './support';
 
 let pool: Pool;
 let server: TestServer;
@@ -61,7 +73,7 @@ describe('a mixed batch', () => {
     expect(res.status).toBe(200);
     expect(edgeBatchResponse.parse(res.body)).toEqual(res.body);
     expect(res.headers.get('x-request-id')).toBe('req-mixed-1');
-    expect(res.body.results).toEqual([
+    expect(resultsOf(res)).toEqual([
       { status: 'accepted', event_id: fresh.event_id, tenant_id: tenant },
       { status: 'rejected', event_id: badValue.event_id, tenant_id: tenant, reason: 'schema_violation:payload.value' },
       { status: 'duplicate', event_id: earlier.event_id, tenant_id: tenant },
@@ -99,10 +111,10 @@ describe('a mixed batch', () => {
 
   test('a batch that is all duplicates stores nothing new and does not nudge the relay', async () => {
     const e = edgeEvent('telemetry.reading', tenant);
-    expect((await postSigned(server.base, edge, batchOf(edge, [e]))).body.results[0].status).toBe('accepted');
+    expect(resultsOf(await postSigned(server.base, edge, batchOf(edge, [e])))[0].status).toBe('accepted');
     const before = nudges.count;
     const again = await postSigned(server.base, edge, batchOf(edge, [e, e]));
-    expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect(resultsOf(again).map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
     expect(nudges.count).toBe(before);
     expect(await unmatched()).toBe(0);
   });
@@ -111,7 +123,7 @@ describe('a mixed batch', () => {
     const types = Object.keys(eventCatalog).filter((t) => t !== 'feed.dispensed') as EventType[];
     const events = types.map((t) => edgeEvent(t, tenant));
     const res = await postSigned(server.base, edge, batchOf(edge, events));
-    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(types.map(() => 'accepted'));
+    expect(resultsOf(res).map((r: { status: string }) => r.status)).toEqual(types.map(() => 'accepted'));
     const { rows } = await pool.query(`SELECT envelope->>'event_type' AS type, routing_key FROM ingestion_outbox WHERE event_id = ANY($1::uuid[])`, [
       events.map((e) => e.event_id),
     ]);
@@ -122,15 +134,15 @@ describe('a mixed batch', () => {
     const e = edgeEvent('telemetry.reading', tenant);
     const upper = { ...e, event_id: e.event_id.toUpperCase(), tenant_id: e.tenant_id.toUpperCase() };
     const res = await postSigned(server.base, edge, batchOf(edge, [e, upper]));
-    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
+    expect(resultsOf(res).map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
   });
 });
 
 describe('malformed requests get a 4xx with a code, never a 500', () => {
   async function expectError(status: number, code: string | RegExp, body: unknown, opts: Parameters<typeof postSigned>[3] = {}) {
     const res = await postSigned(server.base, edge, body, opts);
-    expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code: expect.stringMatching(code) });
-    expect(typeof res.body.error.message).toBe('string');
+    expect({ status: res.status, code: errorOf(res)?.code }).toEqual({ status, code: expect.stringMatching(code) });
+    expect(typeof errorOf(res).message).toBe('string');
   }
 
   test('not JSON: invalid_json', async () => {
@@ -164,7 +176,7 @@ describe('malformed requests get a 4xx with a code, never a 500', () => {
     const big = Buffer.alloc(maxBatchBodyBytes + 1, 0x20);
     const res = await send(server.base, '/api/v1/edge/batch', {}, big);
     expect(res.status).toBe(413);
-    expect(res.body.error.code).toBe('payload_too_large');
+    expect(errorOf(res).code).toBe('payload_too_large');
   });
 
   test('odd events never fail the batch', async () => {
@@ -185,9 +197,9 @@ describe('malformed requests get a 4xx with a code, never a 500', () => {
     ];
     const res = await postSigned(server.base, edge, batchOf(edge, odd));
     expect(res.status).toBe(200);
-    expect(res.body.results).toHaveLength(odd.length);
-    for (const r of res.body.results) expect(r).toEqual(expect.objectContaining({ status: 'rejected', reason: expect.stringMatching(/^schema_violation:/) }));
-    expect(res.body.results[10].reason).toBe('schema_violation:session_id');
+    expect(resultsOf(res)).toHaveLength(odd.length);
+    for (const r of resultsOf(res)) expect(r).toEqual(expect.objectContaining({ status: 'rejected', reason: expect.stringMatching(/^schema_violation:/) }));
+    expect(resultsOf(res)[10].reason).toBe('schema_violation:session_id');
   });
 });
 
@@ -195,7 +207,7 @@ test('unknown fields, "__proto__" included, are dropped: the outbox holds the va
   const e = edgeEvent('telemetry.reading', tenant);
   const raw = JSON.stringify(batchOf(edge, [e])).replace('"schema_version"', '"__proto__":{"admin":true},"extra":1,"schema_version"');
   const res = await postSigned(server.base, edge, raw);
-  expect(res.body.results[0].status).toBe('accepted');
+  expect(resultsOf(res)[0].status).toBe('accepted');
   const { rows } = await pool.query('SELECT envelope FROM ingestion_outbox WHERE tenant_id = $1 AND event_id = $2', [tenant, e.event_id]);
   expect(rows[0].envelope).toEqual(e);
 });
@@ -206,7 +218,7 @@ test('503 unavailable when the database cannot be reached', async () => {
   try {
     const res = await postSigned(deadServer.base, edge, batchOf(edge, [edgeEvent('telemetry.reading', tenant)]));
     expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe('unavailable');
+    expect(errorOf(res).code).toBe('unavailable');
     expect(res.headers.get('retry-after')).toBe('5');
   } finally {
     await deadServer.close();
@@ -221,7 +233,7 @@ test('throughput: full batches of 1000 readings are accepted well above the sync
     const events = Array.from({ length: maxEventsPerBatch }, (_, i) => edgeEvent('telemetry.reading', tenant, { payload: { value: i } }));
     const res = await postSigned(server.base, edge, batchOf(edge, events));
     expect(res.status).toBe(200);
-    expect(res.body.results.every((r: { status: string }) => r.status === 'accepted')).toBe(true);
+    expect(resultsOf(res).every((r: { status: string }) => r.status === 'accepted')).toBe(true);
   }
   const perSecond = (batches * maxEventsPerBatch) / ((Date.now() - started) / 1000);
   console.log(`ingestion accepted ${Math.round(perSecond)} events/s (${batches} signed batches of ${maxEventsPerBatch})`);

@@ -22,7 +22,7 @@ import { consumerServiceList } from '../../cloud/consumers/services';
 import { consumerMetrics } from '../../cloud/metrics';
 import { testCloudDatabaseUrl } from '../support/stack';
 import { deleteTestTopology, rabbitmqctl, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
-import { batchOf, cleanupTenants, edgeEvent, eventually, newEdge, postSigned, silentLog, startIngestionServer, type TestEdge, type TestServer } from './support';
+import { batchOf, cleanupTenants, edgeEvent, eventually, newEdge, postSigned, resultsOf, silentLog, startIngestionServer, type TestEdge, type TestServer } from './support';
 
 const deliveryLimit = 3;
 const names = topologyNames(testTopologyPrefix('pipeline'));
@@ -50,7 +50,7 @@ async function duplicatesAbsorbed(): Promise<number> {
 async function post(events: unknown[]): Promise<void> {
   const res = await postSigned(server.base, edge, batchOf(edge, events));
   expect(res.status).toBe(200);
-  expect(res.body.results.filter((r: { status: string }) => r.status === 'rejected')).toEqual([]);
+  expect(resultsOf(res).filter((r: { status: string }) => r.status === 'rejected')).toEqual([]);
 }
 
 function expectedDedupeRows(events: { event_type: string }[]): number {
@@ -391,7 +391,8 @@ test('a RabbitMQ restart in the middle of a stream loses nothing', async () => {
   const farm = 'farm-restart';
   const sent: string[] = [];
   const readingsFor = () => Array.from({ length: perBatch }, () => edgeEvent('telemetry.reading', tenant, { farm_id: farm }));
-  let paused: Promise<void> | undefined;
+  // The sender waits on this before each batch: open now, closed while RabbitMQ is down.
+  let paused: Promise<void> = Promise.resolve();
   const sender = (async () => {
     for (let b = 0; b < batches; b++) {
       await paused;

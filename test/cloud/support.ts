@@ -10,7 +10,7 @@ import express from 'express';
 import type { Pool } from 'pg';
 import pino from 'pino';
 import type { EventType } from '../../domain/contracts';
-import { edgeBatchPaths, loadPrivateKey, signRequest, type EdgeSigner } from '../../domain/sync';
+import { edgeBatchPaths, loadPrivateKey, signRequest, type EdgeBatchResponse, type EdgeSigner, type EventOutcome } from '../../domain/sync';
 import type { CloudEventOf } from '../../cloud/cloud-event';
 import { provisionEdge } from '../../cloud/edges';
 import type { OutboxNudge } from '../../cloud/ingestion/batch-ingestion';
@@ -69,8 +69,22 @@ export interface PostOptions {
 
 export interface Answer {
   status: number;
-  body: any;
+  /** The parsed JSON, or the text itself when it was not JSON. */
+  body: unknown;
   headers: Headers;
+}
+
+/** One event's outcome flattened across the statuses, so a test reads `reason` without narrowing first. */
+export type OutcomeView = { status: EventOutcome['status']; event_id?: string; tenant_id?: string; reason?: string };
+
+/** The per-event results of an answer the test expects to be a batch response (a 2xx). */
+export function resultsOf(answer: Answer): OutcomeView[] {
+  return (answer.body as EdgeBatchResponse).results;
+}
+
+/** The error of an answer the test expects to be refused: `{ error: { code, message } }`. */
+export function errorOf(answer: Answer): { code: string; message: string } {
+  return (answer.body as { error: { code: string; message: string } }).error;
 }
 
 export async function send(base: string, path: string, headers: Record<string, string>, body: Buffer | string): Promise<Answer> {
@@ -106,7 +120,7 @@ export function edgeEvent<T extends EventType>(type: T, tenantId: string, overri
   const { session_id, ...rest } = overrides;
   const event = validEvent(type, { tenant_id: tenantId, farm_id: 'farm-1', barn_id: 'barn-1', ...rest } as EventOverrides<T>);
   const placed = type.startsWith('weighvision.') ? { ...event, session_id: session_id ?? 'session-001' } : event;
-  return placed as CloudEventOf<T>;
+  return placed;
 }
 
 /** Polls until `check` returns a truthy value (which it returns) or fails after `timeoutMs`. */

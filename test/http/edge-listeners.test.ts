@@ -250,7 +250,7 @@ async function reachable(url: string): Promise<number | 'refused'> {
     await res.arrayBuffer();
     return res.status;
   } catch (err) {
-    const code = ((err as Error & { cause?: { code?: string } }).cause?.code ?? '') as string;
+    const code = (err as Error & { cause?: { code?: string } }).cause?.code ?? '';
     if (code === 'ECONNREFUSED') return 'refused';
     throw err;
   }

@@ -33,9 +33,32 @@ async function insertReject(reason: string, payload: Buffer | null, opts: { rece
 
 let operator: { name: string; token: string };
 
-async function get(path: string): Promise<{ status: number; body: any; headers: Headers }> {
+/** The bodies the operator API answers with, as these tests read them (gateways/http/ingress-rejects.ts). */
+interface RejectItem {
+  id: string;
+  received_at: string;
+  payload_size: number;
+  payload: { encoding: string; data: string; stored_bytes: number; truncated: boolean };
+}
+interface RejectPage {
+  items: RejectItem[];
+  next_before: string | null;
+}
+interface RejectSummary {
+  totals: { last_24h: number; all_time: number };
+  reasons: { reason: string; last_24h: number; all_time: number; last_received_at: string }[];
+}
+interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+interface HealthBody {
+  checks: { database: { ok: boolean } };
+}
+
+/** GETs `path` as the operator; `B` is the body the test expects the answer to carry. */
+async function get<B = unknown>(path: string): Promise<{ status: number; body: B; headers: Headers }> {
   const res = await fetch(`${base}${path}`, { headers: { 'x-request-id': `test-${run}`, ...bearer(operator.token) } });
-  return { status: res.status, body: await res.json(), headers: res.headers };
+  return { status: res.status, body: (await res.json()) as B, headers: res.headers };
 }
 
 const ids: string[] = [];
@@ -73,7 +96,7 @@ describe('GET /health', () => {
 
 describe('GET /api/v1/ingress/rejects', () => {
   it('lists one reason, newest first, with the payload as text', async () => {
-    const res = await get(`/api/v1/ingress/rejects?reason=${encodeURIComponent(jsonReason)}`);
+    const res = await get<RejectPage>(`/api/v1/ingress/rejects?reason=${encodeURIComponent(jsonReason)}`);
     expect(res.status).toBe(200);
     expect(res.body.items.map((i: { id: string }) => i.id)).toEqual(ids.slice(0, 5).reverse());
     expect(res.body.next_before).toBeNull();
@@ -92,7 +115,7 @@ describe('GET /api/v1/ingress/rejects', () => {
   });
 
   it('shows bytes that are not UTF-8 as base64, and says when they were cut', async () => {
-    const res = await get(`/api/v1/ingress/rejects?reason=${encodeURIComponent(binaryReason)}`);
+    const res = await get<RejectPage>(`/api/v1/ingress/rejects?reason=${encodeURIComponent(binaryReason)}`);
     expect(res.body.items).toHaveLength(1);
     expect(res.body.items[0].payload).toEqual({ encoding: 'base64', data: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'), stored_bytes: 4, truncated: true });
     expect(res.body.items[0].payload_size).toBe(70000);
@@ -103,7 +126,7 @@ describe('GET /api/v1/ingress/rejects', () => {
     let before: string | null = null;
     let pages = 0;
     do {
-      const res: { status: number; body: any } = await get(
+      const res: { status: number; body: RejectPage } = await get(
         `/api/v1/ingress/rejects?reason=${encodeURIComponent(jsonReason)}&limit=2${before ? `&before=${before}` : ''}`,
       );
       expect(res.status).toBe(200);
@@ -117,7 +140,7 @@ describe('GET /api/v1/ingress/rejects', () => {
   });
 
   it('lists every reason newest first without a filter', async () => {
-    const res = await get('/api/v1/ingress/rejects?limit=500');
+    const res = await get<RejectPage>('/api/v1/ingress/rejects?limit=500');
     const ours = res.body.items.map((i: { id: string }) => i.id).filter((id: string) => ids.includes(id));
     expect(ours).toEqual([...ids].reverse());
   });
@@ -131,7 +154,7 @@ describe('GET /api/v1/ingress/rejects', () => {
     ['reason=a&reason=b', 'reason'],
     ['tenant=x', 'tenant'],
   ])('answers 400 invalid_query for ?%s', async (query, field) => {
-    const res = await get(`/api/v1/ingress/rejects?${query}`);
+    const res = await get<ErrorBody>(`/api/v1/ingress/rejects?${query}`);
     expect(res.status).toBe(400);
     expect(res.body.error).toEqual({ code: 'invalid_query', message: expect.stringContaining(field), field });
   });
@@ -139,9 +162,9 @@ describe('GET /api/v1/ingress/rejects', () => {
 
 describe('GET /api/v1/ingress/rejects/summary', () => {
   it('counts each reason in the last 24 hours and in all time', async () => {
-    const res = await get('/api/v1/ingress/rejects/summary');
+    const res = await get<RejectSummary>('/api/v1/ingress/rejects/summary');
     expect(res.status).toBe(200);
-    const byReason = new Map(res.body.reasons.map((r: { reason: string }) => [r.reason, r]));
+    const byReason = new Map(res.body.reasons.map((r) => [r.reason, r] as const));
     expect(byReason.get(jsonReason)).toMatchObject({ last_24h: 5, all_time: 5 });
     expect(byReason.get(binaryReason)).toMatchObject({ last_24h: 1, all_time: 1 });
     expect(byReason.get(oldReason)).toMatchObject({ last_24h: 0, all_time: 1 });
@@ -150,7 +173,7 @@ describe('GET /api/v1/ingress/rejects/summary', () => {
   });
 
   it('refuses parameters it does not take', async () => {
-    const res = await get('/api/v1/ingress/rejects/summary?since=1d');
+    const res = await get<ErrorBody>('/api/v1/ingress/rejects/summary?since=1d');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_query');
   });
@@ -158,7 +181,7 @@ describe('GET /api/v1/ingress/rejects/summary', () => {
 
 describe('unknown routes', () => {
   it('answer 404 not_found as JSON', async () => {
-    const res = await get('/api/v1/nothing-here');
+    const res = await get<ErrorBody>('/api/v1/nothing-here');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
   });
@@ -176,10 +199,10 @@ describe('with the database down', () => {
       const api = await fetch(`${deadBase}/api/v1/ingress/rejects`, { headers: bearer(operator.token) });
       expect(api.status).toBe(503);
       expect(api.headers.get('retry-after')).toBe('5');
-      expect(((await api.json()) as any).error.code).toBe('database_unavailable');
+      expect(((await api.json()) as ErrorBody).error.code).toBe('database_unavailable');
       const health = await fetch(`${deadBase}/health`);
       expect(health.status).toBe(503);
-      expect(((await health.json()) as any).checks.database.ok).toBe(false);
+      expect(((await health.json()) as HealthBody).checks.database.ok).toBe(false);
     } finally {
       await new Promise((resolve) => deadServer.close(resolve));
       await deadPool.end();

@@ -116,7 +116,7 @@ export function memorySessions(station: TestStation, open: Set<string> = new Set
     open,
     lookup: async (tenantId, sessionId): Promise<SessionInfo | undefined> =>
       tenantId.toLowerCase() === station.tenantId && open.has(sessionId)
-        ? ({ open: true, farmId: station.farmId, barnId: station.barnId, stationId: station.deviceId } as SessionInfo)
+        ? { open: true, farmId: station.farmId, barnId: station.barnId, stationId: station.deviceId }
         : undefined,
     imageStored: async () => undefined,
     close: async () => undefined,

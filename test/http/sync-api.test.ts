@@ -38,13 +38,30 @@ async function serve(control: SyncForwarderControl): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** The bodies of the sync API (gateways/http/sync-http.ts, sync-dlq.ts), as far as these tests read into them. */
+interface SyncStatusBody {
+  state: string;
+  outbox: { oldest_pending: { age_seconds: number } };
+  forwarder: { status: { paused: unknown; lanes: unknown } };
+}
+interface DeadItem {
+  id: string;
+  last_error: string | null;
+}
+interface DlqPage {
+  status: string;
+  items: DeadItem[];
+  next_before: string | null;
+}
+
+/** Calls the operator API; `B` is the body the test expects the answer to carry. */
+async function call<B = unknown>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: B }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'x-request-id': `sync-test-${randomUUID().slice(0, 8)}`, ...bearer(operator.token), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as B };
 }
 
 beforeAll(async () => {
@@ -78,7 +95,7 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
       connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
       await connection.workflowService.describeNamespace({ namespace });
     } catch (err) {
-      throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`);
+      throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
     }
     client = new Client({ connection, namespace });
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -125,10 +142,10 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
     await seedRow(pool, { tenant, status: 'acked', ackedAt: `now() - interval '5 seconds'` });
     await seedRow(pool, { tenant, status: 'failed', lastError: 'schema_violation:payload.value' });
 
-    let res = await call(base, 'GET', '/api/v1/sync/status');
+    let res = await call<SyncStatusBody>(base, 'GET', '/api/v1/sync/status');
     for (let i = 0; i < 50 && res.body.state !== 'running'; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      res = await call(base, 'GET', '/api/v1/sync/status');
+      res = await call<SyncStatusBody>(base, 'GET', '/api/v1/sync/status');
     }
     const { status, body } = res;
     expect(status).toBe(200);
@@ -156,11 +173,10 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
     expect(paused.status).toBe(202);
     expect(paused.body).toMatchObject({ signal: 'pause', workflow_id: syncForwarderWorkflowId(edgeId) });
     // Signals are asynchronous: the status shows the pause once the workflow has handled it.
-    let state: any;
-    for (let i = 0; i < 50; i++) {
-      state = (await call(base, 'GET', '/api/v1/sync/status')).body;
-      if (state.state === 'paused') break;
+    let state = (await call<SyncStatusBody>(base, 'GET', '/api/v1/sync/status')).body;
+    for (let i = 1; i < 50 && state.state !== 'paused'; i++) {
       await new Promise((r) => setTimeout(r, 100));
+      state = (await call<SyncStatusBody>(base, 'GET', '/api/v1/sync/status')).body;
     }
     expect(state.state).toBe('paused');
     // The pause names the operator whose token sent it.
@@ -173,7 +189,7 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
     expect(resumed.status).toBe(202);
     for (let i = 0; i < 50 && state.state !== 'running'; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      state = (await call(base, 'GET', '/api/v1/sync/status')).body;
+      state = (await call<SyncStatusBody>(base, 'GET', '/api/v1/sync/status')).body;
     }
     expect(state.state).toBe('running');
 
@@ -236,10 +252,10 @@ describe('/api/v1/sync/dlq', () => {
 
   it('lists dead events newest first, by status, a page at a time', async () => {
     const { dlq, failed, tenant } = await seedDead();
-    const first = await call(base, 'GET', '/api/v1/sync/dlq?limit=2');
+    const first = await call<DlqPage>(base, 'GET', '/api/v1/sync/dlq?limit=2');
     expect(first.status).toBe(200);
     expect(first.body.status).toBe('dlq');
-    expect(first.body.items.map((i: any) => i.id)).toEqual([dlq[2], dlq[1]]);
+    expect(first.body.items.map((i) => i.id)).toEqual([dlq[2], dlq[1]]);
     expect(first.body.items[0]).toEqual({
       id: dlq[2],
       status: 'dlq',
@@ -254,8 +270,8 @@ describe('/api/v1/sync/dlq', () => {
     });
     const second = await call(base, 'GET', `/api/v1/sync/dlq?limit=2&before=${first.body.next_before}`);
     expect(second.body).toMatchObject({ items: [{ id: dlq[0] }], next_before: null });
-    const rejected = await call(base, 'GET', '/api/v1/sync/dlq?status=failed');
-    expect(rejected.body.items.map((i: any) => [i.id, i.last_error])).toEqual([[failed, 'tenant_not_authorized']]);
+    const rejected = await call<DlqPage>(base, 'GET', '/api/v1/sync/dlq?status=failed');
+    expect(rejected.body.items.map((i) => [i.id, i.last_error])).toEqual([[failed, 'tenant_not_authorized']]);
   });
 
   it('refuses bad parameters with a machine-readable 400', async () => {
@@ -269,7 +285,7 @@ describe('/api/v1/sync/dlq', () => {
 
   it('shows one event with its envelope, error and attempts', async () => {
     const { dlq } = await seedDead();
-    const { status, body } = await call(base, 'GET', `/api/v1/sync/dlq/${dlq[0]}`);
+    const { status, body } = await call<{ item: unknown }>(base, 'GET', `/api/v1/sync/dlq/${dlq[0]}`);
     expect(status).toBe(200);
     expect(body.item).toMatchObject({
       id: dlq[0],

@@ -247,7 +247,7 @@ export class SyncStack {
       stack.connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
       await stack.connection.workflowService.describeNamespace({ namespace: edgeNamespace });
     } catch (err) {
-      throw new Error(`Temporal dev server with namespace ${edgeNamespace} not reachable at ${temporalAddress} (make services): ${(err as Error).message}`);
+      throw new Error(`Temporal dev server with namespace ${edgeNamespace} not reachable at ${temporalAddress} (make services): ${(err as Error).message}`, { cause: err });
     }
     stack.temporal = new Client({ connection: stack.connection, namespace: edgeNamespace });
     const edge = await provisionEdge(opts.db.cloud, { edgeId: stack.edgeId, tenants: opts.tenants, name: `integration ${opts.label}` });

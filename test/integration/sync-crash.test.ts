@@ -75,7 +75,7 @@ describe('edge worker kill -9 mid-batch', () => {
         return Object.keys(c).every((s) => s === 'acked');
       }, 500);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\noutbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`);
+      throw new Error(`${(err as Error).message}\noutbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`, { cause: err });
     }
     const seconds = (Date.now() - started) / 1000;
 

@@ -132,7 +132,7 @@ describe('the cloud goes away while devices publish', () => {
     const running = devices.map((d, i) => startDevice(d.address, clients[i]));
 
     let killedAt: Date, restartedAt: Date;
-    let offlineState = '';
+    let offlineState: string;
     try {
       // Online: readings reach the cloud table.
       await until('readings flowing to the cloud', 60_000, async () => (await countOf(db.cloud, 'SELECT count(DISTINCT device_id || tenant_id::text) AS n FROM telemetry_raw')) === deviceAddresses.length);
@@ -158,7 +158,7 @@ describe('the cloud goes away while devices publish', () => {
     try {
       await until(`all ${total} readings in the cloud`, 120_000, async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= total, 250);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${stack.logs()}\n--- bridge ---\n${bridge.tail()}`);
+      throw new Error(`${(err as Error).message}\n${stack.logs()}\n--- bridge ---\n${bridge.tail()}`, { cause: err });
     }
     expect(offlineState).toMatch(/^offline: cloud unreachable/);
 

@@ -49,7 +49,7 @@ describe('a poison event', () => {
       );
       await until('the good readings in the cloud', 60_000, async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= 49);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${stack.logs()}`);
+      throw new Error(`${(err as Error).message}\n${stack.logs()}`, { cause: err });
     }
     // Give a wrong retry of the failed events time to happen: none may.
     await sleep(3000);

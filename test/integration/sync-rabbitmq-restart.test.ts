@@ -41,17 +41,17 @@ function backlog(): OutboxEvent[] {
   const at = (ms: number) => new Date(start + ms).toISOString();
   const events: OutboxEvent[] = telemetryReadings(tenants, readingsPerTenant, 10, start);
   for (let i = 0; i < feedRecords; i++) {
-    events.push(edgeEvent('feed.intake.recorded', tenants[i % 2], { ts: at(i * 7), device_id: 'dispenser-1', payload: { source_event_id: randomUUID() } }) as unknown as OutboxEvent);
+    events.push(edgeEvent('feed.intake.recorded', tenants[i % 2], { ts: at(i * 7), device_id: 'dispenser-1', payload: { source_event_id: randomUUID() } }));
   }
   for (let s = 0; s < sessions; s++) {
     const tenant = tenants[s % 2];
     const session_id = `session-${s}`;
     const t0 = s * 60_000;
-    events.push(edgeEvent('weighvision.session.created', tenant, { session_id, device_id: 'station-1', ts: at(t0) }) as unknown as OutboxEvent);
+    events.push(edgeEvent('weighvision.session.created', tenant, { session_id, device_id: 'station-1', ts: at(t0) }));
     for (let w = 0; w < weightsPerSession; w++) {
-      events.push(edgeEvent('weighvision.weight.recorded', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 1000 * (w + 1)), payload: { weight_kg: 100 + w, stable: true } }) as unknown as OutboxEvent);
+      events.push(edgeEvent('weighvision.weight.recorded', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 1000 * (w + 1)), payload: { weight_kg: 100 + w, stable: true } }));
     }
-    events.push(edgeEvent('weighvision.session.finalized', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 30_000), payload: { image_count: 0 } }) as unknown as OutboxEvent);
+    events.push(edgeEvent('weighvision.session.finalized', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 30_000), payload: { image_count: 0 } }));
   }
   return events;
 }
@@ -63,8 +63,8 @@ describe('RabbitMQ restarted mid-run', () => {
     const weighvision = sessions * (weightsPerSession + 2);
     await appendToOutbox(db.edge, events, { createdAt: new Date(Date.now() - 3_600_000) });
 
-    let storedAtRestart = -1;
-    let restartSeconds = 0;
+    let storedAtRestart: number;
+    let restartSeconds: number;
     try {
       await stack.startAll();
       storedAtRestart = await until('the first readings stored', 120_000, async () => {
@@ -83,7 +83,7 @@ describe('RabbitMQ restarted mid-run', () => {
       500);
       await until('every outbox row acked on the edge', 120_000, async () => Object.keys(await outboxCounts(db.edge)).every((s) => s === 'acked'), 500);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nedge outbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`);
+      throw new Error(`${(err as Error).message}\nedge outbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`, { cause: err });
     }
     // The restart landed mid-run.
     expect(storedAtRestart).toBeLessThan(readings);

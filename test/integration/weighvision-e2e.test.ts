@@ -184,7 +184,7 @@ describe('a station weighs an animal', () => {
     expect(described.typedSearchAttributes.get(farmiqStatus)).toBe('finalized');
     // What an operator reads in the UI: the summary the bridge set, the details the workflow keeps.
     expect(await described.staticSummary()).toBe(`WeighVision session ${sessionId} — station wv-1, ${place.farmId}/${place.barnId}`);
-    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain(`WeighVision session ${sessionId} at ${place.farmId}/${place.barnId}/wv-1: finalized, 4 reading(s), 3 image(s), 3 inferred, 3 announced`);
     const state = await handle.query(sessionStateQuery);
     expect(state.images.map((i) => i.status)).toEqual(['inferred', 'inferred', 'inferred']);
@@ -291,7 +291,7 @@ describe('the media store refuses', () => {
     const p = await station.presign(sessionId, image());
     const c = await station.post('complete', { media_id: p.body.media_id });
     expect(c.status).toBe(409);
-    expect(c.body.error.code).toBe('object_missing');
+    expect(c.body.error?.code).toBe('object_missing');
     const outbox = await pool.query(`SELECT 1 FROM sync_outbox WHERE envelope->'payload'->>'media_id' = $1`, [p.body.media_id]);
     expect(outbox.rowCount).toBe(0);
   });

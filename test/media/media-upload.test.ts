@@ -38,17 +38,40 @@ const sessions = new FakeSessions();
 const creds: Record<string, { username: string; password: string }> = {};
 let seq = 0;
 
-interface Answer {
+/** The bodies of gateways/http/media-router.ts: presign and complete on 200, an error otherwise. */
+interface PresignBody {
+  media_id: string;
+  object_key: string;
+  upload_url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expires_at: string;
+}
+interface CompleteBody {
+  media_id: string;
+  object_key: string;
+  status: 'stored';
+  size_bytes: number;
+}
+interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** An answer; `B` is the body the test expects it to carry (the JSON as parsed, unchecked). */
+interface Answer<B = unknown> {
   status: number;
-  body: any;
+  body: B;
   headers: Headers;
 }
 
-async function post(path: string, body: unknown, auth: string | null = basicAuth(creds.a.username, creds.a.password), raw?: string): Promise<Answer> {
+/** The error of an answer the test expects to be refused. */
+const errorOf = (answer: Answer): ErrorBody['error'] => (answer.body as ErrorBody).error;
+
+async function post<B = unknown>(path: string, body: unknown, auth: string | null = basicAuth(creds.a.username, creds.a.password), raw?: string): Promise<Answer<B>> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': `media-test-${++seq}` };
   if (auth) headers.authorization = auth;
   const res = await fetch(`${base}/api/v1/media/images${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
-  return { status: res.status, body: await res.json(), headers: res.headers };
+  return { status: res.status, body: (await res.json()) as B, headers: res.headers };
 }
 
 function newSession(tenantId = tenantA, at = { farmId: farm, barnId: barn, stationId: station }): string {
@@ -57,11 +80,11 @@ function newSession(tenantId = tenantA, at = { farmId: farm, barnId: barn, stati
   return id;
 }
 
-async function presign(sessionId: string, bytes: Buffer, contentType = 'image/jpeg', extra: object = {}): Promise<Answer> {
-  return post('/presign', { session_id: sessionId, content_type: contentType, size_bytes: bytes.byteLength, ...extra });
+async function presign(sessionId: string, bytes: Buffer, contentType = 'image/jpeg', extra: object = {}): Promise<Answer<PresignBody>> {
+  return post<PresignBody>('/presign', { session_id: sessionId, content_type: contentType, size_bytes: bytes.byteLength, ...extra });
 }
 
-async function upload(answer: Answer, bytes: Buffer, headers: Record<string, string> = answer.body.headers): Promise<number> {
+async function upload(answer: Answer<PresignBody>, bytes: Buffer, headers: Record<string, string> = answer.body.headers): Promise<number> {
   const res = await fetch(answer.body.upload_url, { method: 'PUT', headers, body: bytes });
   await res.arrayBuffer();
   return res.status;
@@ -141,7 +164,7 @@ describe('presign → PUT → complete', () => {
     expect(await upload(p, bytes)).toBe(200);
     expect((await store.get(p.body.object_key)).equals(bytes)).toBe(true);
 
-    const c = await post('/complete', { media_id: mediaId });
+    const c = await post<CompleteBody>('/complete', { media_id: mediaId });
     expect(c.status).toBe(200);
     // The image now lives under its verified key; the upload key is gone.
     const verifiedKey = `verified/${p.body.object_key}`;
@@ -197,7 +220,7 @@ describe('presign → PUT → complete', () => {
     expect(p.status).toBe(200);
     expect(p.body.object_key).toMatch(/\.png$/);
     expect(await upload(p, png)).toBe(200);
-    const c = await post('/complete', { media_id: p.body.media_id });
+    const c = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(c.status).toBe(200);
     expect(c.body.object_key).toBe(`verified/${p.body.object_key}`);
     expect((await store.head(c.body.object_key))?.contentType).toBe('image/png');
@@ -211,7 +234,7 @@ describe('presign → PUT → complete', () => {
     expect(replacement.equals(original)).toBe(false);
     const p = await presign(sessionId, original);
     expect(await upload(p, original)).toBe(200);
-    const c = await post('/complete', { media_id: p.body.media_id });
+    const c = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(c.status).toBe(200);
 
     // The store (rclone serve s3 1.75) still takes the URL after complete…
@@ -226,7 +249,7 @@ describe('presign → PUT → complete', () => {
     expect((await images.fetch(signalled.image.objectKey))?.equals(original)).toBe(true);
 
     // A repeated complete neither verifies nor copies the replacement.
-    const again = await post('/complete', { media_id: p.body.media_id });
+    const again = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(again.body).toEqual(c.body);
     expect((await images.fetch(c.body.object_key))?.equals(original)).toBe(true);
     expect(sessions.signalsFor(p.body.media_id).map((s) => s.image.objectKey)).toEqual([c.body.object_key, c.body.object_key]);
@@ -237,8 +260,8 @@ describe('presign → PUT → complete', () => {
     const bytes = jpegLike(2);
     const p = await presign(sessionId, bytes);
     expect(await upload(p, bytes)).toBe(200);
-    const first = await post('/complete', { media_id: p.body.media_id });
-    const second = await post('/complete', { media_id: p.body.media_id });
+    const first = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
+    const second = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
@@ -253,7 +276,7 @@ describe('presign → PUT → complete', () => {
     const bytes = jpegLike(3);
     const p = await presign(sessionId, bytes);
     expect(await upload(p, bytes)).toBe(200);
-    const answers = await Promise.all([1, 2, 3].map(() => post('/complete', { media_id: p.body.media_id })));
+    const answers = await Promise.all([1, 2, 3].map(() => post<CompleteBody>('/complete', { media_id: p.body.media_id })));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(await outboxFor(p.body.media_id)).toHaveLength(1);
   });
@@ -290,9 +313,9 @@ describe('complete refuses', () => {
   it('an object that was never uploaded: 409 object_missing, nothing appended, no signal', async () => {
     const sessionId = newSession();
     const p = await presign(sessionId, jpegLike(6));
-    const c = await post('/complete', { media_id: p.body.media_id });
+    const c = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(c.status).toBe(409);
-    expect(c.body.error.code).toBe('object_missing');
+    expect(errorOf(c).code).toBe('object_missing');
     expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
     expect(await outboxFor(p.body.media_id)).toHaveLength(0);
     expect(sessions.signalsFor(p.body.media_id)).toHaveLength(0);
@@ -307,15 +330,15 @@ describe('complete refuses', () => {
     const bytes = jpegLike(7);
     const sized = await presign(newSession(), bytes);
     await store.put(sized.body.object_key, bytes.subarray(0, 500), 'image/jpeg');
-    const c1 = await post('/complete', { media_id: sized.body.media_id });
+    const c1 = await post<CompleteBody>('/complete', { media_id: sized.body.media_id });
     expect(c1.status).toBe(422);
-    expect(c1.body.error.code).toBe('object_size_mismatch');
+    expect(errorOf(c1).code).toBe('object_size_mismatch');
 
     const typed = await presign(newSession(), bytes);
     await store.put(typed.body.object_key, bytes, 'image/png');
-    const c2 = await post('/complete', { media_id: typed.body.media_id });
+    const c2 = await post<CompleteBody>('/complete', { media_id: typed.body.media_id });
     expect(c2.status).toBe(422);
-    expect(c2.body.error.code).toBe('object_type_mismatch');
+    expect(errorOf(c2).code).toBe('object_type_mismatch');
 
     for (const id of [sized.body.media_id, typed.body.media_id]) {
       expect((await mediaRow(id)).status).toBe('presigned');
@@ -330,9 +353,9 @@ describe('complete refuses', () => {
     const p = await presign(sessionId, bytes);
     expect(await upload(p, bytes)).toBe(200);
     sessions.closeSession(tenantA, sessionId);
-    const c = await post('/complete', { media_id: p.body.media_id });
+    const c = await post<CompleteBody>('/complete', { media_id: p.body.media_id });
     expect(c.status).toBe(409);
-    expect(c.body.error.code).toBe('session_not_open');
+    expect(errorOf(c).code).toBe('session_not_open');
     expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
     expect(await outboxFor(p.body.media_id)).toHaveLength(0);
   });
@@ -341,14 +364,14 @@ describe('complete refuses', () => {
     const bytes = jpegLike(9);
     const p = await presign(newSession(), bytes);
     expect(await upload(p, bytes)).toBe(200);
-    const sameTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.a2.username, creds.a2.password));
+    const sameTenant = await post<CompleteBody>('/complete', { media_id: p.body.media_id }, basicAuth(creds.a2.username, creds.a2.password));
     expect(sameTenant.status).toBe(403);
-    expect(sameTenant.body.error.code).toBe('session_not_owned');
+    expect(errorOf(sameTenant).code).toBe('session_not_owned');
     const recorded = await rejects({ tenantId: tenantA, detailLike: `%${p.body.media_id}%` });
     expect(recorded.map((r) => [r.source, r.topic, r.reason, r.device_id])).toEqual([['http', 'POST /api/v1/media/images/complete', 'session_not_owned', otherStation]]);
-    const otherTenant = await post('/complete', { media_id: p.body.media_id }, basicAuth(creds.b.username, creds.b.password));
+    const otherTenant = await post<CompleteBody>('/complete', { media_id: p.body.media_id }, basicAuth(creds.b.username, creds.b.password));
     expect(otherTenant.status).toBe(404);
-    expect(otherTenant.body.error.code).toBe('media_not_found');
+    expect(errorOf(otherTenant).code).toBe('media_not_found');
     expect((await mediaRow(p.body.media_id)).status).toBe('presigned');
     expect(await outboxFor(p.body.media_id)).toHaveLength(0);
     expect((await rejects({ tenantId: tenantB })).map((r) => r.reason)).toContain('media_not_found');
@@ -360,10 +383,10 @@ describe('presign refuses', () => {
     const sessionB = newSession(tenantB);
     const byTenant = await presign(sessionB, jpegLike(10), 'image/jpeg', { tenant_id: tenantB });
     expect(byTenant.status).toBe(403);
-    expect(byTenant.body.error.code).toBe('device_scope_violation');
+    expect(errorOf(byTenant).code).toBe('device_scope_violation');
     const bySession = await presign(sessionB, jpegLike(10));
     expect(bySession.status).toBe(404);
-    expect(bySession.body.error.code).toBe('session_not_found');
+    expect(errorOf(bySession).code).toBe('session_not_found');
     const byStation = await presign(newSession(), jpegLike(10), 'image/jpeg', { station_id: otherStation });
     expect(byStation.status).toBe(403);
 
@@ -381,11 +404,11 @@ describe('presign refuses', () => {
     const sessionId = newSession(tenantA, { farmId: farm, barnId: barn, stationId: otherStation });
     const p = await presign(sessionId, jpegLike(11));
     expect(p.status).toBe(403);
-    expect(p.body.error.code).toBe('session_not_owned');
+    expect(errorOf(p).code).toBe('session_not_owned');
     // Same station id, other barn: not the owner either.
     const elsewhere = newSession(tenantA, { farmId: farm, barnId: 'barn-9', stationId: station });
     const q = await presign(elsewhere, jpegLike(11));
-    expect([q.status, q.body.error.code]).toEqual([403, 'session_not_owned']);
+    expect([q.status, errorOf(q).code]).toEqual([403, 'session_not_owned']);
     const recorded = (await rejects({ tenantId: tenantA })).filter((r) => r.reason === 'session_not_owned' && r.topic === 'POST /api/v1/media/images/presign');
     expect(recorded.map((r) => JSON.parse(r.payload.toString()).session_id).sort()).toEqual([sessionId, elsewhere].sort());
     expect(recorded.every((r) => r.source === 'http' && r.device_id === station)).toBe(true);
@@ -398,33 +421,33 @@ describe('presign refuses', () => {
     sessions.closeSession(tenantA, closed);
     const p = await presign(closed, jpegLike(12));
     expect(p.status).toBe(409);
-    expect(p.body.error.code).toBe('session_not_open');
+    expect(errorOf(p).code).toBe('session_not_open');
     const unknown = await presign('s-never-created', jpegLike(12));
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('session_not_found');
+    expect(errorOf(unknown).code).toBe('session_not_found');
   });
 
   it('a type that is not jpeg or png (415), an image over the limit (413), and malformed bodies (400)', async () => {
     const sessionId = newSession();
     const gif = await post('/presign', { session_id: sessionId, content_type: 'image/gif', size_bytes: 100 });
-    expect([gif.status, gif.body.error.code]).toEqual([415, 'unsupported_content_type']);
+    expect([gif.status, errorOf(gif).code]).toEqual([415, 'unsupported_content_type']);
     const big = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 * 1024 * 1024 + 1 });
-    expect([big.status, big.body.error.code]).toEqual([413, 'image_too_large']);
+    expect([big.status, errorOf(big).code]).toEqual([413, 'image_too_large']);
     const zero = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 0 });
-    expect([zero.status, zero.body.error.code, zero.body.error.field]).toEqual([400, 'invalid_body', 'size_bytes']);
+    expect([zero.status, errorOf(zero).code, errorOf(zero).field]).toEqual([400, 'invalid_body', 'size_bytes']);
     const unknownField = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10, bucket: 'x' });
-    expect([unknownField.status, unknownField.body.error.field]).toEqual([400, 'bucket']);
+    expect([unknownField.status, errorOf(unknownField).field]).toEqual([400, 'bucket']);
     const badSession = await post('/presign', { session_id: 'a/b', content_type: 'image/jpeg', size_bytes: 10 });
-    expect([badSession.status, badSession.body.error.field]).toEqual([400, 'session_id']);
+    expect([badSession.status, errorOf(badSession).field]).toEqual([400, 'session_id']);
     for (const dots of ['.', '..', '...']) {
       sessions.open(tenantA, dots, { farmId: farm, barnId: barn, stationId: station }); // even if one existed
       const walk = await post('/presign', { session_id: dots, content_type: 'image/jpeg', size_bytes: 10 });
-      expect([walk.status, walk.body.error.code, walk.body.error.field]).toEqual([400, 'invalid_body', 'session_id']);
+      expect([walk.status, errorOf(walk).code, errorOf(walk).field]).toEqual([400, 'invalid_body', 'session_id']);
     }
     const notJson = await post('/presign', undefined, null, '{"session_id":');
     expect(notJson.status).toBe(401); // credentials are checked before the body is read
     const notJsonAuthed = await post('/presign', undefined, basicAuth(creds.a.username, creds.a.password), '{"session_id":');
-    expect([notJsonAuthed.status, notJsonAuthed.body.error.code]).toEqual([400, 'invalid_json']);
+    expect([notJsonAuthed.status, errorOf(notJsonAuthed).code]).toEqual([400, 'invalid_json']);
 
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);
     expect(rows[0].n).toBe(0);
@@ -438,18 +461,18 @@ describe('device authentication', () => {
     const sessionId = newSession();
     const body = { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 };
     const wrong = await post('/presign', body, basicAuth(creds.a.username, `${creds.a.password}x`));
-    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'device_unauthenticated']);
+    expect([wrong.status, errorOf(wrong).code]).toEqual([401, 'device_unauthenticated']);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
     const unknown = await post('/presign', body, basicAuth(`${tenantA}/farm-1/barn-2/nobody`, creds.a.password));
     expect(unknown.status).toBe(401);
     const missing = await post('/presign', body, null);
     expect(missing.status).toBe(401);
-    const bearer = await post('/complete', { media_id: randomUUID() }, 'Bearer abc');
+    const bearer = await post<CompleteBody>('/complete', { media_id: randomUUID() }, 'Bearer abc');
     expect(bearer.status).toBe(401);
     // A username no broker login can have (the NUL once reached Postgres and answered 500).
     for (const name of ['\u0000', `${tenantA}\u0000x`, 'a b', '\u001b[0m']) {
       const odd = await post('/presign', body, `Basic ${Buffer.from(`${name}:${creds.a.password}`).toString('base64')}`);
-      expect([odd.status, odd.body.error.code]).toEqual([401, 'device_unauthenticated']);
+      expect([odd.status, errorOf(odd).code]).toEqual([401, 'device_unauthenticated']);
     }
 
     const recorded = await rejects({ detailLike: `%${tenantA}%` });
@@ -467,6 +490,6 @@ describe('device authentication', () => {
     expect((await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 }, auth)).status).toBe(200);
     expect(await revokeDevice(pool, creds.revoked.username)).toBe(true);
     const after = await post('/presign', { session_id: sessionId, content_type: 'image/jpeg', size_bytes: 10 }, auth);
-    expect([after.status, after.body.error.code]).toEqual([401, 'device_unauthenticated']);
+    expect([after.status, errorOf(after).code]).toEqual([401, 'device_unauthenticated']);
   });
 });

@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 /** Takes every message waiting in the delivery queue (no worker runs in this file). */
-async function drainQueue(): Promise<{ body: any; headers: Record<string, unknown> }[]> {
+async function drainQueue(): Promise<{ body: unknown; headers: Record<string, unknown> }[]> {
   const out = [];
   for (let m = await inspect.ch.get(broker.names.queue, { noAck: true }); m; m = await inspect.ch.get(broker.names.queue, { noAck: true })) {
     out.push({ body: JSON.parse(m.content.toString()), headers: (m.properties.headers ?? {}) as Record<string, unknown> });

@@ -147,7 +147,7 @@ export async function startTestBroker(opts: { pool: Pool; port?: number; extraUs
   const launch = async (): Promise<void> => {
     const proc = spawn('mosquitto', ['-c', files.confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let gone = false;
     liveBrokers.add(proc);
     exited = new Promise((resolve) =>

@@ -90,7 +90,7 @@ export function validEvent<T extends EventType>(type: T, overrides: EventOverrid
     ts: defaults.ts,
     ...envelope,
     event_type: type,
-    payload: structuredClone({ ...base, ...(payload as object | undefined) }),
+    payload: structuredClone({ ...base, ...payload }),
   };
   return event as unknown as EventOf<T>;
 }

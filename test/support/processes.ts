@@ -89,12 +89,12 @@ export class FarmiqProcess {
     this.record(`\n----- ${this.opts.name} start #${this.starts} at ${new Date().toISOString()} -----\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, this.opts.entry)], {
       cwd: repoRoot,
-      env: { ...process.env, FARMIQ_CONFIG: '', ...this.opts.env } as NodeJS.ProcessEnv,
+      env: { ...process.env, FARMIQ_CONFIG: '', ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     live.add(child);
-    child.stdout!.on('data', (b: Buffer) => this.record(b.toString()));
-    child.stderr!.on('data', (b: Buffer) => this.record(b.toString()));
+    child.stdout.on('data', (b: Buffer) => this.record(b.toString()));
+    child.stderr.on('data', (b: Buffer) => this.record(b.toString()));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         live.delete(child);

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { weighVisionTopic, type DeviceAddress, type SessionStep } from '../../domain/contracts/topics';
+import { retryUntil } from '../../platform/backoff';
 
 export interface StationImage {
   bytes: Buffer;
@@ -44,9 +45,18 @@ export interface StationOptions {
   credentials: { username: string; password: string };
 }
 
-export interface PresignAnswer {
+/** A media route's answer: its fields on success, `error` when it refused (gateways/http/media-router.ts). */
+export interface MediaAnswer<Body> {
   status: number;
-  body: { media_id: string; object_key: string; upload_url: string; method: 'PUT'; headers: Record<string, string>; expires_at: string; error?: { code: string; message: string } };
+  body: Body & { error?: { code: string; message: string } };
+}
+
+export type PresignAnswer = MediaAnswer<{ media_id: string; object_key: string; upload_url: string; method: 'PUT'; headers: Record<string, string>; expires_at: string }>;
+export type CompleteAnswer = MediaAnswer<{ media_id: string; object_key: string; status: 'stored'; size_bytes: number }>;
+
+interface MediaRoutes {
+  presign: PresignAnswer;
+  complete: CompleteAnswer;
 }
 
 /** The steps a station takes, for callers that time them (the benchmark). */
@@ -85,13 +95,14 @@ export class SimulatedStation {
     return eventId;
   }
 
-  async post(route: 'presign' | 'complete', body: unknown): Promise<{ status: number; body: any }> {
+  async post<Route extends keyof MediaRoutes>(route: Route, body: unknown): Promise<MediaRoutes[Route]> {
     const res = await fetch(`${this.opts.httpBase}/api/v1/media/images/${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: this.authorization },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() };
+    // The route's JSON, taken as the shape it documents; the tests assert on what matters.
+    return { status: res.status, body: await res.json() } as MediaRoutes[Route];
   }
 
   /**
@@ -101,13 +112,10 @@ export class SimulatedStation {
    */
   async presign(sessionId: string, image: StationImage, extra: object = {}, retryNotFoundMs = 5000): Promise<PresignAnswer> {
     const deadline = Date.now() + retryNotFoundMs;
-    let delay = 20;
-    for (;;) {
-      const answer = await this.post('presign', { session_id: sessionId, content_type: image.contentType, size_bytes: image.bytes.byteLength, ...extra });
-      if (answer.status !== 404 || answer.body?.error?.code !== 'session_not_found' || Date.now() > deadline) return answer;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
-    }
+    return retryUntil(() => this.post('presign', { session_id: sessionId, content_type: image.contentType, size_bytes: image.bytes.byteLength, ...extra }), {
+      backoff: { firstMs: 20, maxMs: 500 },
+      done: (answer) => answer.status !== 404 || answer.body.error?.code !== 'session_not_found' || Date.now() > deadline,
+    });
   }
 
   /** PUTs the bytes to a presigned URL exactly as the answer says; returns the store's HTTP status. */

@@ -13,7 +13,7 @@ import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalTestServerPath } from '../support/stack';
 import type { ClaimSyncBatchInput, ClaimedSyncBatch, SendSyncBatchInput, SentSyncBatch, SyncActivities } from '../../activities/sync-forwarder';
-import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable } from '../../edge/sync/failures';
+import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable } from '../../domain/sync/sync-failures';
 import { syncRetryPolicy } from '../../domain/sync/retry-policy';
 import {
   connectivityRestoredSignal,

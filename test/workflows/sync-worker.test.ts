@@ -78,7 +78,7 @@ beforeAll(async () => {
     connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`);
+    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
   }
   client = new Client({ connection, namespace });
   pool = await openSyncTestDatabase('farmiq-test-sync-e2e');
@@ -229,7 +229,7 @@ describe('the edge worker with sync configured', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- worker output ---\n${output.slice(-4000)}`);
+      throw new Error(`${(err as Error).message}\n--- worker output ---\n${output.slice(-4000)}`, { cause: err });
     } finally {
       if (child.exitCode === null && child.pid) {
         try {

@@ -114,7 +114,7 @@ class Station {
   }
 
   event(type: WeighVisionEvent['event_type'], payload: Record<string, unknown>, eventId: string = randomUUID()): WeighVisionEvent {
-    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: this.at.deviceId, ts: new Date().toISOString(), payload } as WeighVisionEvent;
+    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: this.at.deviceId, ts: new Date().toISOString(), payload };
   }
 
   send(e: WeighVisionEvent) {
@@ -385,7 +385,7 @@ describe('a session belongs to the station that opened it', () => {
       expect(state.imageCount).toBeUndefined();
       expect(state.notOwnedEvents).toBe(4);
       expect([state.farmId, state.barnId, state.stationId]).toEqual([home.farmId, home.barnId, home.deviceId]);
-      const metadata = (await owner.handle().query('__temporal_workflow_metadata')) as { currentDetails?: string };
+      const metadata = await owner.handle().query<{ currentDetails?: string }>('__temporal_workflow_metadata');
       expect(metadata.currentDetails).toContain('4 event(s) of other stations ignored');
 
       // The owner carries on and concludes with its own data only.

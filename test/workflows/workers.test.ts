@@ -23,7 +23,7 @@ beforeAll(async () => {
     connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`);
+    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
   }
   client = new Client({ connection, namespace });
 });
@@ -99,8 +99,8 @@ function startProcess(script: string, env: Record<string, string>): WorkerProces
     // Its own process group, so a test that fails can kill tsx and the node process it runs.
     detached: true,
   });
-  child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
@@ -154,7 +154,7 @@ describe('the edge worker process', () => {
       expect(await proc.exited).toBe(0);
       expect(proc.output()).toContain('"step":"temporal worker","msg":"stopped"');
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- worker output ---\n${proc.output().slice(-4000)}`);
+      throw new Error(`${(err as Error).message}\n--- worker output ---\n${proc.output().slice(-4000)}`, { cause: err });
     } finally {
       killGroup(proc);
       await deleteSchedule(scheduleId);
@@ -176,7 +176,7 @@ describe('the cloud worker process', () => {
       expect(await proc.exited).toBe(0);
       expect(proc.output()).toContain('"step":"temporal worker","msg":"stopped"');
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- worker output ---\n${proc.output().slice(-4000)}`);
+      throw new Error(`${(err as Error).message}\n--- worker output ---\n${proc.output().slice(-4000)}`, { cause: err });
     } finally {
       killGroup(proc);
     }

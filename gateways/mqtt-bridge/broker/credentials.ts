@@ -57,6 +57,7 @@ export function assertDeviceAddress(a: DeviceAddress): void {
  */
 export function assertBrokerUsername(username: string): void {
   if (username.length < 1 || username.length > 256) throw new Error('MQTT username must be 1-256 characters');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses (they would break the ACL's `user` line).
   if (/[:\s\x00-\x1f\x7f]/.test(username) || username.startsWith('#')) {
     throw new Error(`MQTT username "${username}" may not contain ':', whitespace or control characters, nor start with '#'`);
   }
@@ -86,8 +87,9 @@ export async function hashPassword(username: string, password: string): Promise<
       await run('mosquitto_passwd', ['-b', file, username, password]);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
-      if (e.code === 'ENOENT') throw new Error('mosquitto_passwd not found: install mosquitto (make setup)');
-      throw new Error(`mosquitto_passwd failed: ${e.stderr?.trim() || e.message}`);
+      const message = e.code === 'ENOENT' ? 'mosquitto_passwd not found: install mosquitto (make setup)' : `mosquitto_passwd failed: ${e.stderr?.trim() || e.message}`;
+      // eslint-disable-next-line preserve-caught-error -- not attached on purpose: execFile's error carries the password in its cmd and spawnargs, and a cause is logged.
+      throw new Error(message);
     }
     const line = (await fs.readFile(file, 'utf8')).split('\n').find((l) => l.startsWith(`${username}:`));
     if (!line) throw new Error('mosquitto_passwd wrote no entry');

@@ -15,7 +15,7 @@
  * pause), a batch the forwarder then gives back like any local failure.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { retryDelayMs } from '../../domain/sync/retry-policy';
+import { retryDelayMs } from './retry-policy';
 
 export const syncFailureTypes = {
   cloudBatchFailed: 'CloudBatchFailed',
