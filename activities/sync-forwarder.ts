@@ -17,7 +17,15 @@
  */
 import type { Pool } from 'pg';
 import { Context, log } from '@temporalio/activity';
-import { apiError, cloudUnavailableStatuses, edgeBatchPaths, edgeBatchResponse, maxBatchBodyBytes, maxEventsPerBatch, type EventOutcome } from '../domain/sync/edge-batch';
+import {
+  apiError,
+  cloudUnavailableStatuses,
+  edgeBatchPaths,
+  edgeBatchResponse,
+  maxBatchBodyBytes,
+  maxEventsPerBatch,
+  type EventOutcome,
+} from '../domain/sync/edge-batch';
 import { signRequest } from '../domain/sync/request-signing';
 import { retryDelayMs } from '../domain/sync/retry-policy';
 import { farmEventSchema, type FarmEvent } from '../domain/contracts';
@@ -146,12 +154,20 @@ const maxClaimIntervalSeconds = 100 * 365 * 24 * 3600;
  */
 function validClaim(i: ClaimSyncBatchInput): boolean {
   return (
-    typeof i.batchId === 'string' && i.batchId.length > 0 && i.batchId.length <= 200 && isStorableText(i.batchId) &&
+    typeof i.batchId === 'string' &&
+    i.batchId.length > 0 &&
+    i.batchId.length <= 200 &&
+    isStorableText(i.batchId) &&
     (i.lane === 'live' || i.lane === 'backfill') &&
-    Number.isInteger(i.batchSize) && i.batchSize >= 1 && i.batchSize <= maxEventsPerBatch &&
-    i.leaseSeconds > 0 && i.leaseSeconds <= maxClaimIntervalSeconds &&
-    i.liveWindowSeconds > 0 && i.liveWindowSeconds <= maxClaimIntervalSeconds &&
-    i.waitMs >= 0 && i.pollMs > 0
+    Number.isInteger(i.batchSize) &&
+    i.batchSize >= 1 &&
+    i.batchSize <= maxEventsPerBatch &&
+    i.leaseSeconds > 0 &&
+    i.leaseSeconds <= maxClaimIntervalSeconds &&
+    i.liveWindowSeconds > 0 &&
+    i.liveWindowSeconds <= maxClaimIntervalSeconds &&
+    i.waitMs >= 0 &&
+    i.pollMs > 0
   );
 }
 
@@ -160,7 +176,14 @@ function edgeDeviceId(edgeId: string): string {
   return edgeId.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 64) || 'edge';
 }
 
-function monitoringEvents(edgeId: string, batchId: string, tenantId: string, attempt: number, delivered: number, counts: { accepted: number; duplicate: number; rejected: number }): FarmEvent[] {
+function monitoringEvents(
+  edgeId: string,
+  batchId: string,
+  tenantId: string,
+  attempt: number,
+  delivered: number,
+  counts: { accepted: number; duplicate: number; rejected: number },
+): FarmEvent[] {
   const ts = new Date().toISOString();
   const base = { schema_version: '1.0', trace_id: batchId.slice(0, 128), tenant_id: tenantId, device_id: edgeDeviceId(edgeId), ts };
   const events: FarmEvent[] = [
@@ -196,12 +219,20 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   const probeEveryMs = deps.probeEveryMs ?? 1500;
 
   function shortfall(step: string, batchId: string, expected: number, changed: number): void {
-    if (changed < expected) log.warn('sync batch no longer holds every row (its lease ran out and another batch claimed them)', { step, batchId, expected, changed });
+    if (changed < expected)
+      log.warn('sync batch no longer holds every row (its lease ran out and another batch claimed them)', { step, batchId, expected, changed });
   }
 
   function logRefused(message: string, step: string, batchId: string, refused: readonly { item: string; err: unknown }[]): void {
     if (refused.length === 0) return;
-    log.error(message, { step, batchId, ids: refused.map((r) => r.item).slice(0, 20), refused: refused.length, reason: refusalReason(refused[0].err), err: (refused[0].err as Error).message });
+    log.error(message, {
+      step,
+      batchId,
+      ids: refused.map((r) => r.item).slice(0, 20),
+      refused: refused.length,
+      reason: refusalReason(refused[0].err),
+      err: (refused[0].err as Error).message,
+    });
   }
 
   /** Gives rows back; a row the database refuses to give back keeps its lease until it runs out. */
@@ -219,7 +250,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
    * like markFailed). A row that refuses even that is left as it is (its lease runs out). Inside a
    * transaction, `guard` puts each row in a savepoint.
    */
-  async function quarantineHeld(db: outbox.Queryable, step: string, owner: string, refused: readonly { item: string; err: unknown }[], what: string, guard: Guard = direct): Promise<number> {
+  async function quarantineHeld(
+    db: outbox.Queryable,
+    step: string,
+    owner: string,
+    refused: readonly { item: string; err: unknown }[],
+    what: string,
+    guard: Guard = direct,
+  ): Promise<number> {
     let quarantined = 0;
     const stuck: { item: string; err: unknown }[] = [];
     for (const r of refused) {
@@ -269,7 +307,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         stuck.push({ item: r.item, err });
       }
     }
-    logRefused('the edge database refused to claim these events; quarantined as failed with the reason, the rest of the batch goes on', 'claimSyncBatch', req.instanceId, refused);
+    logRefused(
+      'the edge database refused to claim these events; quarantined as failed with the reason, the rest of the batch goes on',
+      'claimSyncBatch',
+      req.instanceId,
+      refused,
+    );
     logRefused('the edge database refused even to quarantine these events; each claim narrows past them', 'claimSyncBatch', req.instanceId, stuck);
     return outbox.sortClaimed(claimed);
   }
@@ -286,7 +329,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
   return {
     async checkSyncConfiguration(): Promise<SyncConfigurationCheck> {
       const id = identity.current();
-      return id.configured ? { configured: true, keyId: id.signer.keyId, cloudUrl: cloud.baseUrl } : { configured: false, reason: id.reason, cloudUrl: cloud.baseUrl };
+      return id.configured
+        ? { configured: true, keyId: id.signer.keyId, cloudUrl: cloud.baseUrl }
+        : { configured: false, reason: id.reason, cloudUrl: cloud.baseUrl };
     },
 
     async releaseExpiredSyncLeases(): Promise<{ released: number }> {
@@ -347,211 +392,254 @@ export function createSyncActivities(deps: SyncActivityDeps) {
      * A row the database refuses to mark sending is quarantined and not sent; one it refuses to
      * settle by the cloud's answer is quarantined in the same transaction as the others' outcomes.
      */
-    sendSyncBatch: heartbeating((input: SendSyncBatchInput): Promise<SentSyncBatch> => refusalsAreFinal('sendSyncBatch', async () => {
-      if (!input.batchId || input.ids.length === 0 || input.ids.length > maxEventsPerBatch || !(input.leaseSeconds > 0)) {
-        throw invalidSyncRequest(`sendSyncBatch: invalid input for batch ${input.batchId} (${input.ids.length} ids)`);
-      }
-      const attempt = input.priorAttempts + Context.current().info.attempt;
-      const owner = input.batchId;
-      const id = identity.current();
-      if (!id.configured) {
-        await release('sendSyncBatch', owner, input.ids);
-        throw syncNotConfigured(id.reason);
-      }
-
-      const owned = await outbox.loadOwnedRows(pool, owner, input.ids);
-      const held = owned.filter((r) => outbox.isHeld(r.status));
-      const result: SentSyncBatch = {
-        attempt,
-        delivered: 0,
-        accepted: 0,
-        duplicate: 0,
-        rejected: 0,
-        acked: 0,
-        failed: 0,
-        notHeld: input.ids.length - owned.length,
-        alreadySettled: owned.length - held.length,
-        deferred: 0,
-        monitoringEvents: 0,
-      };
-      const noteQuarantined = (n: number) => {
-        if (n === 0) return;
-        result.quarantined = (result.quarantined ?? 0) + n;
-        result.failed += n;
-      };
-      if (result.notHeld > 0) log.warn('sync batch lost some rows to another claimant before sending', { batchId: owner, notHeld: result.notHeld });
-      if (held.length === 0) return result;
-
-      // The request must stay under the cloud's body limit: send the longest prefix that fits and
-      // give the rest back (device messages are at most 64 KiB, so this is a safety net).
-      const head = `{"batch_id":${JSON.stringify(owner)},"edge_id":${JSON.stringify(edgeId)},"events":[`;
-      let size = Buffer.byteLength(head) + 2;
-      let fits = 0;
-      for (const row of held) {
-        const add = Buffer.byteLength(row.envelope) + (fits > 0 ? 1 : 0);
-        if (fits > 0 && size + add > maxBatchBodyBytes) break;
-        size += add;
-        fits++;
-      }
-      let sending = held.slice(0, fits);
-      const deferred = held.slice(fits);
-      if (deferred.length > 0) {
-        result.deferred = await release('sendSyncBatch', owner, deferred.map((r) => r.id));
-        log.warn('sync batch larger than the cloud body limit; the rest goes in a later batch', { batchId: owner, sending: sending.length, deferred: deferred.length });
-      }
-
-      const toSending = await narrowRefusals(
-        sending.map((r) => r.id),
-        (part) => outbox.markSending(pool, owner, part, deps.requestTimeoutMs / 1000 + input.leaseSeconds),
-      );
-      shortfall('markSending', owner, sending.length - toSending.refused.length, toSending.changed);
-      if (toSending.refused.length > 0) {
-        noteQuarantined(await quarantineHeld(pool, 'markSending', owner, toSending.refused, 'the edge database refused to mark this event sending'));
-        const out = new Set(toSending.refused.map((r) => r.item));
-        sending = sending.filter((r) => !out.has(r.id));
-        if (sending.length === 0) return result;
-      }
-      const ids = sending.map((r) => r.id);
-      const body = Buffer.from(`${head}${sending.map((r) => r.envelope).join(',')}]}`, 'utf8');
-
-      const path = cloud.pathOf(edgeBatchRoute);
-      const exchange = await cloud.post(edgeBatchRoute, body, () => ({ ...signRequest(id.signer, 'POST', path, body), 'x-request-id': owner }));
-
-      /** A failed attempt: recorded on the rows (best effort), then retried by Temporal. */
-      const failAttempt = async (message: string, status?: number): Promise<never> => {
-        const delayMs = retryDelayMs(attempt);
-        try {
-          const error = toStorableText(message.slice(0, 2000));
-          const recorded = await narrowRefusals(ids, (part) =>
-            outbox.recordAttemptFailure(pool, owner, part, {
-              attempt,
-              error,
-              nextAttemptAt: new Date(Date.now() + delayMs),
-              leaseUntil: new Date(Date.now() + delayMs + input.leaseSeconds * 1000),
-            }),
-          );
-          shortfall('recordAttemptFailure', owner, ids.length - recorded.refused.length, recorded.changed);
-          logRefused('the edge database refused to record a failed attempt on these rows; they keep their lease', 'recordAttemptFailure', owner, recorded.refused);
-        } catch (err) {
-          log.error('could not record a failed sync attempt on the outbox rows', { batchId: owner, attempt, err: (err as Error).message });
+    sendSyncBatch: heartbeating((input: SendSyncBatchInput): Promise<SentSyncBatch> =>
+      refusalsAreFinal('sendSyncBatch', async () => {
+        if (!input.batchId || input.ids.length === 0 || input.ids.length > maxEventsPerBatch || !(input.leaseSeconds > 0)) {
+          throw invalidSyncRequest(`sendSyncBatch: invalid input for batch ${input.batchId} (${input.ids.length} ids)`);
         }
-        throw cloudBatchFailed(attempt, message, { status, delayMs });
-      };
-      /** Not an attempt: the rows go back at once, untouched (the workflow's release is the backstop). */
-      const giveBack = async (): Promise<void> => {
-        await release('sendSyncBatch', owner, ids).catch((err: Error) => {
-          log.warn('could not give a sync batch back; its lease will run out', { batchId: owner, err: err.message });
-        });
-      };
+        const attempt = input.priorAttempts + Context.current().info.attempt;
+        const owner = input.batchId;
+        const id = identity.current();
+        if (!id.configured) {
+          await release('sendSyncBatch', owner, input.ids);
+          throw syncNotConfigured(id.reason);
+        }
 
-      if (exchange.kind === 'unreachable') {
-        await giveBack();
-        throw cloudUnavailable(`cloud unreachable at ${cloud.baseUrl}: ${exchange.reason}`);
-      }
-      if (exchange.kind === 'broken') return failAttempt(exchange.reason);
+        const owned = await outbox.loadOwnedRows(pool, owner, input.ids);
+        const held = owned.filter((r) => outbox.isHeld(r.status));
+        const result: SentSyncBatch = {
+          attempt,
+          delivered: 0,
+          accepted: 0,
+          duplicate: 0,
+          rejected: 0,
+          acked: 0,
+          failed: 0,
+          notHeld: input.ids.length - owned.length,
+          alreadySettled: owned.length - held.length,
+          deferred: 0,
+          monitoringEvents: 0,
+        };
+        const noteQuarantined = (n: number) => {
+          if (n === 0) return;
+          result.quarantined = (result.quarantined ?? 0) + n;
+          result.failed += n;
+        };
+        if (result.notHeld > 0) log.warn('sync batch lost some rows to another claimant before sending', { batchId: owner, notHeld: result.notHeld });
+        if (held.length === 0) return result;
 
-      const { status } = exchange;
-      if (cloudUnavailableStatuses.includes(status)) {
-        await giveBack();
-        const e = errorOf(exchange.body);
-        throw cloudUnavailable(`cloud answered ${status} ${e.code}: ${e.message}`, status);
-      }
-      if (status === 401 || status === 403 || status === 404 || status === 405 || (status === 400 && errorOf(exchange.body).code === 'edge_mismatch')) {
-        // A person must act (key, edge id, URL): no event is at fault, so none is dead-lettered.
-        await giveBack();
-        const e = errorOf(exchange.body);
-        const why = status === 404 || status === 405 ? `no batch endpoint at ${cloud.baseUrl}${path}` : `the cloud refuses edge ${edgeId} (key ${id.signer.keyId})`;
-        throw cloudMisconfigured(status, e.code, `${why}: ${status} ${e.code}: ${e.message}`);
-      }
-      if (status === 413 && ids.length > 1) {
-        // The cloud's body limit is lower than ours: the batch sheds its second half (to a later
-        // batch) and the retry sends the first.
-        const shed = ids.slice(Math.ceil(ids.length / 2));
-        await release('sendSyncBatch', owner, shed).catch(() => undefined);
-        ids.splice(Math.ceil(ids.length / 2));
-      }
-      if (status < 200 || status >= 300) {
-        const e = errorOf(exchange.body);
-        return failAttempt(`cloud answered ${status} ${e.code}: ${e.message}`, status);
-      }
+        // The request must stay under the cloud's body limit: send the longest prefix that fits and
+        // give the rest back (device messages are at most 64 KiB, so this is a safety net).
+        const head = `{"batch_id":${JSON.stringify(owner)},"edge_id":${JSON.stringify(edgeId)},"events":[`;
+        let size = Buffer.byteLength(head) + 2;
+        let fits = 0;
+        for (const row of held) {
+          const add = Buffer.byteLength(row.envelope) + (fits > 0 ? 1 : 0);
+          if (fits > 0 && size + add > maxBatchBodyBytes) break;
+          size += add;
+          fits++;
+        }
+        let sending = held.slice(0, fits);
+        const deferred = held.slice(fits);
+        if (deferred.length > 0) {
+          result.deferred = await release(
+            'sendSyncBatch',
+            owner,
+            deferred.map((r) => r.id),
+          );
+          log.warn('sync batch larger than the cloud body limit; the rest goes in a later batch', {
+            batchId: owner,
+            sending: sending.length,
+            deferred: deferred.length,
+          });
+        }
 
-      // Delivered. The per-event answer is applied next; until then the rows say `sent` (a row the
-      // database refuses to mark sent stays `sending`; the settle below decides it).
-      const toSent = await narrowRefusals(ids, (part) => outbox.markSent(pool, owner, part));
-      logRefused('the edge database refused to mark these rows sent; the settle decides them', 'markSent', owner, toSent.refused);
-      let results: EventOutcome[];
-      try {
-        const parsed = edgeBatchResponse.safeParse(JSON.parse(exchange.body.toString('utf8')));
-        if (!parsed.success) return failAttempt(`invalid_response: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`, status);
-        if (parsed.data.batch_id !== owner) return failAttempt(`invalid_response: answered for batch ${parsed.data.batch_id}`, status);
-        if (parsed.data.results.length !== sending.length) return failAttempt(`invalid_response: ${parsed.data.results.length} results for ${sending.length} events`, status);
-        results = parsed.data.results;
-      } catch (err) {
-        return failAttempt(`invalid_response: ${(err as Error).message.slice(0, 200)}`, status);
-      }
-      const mismatch = results.findIndex((r, i) => r.event_id !== undefined && r.event_id !== sending[i].event_id);
-      if (mismatch >= 0) return failAttempt(`invalid_response: result ${mismatch} is for event ${results[mismatch].event_id}, not ${sending[mismatch].event_id}`, status);
+        const toSending = await narrowRefusals(
+          sending.map((r) => r.id),
+          (part) => outbox.markSending(pool, owner, part, deps.requestTimeoutMs / 1000 + input.leaseSeconds),
+        );
+        shortfall('markSending', owner, sending.length - toSending.refused.length, toSending.changed);
+        if (toSending.refused.length > 0) {
+          noteQuarantined(await quarantineHeld(pool, 'markSending', owner, toSending.refused, 'the edge database refused to mark this event sending'));
+          const out = new Set(toSending.refused.map((r) => r.item));
+          sending = sending.filter((r) => !out.has(r.id));
+          if (sending.length === 0) return result;
+        }
+        const ids = sending.map((r) => r.id);
+        const body = Buffer.from(`${head}${sending.map((r) => r.envelope).join(',')}]}`, 'utf8');
 
-      /** Each sent row with the cloud's verdict: a reason when it was rejected. */
-      const outcomes: { id: string; rejectedFor?: string }[] = [];
-      results.forEach((r, i) => {
-        if (r.status === 'accepted') result.accepted++;
-        if (r.status === 'duplicate') result.duplicate++;
-        // The cloud's words are stored as they came, minus what Postgres cannot hold.
-        outcomes.push(r.status === 'rejected' ? { id: sending[i].id, rejectedFor: toStorableText(r.reason.slice(0, 2000)) } : { id: sending[i].id });
-      });
-      const rejected = outcomes.filter((o) => o.rejectedFor !== undefined);
-      result.rejected = rejected.length;
-      result.delivered = sending.length;
+        const path = cloud.pathOf(edgeBatchRoute);
+        const exchange = await cloud.post(edgeBatchRoute, body, () => ({ ...signRequest(id.signer, 'POST', path, body), 'x-request-id': owner }));
 
-      const withMonitoring = !sending.every((r) => outbox.isMonitoringEvent(r.event_type));
-      const monitoring = () => {
-        const events = monitoringEvents(edgeId, owner, sending[0].tenant_id, attempt, sending.length, result);
-        return events.map((e) => ({ tenant_id: e.tenant_id, event_id: e.event_id, event_type: e.event_type, envelope: e, trace_id: e.trace_id, occurred_at: e.ts, priority: outbox.monitoringPriority }));
-      };
-      const settle = (db: outbox.Queryable, part: readonly { id: string; rejectedFor?: string }[]) => async () => {
-        const acked = await outbox.markAcked(db, owner, part.filter((o) => o.rejectedFor === undefined).map((o) => o.id));
-        const failed = await outbox.markFailed(db, owner, part.filter((o) => o.rejectedFor !== undefined).map((o) => ({ id: o.id, reason: o.rejectedFor! })));
-        result.acked += acked;
-        result.failed += failed;
-        return acked + failed;
-      };
-      const before = { acked: result.acked, failed: result.failed };
-      try {
-        await inTransaction(pool, async (db) => {
-          await settle(db, outcomes)();
-          if (withMonitoring) result.monitoringEvents = await outbox.appendEvents(db, monitoring());
-        });
-      } catch (err) {
-        if (!isDataRefusal(err)) throw err;
-        // Narrowed: every row's outcome in a savepoint of one transaction, so the refused rows
-        // are found, quarantined, and everything else commits together.
-        Object.assign(result, before, { monitoringEvents: 0 });
-        await inTransaction(pool, async (db) => {
-          const guard: Guard = (work) => inSavepoint(db, work);
-          const n = await narrowRefusals(outcomes, (part) => guard(settle(db, part)));
-          const refusedIds = n.refused.map((r) => ({ item: r.item.id, err: r.err }));
-          noteQuarantined(await quarantineHeld(db, 'settle', owner, refusedIds, "the edge database refused to record the cloud's answer for this event", guard));
-          if (withMonitoring) {
-            try {
-              result.monitoringEvents = await guard(() => outbox.appendEvents(db, monitoring()));
-            } catch (appendErr) {
-              if (!isDataRefusal(appendErr)) throw appendErr;
-              log.error('the edge database refused the monitoring events of a batch; not recorded', { batchId: owner, reason: refusalReason(appendErr) });
-            }
+        /** A failed attempt: recorded on the rows (best effort), then retried by Temporal. */
+        const failAttempt = async (message: string, status?: number): Promise<never> => {
+          const delayMs = retryDelayMs(attempt);
+          try {
+            const error = toStorableText(message.slice(0, 2000));
+            const recorded = await narrowRefusals(ids, (part) =>
+              outbox.recordAttemptFailure(pool, owner, part, {
+                attempt,
+                error,
+                nextAttemptAt: new Date(Date.now() + delayMs),
+                leaseUntil: new Date(Date.now() + delayMs + input.leaseSeconds * 1000),
+              }),
+            );
+            shortfall('recordAttemptFailure', owner, ids.length - recorded.refused.length, recorded.changed);
+            logRefused(
+              'the edge database refused to record a failed attempt on these rows; they keep their lease',
+              'recordAttemptFailure',
+              owner,
+              recorded.refused,
+            );
+          } catch (err) {
+            log.error('could not record a failed sync attempt on the outbox rows', { batchId: owner, attempt, err: (err as Error).message });
           }
+          throw cloudBatchFailed(attempt, message, { status, delayMs });
+        };
+        /** Not an attempt: the rows go back at once, untouched (the workflow's release is the backstop). */
+        const giveBack = async (): Promise<void> => {
+          await release('sendSyncBatch', owner, ids).catch((err: Error) => {
+            log.warn('could not give a sync batch back; its lease will run out', { batchId: owner, err: err.message });
+          });
+        };
+
+        if (exchange.kind === 'unreachable') {
+          await giveBack();
+          throw cloudUnavailable(`cloud unreachable at ${cloud.baseUrl}: ${exchange.reason}`);
+        }
+        if (exchange.kind === 'broken') return failAttempt(exchange.reason);
+
+        const { status } = exchange;
+        if (cloudUnavailableStatuses.includes(status)) {
+          await giveBack();
+          const e = errorOf(exchange.body);
+          throw cloudUnavailable(`cloud answered ${status} ${e.code}: ${e.message}`, status);
+        }
+        if (status === 401 || status === 403 || status === 404 || status === 405 || (status === 400 && errorOf(exchange.body).code === 'edge_mismatch')) {
+          // A person must act (key, edge id, URL): no event is at fault, so none is dead-lettered.
+          await giveBack();
+          const e = errorOf(exchange.body);
+          const why =
+            status === 404 || status === 405 ? `no batch endpoint at ${cloud.baseUrl}${path}` : `the cloud refuses edge ${edgeId} (key ${id.signer.keyId})`;
+          throw cloudMisconfigured(status, e.code, `${why}: ${status} ${e.code}: ${e.message}`);
+        }
+        if (status === 413 && ids.length > 1) {
+          // The cloud's body limit is lower than ours: the batch sheds its second half (to a later
+          // batch) and the retry sends the first.
+          const shed = ids.slice(Math.ceil(ids.length / 2));
+          await release('sendSyncBatch', owner, shed).catch(() => undefined);
+          ids.splice(Math.ceil(ids.length / 2));
+        }
+        if (status < 200 || status >= 300) {
+          const e = errorOf(exchange.body);
+          return failAttempt(`cloud answered ${status} ${e.code}: ${e.message}`, status);
+        }
+
+        // Delivered. The per-event answer is applied next; until then the rows say `sent` (a row the
+        // database refuses to mark sent stays `sending`; the settle below decides it).
+        const toSent = await narrowRefusals(ids, (part) => outbox.markSent(pool, owner, part));
+        logRefused('the edge database refused to mark these rows sent; the settle decides them', 'markSent', owner, toSent.refused);
+        let results: EventOutcome[];
+        try {
+          const parsed = edgeBatchResponse.safeParse(JSON.parse(exchange.body.toString('utf8')));
+          if (!parsed.success) return failAttempt(`invalid_response: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`, status);
+          if (parsed.data.batch_id !== owner) return failAttempt(`invalid_response: answered for batch ${parsed.data.batch_id}`, status);
+          if (parsed.data.results.length !== sending.length)
+            return failAttempt(`invalid_response: ${parsed.data.results.length} results for ${sending.length} events`, status);
+          results = parsed.data.results;
+        } catch (err) {
+          return failAttempt(`invalid_response: ${(err as Error).message.slice(0, 200)}`, status);
+        }
+        const mismatch = results.findIndex((r, i) => r.event_id !== undefined && r.event_id !== sending[i].event_id);
+        if (mismatch >= 0)
+          return failAttempt(`invalid_response: result ${mismatch} is for event ${results[mismatch].event_id}, not ${sending[mismatch].event_id}`, status);
+
+        /** Each sent row with the cloud's verdict: a reason when it was rejected. */
+        const outcomes: { id: string; rejectedFor?: string }[] = [];
+        results.forEach((r, i) => {
+          if (r.status === 'accepted') result.accepted++;
+          if (r.status === 'duplicate') result.duplicate++;
+          // The cloud's words are stored as they came, minus what Postgres cannot hold.
+          outcomes.push(r.status === 'rejected' ? { id: sending[i].id, rejectedFor: toStorableText(r.reason.slice(0, 2000)) } : { id: sending[i].id });
         });
-      }
-      shortfall('settle', owner, sending.length, result.acked + result.failed);
-      if (rejected.length > 0) log.warn('cloud rejected events; marked failed with the reason', { batchId: owner, rejected: rejected.length, firstReason: rejected[0].rejectedFor });
-      return result;
-    })),
+        const rejected = outcomes.filter((o) => o.rejectedFor !== undefined);
+        result.rejected = rejected.length;
+        result.delivered = sending.length;
+
+        const withMonitoring = !sending.every((r) => outbox.isMonitoringEvent(r.event_type));
+        const monitoring = () => {
+          const events = monitoringEvents(edgeId, owner, sending[0].tenant_id, attempt, sending.length, result);
+          return events.map((e) => ({
+            tenant_id: e.tenant_id,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            envelope: e,
+            trace_id: e.trace_id,
+            occurred_at: e.ts,
+            priority: outbox.monitoringPriority,
+          }));
+        };
+        const settle = (db: outbox.Queryable, part: readonly { id: string; rejectedFor?: string }[]) => async () => {
+          const acked = await outbox.markAcked(
+            db,
+            owner,
+            part.filter((o) => o.rejectedFor === undefined).map((o) => o.id),
+          );
+          const failed = await outbox.markFailed(
+            db,
+            owner,
+            part.filter((o) => o.rejectedFor !== undefined).map((o) => ({ id: o.id, reason: o.rejectedFor! })),
+          );
+          result.acked += acked;
+          result.failed += failed;
+          return acked + failed;
+        };
+        const before = { acked: result.acked, failed: result.failed };
+        try {
+          await inTransaction(pool, async (db) => {
+            await settle(db, outcomes)();
+            if (withMonitoring) result.monitoringEvents = await outbox.appendEvents(db, monitoring());
+          });
+        } catch (err) {
+          if (!isDataRefusal(err)) throw err;
+          // Narrowed: every row's outcome in a savepoint of one transaction, so the refused rows
+          // are found, quarantined, and everything else commits together.
+          Object.assign(result, before, { monitoringEvents: 0 });
+          await inTransaction(pool, async (db) => {
+            const guard: Guard = (work) => inSavepoint(db, work);
+            const n = await narrowRefusals(outcomes, (part) => guard(settle(db, part)));
+            const refusedIds = n.refused.map((r) => ({ item: r.item.id, err: r.err }));
+            noteQuarantined(
+              await quarantineHeld(db, 'settle', owner, refusedIds, "the edge database refused to record the cloud's answer for this event", guard),
+            );
+            if (withMonitoring) {
+              try {
+                result.monitoringEvents = await guard(() => outbox.appendEvents(db, monitoring()));
+              } catch (appendErr) {
+                if (!isDataRefusal(appendErr)) throw appendErr;
+                log.error('the edge database refused the monitoring events of a batch; not recorded', { batchId: owner, reason: refusalReason(appendErr) });
+              }
+            }
+          });
+        }
+        shortfall('settle', owner, sending.length, result.acked + result.failed);
+        if (rejected.length > 0)
+          log.warn('cloud rejected events; marked failed with the reason', { batchId: owner, rejected: rejected.length, firstReason: rejected[0].rejectedFor });
+        return result;
+      }),
+    ),
 
     async moveSyncBatchToDlq(input: { batchId: string; ids: string[]; lastError: string }): Promise<{ moved: number; quarantined?: number }> {
       return refusalsAreFinal('moveSyncBatchToDlq', async () => {
         const lastError = toStorableText(input.lastError.slice(0, 4000));
         const n = await narrowRefusals(input.ids, (part) => outbox.moveToDlq(pool, input.batchId, part, lastError));
-        const quarantined = await quarantineHeld(pool, 'moveSyncBatchToDlq', input.batchId, n.refused, 'the edge database refused to move this event to the DLQ');
+        const quarantined = await quarantineHeld(
+          pool,
+          'moveSyncBatchToDlq',
+          input.batchId,
+          n.refused,
+          'the edge database refused to move this event to the DLQ',
+        );
         shortfall('moveToDlq', input.batchId, input.ids.length, n.changed + quarantined);
         log.error('sync batch moved to the dead letter queue after its last attempt', { batchId: input.batchId, moved: n.changed, quarantined, lastError });
         return quarantined > 0 ? { moved: n.changed, quarantined } : { moved: n.changed };

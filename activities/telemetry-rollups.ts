@@ -164,7 +164,15 @@ async function writeWindows(client: PoolClient, windows: readonly Window[]): Pro
   const events = windows.flatMap((w) => (w.event ? [w.event] : []));
   await appendEvents(
     client,
-    events.map((e) => ({ tenant_id: e.tenant_id, event_id: e.event_id, event_type: e.event_type, envelope: e, trace_id: e.trace_id, occurred_at: e.payload.window_end, priority: outboxPriority.normal })),
+    events.map((e) => ({
+      tenant_id: e.tenant_id,
+      event_id: e.event_id,
+      event_type: e.event_type,
+      envelope: e,
+      trace_id: e.trace_id,
+      occurred_at: e.payload.window_end,
+      priority: outboxPriority.normal,
+    })),
   );
   if (windows.length > 0) await client.query(markPublished, markParams(windows.map((w) => w.row)));
   return events.length;
@@ -201,50 +209,54 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
       // The statement timeout is well inside the activity's start-to-close timeout, so a stuck query
       // fails this attempt (and is retried) instead of running on beside the next attempt.
       return refusalsAreFinal('publishClosedRollups', async () => {
-        const { result, selected } = await inTransaction(pool, async (client) => {
-          const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
+        const { result, selected } = await inTransaction(
+          pool,
+          async (client) => {
+            const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
 
-          const windows: Window[] = [];
-          let invalid = 0;
-          for (const row of rows) {
-            let event: TelemetryAggregatedEvent | undefined;
-            let issue: string | undefined;
-            try {
-              event = rollupEvent(row, traceId);
-              const check = farmEventSchema.safeParse(event);
-              if (!check.success) issue = check.error.issues[0]?.message;
-            } catch (err) {
-              // A time JavaScript cannot print (a row written by hand): no event either.
-              issue = (err as Error).message;
+            const windows: Window[] = [];
+            let invalid = 0;
+            for (const row of rows) {
+              let event: TelemetryAggregatedEvent | undefined;
+              let issue: string | undefined;
+              try {
+                event = rollupEvent(row, traceId);
+                const check = farmEventSchema.safeParse(event);
+                if (!check.success) issue = check.error.issues[0]?.message;
+              } catch (err) {
+                // A time JavaScript cannot print (a row written by hand): no event either.
+                issue = (err as Error).message;
+              }
+              if (issue === undefined) {
+                windows.push({ row, event });
+              } else {
+                // Cannot happen for rows the bridge wrote from valid readings, short of a sum that
+                // overflows to Infinity. Such a window is logged with its key and marked published:
+                // left unpublished it would be selected first on every run and block the rest.
+                invalid++;
+                windows.push({ row });
+                log.error('rollup window does not make a valid telemetry.aggregated event; not published', { edgeId, ...windowKey(row), issue });
+              }
             }
-            if (issue === undefined) {
-              windows.push({ row, event });
-            } else {
-              // Cannot happen for rows the bridge wrote from valid readings, short of a sum that
-              // overflows to Infinity. Such a window is logged with its key and marked published:
-              // left unpublished it would be selected first on every run and block the rest.
-              invalid++;
-              windows.push({ row });
-              log.error('rollup window does not make a valid telemetry.aggregated event; not published', { edgeId, ...windowKey(row), issue });
-            }
-          }
 
-          let published = 0;
-          let refused = 0;
-          if (windows.length > 0) {
-            try {
-              published = await inSavepoint(client, () => writeWindows(client, windows));
-            } catch (err) {
-              if (!isDataRefusal(err)) throw err;
-              const n = await narrowRefusals(windows, (part) => inSavepoint(client, () => writeWindows(client, part)));
-              published = n.changed;
-              refused = n.refused.length;
-              await quarantine(client, n.refused);
+            let published = 0;
+            let refused = 0;
+            if (windows.length > 0) {
+              try {
+                published = await inSavepoint(client, () => writeWindows(client, windows));
+              } catch (err) {
+                if (!isDataRefusal(err)) throw err;
+                const n = await narrowRefusals(windows, (part) => inSavepoint(client, () => writeWindows(client, part)));
+                published = n.changed;
+                refused = n.refused.length;
+                await quarantine(client, n.refused);
+              }
             }
-          }
-          const result: PublishClosedRollupsResult = { published, invalid, ...(refused > 0 ? { refused } : {}), hasMore: rows.length === limit };
-          return { result, selected: rows.length };
-        }, { statementTimeout: '20s' });
+            const result: PublishClosedRollupsResult = { published, invalid, ...(refused > 0 ? { refused } : {}), hasMore: rows.length === limit };
+            return { result, selected: rows.length };
+          },
+          { statementTimeout: '20s' },
+        );
         if (selected > 0) log.info('published telemetry rollups', { edgeId, ...result });
         return result;
       });

@@ -71,8 +71,6 @@ function isUndecodable(err: unknown): boolean {
   return (err as { code?: string }).code === 'image_undecodable';
 }
 
-
-
 // One statement, so atomic without a transaction: the result row, and its outbox event only when
 // the row is new (a repeated attempt finds the row and appends nothing).
 const storeInference = `
@@ -246,80 +244,103 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
       if (appended.rowCount === 0) {
         // A repeated attempt after one that committed: the stored answer is the answer.
         const r = (await pool.query<InferenceRow>(selectInference, [tenantId, image.mediaId])).rows[0];
-        return { mediaId: image.mediaId, modelId: r.model_id, estimatedWeightKg: r.estimated_weight_kg, confidence: r.confidence, qualityFlags: r.quality_flags, inferenceMs: r.inference_ms };
+        return {
+          mediaId: image.mediaId,
+          modelId: r.model_id,
+          estimatedWeightKg: r.estimated_weight_kg,
+          confidence: r.confidence,
+          qualityFlags: r.quality_flags,
+          inferenceMs: r.inference_ms,
+        };
       }
-      Context.current().log.info('image inferred', { mediaId: image.mediaId, estimatedWeightKg, qualityFlags: estimate.qualityFlags, inferenceMs: estimate.inferenceMs });
-      return { mediaId: image.mediaId, modelId: model.modelId, estimatedWeightKg, confidence: estimate.confidence, qualityFlags: estimate.qualityFlags, inferenceMs: estimate.inferenceMs };
+      Context.current().log.info('image inferred', {
+        mediaId: image.mediaId,
+        estimatedWeightKg,
+        qualityFlags: estimate.qualityFlags,
+        inferenceMs: estimate.inferenceMs,
+      });
+      return {
+        mediaId: image.mediaId,
+        modelId: model.modelId,
+        estimatedWeightKg,
+        confidence: estimate.confidence,
+        qualityFlags: estimate.qualityFlags,
+        inferenceMs: estimate.inferenceMs,
+      };
     },
 
     async recordSession(input: RecordSessionInput): Promise<SessionResult> {
       const { tenantId, sessionId, farmId, barnId, stationId } = input;
-      return inTransaction(pool, async (c) => {
-        const calibration = await c.query<{ factor: number; sessions: number }>(selectCalibration, [tenantId, farmId, barnId, stationId]);
-        const factor = calibration.rows[0]?.factor ?? 1;
-        const computed = concludeSession({
-          ending: input.ending,
-          readings: input.readings,
-          estimates: input.estimates,
-          imagesStored: input.imagesStored,
-          imageCount: input.imageCount,
-          calibrationFactor: factor,
-          disagreementRatio: input.disagreementRatio,
-        });
-        const concluded = await c.query(concludeRow, [
-          tenantId,
-          sessionId,
-          farmId,
-          barnId,
-          stationId,
-          input.batchId ?? null,
-          computed.status,
-          input.startedAt ?? null,
-          input.finalizedAt ?? null,
-          input.imageCount ?? null,
-          computed.readingCount,
-          computed.stableReadingCount,
-          computed.scaleMedianKg ?? null,
-          computed.visionRawKg ?? null,
-          computed.visionWeightKg ?? null,
-          computed.visionConfidence ?? null,
-          computed.weightKg ?? null,
-          computed.weightSource ?? null,
-          computed.qualityFlags,
-          computed.imagesInferred,
-          computed.missingImages,
-          factor,
-          computed.failureReason ?? null,
-          input.workflowId,
-          input.events[0]?.trace_id ?? null,
-        ]);
-        let result = computed;
-        if (concluded.rowCount === 1) {
-          // Concluded now: the scale teaches the station's vision calibration, once per session.
-          const next = recalibrate({ factor, sessions: calibration.rows[0]?.sessions ?? 0 }, computed);
-          if (next) await c.query(upsertCalibration, [tenantId, farmId, barnId, stationId, next.factor, next.sessions]);
-        } else {
-          const stored = await c.query<SessionRow>(selectSession, [tenantId, sessionId]);
-          result = resultOf(stored.rows[0]);
-        }
+      return inTransaction(
+        pool,
+        async (c) => {
+          const calibration = await c.query<{ factor: number; sessions: number }>(selectCalibration, [tenantId, farmId, barnId, stationId]);
+          const factor = calibration.rows[0]?.factor ?? 1;
+          const computed = concludeSession({
+            ending: input.ending,
+            readings: input.readings,
+            estimates: input.estimates,
+            imagesStored: input.imagesStored,
+            imageCount: input.imageCount,
+            calibrationFactor: factor,
+            disagreementRatio: input.disagreementRatio,
+          });
+          const concluded = await c.query(concludeRow, [
+            tenantId,
+            sessionId,
+            farmId,
+            barnId,
+            stationId,
+            input.batchId ?? null,
+            computed.status,
+            input.startedAt ?? null,
+            input.finalizedAt ?? null,
+            input.imageCount ?? null,
+            computed.readingCount,
+            computed.stableReadingCount,
+            computed.scaleMedianKg ?? null,
+            computed.visionRawKg ?? null,
+            computed.visionWeightKg ?? null,
+            computed.visionConfidence ?? null,
+            computed.weightKg ?? null,
+            computed.weightSource ?? null,
+            computed.qualityFlags,
+            computed.imagesInferred,
+            computed.missingImages,
+            factor,
+            computed.failureReason ?? null,
+            input.workflowId,
+            input.events[0]?.trace_id ?? null,
+          ]);
+          let result = computed;
+          if (concluded.rowCount === 1) {
+            // Concluded now: the scale teaches the station's vision calibration, once per session.
+            const next = recalibrate({ factor, sessions: calibration.rows[0]?.sessions ?? 0 }, computed);
+            if (next) await c.query(upsertCalibration, [tenantId, farmId, barnId, stationId, next.factor, next.sessions]);
+          } else {
+            const stored = await c.query<SessionRow>(selectSession, [tenantId, sessionId]);
+            result = resultOf(stored.rows[0]);
+          }
 
-        const weights = input.events.filter((e) => e.event_type === 'weighvision.weight.recorded');
-        await c.query(recordEvents, [
-          tenantId,
-          sessionId,
-          weights.map((e) => e.event_id),
-          weights.map((e) => e.payload.weight_kg),
-          weights.map((e) => e.payload.stable ?? null),
-          weights.map((e) => e.ts),
-          weights.map((e) => e.trace_id),
-          input.events.map((e) => e.event_id),
-          input.events.map((e) => e.event_type),
-          input.events.map((e) => JSON.stringify(e)),
-          input.events.map((e) => e.trace_id),
-          input.events.map((e) => e.ts),
-        ]);
-        return result;
-      }, { statementTimeout: '20s' });
+          const weights = input.events.filter((e) => e.event_type === 'weighvision.weight.recorded');
+          await c.query(recordEvents, [
+            tenantId,
+            sessionId,
+            weights.map((e) => e.event_id),
+            weights.map((e) => e.payload.weight_kg),
+            weights.map((e) => e.payload.stable ?? null),
+            weights.map((e) => e.ts),
+            weights.map((e) => e.trace_id),
+            input.events.map((e) => e.event_id),
+            input.events.map((e) => e.event_type),
+            input.events.map((e) => JSON.stringify(e)),
+            input.events.map((e) => e.trace_id),
+            input.events.map((e) => e.ts),
+          ]);
+          return result;
+        },
+        { statementTimeout: '20s' },
+      );
     },
   };
 }

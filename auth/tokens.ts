@@ -52,7 +52,10 @@ function maxLifetime(given: number | undefined): number {
 export type TokenProblem = 'expired' | 'invalid';
 
 export class InvalidTokenError extends Error {
-  constructor(readonly problem: TokenProblem, message: string) {
+  constructor(
+    readonly problem: TokenProblem,
+    message: string,
+  ) {
     super(message);
     this.name = 'InvalidTokenError';
   }

@@ -46,16 +46,51 @@ function runChild<T>(script: string, args: string[]): Promise<T> {
 
 function validStream(broker: TestBroker, d: Device, rate: number, seconds: number) {
   return runChild<{ published: number; seconds: number }>('bench/support/publisher.ts', [
-    '--url', broker.url, '--count', String(rate * seconds), '--rate', String(rate), '--tenant', d.tenantId, '--farm', d.farmId,
-    '--barn', d.barnId, '--device', d.deviceId, '--username', d.username, '--password', d.password,
+    '--url',
+    broker.url,
+    '--count',
+    String(rate * seconds),
+    '--rate',
+    String(rate),
+    '--tenant',
+    d.tenantId,
+    '--farm',
+    d.farmId,
+    '--barn',
+    d.barnId,
+    '--device',
+    d.deviceId,
+    '--username',
+    d.username,
+    '--password',
+    d.password,
   ]);
 }
 
 function hostileStream(broker: TestBroker, d: Device, count: number, rate: number) {
-  return runChild<{ published: number; seconds: number; byKind: Record<string, number>; byReason: Record<string, number> }>('bench/support/hostile-publisher.ts', [
-    '--url', broker.url, '--count', String(count), '--rate', String(rate), '--tenant', d.tenantId, '--farm', d.farmId,
-    '--barn', d.barnId, '--device', d.deviceId, '--username', d.username, '--password', d.password,
-  ]);
+  return runChild<{ published: number; seconds: number; byKind: Record<string, number>; byReason: Record<string, number> }>(
+    'bench/support/hostile-publisher.ts',
+    [
+      '--url',
+      broker.url,
+      '--count',
+      String(count),
+      '--rate',
+      String(rate),
+      '--tenant',
+      d.tenantId,
+      '--farm',
+      d.farmId,
+      '--barn',
+      d.barnId,
+      '--device',
+      d.deviceId,
+      '--username',
+      d.username,
+      '--password',
+      d.password,
+    ],
+  );
 }
 
 async function until(probe: () => Promise<number>, target: number, stallMs: number): Promise<number> {
@@ -92,12 +127,26 @@ export async function benchHostile(opts: HostileBenchOptions): Promise<void> {
 
   const clientId = `bench-hostile-bridge-${randomUUID().slice(0, 8)}`;
   const bridge = new MqttBridge(
-    { databaseUrl, mqttUrl: broker.url, clientId, username: broker.bridge.username, password: broker.bridge.password,
-      receiveMaximum: 4000, edgeId: 'edge-bench', batchMax: 1000, batchWaitMs: 5, commitConcurrency: 2, maxPayloadBytes: 64 * 1024 },
+    {
+      databaseUrl,
+      mqttUrl: broker.url,
+      clientId,
+      username: broker.bridge.username,
+      password: broker.bridge.password,
+      receiveMaximum: 4000,
+      edgeId: 'edge-bench',
+      batchMax: 1000,
+      batchWaitMs: 5,
+      commitConcurrency: 2,
+      maxPayloadBytes: 64 * 1024,
+    },
     pino({ level: 'error' }),
   );
   // Publish → commit of each valid reading, per phase (the publisher stamps `ts` at send time).
-  const latency = new Map([[baselineDevice.tenantId, latencyHistogram()], [soakDevice.tenantId, latencyHistogram()]]);
+  const latency = new Map([
+    [baselineDevice.tenantId, latencyHistogram()],
+    [soakDevice.tenantId, latencyHistogram()],
+  ]);
   const submit = bridge.pipeline.submit.bind(bridge.pipeline);
   bridge.pipeline.submit = (topic, payload) => {
     const histogram = [...latency].find(([tenant]) => topic.includes(tenant))?.[1];
@@ -115,7 +164,8 @@ export async function benchHostile(opts: HostileBenchOptions): Promise<void> {
     if (st.lastError && !(st.lastResult && st.lastResult.at > st.lastError.at)) unhealthySamples++;
   }, 250);
 
-  const count = async (table: string, tenant: string) => Number((await pool.query(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0].n);
+  const count = async (table: string, tenant: string) =>
+    Number((await pool.query(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0].n);
   let result: Record<string, unknown>;
   await bridge.start();
   try {
@@ -127,7 +177,10 @@ export async function benchHostile(opts: HostileBenchOptions): Promise<void> {
     console.log(`soak: ${opts.rate} valid readings/s for ${opts.soakSeconds} s, and ${opts.hostileCount} hostile messages at ${hostileRate}/s from one device`);
     const before = cpuSeconds();
     const started = Date.now();
-    const [valid, hostile] = await Promise.all([validStream(broker, soakDevice, opts.rate, opts.soakSeconds), hostileStream(broker, hostileDevice, opts.hostileCount, hostileRate)]);
+    const [valid, hostile] = await Promise.all([
+      validStream(broker, soakDevice, opts.rate, opts.soakSeconds),
+      hostileStream(broker, hostileDevice, opts.hostileCount, hostileRate),
+    ]);
     const validStored = await until(() => count('telemetry_raw', soakDevice.tenantId), valid.published, 30_000);
     const hostileRecorded = await until(() => count('ingress_rejects', hostileDevice.tenantId), hostile.published, 30_000);
     const wall = (Date.now() - started) / 1000;
@@ -140,7 +193,9 @@ export async function benchHostile(opts: HostileBenchOptions): Promise<void> {
     );
     const recordedByReason = Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)]));
     const expectedExact = Object.entries(hostile.byReason).filter(([r]) => !r.startsWith('~') && r !== 'any');
-    const reasonMismatches = expectedExact.filter(([r, n]) => recordedByReason[r] !== n).map(([r, n]) => ({ reason: r, sent: n, recorded: recordedByReason[r] ?? 0 }));
+    const reasonMismatches = expectedExact
+      .filter(([r, n]) => recordedByReason[r] !== n)
+      .map(([r, n]) => ({ reason: r, sent: n, recorded: recordedByReason[r] ?? 0 }));
     const soakLatency = latency.get(soakDevice.tenantId)!;
     const floorLatency = latency.get(baselineDevice.tenantId)!;
     result = {
@@ -160,7 +215,13 @@ export async function benchHostile(opts: HostileBenchOptions): Promise<void> {
       hostile_recorded_by_reason: recordedByReason,
       max_valid_latency_ms: soakLatency.maxValue,
       valid_latency_ms: { p50: soakLatency.getValueAtPercentile(50), p99: soakLatency.getValueAtPercentile(99), max: soakLatency.maxValue },
-      floor_latency_ms: { p50: floorLatency.getValueAtPercentile(50), p99: floorLatency.getValueAtPercentile(99), max: floorLatency.maxValue, seconds: opts.baselineSeconds, valid_sent: baseline.published },
+      floor_latency_ms: {
+        p50: floorLatency.getValueAtPercentile(50),
+        p99: floorLatency.getValueAtPercentile(99),
+        max: floorLatency.maxValue,
+        seconds: opts.baselineSeconds,
+        valid_sent: baseline.published,
+      },
       ratio_p99_to_floor: soakLatency.getValueAtPercentile(99) / floorLatency.getValueAtPercentile(99),
       ratio_max_to_floor: soakLatency.maxValue / floorLatency.maxValue,
       bridge_disconnects: disconnects,

@@ -23,13 +23,21 @@ program
 
 program
   .command('hostile')
-  .description('hostile soak: a steady valid stream through the real broker and bridge while one device sends every kind of hostile message; losses, unrecorded rejects, latency against the same stream alone')
+  .description(
+    'hostile soak: a steady valid stream through the real broker and bridge while one device sends every kind of hostile message; losses, unrecorded rejects, latency against the same stream alone',
+  )
   .option('--rate <n>', 'valid readings per second', Number, 2000)
   .option('--soak-seconds <n>', 'how long the soak runs', Number, 60)
   .option('--baseline-seconds <n>', 'how long the valid stream runs alone first (the latency floor)', Number, 20)
   .option('--hostile <n>', 'hostile messages sent during the soak', Number, 12_000)
   .action(async (o: { rate: number; soakSeconds: number; baselineSeconds: number; hostile: number }) => {
-    await benchHostile({ databaseUrl: settings().EDGE_DATABASE_URL, rate: o.rate, soakSeconds: o.soakSeconds, baselineSeconds: o.baselineSeconds, hostileCount: o.hostile });
+    await benchHostile({
+      databaseUrl: settings().EDGE_DATABASE_URL,
+      rate: o.rate,
+      soakSeconds: o.soakSeconds,
+      baselineSeconds: o.baselineSeconds,
+      hostileCount: o.hostile,
+    });
   });
 
 program
@@ -63,9 +71,11 @@ program
 
 program
   .command('weighvision')
-  .description('WeighVision: sessions/s with 3 images each through every real edge process, finalize→final row p50/p95, ms per image, and the Temporal engine limit in the same run')
+  .description(
+    'WeighVision: sessions/s with 3 images each through every real edge process, finalize→final row p50/p95, ms per image, and the Temporal engine limit in the same run',
+  )
   .option('--sessions <n>', 'sessions measured (whole flow and engine limit each)', Number, 300)
-  .option('--stations <n>', 'simulated stations weighing at once (also the engine limit\'s concurrency)', Number, 6)
+  .option('--stations <n>', "simulated stations weighing at once (also the engine limit's concurrency)", Number, 6)
   .option('--inference-runs <n>', 'sequential model runs timed for the per-image figure', Number, 300)
   .option('--poll-ms <n>', 'how often the session rows are polled (latency is taken from their updated_at)', Number, 20)
   .option('--env <KEY=VALUE...>', 'more settings for the spawned edge worker, bridge and edge HTTP (e.g. BRIDGE_COMMIT_CONCURRENCY=1)', [])

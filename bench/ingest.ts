@@ -29,8 +29,29 @@ type Device = ProvisionedDevice;
 function publish(broker: TestBroker, d: Device, count: number, rate = 0): Promise<{ published: number; seconds: number }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'bench/support/publisher.ts'), '--url', broker.url, '--count', String(count),
-      '--tenant', d.tenantId, '--farm', d.farmId, '--barn', d.barnId, '--device', d.deviceId, '--username', d.username, '--password', d.password, '--rate', String(rate)],
+    [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'bench/support/publisher.ts'),
+      '--url',
+      broker.url,
+      '--count',
+      String(count),
+      '--tenant',
+      d.tenantId,
+      '--farm',
+      d.farmId,
+      '--barn',
+      d.barnId,
+      '--device',
+      d.deviceId,
+      '--username',
+      d.username,
+      '--password',
+      d.password,
+      '--rate',
+      String(rate),
+    ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -86,8 +107,19 @@ async function rawPostgres(pool: Pool, count: number): Promise<number> {
 /** (c) End to end through the real bridge, with publish→commit latency per message. */
 async function endToEnd(broker: TestBroker, databaseUrl: string, d: Device, count: number, rate = 0) {
   const bridge = new MqttBridge(
-    { databaseUrl, mqttUrl: broker.url, clientId: `bench-bridge-${randomUUID().slice(0, 8)}`, username: broker.bridge.username, password: broker.bridge.password,
-      receiveMaximum: 4000, edgeId: 'edge-bench', batchMax: 1000, batchWaitMs: 5, commitConcurrency: Number(process.env.BRIDGE_COMMIT_CONCURRENCY ?? 2), maxPayloadBytes: 64 * 1024 },
+    {
+      databaseUrl,
+      mqttUrl: broker.url,
+      clientId: `bench-bridge-${randomUUID().slice(0, 8)}`,
+      username: broker.bridge.username,
+      password: broker.bridge.password,
+      receiveMaximum: 4000,
+      edgeId: 'edge-bench',
+      batchMax: 1000,
+      batchWaitMs: 5,
+      commitConcurrency: Number(process.env.BRIDGE_COMMIT_CONCURRENCY ?? 2),
+      maxPayloadBytes: 64 * 1024,
+    },
     pino({ level: 'warn' }),
   );
   const latency = latencyHistogram();
@@ -109,7 +141,11 @@ async function endToEnd(broker: TestBroker, databaseUrl: string, d: Device, coun
   await bridge.start();
   const m0 = await register.getMetricsAsJSON();
   const pick = (suffix: string) =>
-    Number(m0.find((mm) => mm.name === 'farmiq_bridge_commit_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'farmiq_bridge_commit_seconds' + suffix)?.value ?? 0);
+    Number(
+      m0
+        .find((mm) => mm.name === 'farmiq_bridge_commit_seconds')
+        ?.values.find((v) => (v as { metricName?: string }).metricName === 'farmiq_bridge_commit_seconds' + suffix)?.value ?? 0,
+    );
   const commitsBefore = { count: pick('_count'), sum: pick('_sum') };
   const before = cpuSeconds();
   const started = Date.now();
@@ -130,7 +166,15 @@ async function endToEnd(broker: TestBroker, databaseUrl: string, d: Device, coun
   if (rows.rows[0].raw !== count || rows.rows[0].outbox !== count) {
     throw new Error(`end-to-end run stored ${rows.rows[0].raw} readings and ${rows.rows[0].outbox} outbox rows, expected ${count}`);
   }
-  return { rate: count / ((finished - started) / 1000), p50Ms: latency.getValueAtPercentile(50), p99Ms: latency.getValueAtPercentile(99), wallSeconds: (finished - started) / 1000, cpuSeconds: cpu, commits, commitSeconds: commitTime };
+  return {
+    rate: count / ((finished - started) / 1000),
+    p50Ms: latency.getValueAtPercentile(50),
+    p99Ms: latency.getValueAtPercentile(99),
+    wallSeconds: (finished - started) / 1000,
+    cpuSeconds: cpu,
+    commits,
+    commitSeconds: commitTime,
+  };
 }
 
 export async function benchIngest(opts: { count: number; rounds: number; databaseUrl: string }): Promise<void> {
@@ -153,7 +197,9 @@ export async function benchIngest(opts: { count: number; rounds: number; databas
       a.push(await rawMqtt(broker, devices[round * 2], opts.count));
       b.push(await rawPostgres(pool, opts.count));
       c.push(await endToEnd(broker, databaseUrl, devices[round * 2 + 1], opts.count));
-      console.log(`round ${round + 1}: mqtt ${a[round].toFixed(0)}/s, postgres ${b[round].toFixed(0)} rows/s, end-to-end ${c[round].rate.toFixed(0)}/s (p50 ${c[round].p50Ms} ms, p99 ${c[round].p99Ms} ms; CPU s over ${c[round].wallSeconds.toFixed(1)} s: bridge ${c[round].cpuSeconds.bridge.toFixed(1)}, postgres ${c[round].cpuSeconds.postgres.toFixed(1)}, mosquitto ${c[round].cpuSeconds.mosquitto.toFixed(1)}; ${c[round].commits} commits taking ${c[round].commitSeconds.toFixed(2)} s)`);
+      console.log(
+        `round ${round + 1}: mqtt ${a[round].toFixed(0)}/s, postgres ${b[round].toFixed(0)} rows/s, end-to-end ${c[round].rate.toFixed(0)}/s (p50 ${c[round].p50Ms} ms, p99 ${c[round].p99Ms} ms; CPU s over ${c[round].wallSeconds.toFixed(1)} s: bridge ${c[round].cpuSeconds.bridge.toFixed(1)}, postgres ${c[round].cpuSeconds.postgres.toFixed(1)}, mosquitto ${c[round].cpuSeconds.mosquitto.toFixed(1)}; ${c[round].commits} commits taking ${c[round].commitSeconds.toFixed(2)} s)`,
+      );
     }
     // Latency at a steady load the bridge can keep up with (a farm's normal day), not at saturation,
     // where it only measures how long the burst queues in the broker.

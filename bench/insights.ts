@@ -78,7 +78,6 @@ function stats(values: number[]) {
   return { n: values.length, p50: r(percentile(values, 50)), p95: r(percentile(values, 95)), max: r(Math.max(...values)), min: r(Math.min(...values)) };
 }
 
-
 const seedParams = { barns, sensorsPerBarn, days, start, end, animalsPerBarn, sessionsPerBarnDay, feedsPerBarnDay, version: 1 };
 
 /** The tenant of a seeded bench database whose parameters match, or null. */
@@ -343,8 +342,12 @@ export async function benchInsights(opts: InsightsBenchOptions): Promise<void> {
     aggTotal.push(t2 - t0);
   }
   const aggregation = { totalMs: stats(aggTotal), sqlMs: stats(aggSql), mathsMs: stats(aggMaths) };
-  console.log(`    total p50 ${aggregation.totalMs.p50} ms, p95 ${aggregation.totalMs.p95} ms  (SQL p50 ${aggregation.sqlMs.p50} ms, KPI maths p50 ${aggregation.mathsMs.p50} ms)`);
-  console.log(`    summary: ${summary.farm.barns} barns, ${summary.farm.anomalies} anomalies (${summary.anomalies.map((a) => `${a.kind}@${a.barn_id}`).join(', ')}), ${JSON.stringify(summary).length} bytes`);
+  console.log(
+    `    total p50 ${aggregation.totalMs.p50} ms, p95 ${aggregation.totalMs.p95} ms  (SQL p50 ${aggregation.sqlMs.p50} ms, KPI maths p50 ${aggregation.mathsMs.p50} ms)`,
+  );
+  console.log(
+    `    summary: ${summary.farm.barns} barns, ${summary.farm.anomalies} anomalies (${summary.anomalies.map((a) => `${a.kind}@${a.barn_id}`).join(', ')}), ${JSON.stringify(summary).length} bytes`,
+  );
 
   // (b), (c): HTTP + Temporal
   const namespace = s.TEMPORAL_CLOUD_NAMESPACE;
@@ -368,7 +371,10 @@ export async function benchInsights(opts: InsightsBenchOptions): Promise<void> {
   const web = express();
   web.use(requestId);
   web.use(createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.insight, authSecret: jwtSecret, responseTimeoutMs: 60_000 }));
-  web.use('/floor', createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, authSecret: jwtSecret, responseTimeoutMs: 60_000 }));
+  web.use(
+    '/floor',
+    createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, authSecret: jwtSecret, responseTimeoutMs: 60_000 }),
+  );
   web.use(notFound);
   web.use(errorHandler(log));
   const server = http.createServer(web);

@@ -44,7 +44,6 @@ export interface SyncBenchOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 function cpuSnapshot(stack: SyncStack) {
   return {
     edgeWorker: stack.edgeWorker.cpuSeconds(),
@@ -86,7 +85,18 @@ async function seedBacklog(pool: Pool, tenants: string[], perTenant: number): Pr
 async function rawInsertRate(edge: Pool, cloud: Pool, count: number): Promise<number> {
   await cloud.query('DROP TABLE IF EXISTS bench_telemetry_raw');
   await cloud.query('CREATE TABLE bench_telemetry_raw (LIKE telemetry_raw INCLUDING ALL)');
-  const { rows } = await edge.query<{ tenant_id: string; event_id: string; farm_id: string; barn_id: string; device_id: string; metric: string; value: number; unit: string; occurred_at: Date; trace_id: string }>(
+  const { rows } = await edge.query<{
+    tenant_id: string;
+    event_id: string;
+    farm_id: string;
+    barn_id: string;
+    device_id: string;
+    metric: string;
+    value: number;
+    unit: string;
+    occurred_at: Date;
+    trace_id: string;
+  }>(
     `SELECT tenant_id, event_id, envelope->>'farm_id' AS farm_id, envelope->>'barn_id' AS barn_id, envelope->>'device_id' AS device_id,
             envelope->'payload'->>'metric' AS metric, (envelope->'payload'->>'value')::float8 AS value, envelope->'payload'->>'unit' AS unit, occurred_at, trace_id
      FROM sync_outbox WHERE event_type = 'telemetry.reading' ORDER BY id LIMIT $1`,
@@ -197,8 +207,11 @@ export async function benchSync(opts: SyncBenchOptions): Promise<void> {
     );
     const seconds = (end[0].last_row.getTime() - span[0].first_claim.getTime()) / 1000;
     const rate = total / seconds;
-    if (Number(end[0].n) !== total || Number(end[0].distinct_events) !== total) throw new Error(`cloud telemetry_raw holds ${end[0].n} rows (${end[0].distinct_events} distinct), expected ${total}`);
-    const { rows: outbox } = await db.edge.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' GROUP BY status`);
+    if (Number(end[0].n) !== total || Number(end[0].distinct_events) !== total)
+      throw new Error(`cloud telemetry_raw holds ${end[0].n} rows (${end[0].distinct_events} distinct), expected ${total}`);
+    const { rows: outbox } = await db.edge.query<{ status: string; n: string }>(
+      `SELECT status, count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' GROUP BY status`,
+    );
     const duplicates = await stack.duplicatesAnswered();
 
     const edgeWorkerCpu = cpu1.edgeWorker - cpuWorker0;

@@ -86,15 +86,23 @@ const readingsPerSession = 3;
 /** Signals per session: created + readings + finalized (device events) + images. */
 const signalsPerSession = 1 + readingsPerSession + 1 + imagesPerSession;
 const edgeTables = [
-  'weighvision_session_events', 'weighvision_weights', 'inference_results', 'media_objects', 'station_calibrations', 'weighvision_sessions',
-  'sync_outbox', 'ingress_dedupe', 'telemetry_raw', 'telemetry_rollup', 'feed_intake_local', 'feed_intake_dedupe', 'ingress_rejects', 'edge_devices',
+  'weighvision_session_events',
+  'weighvision_weights',
+  'inference_results',
+  'media_objects',
+  'station_calibrations',
+  'weighvision_sessions',
+  'sync_outbox',
+  'ingress_dedupe',
+  'telemetry_raw',
+  'telemetry_rollup',
+  'feed_intake_local',
+  'feed_intake_dedupe',
+  'ingress_rejects',
+  'edge_devices',
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-
-
-
 
 /** VmHWM / VmRSS of a process in MiB, from /proc/<pid>/status. */
 function memoryOf(pid: number | undefined): { peakMiB: number; rssMiB: number } | null {
@@ -110,14 +118,20 @@ function memoryOf(pid: number | undefined): { peakMiB: number; rssMiB: number } 
 
 /** The three normal JPEG fixtures, as the stations upload them and the model reads them. */
 function sessionImages(): FixtureImage[] {
-  const images = fixtureImages().filter((f) => f.trueFlags.length === 0 && f.contentType === 'image/jpeg').slice(0, imagesPerSession);
+  const images = fixtureImages()
+    .filter((f) => f.trueFlags.length === 0 && f.contentType === 'image/jpeg')
+    .slice(0, imagesPerSession);
   if (images.length !== imagesPerSession) throw new Error(`test/fixtures/weighvision holds ${images.length} normal JPEGs, need ${imagesPerSession}`);
   return images;
 }
 
 function readingsFor(images: FixtureImage[]) {
   const truth = images[0].trueWeightKg;
-  return [{ kg: truth + 0.4, stable: true }, { kg: truth - 0.2, stable: true }, { kg: truth, stable: true }].slice(0, readingsPerSession);
+  return [
+    { kg: truth + 0.4, stable: true },
+    { kg: truth - 0.2, stable: true },
+    { kg: truth, stable: true },
+  ].slice(0, readingsPerSession);
 }
 
 /** Runs `count` jobs with `concurrency` loops, each taking the next index; the loops are the stations. */
@@ -139,7 +153,16 @@ async function inLoops(concurrency: number, count: number, job: (i: number, loop
 // ------------------------------------------------------------------------------------------------
 
 /** temporal.api.enums.v1.EventType values read below. */
-const eventType = { workflowTaskScheduled: 5, workflowTaskStarted: 6, workflowTaskCompleted: 7, activityScheduled: 10, activityStarted: 11, activityCompleted: 12, markerRecorded: 25, signaled: 26 } as const;
+const eventType = {
+  workflowTaskScheduled: 5,
+  workflowTaskStarted: 6,
+  workflowTaskCompleted: 7,
+  activityScheduled: 10,
+  activityStarted: 11,
+  activityCompleted: 12,
+  markerRecorded: 25,
+  signaled: 26,
+} as const;
 
 /**
  * From the histories of up to `sample` sessions (spread over the run): the hop from the station's
@@ -199,7 +222,11 @@ async function whereTimeWent(client: Client, sessions: { workflowId: string; fin
           acc.workflowTaskRunMs.push(at(e) - at(byId.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId))));
           break;
         case eventType.activityScheduled:
-          if (finalizedSignal !== undefined && e.activityTaskScheduledEventAttributes?.activityType?.name === recordActivity && acc.finalizedSignalToRecordScheduledMs.length < acc.stationFinalizedToSignalStoredMs.length) {
+          if (
+            finalizedSignal !== undefined &&
+            e.activityTaskScheduledEventAttributes?.activityType?.name === recordActivity &&
+            acc.finalizedSignalToRecordScheduledMs.length < acc.stationFinalizedToSignalStoredMs.length
+          ) {
             acc.finalizedSignalToRecordScheduledMs.push(at(e) - finalizedSignal);
           }
           break;
@@ -213,7 +240,11 @@ async function whereTimeWent(client: Client, sessions: { workflowId: string; fin
             // not a local activity marker
           }
           push(acc.localActivityDoneMs, name, finalizedSignal === undefined ? NaN : at(e) - finalizedSignal);
-          if (name === recordActivity && finalizedSignal !== undefined && acc.finalizedSignalToRecordCompletedMs.length < acc.stationFinalizedToSignalStoredMs.length) {
+          if (
+            name === recordActivity &&
+            finalizedSignal !== undefined &&
+            acc.finalizedSignalToRecordCompletedMs.length < acc.stationFinalizedToSignalStoredMs.length
+          ) {
             acc.finalizedSignalToRecordCompletedMs.push(at(e) - finalizedSignal);
           }
           break;
@@ -227,7 +258,11 @@ async function whereTimeWent(client: Client, sessions: { workflowId: string; fin
           const a = e.activityTaskCompletedEventAttributes;
           const name = activityName(a?.scheduledEventId);
           push(acc.activityRunMs, name, at(e) - at(byId.get(Number(a?.startedEventId))));
-          if (name === recordActivity && finalizedSignal !== undefined && acc.finalizedSignalToRecordCompletedMs.length < acc.stationFinalizedToSignalStoredMs.length) {
+          if (
+            name === recordActivity &&
+            finalizedSignal !== undefined &&
+            acc.finalizedSignalToRecordCompletedMs.length < acc.stationFinalizedToSignalStoredMs.length
+          ) {
             acc.finalizedSignalToRecordCompletedMs.push(at(e) - finalizedSignal);
           }
           break;
@@ -259,8 +294,12 @@ function breakdownLine(b: TimeBreakdown): string {
     `finalized → signal stored ${pp(b.stationFinalizedToSignalStoredMs)}, signal → record scheduled ${b.finalizedSignalToRecordScheduledMs.n ? pp(b.finalizedSignalToRecordScheduledMs) : 'n/a (local)'}, ` +
     `→ record done ${pp(b.finalizedSignalToRecordCompletedMs)}; workflow task queue ${pp(b.workflowTaskQueueMs)}, run ${pp(b.workflowTaskRunMs)} ` +
     `(${b.workflowTasksPerSession.p50} per session); ` +
-    Object.keys(b.activityQueueMs).map((k) => `${k} queue ${pp(b.activityQueueMs[k])}, run ${pp(b.activityRunMs[k] ?? { p50: NaN, p95: NaN })}`).join('; ') +
-    Object.keys(b.localActivityMarkers).map((k) => `local ${k} × ${b.localActivityMarkers[k]}`).join(', ') +
+    Object.keys(b.activityQueueMs)
+      .map((k) => `${k} queue ${pp(b.activityQueueMs[k])}, run ${pp(b.activityRunMs[k] ?? { p50: NaN, p95: NaN })}`)
+      .join('; ') +
+    Object.keys(b.localActivityMarkers)
+      .map((k) => `local ${k} × ${b.localActivityMarkers[k]}`)
+      .join(', ') +
     ` (p50/p95 ms, ${b.sessionsSampled} sessions sampled)`
   );
 }
@@ -282,7 +321,14 @@ async function measureInference(runs: number, images: FixtureImage[]) {
       wall.push(performance.now() - t);
       reported.push(e.inferenceMs);
     }
-    return { modelPath: s.VISION_MODEL_PATH, modelId: model.modelId, inputSize: s.VISION_INPUT_SIZE, imageBytes: images.map((i) => i.bytes.byteLength), ms: distribution(wall), modelReportedMs: distribution(reported) };
+    return {
+      modelPath: s.VISION_MODEL_PATH,
+      modelId: model.modelId,
+      inputSize: s.VISION_INPUT_SIZE,
+      imageBytes: images.map((i) => i.bytes.byteLength),
+      ms: distribution(wall),
+      modelReportedMs: distribution(reported),
+    };
   } finally {
     await model.close();
   }
@@ -304,7 +350,14 @@ interface EngineResult {
   failures: string[];
 }
 
-async function measureEngine(opts: WeighVisionBenchOptions, address: string, namespace: string, images: FixtureImage[], runId: string, kind: EngineSessionInput['kind']): Promise<EngineResult> {
+async function measureEngine(
+  opts: WeighVisionBenchOptions,
+  address: string,
+  namespace: string,
+  images: FixtureImage[],
+  runId: string,
+  kind: EngineSessionInput['kind'],
+): Promise<EngineResult> {
   const tenantId = randomUUID();
   const taskQueue = `bench-weighvision-engine-${kind}-${runId}`;
   const nativeConnection = await NativeConnection.connect({ address });
@@ -338,37 +391,55 @@ async function measureEngine(opts: WeighVisionBenchOptions, address: string, nam
     // The same requests the bridge (signalWithStart with the session's search attributes) and the
     // media store (signal) send, carrying envelopes of the same shape and size.
     const envelope = (sessionId: string, stationId: string, type: string, payload: object) => ({
-      schema_version: '1.0', event_id: randomUUID(), trace_id: `trace-${sessionId}`, event_type: type, tenant_id: tenantId, device_id: stationId,
-      ts: new Date().toISOString(), farm_id: place.farmId, barn_id: place.barnId, session_id: sessionId, payload,
+      schema_version: '1.0',
+      event_id: randomUUID(),
+      trace_id: `trace-${sessionId}`,
+      event_type: type,
+      tenant_id: tenantId,
+      device_id: stationId,
+      ts: new Date().toISOString(),
+      farm_id: place.farmId,
+      barn_id: place.barnId,
+      session_id: sessionId,
+      payload,
     });
     const deviceEvent = (sessionId: string, stationId: string, event: object) =>
-      timed(callMs.signalWithStart, () => client.workflow.signalWithStart('weighVisionEngineSession', {
-        workflowId: weighVisionSessionWorkflowId(tenantId, sessionId),
-        taskQueue,
-        args: [{ sessionId, expectedSignals: signalsPerSession, kind } satisfies EngineSessionInput],
-        signal: 'sessionEvent',
-        signalArgs: [event],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: farmiqTenant, value: tenantId },
-          { key: farmiqFarm, value: place.farmId },
-          { key: farmiqBarn, value: place.barnId },
-          { key: farmiqStation, value: stationId },
-          { key: farmiqStatus, value: 'created' },
-        ],
-        staticSummary: `WeighVision engine floor session ${sessionId} — station ${stationId}`,
-      }));
+      timed(callMs.signalWithStart, () =>
+        client.workflow.signalWithStart('weighVisionEngineSession', {
+          workflowId: weighVisionSessionWorkflowId(tenantId, sessionId),
+          taskQueue,
+          args: [{ sessionId, expectedSignals: signalsPerSession, kind } satisfies EngineSessionInput],
+          signal: 'sessionEvent',
+          signalArgs: [event],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: farmiqTenant, value: tenantId },
+            { key: farmiqFarm, value: place.farmId },
+            { key: farmiqBarn, value: place.barnId },
+            { key: farmiqStation, value: stationId },
+            { key: farmiqStatus, value: 'created' },
+          ],
+          staticSummary: `WeighVision engine floor session ${sessionId} — station ${stationId}`,
+        }),
+      );
     const session = async (sessionId: string, stationId: string): Promise<number> => {
       await deviceEvent(sessionId, stationId, envelope(sessionId, stationId, 'weighvision.session.created', { batch_id: randomUUID() }));
-      for (const r of readings) await deviceEvent(sessionId, stationId, envelope(sessionId, stationId, 'weighvision.weight.recorded', { weight_kg: r.kg, stable: r.stable }));
+      for (const r of readings)
+        await deviceEvent(sessionId, stationId, envelope(sessionId, stationId, 'weighvision.weight.recorded', { weight_kg: r.kg, stable: r.stable }));
       const handle = client.workflow.getHandle(weighVisionSessionWorkflowId(tenantId, sessionId));
       await Promise.all(
         images.map((img) => {
           const mediaId = randomUUID();
-          return timed(callMs.signal, () => handle.signal('imageStored', {
-            mediaId, objectKey: `${tenantId}/${place.farmId}/${place.barnId}/${stationId}/${sessionId}/${mediaId}.jpg`, contentType: img.contentType,
-            sizeBytes: img.bytes.byteLength, storedAt: new Date().toISOString(), traceId: `trace-${sessionId}`,
-          }));
+          return timed(callMs.signal, () =>
+            handle.signal('imageStored', {
+              mediaId,
+              objectKey: `${tenantId}/${place.farmId}/${place.barnId}/${stationId}/${sessionId}/${mediaId}.jpg`,
+              contentType: img.contentType,
+              sizeBytes: img.bytes.byteLength,
+              storedAt: new Date().toISOString(),
+              traceId: `trace-${sessionId}`,
+            }),
+          );
         }),
       );
       const finalizedAt = Date.now();
@@ -406,7 +477,11 @@ async function measureEngine(opts: WeighVisionBenchOptions, address: string, nam
     for (const id of ids) if (finalizedAt.has(id) && !recordedAt.has(id)) failures.push(`${id}: not recorded within ${opts.timeoutSeconds} s`);
     const t1 = Math.max(...done.map((id) => recordedAt.get(id)!));
     const seconds = (t1 - t0) / 1000;
-    const timeline = await whereTimeWent(client, done.map((id) => ({ workflowId: weighVisionSessionWorkflowId(tenantId, id), finalizedAt: finalizedAt.get(id)! })), 'engineRecord');
+    const timeline = await whereTimeWent(
+      client,
+      done.map((id) => ({ workflowId: weighVisionSessionWorkflowId(tenantId, id), finalizedAt: finalizedAt.get(id)! })),
+      'engineRecord',
+    );
     return {
       timeline,
       sessions: done.length,
@@ -430,7 +505,10 @@ async function terminateRunning(client: Client, idPrefix: string, reason: string
   let n = 0;
   try {
     for await (const run of client.workflow.list({ query: `WorkflowId STARTS_WITH '${idPrefix}' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(run.workflowId).terminate(reason).catch(() => undefined);
+      await client.workflow
+        .getHandle(run.workflowId)
+        .terminate(reason)
+        .catch(() => undefined);
       n++;
     }
   } catch {
@@ -452,7 +530,14 @@ interface FlowStack {
   processes(): FarmiqProcess[];
 }
 
-async function startFlowStack(pool: Pool, dbUrl: string, opts: WeighVisionBenchOptions, tenantId: string, ids: { edgeId: string; taskQueue: string }, dir: string): Promise<FlowStack> {
+async function startFlowStack(
+  pool: Pool,
+  dbUrl: string,
+  opts: WeighVisionBenchOptions,
+  tenantId: string,
+  ids: { edgeId: string; taskQueue: string },
+  dir: string,
+): Promise<FlowStack> {
   const s = settings();
   const broker = await startTestBroker({ pool });
   const credentials = [];
@@ -491,7 +576,12 @@ async function startFlowStack(pool: Pool, dbUrl: string, opts: WeighVisionBenchO
     `http://127.0.0.1:${bridgePort}/health`,
   );
   // Stations talk to the station listener; the operator listener gets a port of its own.
-  const edgeHttp = proc('edge-http', 'gateways/http/edge-main.ts', { EDGE_STATION_HTTP_PORT: String(httpPort), EDGE_HTTP_PORT: String(await freePort()) }, `http://127.0.0.1:${httpPort}/health`);
+  const edgeHttp = proc(
+    'edge-http',
+    'gateways/http/edge-main.ts',
+    { EDGE_STATION_HTTP_PORT: String(httpPort), EDGE_HTTP_PORT: String(await freePort()) },
+    `http://127.0.0.1:${httpPort}/health`,
+  );
   const stack: FlowStack = { broker, edgeWorker, bridge, edgeHttp, stations: [], processes: () => [edgeWorker, bridge, edgeHttp] };
   try {
     await Promise.all([edgeWorker.start(), bridge.start(), edgeHttp.start()]);
@@ -522,7 +612,14 @@ async function stopFlowStack(stack: FlowStack): Promise<void> {
 /** What each step of a station's session took, as the station saw it (ms). */
 class StepTimings {
   readonly steps: Record<'created' | 'reading' | 'finalized' | 'presign' | 'put' | 'complete' | 'upload' | 'session', number[]> = {
-    created: [], reading: [], finalized: [], presign: [], put: [], complete: [], upload: [], session: [],
+    created: [],
+    reading: [],
+    finalized: [],
+    presign: [],
+    put: [],
+    complete: [],
+    upload: [],
+    session: [],
   };
 
   reset(): void {
@@ -540,7 +637,6 @@ class StepTimings {
     return Object.fromEntries(Object.entries(this.steps).map(([k, v]) => [k, distribution(v)]));
   }
 }
-
 
 interface SessionRow {
   session_id: string;
@@ -619,7 +715,12 @@ function cpuSnapshot(stack: FlowStack) {
 /** Removes this run's uploads from the bench bucket (the bucket itself stays). */
 async function deleteUploads(prefix: string): Promise<number> {
   const c = objectStoreConfigFromSettings(settings());
-  const s3 = new S3Client({ endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true });
+  const s3 = new S3Client({
+    endpoint: c.endpoint,
+    region: c.region,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    forcePathStyle: true,
+  });
   let deleted = 0;
   try {
     for (;;) {
@@ -662,11 +763,17 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
     });
     await probe.workflowService.describeNamespace({ namespace }).finally(() => probe.close());
   }
-  console.log(`\n(ii) engine limit: ${opts.sessions} empty sessions (${signalsPerSession} signals, ${imagesPerSession + 1} no-op activities each), ${opts.stations} at once`);
+  console.log(
+    `\n(ii) engine limit: ${opts.sessions} empty sessions (${signalsPerSession} signals, ${imagesPerSession + 1} no-op activities each), ${opts.stations} at once`,
+  );
   const engine = await measureEngine(opts, s.TEMPORAL_ADDRESS, namespace, images, runId, 'activity');
-  console.log(`    regular activities: ${engine.sessionsPerSecond.toFixed(1)} sessions/s (${engine.sessions} in ${engine.seconds.toFixed(2)} s); finalized → record p50 ${engine.finalizeToRecordMs.p50} ms, p95 ${engine.finalizeToRecordMs.p95} ms; failures ${engine.failures.length}`);
+  console.log(
+    `    regular activities: ${engine.sessionsPerSecond.toFixed(1)} sessions/s (${engine.sessions} in ${engine.seconds.toFixed(2)} s); finalized → record p50 ${engine.finalizeToRecordMs.p50} ms, p95 ${engine.finalizeToRecordMs.p95} ms; failures ${engine.failures.length}`,
+  );
   const engineLocal = await measureEngine(opts, s.TEMPORAL_ADDRESS, namespace, images, `${runId}l`, 'local');
-  console.log(`    local activities:   ${engineLocal.sessionsPerSecond.toFixed(1)} sessions/s (${engineLocal.sessions} in ${engineLocal.seconds.toFixed(2)} s); finalized → record p50 ${engineLocal.finalizeToRecordMs.p50} ms, p95 ${engineLocal.finalizeToRecordMs.p95} ms; failures ${engineLocal.failures.length}`);
+  console.log(
+    `    local activities:   ${engineLocal.sessionsPerSecond.toFixed(1)} sessions/s (${engineLocal.sessions} in ${engineLocal.seconds.toFixed(2)} s); finalized → record p50 ${engineLocal.finalizeToRecordMs.p50} ms, p95 ${engineLocal.finalizeToRecordMs.p95} ms; failures ${engineLocal.failures.length}`,
+  );
 
   // (iii)
   const dbUrl = withDatabase(s.EDGE_DATABASE_URL, benchDatabase);
@@ -698,7 +805,10 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
     const steps = new StepTimings();
     const weigh = async (sessionId: string, station: SimulatedStation) => {
       try {
-        finalizedAt.set(sessionId, (await steps.time('session', () => station.weigh(sessionId, readings, images, (step, work) => steps.time(step, work)))).finalizedAt);
+        finalizedAt.set(
+          sessionId,
+          (await steps.time('session', () => station.weigh(sessionId, readings, images, (step, work) => steps.time(step, work)))).finalizedAt,
+        );
       } catch (err) {
         failures.push(`${sessionId}: ${(err as Error).message}`);
       }
@@ -708,7 +818,12 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
     const warm = st.stations.map((_, k) => `W-${runId}-${k}`);
     await Promise.all(warm.map((id, k) => weigh(id, st.stations[k])));
     if (failures.length || !(await rowWatcher.until(warm, Date.now() + opts.timeoutSeconds * 1000))) {
-      throw new Error(`warm-up sessions did not finalize: ${failures.join('; ')}\n${st.processes().map((p) => `--- ${p.opts.name} ---\n${p.tail(20)}`).join('\n')}`);
+      throw new Error(
+        `warm-up sessions did not finalize: ${failures.join('; ')}\n${st
+          .processes()
+          .map((p) => `--- ${p.opts.name} ---\n${p.tail(20)}`)
+          .join('\n')}`,
+      );
     }
     console.log(`    warm-up: ${warm.length} sessions finalized`);
 
@@ -719,11 +834,17 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
     let progress = 0;
     const ticker = setInterval(() => {
       const n = sessionIds.filter((id) => rowWatcher.rows.has(id)).length;
-      if (n !== progress) process.stdout.write(`\r    t=${((Date.now() - t0) / 1000).toFixed(0)}s  finalized ${finalizedAt.size - warm.length}/${opts.sessions} published, ${(progress = n)} rows final   `);
+      if (n !== progress)
+        process.stdout.write(
+          `\r    t=${((Date.now() - t0) / 1000).toFixed(0)}s  finalized ${finalizedAt.size - warm.length}/${opts.sessions} published, ${(progress = n)} rows final   `,
+        );
     }, 1000);
     await inLoops(opts.stations, opts.sessions, (i, loop) => weigh(sessionIds[i], st.stations[loop]));
     const sentAt = Date.now();
-    const complete = await rowWatcher.until(sessionIds.filter((id) => finalizedAt.has(id)), sentAt + opts.timeoutSeconds * 1000);
+    const complete = await rowWatcher.until(
+      sessionIds.filter((id) => finalizedAt.has(id)),
+      sentAt + opts.timeoutSeconds * 1000,
+    );
     clearInterval(ticker);
     await rowWatcher.stop();
     const cpu1 = cpuSnapshot(st);
@@ -738,7 +859,12 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
       else if (r && r.status !== 'finalized') failures.push(`${id}: session row ${r.status}`);
     }
     if (finalized.length === 0) {
-      throw new Error(`no session finalized: ${failures.slice(0, 5).join('; ')}\n${st.processes().map((p) => `--- ${p.opts.name} ---\n${p.tail(20)}`).join('\n')}`);
+      throw new Error(
+        `no session finalized: ${failures.slice(0, 5).join('; ')}\n${st
+          .processes()
+          .map((p) => `--- ${p.opts.name} ---\n${p.tail(20)}`)
+          .join('\n')}`,
+      );
     }
     const degraded = finalized.filter((r) => r.images_inferred !== imagesPerSession).length;
     const t1 = Math.max(...finalized.map((r) => r.updated_ms));
@@ -782,7 +908,16 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
       benchmark: 'weighvision',
       at: new Date().toISOString(),
       machine: { ...facts, loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))) },
-      parameters: { sessions: opts.sessions, stations: opts.stations, imagesPerSession, readingsPerSession, inferenceRuns: opts.inferenceRuns, pollMs: opts.pollMs, env: opts.env, images: images.map((i) => i.file) },
+      parameters: {
+        sessions: opts.sessions,
+        stations: opts.stations,
+        imagesPerSession,
+        readingsPerSession,
+        inferenceRuns: opts.inferenceRuns,
+        pollMs: opts.pollMs,
+        env: opts.env,
+        images: images.map((i) => i.file),
+      },
       inference,
       engine,
       engineLocal,
@@ -821,12 +956,16 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
         `(iii) whole flow                 : ${f1(rate)} sessions/s (${finalized.length} sessions in ${seconds.toFixed(2)} s, first created → last final row)`,
         `      finalized → final row      : p50 ${latency.p50} ms, p95 ${latency.p95} ms, max ${latency.max} ms (row updated_at; as polled every ${opts.pollMs} ms: p95 ${observed.p95} ms)`,
         `      failures                   : ${failures.length}${failures.length ? ` (${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''})` : ''}; sessions with < ${imagesPerSession} images inferred: ${degraded}`,
-        `      station steps, p50 / p95 ms: ${Object.entries(result.wholeFlow.stationStepMs).map(([k, d]) => `${k} ${Math.round(d.p50)}/${Math.round(d.p95)}`).join(', ')}`,
+        `      station steps, p50 / p95 ms: ${Object.entries(result.wholeFlow.stationStepMs)
+          .map(([k, d]) => `${k} ${Math.round(d.p50)}/${Math.round(d.p95)}`)
+          .join(', ')}`,
         `      ingress rejects            : ${JSON.stringify(result.wholeFlow.ingressRejects)} (session_not_found: presigns before the session existed, retried by the station)`,
         `      where the time went        : ${breakdownLine(timeline)}`,
         `      worker's own inference_ms  : p50 ${result.wholeFlow.workerInferenceMs.p50} ms, p95 ${result.wholeFlow.workerInferenceMs.p95} ms (under load, as stored in inference_results)`,
         `      outbox events              : ${JSON.stringify(result.wholeFlow.outboxEvents)}`,
-        `      CPU s during the run       : ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')} (of ${(seconds * facts.cpus).toFixed(1)} available)`,
+        `      CPU s during the run       : ${Object.entries(cpu)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} (of ${(seconds * facts.cpus).toFixed(1)} available)`,
         `      peak memory (VmHWM)        : edge worker ${memory.edgeWorker?.peakMiB ?? '?'} MiB, bridge ${memory.bridge?.peakMiB ?? '?'} MiB, edge HTTP ${memory.edgeHttp?.peakMiB ?? '?'} MiB`,
         `(ii) engine limit                : ${f1(engine.sessionsPerSecond)} sessions/s (finalized → record p50 ${engine.finalizeToRecordMs.p50} ms, p95 ${engine.finalizeToRecordMs.p95} ms; ` +
           `signalWithStart p50/p95 ${Math.round(engine.callMs.signalWithStart.p50)}/${Math.round(engine.callMs.signalWithStart.p95)} ms, signal ${Math.round(engine.callMs.signal.p50)}/${Math.round(engine.callMs.signal.p95)} ms)`,
@@ -849,12 +988,18 @@ export async function benchWeighVision(opts: WeighVisionBenchOptions): Promise<v
       await terminateRunning(client, `weighvision-session/${tenantId}/`, 'weighvision benchmark over');
       // What the edge worker set up for its edge id: the two schedules, their runs, the forwarder.
       for (const id of [syncOutboxRetentionScheduleId(ids.edgeId), telemetryRollupsScheduleId(ids.edgeId)]) {
-        await client.schedule.getHandle(id).delete().catch(() => undefined);
+        await client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
       }
       for (const prefix of [syncOutboxRetentionScheduleId(ids.edgeId), telemetryRollupsScheduleId(ids.edgeId)]) {
         await terminateRunning(client, prefix, 'weighvision benchmark over');
       }
-      await client.workflow.getHandle(syncForwarderWorkflowId(ids.edgeId)).terminate('weighvision benchmark over').catch(() => undefined);
+      await client.workflow
+        .getHandle(syncForwarderWorkflowId(ids.edgeId))
+        .terminate('weighvision benchmark over')
+        .catch(() => undefined);
       await connection.close().catch(() => undefined);
     }
     await deleteUploads(`${tenantId}/`).catch((err: Error) => console.warn(`could not remove the run's uploads from ${benchBucket}: ${err.message}`));

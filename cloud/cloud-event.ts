@@ -26,9 +26,7 @@ const requiredPlacement: Partial<Record<EventType, readonly PlacementField[]>> =
   'weighvision.session.finalized': ['farm_id', 'barn_id', 'session_id'],
 };
 
-export type ParsedCloudEvent =
-  | { ok: true; event: CloudEvent }
-  | { ok: false; reason: string; detail: string; eventId?: string; tenantId?: string };
+export type ParsedCloudEvent = { ok: true; event: CloudEvent } | { ok: false; reason: string; detail: string; eventId?: string; tenantId?: string };
 
 /** Ids of a broken event, when it has plausible ones, so its outcome can name it. */
 function idsOf(raw: unknown): { eventId?: string; tenantId?: string } {

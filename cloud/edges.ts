@@ -25,14 +25,13 @@ export async function provisionEdge(pool: Pool, input: { edgeId: string; tenants
   const tenants = [...new Set(input.tenants.map((t) => tenantIdSchema.parse(t.toLowerCase())))];
   const key = newEdgeKeyPair();
   await inTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO tenants (id, name) SELECT t, 'tenant ' || t FROM unnest($1::uuid[]) AS t ON CONFLICT (id) DO NOTHING`,
-      [tenants],
-    );
-    const inserted = await client.query(
-      `INSERT INTO edges (edge_id, name, key_id, public_key) VALUES ($1, $2, $3, $4) ON CONFLICT (edge_id) DO NOTHING`,
-      [edgeId, input.name ?? null, key.keyId, key.publicKeyPem],
-    );
+    await client.query(`INSERT INTO tenants (id, name) SELECT t, 'tenant ' || t FROM unnest($1::uuid[]) AS t ON CONFLICT (id) DO NOTHING`, [tenants]);
+    const inserted = await client.query(`INSERT INTO edges (edge_id, name, key_id, public_key) VALUES ($1, $2, $3, $4) ON CONFLICT (edge_id) DO NOTHING`, [
+      edgeId,
+      input.name ?? null,
+      key.keyId,
+      key.publicKeyPem,
+    ]);
     if (inserted.rowCount === 0) throw new Error(`edge ${edgeId} already exists (rotate its key with "edge rotate-key")`);
     await client.query(`INSERT INTO edge_tenants (edge_id, tenant_id) SELECT $1, t FROM unnest($2::uuid[]) AS t`, [edgeId, tenants]);
   });

@@ -29,7 +29,12 @@ export const relayMetrics = {
 
 export const consumerMetrics = {
   messages: counter('farmiq_cloud_consumer_messages_total', 'Messages handled by the cloud consumers', ['consumer', 'outcome']),
-  batchSeconds: histogram('farmiq_cloud_consumer_batch_seconds', 'Time to commit one consumer batch', ['consumer'], [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
+  batchSeconds: histogram(
+    'farmiq_cloud_consumer_batch_seconds',
+    'Time to commit one consumer batch',
+    ['consumer'],
+    [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  ),
   deadLetters: counter('farmiq_cloud_dead_letters_total', 'Messages stored in dead_letters', ['queue', 'reason']),
   syncBatches: counter('farmiq_cloud_sync_batches_total', 'sync.batch.* events reported by edges', ['event_type']),
   syncBatchEvents: counter('farmiq_cloud_sync_batch_events_total', 'Events counted in sync.batch.acked, by outcome', ['outcome']),

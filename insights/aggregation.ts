@@ -215,7 +215,9 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
   for (const r of climate.flatMap((q) => q.rows)) {
     const barn = barns.get(r.barn_id);
     if (!barn) continue;
-    const order = r.hours.every((h, i) => i === 0 || r.hours[i - 1] < h) ? r.hours.map((_, i) => i) : r.hours.map((_, i) => i).sort((x, y) => r.hours[x] - r.hours[y]);
+    const order = r.hours.every((h, i) => i === 0 || r.hours[i - 1] < h)
+      ? r.hours.map((_, i) => i)
+      : r.hours.map((_, i) => i).sort((x, y) => r.hours[x] - r.hours[y]);
     const hours: BarnHour[] = order.map((i) => ({
       hour: new Date(r.hours[i] * 1000).toISOString(),
       localDay: dayLabel(r.local_days[i]),

@@ -21,11 +21,7 @@ export async function activeUserExists(client: PoolClient, tenantId: string, use
   return (user.rowCount ?? 0) > 0;
 }
 
-export type InsightRequestCheck =
-  | { stored: InsightRecord }
-  | { missing: string }
-  | { unknownRecipient: true }
-  | { ready: true };
+export type InsightRequestCheck = { stored: InsightRecord } | { missing: string } | { unknownRecipient: true } | { ready: true };
 
 /**
  * In this order: the insight already stored for the request id; else the farm (and barn) must

@@ -49,13 +49,7 @@ export type InsightGenerator = 'template' | 'llm';
 
 /** Why the template writer answered although an LLM was configured. */
 export type FallbackReason =
-  | 'llm_timeout'
-  | 'llm_http_error'
-  | 'llm_unreachable'
-  | 'llm_invalid_json'
-  | 'llm_schema_violation'
-  | 'llm_numbers_not_in_summary'
-  | 'llm_activity_failed';
+  'llm_timeout' | 'llm_http_error' | 'llm_unreachable' | 'llm_invalid_json' | 'llm_schema_violation' | 'llm_numbers_not_in_summary' | 'llm_activity_failed';
 
 export interface LlmFallback {
   reason: FallbackReason;

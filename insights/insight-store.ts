@@ -147,10 +147,13 @@ export async function storeInsight(client: PoolClient, input: StoreInsightInput)
   );
   const id = inserted.rows[0]?.id;
   if (id && generated.fallback) {
-    await client.query(
-      `INSERT INTO insight_llm_fallbacks (tenant_id, insight_id, reason, detail, model) VALUES ($1, $2, $3, $4, $5)`,
-      [input.tenantId, id, generated.fallback.reason, generated.fallback.detail, generated.fallback.model],
-    );
+    await client.query(`INSERT INTO insight_llm_fallbacks (tenant_id, insight_id, reason, detail, model) VALUES ($1, $2, $3, $4, $5)`, [
+      input.tenantId,
+      id,
+      generated.fallback.reason,
+      generated.fallback.detail,
+      generated.fallback.model,
+    ]);
   }
   const stored = await findInsightByRequestId(client, input.tenantId, input.requestId);
   if (!stored) throw new Error(`insight of request ${input.requestId} is neither inserted nor found`);
@@ -178,7 +181,17 @@ export async function listInsights(
   client: PoolClient,
   q: { tenantId: string; farmId: string; limit: number; cursor: ListCursor | null },
 ): Promise<{ items: InsightListItem[]; nextCursor: string | null }> {
-  const r = await client.query<{ id: string; farm_id: string; barn_id: string | null; window_start: string; window_end: string; request_id: string; generator: InsightGenerator; title: string; created_at: string }>(
+  const r = await client.query<{
+    id: string;
+    farm_id: string;
+    barn_id: string | null;
+    window_start: string;
+    window_end: string;
+    request_id: string;
+    generator: InsightGenerator;
+    title: string;
+    created_at: string;
+  }>(
     `SELECT i.id, i.farm_id, i.barn_id, ${isoMs('i.window_start')} AS window_start, ${isoMs('i.window_end')} AS window_end,
             i.request_id, i.generator, i.insight->>'title' AS title, ${iso('i.created_at')} AS created_at
      FROM insights i

@@ -32,7 +32,10 @@ export interface InsightNotifier {
 
 /** A notification the service refuses for good (unknown recipient, invalid input): not retried. */
 export class NotificationRejected extends Error {
-  constructor(readonly problem: string, message: string) {
+  constructor(
+    readonly problem: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'NotificationRejected';
   }

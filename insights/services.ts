@@ -11,7 +11,15 @@ import { HttpPredictor, localPredictor, type GrowthPredictor } from './ml/predic
 
 type InsightSettings = Pick<
   Settings,
-  'LLM_PROVIDER' | 'LLM_BASE_URL' | 'LLM_MODEL' | 'LLM_API_KEY' | 'LLM_TIMEOUT_MS' | 'LLM_MAX_TOKENS' | 'ML_SERVICE_URL' | 'LLM_INSIGHTS_SERVICE_URL' | 'INTERNAL_SERVICE_TOKEN'
+  | 'LLM_PROVIDER'
+  | 'LLM_BASE_URL'
+  | 'LLM_MODEL'
+  | 'LLM_API_KEY'
+  | 'LLM_TIMEOUT_MS'
+  | 'LLM_MAX_TOKENS'
+  | 'ML_SERVICE_URL'
+  | 'LLM_INSIGHTS_SERVICE_URL'
+  | 'INTERNAL_SERVICE_TOKEN'
 >;
 
 /** The LLM writer, or null for the template writer. Throws (fail fast) on an incomplete LLM setup. */

@@ -147,7 +147,10 @@ export async function storeVerifiedMedia(
   traceId: string,
 ): Promise<StoreResult | undefined> {
   return inTransaction(pool, async (client) => {
-    const { rows: locked } = await client.query<MediaRow>(`SELECT ${columns} FROM media_objects WHERE tenant_id = $1 AND media_id = $2 FOR UPDATE`, [tenantId, mediaId]);
+    const { rows: locked } = await client.query<MediaRow>(`SELECT ${columns} FROM media_objects WHERE tenant_id = $1 AND media_id = $2 FOR UPDATE`, [
+      tenantId,
+      mediaId,
+    ]);
     if (locked.length === 0) return undefined;
     const current = toRecord(locked[0]);
     if (current.status !== 'presigned') return { record: current, transitioned: false };
@@ -165,7 +168,15 @@ export async function storeVerifiedMedia(
       throw new Error(`media ${mediaId} does not make a valid media.stored event: ${check.error.issues[0]?.path.join('.')}: ${check.error.issues[0]?.message}`);
     }
     await appendEvents(client, [
-      { tenant_id: event.tenant_id, event_id: event.event_id, event_type: event.event_type, envelope: event, trace_id: event.trace_id, occurred_at: event.ts, priority: 0 },
+      {
+        tenant_id: event.tenant_id,
+        event_id: event.event_id,
+        event_type: event.event_type,
+        envelope: event,
+        trace_id: event.trace_id,
+        occurred_at: event.ts,
+        priority: 0,
+      },
     ]);
     return { record, transitioned: true };
   });

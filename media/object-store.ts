@@ -71,7 +71,14 @@ export interface ObjectStore {
 export function objectStoreConfigFromSettings(
   s: Pick<Settings, 'S3_ENDPOINT' | 'S3_PUBLIC_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_BUCKET'>,
 ): ObjectStoreConfig {
-  return { endpoint: s.S3_ENDPOINT, publicEndpoint: s.S3_PUBLIC_ENDPOINT || s.S3_ENDPOINT, region: s.S3_REGION, accessKeyId: s.S3_ACCESS_KEY, secretAccessKey: s.S3_SECRET_KEY, bucket: s.S3_BUCKET };
+  return {
+    endpoint: s.S3_ENDPOINT,
+    publicEndpoint: s.S3_PUBLIC_ENDPOINT || s.S3_ENDPOINT,
+    region: s.S3_REGION,
+    accessKeyId: s.S3_ACCESS_KEY,
+    secretAccessKey: s.S3_SECRET_KEY,
+    bucket: s.S3_BUCKET,
+  };
 }
 
 /** The store's answer for a missing object or bucket. */

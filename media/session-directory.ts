@@ -59,7 +59,8 @@ export function temporalSessionDirectory(opts: TemporalSessionDirectoryOptions):
       if (err instanceof TemporalUnreachableError) throw new SessionDirectoryError('temporal_unavailable', err.message);
       const code = grpcCode(err);
       // UNAVAILABLE (14): the server went away; DEADLINE_EXCEEDED (4): it did not answer.
-      if (code === 14 || code === 4) throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} did not answer: ${(err as Error).message}`);
+      if (code === 14 || code === 4)
+        throw new SessionDirectoryError('temporal_unavailable', `Temporal at ${opts.address} did not answer: ${(err as Error).message}`);
       throw err;
     }
   }

@@ -102,16 +102,19 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
   private async connectLoop(): Promise<void> {
     const { log, name } = this.opts;
     const url = withHeartbeat(this.opts.url, this.opts.heartbeatSeconds ?? 10);
-    const model = await withRetry(async () => (this.stopped ? undefined : amqp.connect(url, { clientProperties: { connection_name: name }, timeout: 10_000 })), {
-      backoff: { firstMs: this.opts.minBackoffMs ?? 250, maxMs: this.opts.maxBackoffMs ?? 10_000 },
-      jitter: (ms) => Math.round(ms * (0.5 + Math.random() / 2)),
-      signal: this.sleeper.signal,
-      onFailure: (err, { retryInMs }) => {
-        if (this.stopped) return { result: undefined };
-        log.warn({ broker: safeAmqpAddress(this.opts.url), err: (err as Error).message, retryInMs }, 'RabbitMQ not reachable');
-        return 'retry';
+    const model = await withRetry(
+      async () => (this.stopped ? undefined : amqp.connect(url, { clientProperties: { connection_name: name }, timeout: 10_000 })),
+      {
+        backoff: { firstMs: this.opts.minBackoffMs ?? 250, maxMs: this.opts.maxBackoffMs ?? 10_000 },
+        jitter: (ms) => Math.round(ms * (0.5 + Math.random() / 2)),
+        signal: this.sleeper.signal,
+        onFailure: (err, { retryInMs }) => {
+          if (this.stopped) return { result: undefined };
+          log.warn({ broker: safeAmqpAddress(this.opts.url), err: (err as Error).message, retryInMs }, 'RabbitMQ not reachable');
+          return 'retry';
+        },
       },
-    });
+    );
     if (!model) return;
     if (this.stopped) {
       await model.close().catch(() => {});
@@ -134,4 +137,3 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     this.start();
   }
 }
-

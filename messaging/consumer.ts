@@ -19,7 +19,10 @@ export type Verdict = 'ack' | 'requeue';
 
 /** Thrown by a handler when nothing in the batch is at fault: the batch is retried as it is. */
 export class TransientError extends Error {
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'TransientError';
   }

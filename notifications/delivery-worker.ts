@@ -233,7 +233,13 @@ export class DeliveryWorker {
    * failed with storage_refused:<SQLSTATE> and is never dispatched again. Each step in a savepoint,
    * so what the database does take is kept; only the delivery row's removal is required.
    */
-  private async recordOrQuarantine(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
+  private async recordOrQuarantine(
+    client: PoolClient,
+    n: LockedNotification,
+    attempt: number,
+    startedAt: Date,
+    error: DeliveryError | undefined,
+  ): Promise<Exclude<AttemptOutcome, 'skipped'>> {
     const step = <T>(work: () => Promise<T>): Promise<T> => inSavepoint(client, work);
     let refusal: unknown;
     try {
@@ -276,7 +282,13 @@ export class DeliveryWorker {
     return 'failed';
   }
 
-  private async record(client: PoolClient, n: LockedNotification, attempt: number, startedAt: Date, error: DeliveryError | undefined): Promise<Exclude<AttemptOutcome, 'skipped'>> {
+  private async record(
+    client: PoolClient,
+    n: LockedNotification,
+    attempt: number,
+    startedAt: Date,
+    error: DeliveryError | undefined,
+  ): Promise<Exclude<AttemptOutcome, 'skipped'>> {
     const maxAttempts = this.policy.maxAttempts;
     const outcome = !error ? 'sent' : error.permanent ? 'failed' : attempt >= maxAttempts ? 'dlq' : 'retry';
     // A channel's error may quote what the far side answered: stored minus what Postgres refuses.

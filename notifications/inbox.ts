@@ -129,10 +129,11 @@ export async function markRead(pool: Pool, auth: AuthContext, id: string): Promi
       );
       return { id, readAt: r.rows[0].read_at };
     }
-    await client.query(
-      `INSERT INTO notification_reads (tenant_id, notification_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-      [auth.tenantId, id, auth.userId],
-    );
+    await client.query(`INSERT INTO notification_reads (tenant_id, notification_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+      auth.tenantId,
+      id,
+      auth.userId,
+    ]);
     const r = await client.query<{ read_at: string }>(
       `SELECT ${stamp} FROM notification_reads WHERE tenant_id = $1 AND notification_id = $2 AND user_id = $3`,
       [auth.tenantId, id, auth.userId],

@@ -61,7 +61,10 @@ async function main(): Promise<void> {
   worker.start();
   lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
   health.setPhase('ready');
-  log.info({ health: health.address, smtp: new URL(s.SMTP_URL).host, sms: Boolean(s.SMS_WEBHOOK_URL), push: Boolean(s.PUSH_WEBHOOK_URL) }, 'notification delivery worker started');
+  log.info(
+    { health: health.address, smtp: new URL(s.SMTP_URL).host, sms: Boolean(s.SMS_WEBHOOK_URL), push: Boolean(s.PUSH_WEBHOOK_URL) },
+    'notification delivery worker started',
+  );
 }
 
 main().catch((err: Error) => {

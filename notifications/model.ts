@@ -55,7 +55,10 @@ export type SendNotificationInput = z.input<typeof sendNotificationInput>;
 export type NotificationProblem = 'recipient_not_found' | 'recipient_required' | 'invalid_input';
 
 export class NotificationError extends Error {
-  constructor(readonly problem: NotificationProblem, message: string) {
+  constructor(
+    readonly problem: NotificationProblem,
+    message: string,
+  ) {
     super(message);
     this.name = 'NotificationError';
   }

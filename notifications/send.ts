@@ -40,10 +40,10 @@ export interface SendResult {
 }
 
 async function findByKey(client: PoolClient, tenantId: string, key: string): Promise<NotificationRow | undefined> {
-  const r = await client.query<NotificationRow>(
-    `SELECT ${notificationColumns} FROM notifications n WHERE n.tenant_id = $1 AND n.idempotency_key = $2`,
-    [tenantId, key],
-  );
+  const r = await client.query<NotificationRow>(`SELECT ${notificationColumns} FROM notifications n WHERE n.tenant_id = $1 AND n.idempotency_key = $2`, [
+    tenantId,
+    key,
+  ]);
   return r.rows[0];
 }
 

@@ -13,7 +13,11 @@ export class HealthServer {
   private server?: http.Server;
   private phase: 'starting' | 'ready' | 'stopping' = 'starting';
 
-  constructor(private readonly component: string, private readonly port: number, private readonly host = '127.0.0.1') {}
+  constructor(
+    private readonly component: string,
+    private readonly port: number,
+    private readonly host = '127.0.0.1',
+  ) {}
 
   addCheck(name: string, check: HealthCheck): void {
     this.checks.set(name, check);

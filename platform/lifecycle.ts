@@ -12,7 +12,10 @@ export class Lifecycle {
   private stopping?: Promise<void>;
   readonly abort = new AbortController();
 
-  constructor(private readonly log: Logger, private readonly graceSeconds: number) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly graceSeconds: number,
+  ) {}
 
   onStop(name: string, stop: () => Promise<void>): void {
     this.steps.push({ name, stop });

@@ -5,11 +5,7 @@
 import { withRetry } from './backoff';
 import type { Logger } from './logger';
 
-export async function waitFor<T>(
-  what: string,
-  attempt: () => Promise<T>,
-  opts: { log: Logger; timeoutSeconds: number; signal?: AbortSignal },
-): Promise<T> {
+export async function waitFor<T>(what: string, attempt: () => Promise<T>, opts: { log: Logger; timeoutSeconds: number; signal?: AbortSignal }): Promise<T> {
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
   return withRetry(attempt, {
     backoff: { firstMs: 250, maxMs: 5000 },

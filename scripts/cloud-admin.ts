@@ -52,7 +52,10 @@ function table(rows: Record<string, TableCell>[]): void {
 }
 
 export function buildProgram(): Command {
-  const program = new Command().name('cloud-admin').description('FarmIQ cloud administration').option('--url <url>', 'cloud database URL (default CLOUD_DATABASE_URL)');
+  const program = new Command()
+    .name('cloud-admin')
+    .description('FarmIQ cloud administration')
+    .option('--url <url>', 'cloud database URL (default CLOUD_DATABASE_URL)');
   const url = () => program.opts<{ url?: string }>().url;
 
   const edge = program.command('edge').description('edges (farm servers) allowed to sync events');
@@ -98,7 +101,10 @@ export function buildProgram(): Command {
     .action(async (o: { json?: boolean }) => {
       const edges = await withPool(url(), (pool) => listEdges(pool));
       if (o.json) console.log(JSON.stringify(edges, null, 2));
-      else table(edges.map((e) => ({ edge_id: e.edge_id, key_id: e.key_id, name: e.name, tenants: e.tenants, created_at: e.created_at, revoked_at: e.revoked_at })));
+      else
+        table(
+          edges.map((e) => ({ edge_id: e.edge_id, key_id: e.key_id, name: e.name, tenants: e.tenants, created_at: e.created_at, revoked_at: e.revoked_at })),
+        );
     });
 
   const dead = program.command('dead-letters').description('messages the consumers gave up on');

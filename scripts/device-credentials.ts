@@ -147,29 +147,25 @@ async function main(): Promise<void> {
     });
   });
 
-  common(
-    program
-      .command('list')
-      .description('list provisioned devices')
-      .option('--all', 'include revoked devices')
-      .option('--json', 'print JSON'),
-  ).action(async (o: ListCliOptions) => {
-    await withPool(async (pool) => {
-      const devices = (await listDevices(pool, { includeRevoked: Boolean(o.all) })).map(({ passwordHash: _hash, ...d }) => d);
-      if (o.json) {
-        console.log(JSON.stringify(devices, null, 2));
-        return;
-      }
-      if (devices.length === 0) {
-        console.log('no devices');
-        return;
-      }
-      for (const d of devices) {
-        const state = d.revokedAt ? `revoked ${d.revokedAt.toISOString()}` : 'active';
-        console.log(`${d.username}\t${d.kind}\t${d.tenantId}/${d.farmId}/${d.barnId}/${d.deviceId}\tcreated ${d.createdAt.toISOString()}\t${state}`);
-      }
-    });
-  });
+  common(program.command('list').description('list provisioned devices').option('--all', 'include revoked devices').option('--json', 'print JSON')).action(
+    async (o: ListCliOptions) => {
+      await withPool(async (pool) => {
+        const devices = (await listDevices(pool, { includeRevoked: Boolean(o.all) })).map(({ passwordHash: _hash, ...d }) => d);
+        if (o.json) {
+          console.log(JSON.stringify(devices, null, 2));
+          return;
+        }
+        if (devices.length === 0) {
+          console.log('no devices');
+          return;
+        }
+        for (const d of devices) {
+          const state = d.revokedAt ? `revoked ${d.revokedAt.toISOString()}` : 'active';
+          console.log(`${d.username}\t${d.kind}\t${d.tenantId}/${d.farmId}/${d.barnId}/${d.deviceId}\tcreated ${d.createdAt.toISOString()}\t${state}`);
+        }
+      });
+    },
+  );
 
   common(program.command('revoke').description('revoke a device; the broker refuses it from the reload on').argument('<username>')).action(
     async (username: string, o: CommonCliOptions) => {
@@ -197,7 +193,10 @@ async function main(): Promise<void> {
       .option('--port <port>', 'listener port (default: the port of MQTT_URL)')
       .option('--bind <address>', 'listener address (default MQTT_LISTEN_ADDRESS or 127.0.0.1)')
       .option('--user <name>', 'user the broker runs as when started as root (default MOSQUITTO_USER or the current user)')
-      .option('--subscribe-guard <file>', 'subscribe guard plugin (.so) as the broker sees it (default MOSQUITTO_SUBSCRIBE_GUARD or .venv/lib/mosquitto/subscribe_guard.so)'),
+      .option(
+        '--subscribe-guard <file>',
+        'subscribe guard plugin (.so) as the broker sees it (default MOSQUITTO_SUBSCRIBE_GUARD or .venv/lib/mosquitto/subscribe_guard.so)',
+      ),
   ).action(async (o: RenderCliOptions) => {
     const s = settings();
     const h = home(o);

@@ -27,7 +27,10 @@ function print(json: boolean, value: Record<string, unknown>, plain: string): vo
   console.log(json ? JSON.stringify(value) : plain);
 }
 
-const program = new Command().name('tenant-admin').description('FarmIQ tenants, dashboard users and tokens').option('--url <url>', 'cloud database URL (default CLOUD_DATABASE_URL)');
+const program = new Command()
+  .name('tenant-admin')
+  .description('FarmIQ tenants, dashboard users and tokens')
+  .option('--url <url>', 'cloud database URL (default CLOUD_DATABASE_URL)');
 const url = () => program.opts<{ url?: string }>().url;
 
 const tenant = program.command('tenant').description('tenants');
@@ -52,9 +55,7 @@ user
   .action(async (o: { tenant: string; email: string; role: string; password?: string; name?: string; json?: boolean }) => {
     if (!isRole(o.role)) throw new Error(`--role must be one of ${roles.join(', ')}`);
     const role = o.role;
-    const u = await withPool(url(), (pool) =>
-      createUser(pool, { tenantId: o.tenant, email: o.email, role, displayName: o.name, password: o.password }),
-    );
+    const u = await withPool(url(), (pool) => createUser(pool, { tenantId: o.tenant, email: o.email, role, displayName: o.name, password: o.password }));
     print(Boolean(o.json), { user_id: u.id, tenant_id: u.tenantId, email: u.email, role: u.role }, u.id);
   });
 

@@ -38,7 +38,10 @@ export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
     }
     // Running a stale bundle would serve old workflow code (or none of a new workflow type) to
     // running workflows; in a checkout the sources are the truth.
-    log.warn({ bundle: codePath, builtAt, newerSources: newer }, 'prebuilt workflow bundle is older than the workflow sources; bundling from source (rebuild with `npm run temporal:bundle`)');
+    log.warn(
+      { bundle: codePath, builtAt, newerSources: newer },
+      'prebuilt workflow bundle is older than the workflow sources; bundling from source (rebuild with `npm run temporal:bundle`)',
+    );
     return { workflowsPath: workflowsPath(kind) };
   }
   log.info({ workflowsPath: workflowsPath(kind), missingBundle: codePath }, 'no prebuilt workflow bundle; bundling workflows from source');

@@ -20,10 +20,7 @@ export interface TemporalTarget {
  * Connects, waiting for the server (and the namespace) to come up instead of crashing: on a farm
  * server systemd may start the worker before Temporal has opened its port.
  */
-export async function connectTemporal(
-  target: TemporalTarget,
-  opts: { log: Logger; timeoutSeconds: number; signal?: AbortSignal },
-): Promise<NativeConnection> {
+export async function connectTemporal(target: TemporalTarget, opts: { log: Logger; timeoutSeconds: number; signal?: AbortSignal }): Promise<NativeConnection> {
   return waitFor(
     `Temporal at ${target.address} (namespace ${target.namespace})`,
     async () => {

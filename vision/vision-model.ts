@@ -59,7 +59,9 @@ export function visionModelConfig(s: Settings): VisionModelConfig {
     inputSize: s.VISION_INPUT_SIZE,
     weightOutput: s.VISION_OUTPUT_WEIGHT,
     qualityOutput: s.VISION_OUTPUT_QUALITY,
-    qualityLabels: s.VISION_QUALITY_LABELS.split(',').map((l) => l.trim()).filter((l) => l.length > 0),
+    qualityLabels: s.VISION_QUALITY_LABELS.split(',')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0),
     qualityThreshold: s.VISION_QUALITY_THRESHOLD,
   };
 }
@@ -167,7 +169,10 @@ function checkSignature(session: InferenceSession, config: VisionModelConfig, fi
   if (!session.inputNames.includes(inputName)) {
     throw new VisionModelLoadError(`vision model ${file} has no input "${inputName}" (VISION_INPUT_NAME); its inputs: ${session.inputNames.join(', ')}`);
   }
-  for (const [name, setting] of [[weightOutput, 'VISION_OUTPUT_WEIGHT'], [qualityOutput, 'VISION_OUTPUT_QUALITY']] as const) {
+  for (const [name, setting] of [
+    [weightOutput, 'VISION_OUTPUT_WEIGHT'],
+    [qualityOutput, 'VISION_OUTPUT_QUALITY'],
+  ] as const) {
     if (!session.outputNames.includes(name)) {
       throw new VisionModelLoadError(`vision model ${file} has no output "${name}" (${setting}); its outputs: ${session.outputNames.join(', ')}`);
     }

@@ -7,7 +7,7 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 
 export function failureType(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? cause.type ?? undefined : undefined;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 export function failureMessage(err: unknown): string {

@@ -11,7 +11,6 @@ import { syncRetryPolicy } from '../domain/sync/retry-policy';
 import { syncFailureTypes } from '../domain/sync/sync-failures';
 import { maxClaimWaitSeconds } from '../domain/sync/sync-contract';
 
-
 /**
  * Short statements against the edge Postgres (give back, dead-letter, configuration check).
  * Retried for about four minutes to ride out a Postgres restart; past that the rows' lease runs

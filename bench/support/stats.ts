@@ -19,7 +19,9 @@ export function median(values: number[]): number {
 export function machine() {
   const version = (cmd: string) => {
     try {
-      return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0];
+      return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .trim()
+        .split('\n')[0];
     } catch {
       return 'unknown';
     }
@@ -68,7 +70,15 @@ export function distribution(values: number[]) {
   const s = [...values].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
   const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
-  return { n: s.length, mean: r(mean), p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), min: r(s[0] ?? NaN) };
+  return {
+    n: s.length,
+    mean: r(mean),
+    p50: r(percentile(s, 50)),
+    p95: r(percentile(s, 95)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1] ?? NaN),
+    min: r(s[0] ?? NaN),
+  };
 }
 
 /** The same server URL with another database name (the benchmarks' own databases). */

@@ -57,7 +57,16 @@ export const analyticsService: ConsumerService = {
     async 'telemetry.aggregated'(client, events) {
       const rows = onePerKey<Rollup>(
         events,
-        (e) => [e.tenant_id.toLowerCase(), e.payload.farm_id, e.payload.barn_id, e.device_id, e.payload.metric, e.payload.window, Date.parse(e.payload.window_start)].join('|'),
+        (e) =>
+          [
+            e.tenant_id.toLowerCase(),
+            e.payload.farm_id,
+            e.payload.barn_id,
+            e.device_id,
+            e.payload.metric,
+            e.payload.window,
+            Date.parse(e.payload.window_start),
+          ].join('|'),
         (a, b) => a.payload.revision > b.payload.revision,
       );
       await client.query(rollupSql, [
@@ -79,7 +88,11 @@ export const analyticsService: ConsumerService = {
     },
 
     async 'inference.completed'(client, events) {
-      const rows = onePerKey<Inference>(events, (e) => `${e.tenant_id.toLowerCase()}|${e.payload.media_id.toLowerCase()}`, (a, b) => Date.parse(a.ts) > Date.parse(b.ts));
+      const rows = onePerKey<Inference>(
+        events,
+        (e) => `${e.tenant_id.toLowerCase()}|${e.payload.media_id.toLowerCase()}`,
+        (a, b) => Date.parse(a.ts) > Date.parse(b.ts),
+      );
       const sessions = rows.map((e) => ({ tenantId: e.tenant_id, sessionId: e.payload.session_id }));
       await lockSessions(client, sessions);
       await client.query(inferenceSql, [

@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   health.addCheck('rabbitmq', () => (connection.isConnected ? { ok: true } : { ok: false, detail: 'not connected; reconnecting' }));
   health.addCheck('consumers', () => {
     const status = consumers.status();
-    const idle = Object.entries(status).filter(([, on]) => !on).map(([name]) => name);
+    const idle = Object.entries(status)
+      .filter(([, on]) => !on)
+      .map(([name]) => name);
     return idle.length === 0 ? { ok: true } : { ok: false, detail: `not consuming: ${idle.join(', ')}` };
   });
   consumers.start();

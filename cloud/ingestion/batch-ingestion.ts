@@ -157,14 +157,24 @@ export class BatchIngestion {
         rejectedBy.set(code, (rejectedBy.get(code) ?? 0) + 1);
         const raw = events[i] as { trace_id?: unknown } | null;
         log.warn(
-          { batchId, index: i, eventId: r.event_id, tenantId: r.tenant_id, traceId: typeof raw?.trace_id === 'string' ? raw.trace_id : undefined, reason: r.reason },
+          {
+            batchId,
+            index: i,
+            eventId: r.event_id,
+            tenantId: r.tenant_id,
+            traceId: typeof raw?.trace_id === 'string' ? raw.trace_id : undefined,
+            reason: r.reason,
+          },
           'edge event rejected',
         );
       }
     });
     if (log.isLevelEnabled('debug')) {
       for (const c of candidates) {
-        log.debug({ batchId, eventId: c.event.event_id, tenantId: c.event.tenant_id, traceId: c.event.trace_id, outcome: results[c.index].status }, 'edge event');
+        log.debug(
+          { batchId, eventId: c.event.event_id, tenantId: c.event.tenant_id, traceId: c.event.trace_id, outcome: results[c.index].status },
+          'edge event',
+        );
       }
     }
     if (counts.accepted) ingestionMetrics.events.inc({ outcome: 'accepted', reason: '' }, counts.accepted);

@@ -131,13 +131,15 @@ export class OutboxRelay implements OutboxNudge {
       this.again = true;
       return;
     }
-    this.running = this.drain().then(() => undefined).finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.nudge();
-      }
-    });
+    this.running = this.drain()
+      .then(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.nudge();
+        }
+      });
   }
 
   /** Whether the last round could publish (for /health). */
@@ -185,7 +187,10 @@ export class OutboxRelay implements OutboxNudge {
           const rows = claimed.filter((_, i) => bad.has(i));
           await client.query(failSql, [rows.map((r) => r.id), 'unroutable: no queue is bound for the routing key']);
           for (const r of rows) relayMetrics.unroutable.inc({ routing_key: r.routing_key });
-          this.opts.log.error({ rows: rows.length, routingKeys: [...new Set(rows.map((r) => r.routing_key))] }, 'RabbitMQ returned unroutable messages; declaring the topology again');
+          this.opts.log.error(
+            { rows: rows.length, routingKeys: [...new Set(rows.map((r) => r.routing_key))] },
+            'RabbitMQ returned unroutable messages; declaring the topology again',
+          );
           await this.publisher.close(); // the next round opens a channel and declares the topology first
         }
         return publishedIds.length;

@@ -100,9 +100,7 @@ export type TelemetryReadingEvent = EventOf<'telemetry.reading'>;
 export type TelemetryAggregatedEvent = EventOf<'telemetry.aggregated'>;
 export type FeedDispensedEvent = EventOf<'feed.dispensed'>;
 export type FeedIntakeRecordedEvent = EventOf<'feed.intake.recorded'>;
-export type WeighVisionEvent = EventOf<
-  'weighvision.session.created' | 'weighvision.weight.recorded' | 'weighvision.session.finalized'
->;
+export type WeighVisionEvent = EventOf<'weighvision.session.created' | 'weighvision.weight.recorded' | 'weighvision.session.finalized'>;
 
 function envelopeFor<T extends EventType>(type: T) {
   return envelopeBase.extend({ event_type: z.literal(type), payload: eventCatalog[type].payload });

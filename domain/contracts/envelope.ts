@@ -7,9 +7,7 @@ import { identifierPattern } from './identifiers';
 import { eventTime, text } from './storable';
 
 /** Identifiers that also appear as MQTT topic segments, object keys and workflow ids (identifiers.ts). */
-export const topicSegment = z
-  .string()
-  .regex(identifierPattern, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -, not only dots');
+export const topicSegment = z.string().regex(identifierPattern, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -, not only dots');
 
 export const envelopeBase = z.object({
   schema_version: z.string().regex(/^1\.\d+$/, 'only schema 1.x is supported'),

@@ -63,7 +63,6 @@ export const mediaStored = z.object({
   size_bytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-
 export const inferenceCompleted = z.object({
   session_id: topicSegment,
   media_id: z.uuid(),

@@ -38,12 +38,10 @@ export function text(min: number, max: number) {
 export const earliestEventTime = Date.parse('2000-01-01T00:00:00Z');
 export const latestEventTime = Date.parse('2100-01-01T00:00:00Z');
 
-export const eventTime = z.iso
-  .datetime({ offset: true })
-  .refine((v) => {
-    const t = Date.parse(v);
-    return t >= earliestEventTime && t < latestEventTime;
-  }, 'must be a time from 2000-01-01 to before 2100-01-01');
+export const eventTime = z.iso.datetime({ offset: true }).refine((v) => {
+  const t = Date.parse(v);
+  return t >= earliestEventTime && t < latestEventTime;
+}, 'must be a time from 2000-01-01 to before 2100-01-01');
 
 /**
  * A measured value. Bounded well inside float8 so rollup sums (value × millions of readings)

@@ -63,7 +63,12 @@ export function checkSignature(
     return 'missing_signature';
   }
   if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > maxClockSkewSeconds) return 'stale_timestamp';
-  const ok = verify(null, Buffer.from(canonicalRequest({ method: req.method, path: req.path, timestamp, nonce, body: req.body })), publicKey, Buffer.from(signature, 'base64'));
+  const ok = verify(
+    null,
+    Buffer.from(canonicalRequest({ method: req.method, path: req.path, timestamp, nonce, body: req.body })),
+    publicKey,
+    Buffer.from(signature, 'base64'),
+  );
   return ok ? undefined : 'bad_signature';
 }
 

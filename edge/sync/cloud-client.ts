@@ -48,7 +48,21 @@ export interface CloudClientOptions {
 }
 
 /** Errors raised before the request could be delivered at all. */
-const connectErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'ETIMEDOUT', 'ECONNABORTED', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const connectErrors = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function describe(err: NodeJS.ErrnoException): string {
   return err.code ? `${err.code}: ${err.message}` : err.message;
@@ -61,7 +75,14 @@ export function createCloudClient(opts: CloudClientOptions): CloudClient {
   const maxResponseBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
   const urlOf = (route: string) => new URL(`${base.pathname.replace(/\/+$/, '')}${route}`, base);
 
-  function exchange(method: 'GET' | 'POST', url: URL, body: Buffer | undefined, headers: Record<string, string>, timeoutMs: number, fresh: boolean): Promise<CloudExchange & { staleSocket?: boolean }> {
+  function exchange(
+    method: 'GET' | 'POST',
+    url: URL,
+    body: Buffer | undefined,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    fresh: boolean,
+  ): Promise<CloudExchange & { staleSocket?: boolean }> {
     return new Promise((resolve) => {
       let written = false;
       let responded = false;

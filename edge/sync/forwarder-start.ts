@@ -15,7 +15,9 @@ import {
 } from '../../domain/sync/sync-contract';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 
-export function syncForwarderConfig(s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SIZE' | 'SYNC_LEASE_SECONDS' | 'SYNC_MAX_IN_FLIGHT' | 'SYNC_LIVE_WINDOW_SECONDS'>): SyncForwarderConfig {
+export function syncForwarderConfig(
+  s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SIZE' | 'SYNC_LEASE_SECONDS' | 'SYNC_MAX_IN_FLIGHT' | 'SYNC_LIVE_WINDOW_SECONDS'>,
+): SyncForwarderConfig {
   return {
     edgeId: s.EDGE_ID,
     batchSize: s.SYNC_BATCH_SIZE,
@@ -25,7 +27,10 @@ export function syncForwarderConfig(s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SI
   };
 }
 
-export async function ensureSyncForwarder(client: Client, opts: { taskQueue: string; config: SyncForwarderConfig }): Promise<{ workflowId: string; runId: string }> {
+export async function ensureSyncForwarder(
+  client: Client,
+  opts: { taskQueue: string; config: SyncForwarderConfig },
+): Promise<{ workflowId: string; runId: string }> {
   const input: SyncForwarderInput = { config: opts.config };
   const handle = await client.workflow.signalWithStart<SyncForwarderWorkflow, [SyncForwarderConfig]>(syncForwarderWorkflowType, {
     workflowId: syncForwarderWorkflowId(opts.config.edgeId),

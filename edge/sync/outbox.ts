@@ -189,7 +189,14 @@ async function laneBounds(db: Queryable, req: ClaimRequest): Promise<LaneBounds>
 /** Claims up to batchSize due rows of one tenant in one lane, leased for leaseSeconds. */
 export async function claimBatch(db: Queryable, req: ClaimRequest): Promise<ClaimedRow[]> {
   const b = await laneBounds(db, req);
-  const { rows } = await db.query<ClaimedRow>(req.lane === 'live' ? claimLive : claimBackfill, [req.instanceId, req.batchSize, req.leaseSeconds, b.cutoff, b.fromId, b.window]);
+  const { rows } = await db.query<ClaimedRow>(req.lane === 'live' ? claimLive : claimBackfill, [
+    req.instanceId,
+    req.batchSize,
+    req.leaseSeconds,
+    b.cutoff,
+    b.fromId,
+    b.window,
+  ]);
   return sortClaimed(rows);
 }
 

@@ -35,7 +35,10 @@ async function main(): Promise<void> {
   lifecycle.onStop('database pool', () => pool.end());
   const tenantPool = createTenantPool({ url: s.CLOUD_APP_DATABASE_URL, log });
   lifecycle.onStop('tenant database pool', () => tenantPool.end());
-  for (const [url, p] of [[s.CLOUD_DATABASE_URL, pool], [s.CLOUD_APP_DATABASE_URL, tenantPool]] as const) {
+  for (const [url, p] of [
+    [s.CLOUD_DATABASE_URL, pool],
+    [s.CLOUD_APP_DATABASE_URL, tenantPool],
+  ] as const) {
     await waitFor(`database ${safeDatabaseName(url)}`, () => p.query('SELECT 1'), {
       log,
       timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS,

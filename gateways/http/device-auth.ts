@@ -137,8 +137,9 @@ export function requireDevice(pool: Pool, opts: RequireDeviceOptions = {}): Requ
   return async (req, res, next) => {
     try {
       const creds = parseBasicAuth(req.get('authorization'));
-      if (!creds) return next(unauthenticated(res, 'send the device\'s MQTT username and password as HTTP Basic credentials'));
-      if (!isBrokerUsername(creds.username)) return next(unauthenticated(res, 'the device credentials are not valid (unknown or revoked device, or wrong password)'));
+      if (!creds) return next(unauthenticated(res, "send the device's MQTT username and password as HTTP Basic credentials"));
+      if (!isBrokerUsername(creds.username))
+        return next(unauthenticated(res, 'the device credentials are not valid (unknown or revoked device, or wrong password)'));
       res.locals.authUsername = creds.username;
       const { rows } = await pool.query<{ tenant_id: string; farm_id: string; barn_id: string; device_id: string; kind: string; password_hash: string }>(
         'SELECT tenant_id, farm_id, barn_id, device_id, kind, password_hash FROM edge_devices WHERE username = $1 AND revoked_at IS NULL',

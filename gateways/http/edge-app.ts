@@ -93,7 +93,15 @@ function baseApp(component: string, pool: Pool, phase?: () => Phase): Express {
 }
 
 /** The stations' listener: image uploads with device credentials, and health. */
-export function createEdgeStationApp({ pool, log = logger('edge-http'), phase, sessions, objectStore, sessionWaitMs, config = fromSettings() }: EdgeAppDeps): Express {
+export function createEdgeStationApp({
+  pool,
+  log = logger('edge-http'),
+  phase,
+  sessions,
+  objectStore,
+  sessionWaitMs,
+  config = fromSettings(),
+}: EdgeAppDeps): Express {
   const media = mediaRouter({
     pool,
     log,

@@ -17,7 +17,10 @@ const listQuery = z
     reason: z.string().min(1).max(200).refine(isStorableText, storableTextMessage).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     /** The `next_before` of the previous page: only rejects with a smaller id. */
-    before: z.string().regex(/^[1-9][0-9]{0,18}$/, 'must be a reject id (a positive integer)').optional(),
+    before: z
+      .string()
+      .regex(/^[1-9][0-9]{0,18}$/, 'must be a reject id (a positive integer)')
+      .optional(),
   })
   .strict();
 

@@ -12,7 +12,11 @@ import { HttpError } from './errors';
 export const maxWindowDays = 180;
 const dayMs = 86_400_000;
 
-const idString = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const idString = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 const instant = z.iso.datetime({ offset: true });
 
 export const generateInsightBody = z.strictObject({

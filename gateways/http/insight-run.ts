@@ -28,7 +28,11 @@ export interface InsightRunOptions {
 const temporalUnavailable = () => new HttpError(503, 'temporal_unavailable', 'the workflow service is not reachable; retry shortly with the same x-request-id');
 
 /** Starts the run, or finds the completed one of this request id; `replayed` says it was found. */
-async function startOrFind(opts: InsightRunOptions, input: GenerateInsightInput, workflowId: string): Promise<{ handle: WorkflowHandle<GenerateInsightWorkflow>; replayed: boolean }> {
+async function startOrFind(
+  opts: InsightRunOptions,
+  input: GenerateInsightInput,
+  workflowId: string,
+): Promise<{ handle: WorkflowHandle<GenerateInsightWorkflow>; replayed: boolean }> {
   const { temporalClient, taskQueue, log } = opts;
   try {
     const handle = await temporalClient.workflow.start<GenerateInsightWorkflow>('generateInsight', {
@@ -48,7 +52,8 @@ async function startOrFind(opts: InsightRunOptions, input: GenerateInsightInput,
     return { handle, replayed: false };
   } catch (err) {
     // A completed run of this request id: its result is the answer.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: temporalClient.workflow.getHandle<GenerateInsightWorkflow>(workflowId), replayed: true };
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { handle: temporalClient.workflow.getHandle<GenerateInsightWorkflow>(workflowId), replayed: true };
     if (isGrpcServiceError(err) || (err as Error).name === 'ServiceError') {
       log.warn({ requestId: input.requestId, err: (err as Error).message }, 'could not start the insight workflow');
       throw temporalUnavailable();
@@ -82,7 +87,10 @@ export async function runInsight(opts: InsightRunOptions, input: GenerateInsight
       const cause = err.cause;
       if (cause instanceof ApplicationFailure && cause.type === 'FarmNotFound') throw new HttpError(404, 'not_found', cause.message);
       log.error({ requestId, workflowId, err: cause?.message ?? err.message }, 'insight workflow failed');
-      throw new HttpError(502, 'insight_failed', `generating the insight failed: ${cause?.message ?? err.message}`, undefined, { workflow_id: workflowId, request_id: requestId });
+      throw new HttpError(502, 'insight_failed', `generating the insight failed: ${cause?.message ?? err.message}`, undefined, {
+        workflow_id: workflowId,
+        request_id: requestId,
+      });
     }
     if (isGrpcServiceError(err)) throw temporalUnavailable();
     throw err;

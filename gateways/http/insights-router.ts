@@ -38,7 +38,16 @@ import type { Logger } from '../../platform/logger';
 import { assertTenant, authOf, requireRole, requireUser } from './auth-middleware';
 import { utf8Only } from './charset';
 import { HttpError, requestErrorOf } from './errors';
-import { foreignCursor, generatedResponse, generateInput, isInsightId, parseGenerateBody, parseListQuery, requestIdReused, sameRequest } from './insight-requests';
+import {
+  foreignCursor,
+  generatedResponse,
+  generateInput,
+  isInsightId,
+  parseGenerateBody,
+  parseListQuery,
+  requestIdReused,
+  sameRequest,
+} from './insight-requests';
 import { runInsight } from './insight-run';
 import { requestIdOf } from './request-id';
 
@@ -61,7 +70,8 @@ const bodyErrors: ErrorRequestHandler = (err, _req, _res, next) => {
   const type = (err as { type?: string }).type;
   if (type === 'entity.parse.failed') return next(new HttpError(400, 'invalid_json', 'the request body is not valid JSON'));
   if (type === 'entity.too.large') return next(new HttpError(413, 'payload_too_large', 'the request body is too large'));
-  if (typeof type === 'string' && type.startsWith('entity.')) return next(new HttpError(400, 'invalid_body', `the request body could not be read: ${(err as Error).message}`));
+  if (typeof type === 'string' && type.startsWith('entity.'))
+    return next(new HttpError(400, 'invalid_body', `the request body could not be read: ${(err as Error).message}`));
   // Unknown charset or encoding, a broken path parameter: the request's fault, with its own code.
   const known = err instanceof HttpError ? undefined : requestErrorOf(err);
   next(known ?? err);
@@ -81,7 +91,14 @@ export function createInsightsRouter(deps: InsightsRouterDeps): Router {
 
     // Directory and idempotency checks in one tenant-scoped transaction.
     const check = await withTenant(pool, auth.tenantId, (c) =>
-      checkInsightRequest(c, { tenantId: auth.tenantId, requestId, farmId: input.farmId, barnId: input.barnId, callerId: auth.userId, recipientId: input.options.notify?.userId }),
+      checkInsightRequest(c, {
+        tenantId: auth.tenantId,
+        requestId,
+        farmId: input.farmId,
+        barnId: input.barnId,
+        callerId: auth.userId,
+        recipientId: input.options.notify?.userId,
+      }),
     );
     if ('stored' in check) {
       if (!sameRequest(check.stored, input)) throw requestIdReused();
@@ -89,9 +106,13 @@ export function createInsightsRouter(deps: InsightsRouterDeps): Router {
       return res.status(200).json(generatedResponse({ insight: check.stored, predictionsError: null, notification: null }, true));
     }
     if ('missing' in check) throw new HttpError(404, 'not_found', `${check.missing} does not exist`);
-    if ('unknownRecipient' in check) throw new HttpError(400, 'unknown_recipient', 'options.notify.user_id is not a user of this tenant', 'options.notify.user_id');
+    if ('unknownRecipient' in check)
+      throw new HttpError(400, 'unknown_recipient', 'options.notify.user_id is not a user of this tenant', 'options.notify.user_id');
 
-    const { result, replayed } = await runInsight({ temporalClient: deps.temporalClient, taskQueue: deps.taskQueue, responseTimeoutMs: deps.responseTimeoutMs, log }, input);
+    const { result, replayed } = await runInsight(
+      { temporalClient: deps.temporalClient, taskQueue: deps.taskQueue, responseTimeoutMs: deps.responseTimeoutMs, log },
+      input,
+    );
     if (!sameRequest(result.insight, input)) throw requestIdReused();
     res.status(200).json(generatedResponse(result, replayed));
   });

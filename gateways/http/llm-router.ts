@@ -33,17 +33,27 @@ const analyzeBody = z.strictObject({ summary: featureSummarySchema });
 export function createLlmRouter({ log, serviceToken, jwtSecret, llm }: LlmRouterDeps): Router {
   const analyzer = new LocalInsightAnalyzer(llm, log);
   const router = Router();
-  router.post('/api/v1/llm-insights/analyze', requestIdMiddleware, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '1mb' }), async (req, res) => {
-    const requestId = res.locals.requestId as string;
-    const parsed = analyzeBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return sendError(res, new HttpError(400, 'invalid_feature_summary', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined));
-    }
-    const result = await analyzer.analyze(parsed.data.summary, { requestId });
-    log.info({ requestId, generator: result.generator, model: result.model, fallbackReason: result.fallback?.reason ?? null }, 'insight analysed');
-    res.json({ result });
-  });
+  router.post(
+    '/api/v1/llm-insights/analyze',
+    requestIdMiddleware,
+    requireServiceToken(serviceToken, { jwtSecret }),
+    utf8Only(),
+    express.json({ limit: '1mb' }),
+    async (req, res) => {
+      const requestId = res.locals.requestId as string;
+      const parsed = analyzeBody.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return sendError(
+          res,
+          new HttpError(400, 'invalid_feature_summary', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined),
+        );
+      }
+      const result = await analyzer.analyze(parsed.data.summary, { requestId });
+      log.info({ requestId, generator: result.generator, model: result.model, fallbackReason: result.fallback?.reason ?? null }, 'insight analysed');
+      res.json({ result });
+    },
+  );
   router.use(internalBodyErrors);
   return router;
 }

@@ -99,7 +99,9 @@ function assertOwnAddress(device: AuthenticatedDevice, body: z.infer<typeof pres
     ['station_id', body.station_id, device.deviceId],
   ].filter(([, given, own]) => given !== undefined && given !== own);
   if (mismatches.length > 0) {
-    throw scopeViolation(`device ${device.deviceId} may upload only for its own address; ${mismatches.map(([f]) => f).join(', ')} differ${mismatches.length === 1 ? 's' : ''}`);
+    throw scopeViolation(
+      `device ${device.deviceId} may upload only for its own address; ${mismatches.map(([f]) => f).join(', ')} differ${mismatches.length === 1 ? 's' : ''}`,
+    );
   }
 }
 
@@ -117,7 +119,11 @@ function assertPresignedShape(head: StoredObjectHead, record: MediaRecord): void
     throw new HttpError(422, 'object_size_mismatch', `the stored object has ${head.sizeBytes} bytes, the upload was presigned for ${record.sizeBytes}`);
   }
   if (mediaType(head.contentType) !== record.contentType) {
-    throw new HttpError(422, 'object_type_mismatch', `the stored object is ${head.contentType ?? 'untyped'}, the upload was presigned for ${record.contentType}`);
+    throw new HttpError(
+      422,
+      'object_type_mismatch',
+      `the stored object is ${head.contentType ?? 'untyped'}, the upload was presigned for ${record.contentType}`,
+    );
   }
 }
 
@@ -178,10 +184,16 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
 
     const found = await session(() => lookupSoon(device.tenantId, body.session_id));
     if (!found) {
-      throw new HttpError(404, 'session_not_found', `session ${body.session_id} is not known (yet): publish session.created first, or retry shortly`, 'session_id');
+      throw new HttpError(
+        404,
+        'session_not_found',
+        `session ${body.session_id} is not known (yet): publish session.created first, or retry shortly`,
+        'session_id',
+      );
     }
     // Ownership before openness, so a station learns nothing about another station's sessions.
-    if (!sameStation(device, found)) throw notOwned(`session ${body.session_id} was opened by another station; station ${device.deviceId} cannot add images to it`);
+    if (!sameStation(device, found))
+      throw notOwned(`session ${body.session_id} was opened by another station; station ${device.deviceId} cannot add images to it`);
     if (!found.open) throw new HttpError(409, 'session_not_open', `session ${body.session_id} is closed; images can no longer be added`, 'session_id');
 
     const mediaId = randomUUID();
@@ -254,7 +266,9 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
       if (!stored) throw new HttpError(404, 'media_not_found', `upload ${media_id} no longer exists`, 'media_id');
       if (stored.transitioned) {
         // The upload key is what the URL can still write; nothing reads it any more.
-        await objectStore.delete(record.objectKey).catch((err: Error) => log.warn({ err: err.message, objectKey: record!.objectKey }, 'could not delete a verified upload; it is unused'));
+        await objectStore
+          .delete(record.objectKey)
+          .catch((err: Error) => log.warn({ err: err.message, objectKey: record!.objectKey }, 'could not delete a verified upload; it is unused'));
       }
       record = stored.record;
     }
@@ -277,7 +291,8 @@ export function mediaRouter(deps: MediaRouterDeps): Router {
     let refusal: unknown = err;
     if (e.type === 'entity.parse.failed') refusal = new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
     else if (e.type === 'entity.too.large') refusal = new HttpError(413, 'invalid_body', 'the request body is over 16 KiB');
-    else if (typeof e.type === 'string' && e.type.startsWith('entity.')) refusal = new HttpError(400, 'invalid_body', `the request body could not be read: ${e.message}`);
+    else if (typeof e.type === 'string' && e.type.startsWith('entity.'))
+      refusal = new HttpError(400, 'invalid_body', `the request body could not be read: ${e.message}`);
 
     if (refusal instanceof HttpError && refusal.status < 500) {
       const device = res.locals.device as AuthenticatedDevice | undefined;

@@ -24,22 +24,29 @@ export type { InternalRouterDeps } from './service-auth';
 
 export function createMlRouter({ log, serviceToken, jwtSecret }: InternalRouterDeps): Router {
   const router = Router();
-  router.post('/api/v1/ml/predict', requestIdMiddleware, requireServiceToken(serviceToken, { jwtSecret }), utf8Only(), express.json({ limit: '256kb' }), (req, res) => {
-    const requestId = res.locals.requestId as string;
-    const parsed = predictRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return sendError(res, new HttpError(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined));
-    }
-    try {
-      const predictions = predictGrowth(parsed.data);
-      log.info({ requestId, model: predictions.model, barns: predictions.barns.length }, 'growth predictions');
-      res.json({ predictions });
-    } catch (err) {
-      if (err instanceof UnknownSpecies) return sendError(res, new HttpError(400, 'unknown_species', err.message, 'species'));
-      throw err;
-    }
-  });
+  router.post(
+    '/api/v1/ml/predict',
+    requestIdMiddleware,
+    requireServiceToken(serviceToken, { jwtSecret }),
+    utf8Only(),
+    express.json({ limit: '256kb' }),
+    (req, res) => {
+      const requestId = res.locals.requestId as string;
+      const parsed = predictRequestSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return sendError(res, new HttpError(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined));
+      }
+      try {
+        const predictions = predictGrowth(parsed.data);
+        log.info({ requestId, model: predictions.model, barns: predictions.barns.length }, 'growth predictions');
+        res.json({ predictions });
+      } catch (err) {
+        if (err instanceof UnknownSpecies) return sendError(res, new HttpError(400, 'unknown_species', err.message, 'species'));
+        throw err;
+      }
+    },
+  );
   router.use(internalBodyErrors);
   return router;
 }

@@ -186,7 +186,8 @@ export function createNotificationsRouter({ pool, publisher, log }: Notification
   const onBodyError: ErrorRequestHandler = (err, _req, _res, next) => {
     const e = err as { type?: string; message?: string };
     if (e.type === 'entity.too.large') return next(new HttpError(413, 'invalid_body', 'the request body is too large'));
-    if (typeof e.type === 'string' && e.type.startsWith('entity.')) return next(new HttpError(400, 'invalid_body', `the request body is not valid JSON: ${e.message}`));
+    if (typeof e.type === 'string' && e.type.startsWith('entity.'))
+      return next(new HttpError(400, 'invalid_body', `the request body is not valid JSON: ${e.message}`));
     // Unknown charset or encoding, a broken path parameter: 415 unsupported_charset etc. (errors.ts).
     const known = err instanceof HttpError ? undefined : requestErrorOf(err);
     next(known ?? err);

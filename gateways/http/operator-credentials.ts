@@ -44,7 +44,9 @@ export class OperatorCredentialError extends Error {}
  */
 export async function addOperator(pool: Pool, opts: { name: string; token?: string }): Promise<OperatorCredential> {
   if (!operatorNamePattern.test(opts.name)) {
-    throw new OperatorCredentialError(`operator name must be 1-64 characters of A-Z a-z 0-9 . _ @ - (starting with a letter or digit), got ${JSON.stringify(opts.name)}`);
+    throw new OperatorCredentialError(
+      `operator name must be 1-64 characters of A-Z a-z 0-9 . _ @ - (starting with a letter or digit), got ${JSON.stringify(opts.name)}`,
+    );
   }
   const token = opts.token ?? newOperatorToken();
   if (!operatorTokenPattern.test(token)) throw new OperatorCredentialError(`a token must look like ${operatorTokenPrefix}<43 base64url characters>`);
@@ -73,6 +75,8 @@ export async function revokeOperator(pool: Pool, name: string): Promise<boolean>
 /** The active operator holding this token, if any. */
 export async function findOperator(pool: Pool, token: string): Promise<{ name: string } | undefined> {
   if (!operatorTokenPattern.test(token)) return undefined;
-  const { rows } = await pool.query<{ name: string }>('SELECT name FROM edge_operators WHERE token_hash = $1 AND revoked_at IS NULL', [hashOperatorToken(token)]);
+  const { rows } = await pool.query<{ name: string }>('SELECT name FROM edge_operators WHERE token_hash = $1 AND revoked_at IS NULL', [
+    hashOperatorToken(token),
+  ]);
   return rows[0];
 }

@@ -53,10 +53,15 @@ export function temporalSyncControl(opts: TemporalSyncControlOptions): SyncForwa
       return await temporal.call(fn);
     } catch (err) {
       if (err instanceof TemporalUnreachableError) throw new SyncControlError('temporal_unavailable', err.message);
-      if (err instanceof WorkflowNotFoundError) throw new SyncControlError('forwarder_not_running', `the sync forwarder ${workflowId} is not running (start the edge worker)`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new SyncControlError('forwarder_not_running', `the sync forwarder ${workflowId} is not running (start the edge worker)`);
       const code = grpcCode(err);
       // DEADLINE_EXCEEDED (4): the server took the call but no worker answered the query.
-      if (code === 4) throw new SyncControlError('forwarder_not_answering', `the sync forwarder did not answer ${what} within ${temporal.timeoutMs} ms (is the edge worker running?)`);
+      if (code === 4)
+        throw new SyncControlError(
+          'forwarder_not_answering',
+          `the sync forwarder did not answer ${what} within ${temporal.timeoutMs} ms (is the edge worker running?)`,
+        );
       if (code === 14) throw new SyncControlError('temporal_unavailable', `Temporal at ${opts.address} is not reachable: ${(err as Error).message}`);
       throw err;
     }

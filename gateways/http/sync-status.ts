@@ -99,25 +99,27 @@ export function syncStatusRouter({ pool, control, edgeId }: { pool: Pool; contro
   });
 
   /** Sends a signal and answers 202 with the status read back (when the forwarder answers in time). */
-  const signalRoute = (name: string, send: (body: unknown, operator: string | undefined) => Promise<void>, body: z.ZodType): RequestHandler => async (req, res) => {
-    parseQuery(noQuery, req);
-    const parsed = parseBody(body, req);
-    try {
-      await send(parsed, operatorOf(res)?.name);
-    } catch (err) {
-      if (err instanceof SyncControlError) {
-        throw syncHttpError(err.code === 'forwarder_not_running' ? 409 : 503, err.code, err.message);
+  const signalRoute =
+    (name: string, send: (body: unknown, operator: string | undefined) => Promise<void>, body: z.ZodType): RequestHandler =>
+    async (req, res) => {
+      parseQuery(noQuery, req);
+      const parsed = parseBody(body, req);
+      try {
+        await send(parsed, operatorOf(res)?.name);
+      } catch (err) {
+        if (err instanceof SyncControlError) {
+          throw syncHttpError(err.code === 'forwarder_not_running' ? 409 : 503, err.code, err.message);
+        }
+        throw err;
       }
-      throw err;
-    }
-    let state: SyncStatus | undefined;
-    try {
-      state = await control.status();
-    } catch {
-      // Signalled; the edge worker is down or slow. The signal waits for it on the server.
-    }
-    res.status(202).json({ signal: name, workflow_id: control.workflowId, status: state ?? null });
-  };
+      let state: SyncStatus | undefined;
+      try {
+        state = await control.status();
+      } catch {
+        // Signalled; the edge worker is down or slow. The signal waits for it on the server.
+      }
+      res.status(202).json({ signal: name, workflow_id: control.workflowId, status: state ?? null });
+    };
 
   // `by` names the authenticated operator; a `by` in the body is kept beside it, never instead of it.
   const pausedBy = (given: string | undefined, operator: string | undefined) =>
@@ -125,10 +127,22 @@ export function syncStatusRouter({ pool, control, edgeId }: { pool: Pool; contro
   router.post(
     '/pause',
     syncJsonBody,
-    signalRoute('pause', (b, operator) => control.pause({ ...(b as z.infer<typeof pauseBody>), by: pausedBy((b as z.infer<typeof pauseBody>).by, operator) }), pauseBody),
+    signalRoute(
+      'pause',
+      (b, operator) => control.pause({ ...(b as z.infer<typeof pauseBody>), by: pausedBy((b as z.infer<typeof pauseBody>).by, operator) }),
+      pauseBody,
+    ),
   );
-  router.post('/resume', syncJsonBody, signalRoute('resume', () => control.resume(), emptyBody));
-  router.post('/retry-now', syncJsonBody, signalRoute('connectivityRestored', () => control.retryNow(), emptyBody));
+  router.post(
+    '/resume',
+    syncJsonBody,
+    signalRoute('resume', () => control.resume(), emptyBody),
+  );
+  router.post(
+    '/retry-now',
+    syncJsonBody,
+    signalRoute('connectivityRestored', () => control.retryNow(), emptyBody),
+  );
 
   return router;
 }

@@ -38,13 +38,22 @@ export class MqttBridge {
 
   constructor(opts: BridgeOptions, log: Logger) {
     // UTC sessions so rollup windows fall on UTC minute/hour boundaries whatever the server's zone.
-    this.pool = createPool(opts.databaseUrl, { applicationName: 'farmiq-mqtt-bridge', max: opts.commitConcurrency + 1, log, extra: { options: '-c timezone=UTC' } });
+    this.pool = createPool(opts.databaseUrl, {
+      applicationName: 'farmiq-mqtt-bridge',
+      max: opts.commitConcurrency + 1,
+      log,
+      extra: { options: '-c timezone=UTC' },
+    });
     this.pipeline = new IngestPipeline(this.pool, opts, log.child({ part: 'pipeline' }));
     if (opts.sessions) {
       this.pipeline.sessions = new SessionLane(opts.sessions, (row) => this.pipeline.quarantine(row), log.child({ part: 'sessions' }));
     }
     const subscriptions = opts.sessions ? [...ingestSubscriptions, ...sessionSubscriptions] : ingestSubscriptions;
-    this.broker = new BrokerConnection({ ...opts, url: opts.mqttUrl, subscriptions }, (topic, payload) => this.pipeline.submit(topic, payload), log.child({ part: 'broker' }));
+    this.broker = new BrokerConnection(
+      { ...opts, url: opts.mqttUrl, subscriptions },
+      (topic, payload) => this.pipeline.submit(topic, payload),
+      log.child({ part: 'broker' }),
+    );
   }
 
   async checkDatabase(): Promise<void> {

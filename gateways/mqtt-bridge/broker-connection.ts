@@ -24,7 +24,11 @@ export class BrokerConnection {
   private client?: MqttClient;
   private subscribed = false;
 
-  constructor(private readonly opts: BrokerConnectionOptions, private readonly onMessage: MessageHandler, private readonly log: Logger) {}
+  constructor(
+    private readonly opts: BrokerConnectionOptions,
+    private readonly onMessage: MessageHandler,
+    private readonly log: Logger,
+  ) {}
 
   get stateTopic(): string {
     return `farmiq/bridge/${this.opts.edgeId}/state`;

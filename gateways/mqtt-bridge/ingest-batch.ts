@@ -53,11 +53,7 @@ export function batchLength(b: IngestBatch): number {
 
 /** Two batches of about half the rows each, in row order (the in-batch duplicate count stays with the first). */
 export function halves(b: IngestBatch): [IngestBatch, IngestBatch] {
-  const rows = [
-    ...b.telemetry.map((r) => ({ telemetry: r })),
-    ...b.feed.map((r) => ({ feed: r })),
-    ...b.rejects.map((r) => ({ reject: r })),
-  ];
+  const rows = [...b.telemetry.map((r) => ({ telemetry: r })), ...b.feed.map((r) => ({ feed: r })), ...b.rejects.map((r) => ({ reject: r }))];
   const mid = Math.ceil(rows.length / 2);
   const rebuild = (part: typeof rows, inBatchDuplicates: number): IngestBatch => ({
     telemetry: part.flatMap((r) => ('telemetry' in r ? [r.telemetry] : [])),

@@ -49,7 +49,11 @@ export class IngestPipeline {
   private lastResult?: IngestResult & { at: Date };
   private lastError?: { message: string; at: Date };
 
-  constructor(private readonly pool: Pool, private readonly opts: PipelineOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly opts: PipelineOptions,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * WeighVision events go to their session workflows through this lane (bridge.ts sets it when
@@ -65,7 +69,14 @@ export class IngestPipeline {
       m.received.inc({ family: parsed.topic.family });
       if (parsed.topic.family === 'weighvision') {
         if (this.sessions) return this.sessions.deliver(parsed.topic, parsed.event as WeighVisionEvent, topic, payload);
-        return this.quarantine({ topic, reason: 'unknown_topic', detail: 'this bridge does not handle WeighVision sessions', tenantId: parsed.topic.tenantId, deviceId: parsed.topic.deviceId, payload });
+        return this.quarantine({
+          topic,
+          reason: 'unknown_topic',
+          detail: 'this bridge does not handle WeighVision sessions',
+          tenantId: parsed.topic.tenantId,
+          deviceId: parsed.topic.deviceId,
+          payload,
+        });
       }
       return this.enqueue((b) => b.addEvent(parsed.event, parsed.topic, { topic, payload }));
     }
@@ -113,10 +124,12 @@ export class IngestPipeline {
         if (own.status === 'fulfilled') for (const s of batch.settle) s.resolve();
         else for (const s of batch.settle) s.reject(own.reason as Error);
       });
-      const tracked: Promise<void> = committed.catch(() => {}).finally(() => {
-        this.inFlight.delete(tracked);
-        this.pump();
-      });
+      const tracked: Promise<void> = committed
+        .catch(() => {})
+        .finally(() => {
+          this.inFlight.delete(tracked);
+          this.pump();
+        });
       this.inFlight.add(tracked);
     }
   }

@@ -174,8 +174,7 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<
     if (batch.rejects.length > 0) {
       await client.query(insertRejects, rejectParams(batch.rejects));
     }
-    const duplicates =
-      batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
+    const duplicates = batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
     return { telemetryAccepted, feedAccepted, duplicates, rejected: batch.rejects.length };
   });
 }

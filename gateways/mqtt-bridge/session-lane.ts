@@ -94,7 +94,10 @@ export class SessionLane {
         if (refused) return { result: { temporalRefused: refused, message: (err as Error).message } };
         this.lastError = { message: (err as Error).message, at: new Date() };
         if (this.stopped) throw err;
-        this.log.error({ err: (err as Error).message, sessionId: topic.sessionId, eventId: event.event_id, retryInMs }, 'signalling the session workflow failed; retrying');
+        this.log.error(
+          { err: (err as Error).message, sessionId: topic.sessionId, eventId: event.event_id, retryInMs },
+          'signalling the session workflow failed; retrying',
+        );
         return 'retry';
       },
     });

@@ -89,7 +89,10 @@ export function growthFlattening(dailyWeights: readonly DailyWeight[], placement
   if (earlier.length < 3) return null;
   const from = earlier[earlier.length - 1];
   const t = (day: string) => (placement.placedAt !== null ? (ageOnDay(day, placement) as number) : daysBetween(days[0].day, day));
-  const fit = fitGompertz(earlier.map((d) => ({ t: t(d.day), weightKg: d.meanKg })), asymptoteKg);
+  const fit = fitGompertz(
+    earlier.map((d) => ({ t: t(d.day), weightKg: d.meanKg })),
+    asymptoteKg,
+  );
   if (!fit) return null;
   const expected = gompertzWeight(fit, t(last.day)) - gompertzWeight(fit, t(from.day));
   if (!(expected > 0)) return null;

@@ -71,11 +71,7 @@ export interface ComfortBand {
  * The comfort band for an age: the farm's own band when configured (it wins for every age), else
  * the species table row for that age. Null when neither is known (no band, or no age).
  */
-export function comfortBand(
-  farmBand: ComfortBand | null,
-  bands: readonly ComfortBandRow[] | null,
-  ageDays: number | null,
-): ComfortBand | null {
+export function comfortBand(farmBand: ComfortBand | null, bands: readonly ComfortBandRow[] | null, ageDays: number | null): ComfortBand | null {
   if (farmBand) return farmBand;
   if (!bands || ageDays === null || ageDays < 0) return null;
   let row: ComfortBandRow | undefined;

@@ -79,7 +79,10 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
   const unif = uniformity(barn.lastDayWeightsKg);
   const feed = feedKpis(barn.dailyFeed, barn.animalCount);
 
-  for (const [metric, hours] of [['temperature', barn.temperatureHours], ['humidity', barn.humidityHours]] as const) {
+  for (const [metric, hours] of [
+    ['temperature', barn.temperatureHours],
+    ['humidity', barn.humidityHours],
+  ] as const) {
     const report = outliers(hours.map((h) => ({ key: { hour: h.hour }, value: h.mean })));
     if (report && report.flagged > 0) {
       anomalies.push({
@@ -166,9 +169,17 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
       mean_weight_kg: growth?.meanWeightKg ?? null,
       adg_g_per_day: growth?.adgGPerDay ?? null,
       fcr: growth?.fcr ?? null,
-      uniformity: unif && lastWeighingDay
-        ? { day: lastWeighingDay, weighed: unif.weighed, mean_kg: unif.meanKg, cv_pct: unif.cvPct, within_band_pct: unif.withinBandPct, band_pct: unif.bandPct }
-        : null,
+      uniformity:
+        unif && lastWeighingDay
+          ? {
+              day: lastWeighingDay,
+              weighed: unif.weighed,
+              mean_kg: unif.meanKg,
+              cv_pct: unif.cvPct,
+              within_band_pct: unif.withinBandPct,
+              band_pct: unif.bandPct,
+            }
+          : null,
       target_weight_kg: targetWeightKg,
       days_to_target: growth?.daysToTarget ?? null,
       target_reached_on: growth?.targetReachedOn ?? null,
@@ -216,7 +227,10 @@ export function buildFeatureSummary(input: SummaryInputs): FeatureSummary {
     farm: {
       barns: barns.length,
       animals: barns.reduce((n, b) => n + (b.animalCount ?? 0), 0),
-      feed_total_kg: round(features.reduce((n, f) => n + f.feed.total_kg, 0), 3),
+      feed_total_kg: round(
+        features.reduce((n, f) => n + f.feed.total_kg, 0),
+        3,
+      ),
       hours_outside_comfort: features.reduce((n, f) => n + (f.climate.comfort?.hours_outside ?? 0), 0),
       anomalies: anomalies.length,
     },

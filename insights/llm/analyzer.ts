@@ -25,7 +25,10 @@ export function templateInsight(summary: FeatureSummary, fallback: LlmFallback |
 
 export class LocalInsightAnalyzer implements InsightAnalyzer {
   /** `llm` null: the template writer is the generator (the default; no network). */
-  constructor(private readonly llm: InsightWriter | null, private readonly log?: AnalyzerLog) {}
+  constructor(
+    private readonly llm: InsightWriter | null,
+    private readonly log?: AnalyzerLog,
+  ) {}
 
   async analyze(input: FeatureSummary, ctx: WriteContext): Promise<GeneratedInsight> {
     const summary = parseFeatureSummary(input);
@@ -35,7 +38,10 @@ export class LocalInsightAnalyzer implements InsightAnalyzer {
       return { insight, generator: 'llm', model: this.llm.model, fallback: null };
     } catch (err) {
       if (!(err instanceof LlmRejected)) throw err;
-      this.log?.warn({ requestId: ctx.requestId, reason: err.reason, detail: err.message, model: this.llm.model }, 'LLM answer not used; the template writer answers');
+      this.log?.warn(
+        { requestId: ctx.requestId, reason: err.reason, detail: err.message, model: this.llm.model },
+        'LLM answer not used; the template writer answers',
+      );
       return templateInsight(summary, { reason: err.reason, detail: err.message.slice(0, 500), model: this.llm.model });
     }
   }

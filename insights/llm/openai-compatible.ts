@@ -49,11 +49,12 @@ export function acceptInsight(content: string, summary: FeatureSummary): Insight
     throw new LlmRejected('llm_schema_violation', `the model's answer does not match the insight schema: ${issues.join('; ')}`);
   }
   const barnIds = new Set(summary.barns.map((b) => b.barn_id));
-  const strangers = [...parsed.data.findings, ...parsed.data.key_metrics]
-    .map((x) => x.barn_id)
-    .filter((id): id is string => id !== null && !barnIds.has(id));
+  const strangers = [...parsed.data.findings, ...parsed.data.key_metrics].map((x) => x.barn_id).filter((id): id is string => id !== null && !barnIds.has(id));
   if (strangers.length > 0) {
-    throw new LlmRejected('llm_schema_violation', `the model's answer names barns that are not in the summary: ${[...new Set(strangers)].slice(0, 3).join(', ')}`);
+    throw new LlmRejected(
+      'llm_schema_violation',
+      `the model's answer names barns that are not in the summary: ${[...new Set(strangers)].slice(0, 3).join(', ')}`,
+    );
   }
   const numbers = checkInsightNumbers(parsed.data, summary);
   if (!numbers.ok) {

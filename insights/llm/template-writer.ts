@@ -149,7 +149,10 @@ function anomalyText(a: Anomaly): { finding: Finding; rec: Recommendation | null
           barn_id: a.barn_id,
           text: `${a.barn_id}: feed intake was unusual on ${a.days_flagged} of ${a.days_evaluated} days (robust z beyond ${fmt(a.threshold_z, 1)})${at}.`,
         },
-        rec: { priority: 'high', text: `Check feeders, water supply and animal health in ${a.barn_id}: a sudden change in feed intake is often the first sign of a problem.` },
+        rec: {
+          priority: 'high',
+          text: `Check feeders, water supply and animal health in ${a.barn_id}: a sudden change in feed intake is often the first sign of a problem.`,
+        },
       };
     }
     case 'growth_flattening':
@@ -160,7 +163,10 @@ function anomalyText(a: Anomaly): { finding: Finding; rec: Recommendation | null
           barn_id: a.barn_id,
           text: `${a.barn_id}: growth is flattening — ${fmt(a.observed_gain_kg, 3)} kg gained from ${a.from_day} to ${a.to_day} against ${fmt(a.expected_gain_kg, 3)} kg expected from the earlier curve (${fmt(a.ratio_pct, 1)} %).`,
         },
-        rec: { priority: 'high', text: `Investigate health, feed quality and climate in ${a.barn_id}: recent gain is ${fmt(a.ratio_pct, 1)} % of what the growth curve expects.` },
+        rec: {
+          priority: 'high',
+          text: `Investigate health, feed quality and climate in ${a.barn_id}: recent gain is ${fmt(a.ratio_pct, 1)} % of what the growth curve expects.`,
+        },
       };
     case 'scale_vision_disagreement':
       return {

@@ -22,7 +22,10 @@ export interface InsightWriter {
 
 /** An LLM answer that cannot be used, with the reason recorded on the stored insight. */
 export class LlmRejected extends Error {
-  constructor(readonly reason: FallbackReason, message: string) {
+  constructor(
+    readonly reason: FallbackReason,
+    message: string,
+  ) {
     super(message);
     this.name = 'LlmRejected';
   }

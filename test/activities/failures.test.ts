@@ -57,12 +57,27 @@ describe('boundedPayload and storableJson', () => {
 });
 
 it('every preset of an activity that touches Postgres, Temporal payloads or HTTP lists DataRefused as final', () => {
-  const presets = { ...edgePresets, ...syncPresets, ...insightPresets } as Record<string, { retry?: { maximumAttempts?: number; nonRetryableErrorTypes?: readonly string[] } }>;
+  const presets = { ...edgePresets, ...syncPresets, ...insightPresets } as Record<
+    string,
+    { retry?: { maximumAttempts?: number; nonRetryableErrorTypes?: readonly string[] } }
+  >;
   // Not retried at all (cloudProbe), or pure code without I/O (templateFallback).
   const exempt = ['cloudProbe', 'templateFallback'];
   const checked = Object.entries(presets).filter(([name]) => !exempt.includes(name));
   expect(checked.map(([name]) => name).sort()).toEqual(
-    ['edgeDatabase', 'insightAggregation', 'insightStore', 'llmAnalysis', 'mlPrediction', 'notificationDelivery', 'syncClaim', 'syncOutbox', 'syncRetention', 'syncSend'].sort(),
+    [
+      'edgeDatabase',
+      'insightAggregation',
+      'insightStore',
+      'llmAnalysis',
+      'mlPrediction',
+      'notificationDelivery',
+      'syncClaim',
+      'syncOutbox',
+      'syncRetention',
+      'syncSend',
+    ].sort(),
   );
-  for (const [name, preset] of checked) expect({ name, types: preset.retry?.nonRetryableErrorTypes }).toEqual({ name, types: expect.arrayContaining([dataRefusedType]) });
+  for (const [name, preset] of checked)
+    expect({ name, types: preset.retry?.nonRetryableErrorTypes }).toEqual({ name, types: expect.arrayContaining([dataRefusedType]) });
 });

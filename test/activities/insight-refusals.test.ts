@@ -114,7 +114,13 @@ describe('storeInsight', () => {
       const errors = [
         await failureOf(env().run(offline.storeInsight, storeInput(`req-${randomUUID()}`))),
         await failureOf(
-          env().run(offline.aggregateFeatureSummary, { tenantId: t.id, farmId: 'farm-refusal', barnId: null, window: storeInput('x').window, requestId: `req-${randomUUID()}` }),
+          env().run(offline.aggregateFeatureSummary, {
+            tenantId: t.id,
+            farmId: 'farm-refusal',
+            barnId: null,
+            window: storeInput('x').window,
+            requestId: `req-${randomUUID()}`,
+          }),
         ),
       ];
       for (const e of errors) {

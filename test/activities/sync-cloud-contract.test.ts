@@ -78,7 +78,15 @@ async function append(events: { tenant_id: string; event_id: string; event_type:
 
 async function claimAll(tenantId: string) {
   const batchId = `${edgeId}:backfill:contract:${randomUUID().slice(0, 8)}`;
-  const batch = await run(activities.claimSyncBatch, 1, { batchId, lane: 'backfill', batchSize: 100, leaseSeconds: 60, liveWindowSeconds: 120, waitMs: 0, pollMs: 100 });
+  const batch = await run(activities.claimSyncBatch, 1, {
+    batchId,
+    lane: 'backfill',
+    batchSize: 100,
+    leaseSeconds: 60,
+    liveWindowSeconds: 120,
+    waitMs: 0,
+    pollMs: 100,
+  });
   expect(batch.tenantId).toBe(tenantId);
   return batch;
 }
@@ -102,7 +110,13 @@ describe('the edge send activity against the cloud ingestion router', () => {
     // The same events again (an edge that crashed before recording the answer): duplicates, acked.
     await edgePool.query(`UPDATE sync_outbox SET status = 'pending', claimed_by = NULL WHERE id = ANY($1::bigint[]) AND status = 'acked'`, [batch.ids]);
     const again = await claimAll(tenant);
-    const second = await run(activities.sendSyncBatch, 1, { batchId: again.batchId, lane: 'backfill', ids: again.ids.filter((id) => batch.ids.includes(id)), priorAttempts: 0, leaseSeconds: 60 });
+    const second = await run(activities.sendSyncBatch, 1, {
+      batchId: again.batchId,
+      lane: 'backfill',
+      ids: again.ids.filter((id) => batch.ids.includes(id)),
+      priorAttempts: 0,
+      leaseSeconds: 60,
+    });
     expect(second).toMatchObject({ accepted: 0, duplicate: 3, acked: 3 });
   });
 
@@ -117,7 +131,13 @@ describe('the edge send activity against the cloud ingestion router', () => {
   it('is refused with 401 when signed by a key the cloud does not know: CloudMisconfigured, nothing spent', async () => {
     const strangerKey = path.join(keyDir, 'stranger.pem');
     fs.writeFileSync(strangerKey, newEdgeKeyPair().privateKeyPem, { mode: 0o600 });
-    const stranger = createSyncActivities({ pool: edgePool, edgeId, cloud, identity: new EdgeIdentitySource({ edgeId, keyFile: strangerKey }), requestTimeoutMs: 5000 });
+    const stranger = createSyncActivities({
+      pool: edgePool,
+      edgeId,
+      cloud,
+      identity: new EdgeIdentitySource({ edgeId, keyFile: strangerKey }),
+      requestTimeoutMs: 5000,
+    });
     await append([edgeEvent('telemetry.reading', tenant)]);
     const batch = await claimAll(tenant);
     let failure: ApplicationFailure | undefined;

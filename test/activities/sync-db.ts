@@ -17,7 +17,6 @@ export const syncTestDatabaseUrl = (() => {
   return u.toString();
 })();
 
-
 /** Creates and migrates the database if needed, empties sync_outbox, and returns a pool on it. */
 export async function openSyncTestDatabase(applicationName: string, url = syncTestDatabaseUrl): Promise<Pool> {
   await ensureDatabase(url);
@@ -72,7 +71,17 @@ export async function seedRow(pool: Pool, s: OutboxSeed): Promise<string> {
     `INSERT INTO sync_outbox (tenant_id, event_id, event_type, envelope, trace_id, occurred_at, priority, status, attempt_count, last_error, created_at, acked_at)
      VALUES ($1, $2, $3, $4, $5, ${s.occurredAt ?? 'now()'}, $6, $7, $8, $9, ${s.createdAt ?? 'now()'}, ${s.ackedAt ?? 'NULL'})
      RETURNING id::text AS id`,
-    [s.tenant, (envelope as { event_id?: string }).event_id ?? eventId, s.eventType ?? 'telemetry.reading', JSON.stringify(envelope), `trace-${eventId.slice(0, 8)}`, s.priority ?? 0, s.status ?? 'pending', s.attemptCount ?? 0, s.lastError ?? null],
+    [
+      s.tenant,
+      (envelope as { event_id?: string }).event_id ?? eventId,
+      s.eventType ?? 'telemetry.reading',
+      JSON.stringify(envelope),
+      `trace-${eventId.slice(0, 8)}`,
+      s.priority ?? 0,
+      s.status ?? 'pending',
+      s.attemptCount ?? 0,
+      s.lastError ?? null,
+    ],
   );
   return rows[0].id;
 }

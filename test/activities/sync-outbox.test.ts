@@ -50,7 +50,12 @@ describe('claimBatch', () => {
       expect(leaseLeft).toBeGreaterThan(25);
       expect(leaseLeft).toBeLessThanOrEqual(31);
     }
-    expect(rows.filter((r) => r.claimed_by === 'batch-1').map((r) => r.id).sort()).toEqual([b, c, d].sort());
+    expect(
+      rows
+        .filter((r) => r.claimed_by === 'batch-1')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([b, c, d].sort());
     // Nothing left to claim while the leases hold.
     expect(await claim('batch-3', 'backfill')).toEqual([]);
   });
@@ -96,9 +101,20 @@ describe('claimBatch', () => {
 
     // A comes back and tries to settle: nothing it writes lands.
     expect(await outbox.markAcked(pool, 'forwarder-A', ids)).toBe(0);
-    expect(await outbox.markFailed(pool, 'forwarder-A', ids.map((id) => ({ id, reason: 'schema_violation:payload' })))).toBe(0);
     expect(
-      await outbox.recordAttemptFailure(pool, 'forwarder-A', ids, { attempt: 4, error: 'late', nextAttemptAt: new Date(Date.now() + 60_000), leaseUntil: new Date(Date.now() + 120_000) }),
+      await outbox.markFailed(
+        pool,
+        'forwarder-A',
+        ids.map((id) => ({ id, reason: 'schema_violation:payload' })),
+      ),
+    ).toBe(0);
+    expect(
+      await outbox.recordAttemptFailure(pool, 'forwarder-A', ids, {
+        attempt: 4,
+        error: 'late',
+        nextAttemptAt: new Date(Date.now() + 60_000),
+        leaseUntil: new Date(Date.now() + 120_000),
+      }),
     ).toBe(0);
     expect(await outbox.moveToDlq(pool, 'forwarder-A', ids, 'late')).toBe(0);
     expect(await outbox.releaseClaims(pool, 'forwarder-A', ids)).toBe(0);
@@ -242,7 +258,9 @@ describe('dead events', () => {
     expect(page1.map((r) => r.id)).toEqual([dlq[2], dlq[1]]);
     const page2 = await outbox.listDead(pool, { status: 'dlq', limit: 2, before: page1[1].id });
     expect(page2.map((r) => r.id)).toEqual([dlq[0]]);
-    expect((await outbox.listDead(pool, { status: 'failed', limit: 10 })).map((r) => [r.id, r.last_error])).toEqual([[failed, 'schema_violation:payload.value']]);
+    expect((await outbox.listDead(pool, { status: 'failed', limit: 10 })).map((r) => [r.id, r.last_error])).toEqual([
+      [failed, 'schema_violation:payload.value'],
+    ]);
   });
 
   it('requeues dead rows once: pending, attempts 0, due now, error kept in a note; again changes nothing', async () => {
@@ -271,7 +289,14 @@ describe('dead events', () => {
 
     const before = await rowsById(pool, [dead, rejected]);
     const again = await outbox.requeueDead(pool, [dead, rejected], 'requeued by test');
-    expect(again).toEqual({ requeued: [], unchanged: [{ id: dead, status: 'pending' }, { id: rejected, status: 'pending' }], notFound: [] });
+    expect(again).toEqual({
+      requeued: [],
+      unchanged: [
+        { id: dead, status: 'pending' },
+        { id: rejected, status: 'pending' },
+      ],
+      notFound: [],
+    });
     expect(await rowsById(pool, [dead, rejected])).toEqual(before);
 
     // Claimable again right away.

@@ -225,7 +225,7 @@ describe('sendSyncBatch', () => {
     expect(rows[0].last_error).toMatch(/^storage_refused:23514: /);
   });
 
-  it("stores a cloud rejection reason that holds a NUL (made storable) instead of failing the whole batch", async () => {
+  it('stores a cloud rejection reason that holds a NUL (made storable) instead of failing the whole batch', async () => {
     const ids = await seed(2, 'unused', []);
     const batch = await run(activities.claimSyncBatch, claimInput());
     answer = (events) => [
@@ -257,7 +257,10 @@ describe('moveSyncBatchToDlq', () => {
     const ids = await seed(3, marker, [1]);
     const batch = await run(activities.claimSyncBatch, claimInput());
     await withConstraint(`trace_id IS DISTINCT FROM '${marker}' OR status <> 'dlq'`, async () => {
-      expect(await run(activities.moveSyncBatchToDlq, { batchId: batch.batchId, ids: batch.ids, lastError: 'cloud answered 500' })).toEqual({ moved: 2, quarantined: 1 });
+      expect(await run(activities.moveSyncBatchToDlq, { batchId: batch.batchId, ids: batch.ids, lastError: 'cloud answered 500' })).toEqual({
+        moved: 2,
+        quarantined: 1,
+      });
     });
     const rows = await rowsById(pool, ids);
     expect(rows.map((r) => r.status)).toEqual(['dlq', 'failed', 'dlq']);

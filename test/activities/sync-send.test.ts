@@ -118,10 +118,26 @@ async function claimed(n: number, opts: { eventType?: string; attemptCount?: num
   const tenant = randomUUID();
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    ids.push(await seedRow(pool, { tenant, createdAt: `now() - interval '10 minutes'`, eventType: opts.eventType, attemptCount: opts.attemptCount, ...(opts.eventType?.startsWith('sync.') ? { envelope: monitoringEnvelope(tenant) } : {}) }));
+    ids.push(
+      await seedRow(pool, {
+        tenant,
+        createdAt: `now() - interval '10 minutes'`,
+        eventType: opts.eventType,
+        attemptCount: opts.attemptCount,
+        ...(opts.eventType?.startsWith('sync.') ? { envelope: monitoringEnvelope(tenant) } : {}),
+      }),
+    );
   }
   const batchId = `${edgeId}:backfill:test:${randomUUID().slice(0, 8)}`;
-  const batch = await run(activities.claimSyncBatch, 1, { batchId, lane: 'backfill', batchSize: 100, leaseSeconds: 60, liveWindowSeconds: 120, waitMs: 0, pollMs: 100 });
+  const batch = await run(activities.claimSyncBatch, 1, {
+    batchId,
+    lane: 'backfill',
+    batchSize: 100,
+    leaseSeconds: 60,
+    liveWindowSeconds: 120,
+    waitMs: 0,
+    pollMs: 100,
+  });
   expect(batch.ids).toEqual(ids);
   return { tenant, ids, batch };
 }
@@ -140,7 +156,13 @@ function monitoringEnvelope(tenant: string) {
 }
 
 function send(b: { batch: { batchId: string; ids: string[]; priorAttempts: number } }, attempt = 1): Promise<SentSyncBatch> {
-  return run(activities.sendSyncBatch, attempt, { batchId: b.batch.batchId, lane: 'backfill', ids: b.batch.ids, priorAttempts: b.batch.priorAttempts, leaseSeconds: 60 });
+  return run(activities.sendSyncBatch, attempt, {
+    batchId: b.batch.batchId,
+    lane: 'backfill',
+    ids: b.batch.ids,
+    priorAttempts: b.batch.priorAttempts,
+    leaseSeconds: 60,
+  });
 }
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -156,7 +178,9 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
 describe('sendSyncBatch', () => {
   it('posts the stored envelopes signed, and settles each event by the answer: accepted/duplicate → acked, rejected → failed with the reason', async () => {
     const b = await claimed(4);
-    const stored = (await pool.query<{ envelope: EnvelopeBase }>('SELECT envelope FROM sync_outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [b.ids])).rows.map((r) => r.envelope);
+    const stored = (
+      await pool.query<{ envelope: EnvelopeBase }>('SELECT envelope FROM sync_outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [b.ids])
+    ).rows.map((r) => r.envelope);
     answer = (_req, parsed, res) => {
       const outcomes: EventOutcome[] = [
         { status: 'accepted', event_id: parsed.events[0].event_id, tenant_id: b.tenant },
@@ -168,7 +192,19 @@ describe('sendSyncBatch', () => {
     };
 
     const result = await send(b);
-    expect(result).toEqual({ attempt: 1, delivered: 4, accepted: 2, duplicate: 1, rejected: 1, acked: 3, failed: 1, notHeld: 0, alreadySettled: 0, deferred: 0, monitoringEvents: 2 });
+    expect(result).toEqual({
+      attempt: 1,
+      delivered: 4,
+      accepted: 2,
+      duplicate: 1,
+      rejected: 1,
+      acked: 3,
+      failed: 1,
+      notHeld: 0,
+      alreadySettled: 0,
+      deferred: 0,
+      monitoringEvents: 2,
+    });
 
     // What the cloud received: one signed POST, the batch id as request id, the envelopes as stored.
     expect(seen).toHaveLength(1);
@@ -230,7 +266,12 @@ describe('sendSyncBatch', () => {
     expect(f.details?.[0]).toMatchObject({ attempt: 3, status: 500, nextRetryDelayMs: delayMs });
 
     for (const r of await rowsById(pool, b.ids)) {
-      expect(r).toMatchObject({ status: 'claimed', claimed_by: b.batch.batchId, attempt_count: 3, last_error: 'cloud answered 500 internal_error: the request failed' });
+      expect(r).toMatchObject({
+        status: 'claimed',
+        claimed_by: b.batch.batchId,
+        attempt_count: 3,
+        last_error: 'cloud answered 500 internal_error: the request failed',
+      });
       const next = r.next_attempt_at.getTime() - started;
       expect(next).toBeGreaterThanOrEqual(delayMs - 50);
       expect(next).toBeLessThan(delayMs + 2000);
@@ -254,7 +295,8 @@ describe('sendSyncBatch', () => {
 
   it('treats an answer that breaks the contract as a failed attempt', async () => {
     const b = await claimed(3);
-    answer = (_req, parsed, res) => json(res, 200, { batch_id: parsed.batch_id, results: [{ status: 'accepted', event_id: parsed.events[0].event_id, tenant_id: b.tenant }] });
+    answer = (_req, parsed, res) =>
+      json(res, 200, { batch_id: parsed.batch_id, results: [{ status: 'accepted', event_id: parsed.events[0].event_id, tenant_id: b.tenant }] });
     const f = await failureOf(send(b));
     expect(f.type).toBe('CloudBatchFailed');
     expect(f.message).toBe('invalid_response: 1 results for 3 events');
@@ -365,7 +407,9 @@ describe('sendSyncBatch', () => {
   it('throws SyncNotConfigured without a key file, and gives the rows back', async () => {
     const unconfigured = createSyncActivities({ pool, edgeId, cloud, identity: new EdgeIdentitySource({ edgeId }), requestTimeoutMs: 1500 });
     const b = await claimed(1);
-    const f = await failureOf(run(unconfigured.sendSyncBatch, 1, { batchId: b.batch.batchId, lane: 'backfill', ids: b.ids, priorAttempts: 0, leaseSeconds: 60 }));
+    const f = await failureOf(
+      run(unconfigured.sendSyncBatch, 1, { batchId: b.batch.batchId, lane: 'backfill', ids: b.ids, priorAttempts: 0, leaseSeconds: 60 }),
+    );
     expect(f.type).toBe('SyncNotConfigured');
     expect((await rowsById(pool, b.ids))[0]).toMatchObject({ status: 'pending' });
     expect(await run(unconfigured.checkSyncConfiguration, 1)).toMatchObject({ configured: false, reason: expect.stringContaining('EDGE_SIGNING_KEY_FILE') });

@@ -89,10 +89,10 @@ async function outbox(device?: string) {
 }
 
 async function publishedRevision(device: string): Promise<{ revision: number; published_revision: number }[]> {
-  const { rows } = await pool.query(
-    'SELECT revision, published_revision FROM telemetry_rollup WHERE tenant_id = $1 AND device_id = $2 ORDER BY bucket_start',
-    [tenant, device],
-  );
+  const { rows } = await pool.query('SELECT revision, published_revision FROM telemetry_rollup WHERE tenant_id = $1 AND device_id = $2 ORDER BY bucket_start', [
+    tenant,
+    device,
+  ]);
   return rows;
 }
 
@@ -106,7 +106,15 @@ describe('uuidV5', () => {
 describe('publishClosedRollups', () => {
   it('publishes each closed window once, with the right statistics, and leaves open windows', async () => {
     const closedMinute = await seed({ device: 'sensor-a', start: `date_trunc('minute', now()) - interval '5 minutes'`, count: 3, sum: 75, min: 24, max: 26 });
-    const closedHour = await seed({ device: 'sensor-a', width: '1h', start: `date_trunc('hour', now()) - interval '2 hours'`, count: 120, sum: 3000, min: 20, max: 30 });
+    const closedHour = await seed({
+      device: 'sensor-a',
+      width: '1h',
+      start: `date_trunc('hour', now()) - interval '2 hours'`,
+      count: 120,
+      sum: 3000,
+      min: 20,
+      max: 30,
+    });
     await seed({ device: 'sensor-open', start: `date_trunc('minute', now()) + interval '1 minute'`, count: 2, sum: 50, min: 25, max: 25 });
     await seed({ device: 'sensor-open', width: '1h', start: `date_trunc('hour', now())`, count: 2, sum: 50, min: 25, max: 25 });
 
@@ -147,9 +155,7 @@ describe('publishClosedRollups', () => {
       max: 26,
       revision: 1,
     });
-    expect(minute.event_id).toBe(
-      uuidV5([tenant, 'farm-1', 'barn-2', 'sensor-a', 'temperature', '1m', closedMinute.toISOString(), 1].join('|')),
-    );
+    expect(minute.event_id).toBe(uuidV5([tenant, 'farm-1', 'barn-2', 'sensor-a', 'temperature', '1m', closedMinute.toISOString(), 1].join('|')));
     expect(hour.envelope.payload).toMatchObject({
       window: '1h',
       window_start: closedHour.toISOString(),

@@ -59,11 +59,26 @@ async function storedImage(sessionId: string, content: string | undefined): Prom
 }
 
 function deviceEvent(sessionId: string, type: SessionDeviceEvent['event_type'], payload: SessionDeviceEvent['payload']): SessionDeviceEvent {
-  return { schema_version: '1.0', event_id: randomUUID(), trace_id: `trace-${sessionId}`, event_type: type, tenant_id: tenantId, device_id: 'station-c', ts: new Date().toISOString(), farm_id: 'farm-a', barn_id: 'barn-b', session_id: sessionId, payload };
+  return {
+    schema_version: '1.0',
+    event_id: randomUUID(),
+    trace_id: `trace-${sessionId}`,
+    event_type: type,
+    tenant_id: tenantId,
+    device_id: 'station-c',
+    ts: new Date().toISOString(),
+    farm_id: 'farm-a',
+    barn_id: 'barn-b',
+    session_id: sessionId,
+    payload,
+  };
 }
 
 async function outbox(sessionId: string) {
-  const r = await pool.query(`SELECT event_id, event_type, envelope FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2 ORDER BY id`, [tenantId, sessionId]);
+  const r = await pool.query(`SELECT event_id, event_type, envelope FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2 ORDER BY id`, [
+    tenantId,
+    sessionId,
+  ]);
   return r.rows as { event_id: string; event_type: string; envelope: unknown }[];
 }
 
@@ -78,7 +93,14 @@ describe('inferImage', () => {
     images.set(image.objectKey, Buffer.from('999'));
     const again = await run(inferImage, { ...address, sessionId, image, traceId: 'trace-infer' });
 
-    expect(first).toEqual({ mediaId: image.mediaId, modelId: 'fake-model-1', estimatedWeightKg: 104.25, confidence: 0.87, qualityFlags: ['blurred'], inferenceMs: 4.5 });
+    expect(first).toEqual({
+      mediaId: image.mediaId,
+      modelId: 'fake-model-1',
+      estimatedWeightKg: 104.25,
+      confidence: 0.87,
+      qualityFlags: ['blurred'],
+      inferenceMs: 4.5,
+    });
     expect(again).toEqual(first);
     const rows = await outbox(sessionId);
     expect(rows).toHaveLength(1);
@@ -87,7 +109,10 @@ describe('inferImage', () => {
     expect(event.event_id).toBe(inferenceEventId(tenantId, image.mediaId, 'fake-model-1'));
     expect(event).toMatchObject({ trace_id: 'trace-infer', farm_id: 'farm-a', barn_id: 'barn-b', session_id: sessionId, device_id: 'station-c' });
     expect(event.payload).toMatchObject({ media_id: image.mediaId, estimated_weight_kg: 104.25, quality_flags: ['blurred'] });
-    const stored = await pool.query('SELECT estimated_weight_kg::float8 AS kg, model_id FROM inference_results WHERE tenant_id = $1 AND media_id = $2', [tenantId, image.mediaId]);
+    const stored = await pool.query('SELECT estimated_weight_kg::float8 AS kg, model_id FROM inference_results WHERE tenant_id = $1 AND media_id = $2', [
+      tenantId,
+      image.mediaId,
+    ]);
     expect(stored.rows).toEqual([{ kg: 104.25, model_id: 'fake-model-1' }]);
   });
 
@@ -107,8 +132,22 @@ describe('inferImage', () => {
 
 describe('recordSession', () => {
   function input(sessionId: string, events: SessionDeviceEvent[], over: Partial<RecordSessionInput> = {}): RecordSessionInput {
-    const readings = events.filter((e) => e.event_type === 'weighvision.weight.recorded').map((e) => ({ weightKg: e.payload.weight_kg!, stable: e.payload.stable }));
-    return { ...address, sessionId, ending: 'finalized', readings, estimates: [], imagesStored: 0, imageCount: 0, disagreementRatio: 0.15, events, workflowId: `weighvision-session/${tenantId}/${sessionId}`, ...over };
+    const readings = events
+      .filter((e) => e.event_type === 'weighvision.weight.recorded')
+      .map((e) => ({ weightKg: e.payload.weight_kg!, stable: e.payload.stable }));
+    return {
+      ...address,
+      sessionId,
+      ending: 'finalized',
+      readings,
+      estimates: [],
+      imagesStored: 0,
+      imageCount: 0,
+      disagreementRatio: 0.15,
+      events,
+      workflowId: `weighvision-session/${tenantId}/${sessionId}`,
+      ...over,
+    };
   }
 
   it('writes the session, its readings and every device event once, even when repeated', async () => {
@@ -129,7 +168,10 @@ describe('recordSession', () => {
     const rows = await outbox(sessionId);
     expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.event_id).sort());
     for (const r of rows) expect(farmEventSchema.safeParse(r.envelope).success).toBe(true);
-    const session = await pool.query('SELECT status, weight_kg::float8 AS kg, reading_count, workflow_id FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2', [tenantId, sessionId]);
+    const session = await pool.query(
+      'SELECT status, weight_kg::float8 AS kg, reading_count, workflow_id FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2',
+      [tenantId, sessionId],
+    );
     expect(session.rows).toEqual([{ status: 'finalized', kg: 111, reading_count: 3, workflow_id: `weighvision-session/${tenantId}/${sessionId}` }]);
     const weights = await pool.query('SELECT count(*)::int AS n FROM weighvision_weights WHERE tenant_id = $1 AND session_id = $2', [tenantId, sessionId]);
     expect(weights.rows[0].n).toBe(3);
@@ -141,7 +183,15 @@ describe('recordSession', () => {
     const { recordSession } = activities();
     await run(recordSession, input(sessionId, [reading]));
     const late = deviceEvent(sessionId, 'weighvision.weight.recorded', { weight_kg: 200, stable: true });
-    const after = await run(recordSession, input(sessionId, [late], { readings: [{ weightKg: 90, stable: true }, { weightKg: 200, stable: true }] }));
+    const after = await run(
+      recordSession,
+      input(sessionId, [late], {
+        readings: [
+          { weightKg: 90, stable: true },
+          { weightKg: 200, stable: true },
+        ],
+      }),
+    );
     expect(after.weightKg).toBe(90);
     expect((await outbox(sessionId)).map((r) => r.event_id)).toEqual([reading.event_id, late.event_id]);
   });

@@ -50,14 +50,14 @@ async function seedRows(t: TestTenant): Promise<void> {
      VALUES ($1, $2, $3, $4, 'barn-1', 'feeder-1', 12.5, 'starter', now())`,
     [t.id, randomUUID(), randomUUID(), farm],
   );
-  await owner.query(
-    `INSERT INTO weighvision_sessions (tenant_id, session_id, farm_id, barn_id, station_id) VALUES ($1, 's-1', $2, 'barn-1', 'station-1')`,
-    [t.id, farm],
-  );
-  await owner.query(
-    `INSERT INTO weighvision_weights (tenant_id, event_id, session_id, weight_kg, occurred_at) VALUES ($1, $2, 's-1', 2.1, now())`,
-    [t.id, randomUUID()],
-  );
+  await owner.query(`INSERT INTO weighvision_sessions (tenant_id, session_id, farm_id, barn_id, station_id) VALUES ($1, 's-1', $2, 'barn-1', 'station-1')`, [
+    t.id,
+    farm,
+  ]);
+  await owner.query(`INSERT INTO weighvision_weights (tenant_id, event_id, session_id, weight_kg, occurred_at) VALUES ($1, $2, 's-1', 2.1, now())`, [
+    t.id,
+    randomUUID(),
+  ]);
   const media = randomUUID();
   await owner.query(
     `INSERT INTO media_objects (tenant_id, media_id, event_id, session_id, farm_id, barn_id, station_id, object_key, content_type, size_bytes, stored_at)
@@ -155,7 +155,9 @@ test('every table farmiq_app may use has row-level security (not forced) and a p
 });
 
 test.each(Object.entries(rlsTables))('%s: tenant A sees its own rows and none of B', async (table, column) => {
-  const seen = await withTenant(app, a.id, (c) => c.query<{ t: string }>(`SELECT DISTINCT ${column}::text AS t FROM ${table} WHERE ${column} IN ($1, $2)`, [a.id, b.id]));
+  const seen = await withTenant(app, a.id, (c) =>
+    c.query<{ t: string }>(`SELECT DISTINCT ${column}::text AS t FROM ${table} WHERE ${column} IN ($1, $2)`, [a.id, b.id]),
+  );
   expect(seen.rows.map((r) => r.t)).toEqual([a.id]);
   // The owner is not subject to RLS: both are there.
   const all = await owner.query<{ t: string }>(`SELECT DISTINCT ${column}::text AS t FROM ${table} WHERE ${column} IN ($1, $2) ORDER BY 1`, [a.id, b.id]);

@@ -75,7 +75,12 @@ export interface CallResult {
   headers: Headers;
 }
 
-export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<CallResult> {
   const res = await fetch(base + path, {
     method,
     headers: {

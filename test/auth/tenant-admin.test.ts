@@ -32,7 +32,19 @@ test('tenant create → user create (first admin) → token issue', async () => 
   expect(tenantId).toMatch(/^[0-9a-f-]{36}$/);
 
   const created = JSON.parse(
-    await cli('user', 'create', '--tenant', tenantId, '--email', `admin-${Date.now()}@cli.example`, '--role', 'admin', '--password', 'correct horse battery', '--json'),
+    await cli(
+      'user',
+      'create',
+      '--tenant',
+      tenantId,
+      '--email',
+      `admin-${Date.now()}@cli.example`,
+      '--role',
+      'admin',
+      '--password',
+      'correct horse battery',
+      '--json',
+    ),
   );
   expect(created).toMatchObject({ tenant_id: tenantId, role: 'admin' });
   const stored = await owner.query('SELECT role, password_hash FROM users WHERE id = $1', [created.user_id]);
@@ -49,7 +61,9 @@ test('tenant create → user create (first admin) → token issue', async () => 
 test('refusals: unknown role, unknown tenant, unknown user, a second user with the same email', async () => {
   const tenantId = await cli('tenant', 'create', '--name', `CLI Refusals ${Date.now()}`);
   await expect(cli('user', 'create', '--tenant', tenantId, '--email', 'x@cli.example', '--role', 'root')).rejects.toThrow(/--role must be one of/);
-  await expect(cli('user', 'create', '--tenant', '00000000-0000-4000-8000-000000000000', '--email', 'x@cli.example', '--role', 'viewer')).rejects.toThrow(/no tenant/);
+  await expect(cli('user', 'create', '--tenant', '00000000-0000-4000-8000-000000000000', '--email', 'x@cli.example', '--role', 'viewer')).rejects.toThrow(
+    /no tenant/,
+  );
   await expect(cli('token', 'issue', '--user', '00000000-0000-4000-8000-000000000000')).rejects.toThrow(/no user/);
   await cli('user', 'create', '--tenant', tenantId, '--email', 'same@cli.example', '--role', 'viewer');
   await expect(cli('user', 'create', '--tenant', tenantId, '--email', 'SAME@cli.example', '--role', 'viewer')).rejects.toThrow(/already has a user/);

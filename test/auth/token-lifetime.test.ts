@@ -18,7 +18,14 @@ import { logger } from '../../platform/logger';
 import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant, type TestUser } from './support';
 
 const log = logger('test-token-lifetime');
-const notUsed = new Proxy({}, { get: () => { throw new Error('not used by the inbox route'); } });
+const notUsed = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('not used by the inbox route');
+    },
+  },
+);
 
 let owner: Pool;
 let appPool: Pool;
@@ -48,7 +55,13 @@ afterAll(async () => {
 
 /** A token signed with the right key by hand, with the claims the test chooses. */
 function signed(user: TestUser, claims: Record<string, unknown>, opts: SignOptions = {}, secret = testJwtSecret): string {
-  return jwt.sign({ tid: a.id, role: user.role, ...claims }, secret, { algorithm: 'HS256', subject: user.id, issuer: tokenIssuer, audience: tokenAudience, ...opts });
+  return jwt.sign({ tid: a.id, role: user.role, ...claims }, secret, {
+    algorithm: 'HS256',
+    subject: user.id,
+    issuer: tokenIssuer,
+    audience: tokenAudience,
+    ...opts,
+  });
 }
 
 const inbox = (token: string, base = server.url) => call(base, 'GET', '/api/v1/notifications/inbox', { token });

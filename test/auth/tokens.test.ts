@@ -62,13 +62,20 @@ describe('issueToken / verifyToken', () => {
     ['another key', () => issueToken(ctx, { secret: 'another-secret-of-sufficient-length' })],
     ['another audience', () => handMade({}, { audience: 'farmiq-edge' })],
     ['another issuer', () => handMade({}, { issuer: 'someone-else' })],
-    ['no audience', () => jwt.sign({ tid: ctx.tenantId, role: ctx.role }, testJwtSecret, { algorithm: 'HS256', subject: ctx.userId, issuer: tokenIssuer, expiresIn: 600 })],
+    [
+      'no audience',
+      () => jwt.sign({ tid: ctx.tenantId, role: ctx.role }, testJwtSecret, { algorithm: 'HS256', subject: ctx.userId, issuer: tokenIssuer, expiresIn: 600 }),
+    ],
     ['HS512 instead of HS256', () => handMade({}, { algorithm: 'HS512' })],
     ['alg none', () => jwt.sign({ tid: ctx.tenantId, role: 'admin', sub: ctx.userId, iss: tokenIssuer, aud: tokenAudience }, '', { algorithm: 'none' })],
     ['an unknown role', () => handMade({ role: 'owner' })],
     ['no tenant', () => handMade({ tid: undefined })],
     ['a tenant that is not a uuid', () => handMade({ tid: 'tenant-b' })],
-    ['no subject', () => jwt.sign({ tid: ctx.tenantId, role: ctx.role }, testJwtSecret, { algorithm: 'HS256', issuer: tokenIssuer, audience: tokenAudience, expiresIn: 600 })],
+    [
+      'no subject',
+      () =>
+        jwt.sign({ tid: ctx.tenantId, role: ctx.role }, testJwtSecret, { algorithm: 'HS256', issuer: tokenIssuer, audience: tokenAudience, expiresIn: 600 }),
+    ],
     [
       'a payload changed after signing (viewer → admin)',
       () => {

@@ -9,7 +9,19 @@ import { createPool } from '../../db/pool';
 import { loadPrivateKey, newEdgeKeyPair, signatureHeaders, signRequest } from '../../domain/sync';
 import { revokeEdge } from '../../cloud/edges';
 import { testCloudDatabaseUrl } from '../support/stack';
-import { batchOf, cleanupTenants, edgeEvent, errorOf, newEdge, postSigned, resultsOf, send, startIngestionServer, type TestEdge, type TestServer } from './support';
+import {
+  batchOf,
+  cleanupTenants,
+  edgeEvent,
+  errorOf,
+  newEdge,
+  postSigned,
+  resultsOf,
+  send,
+  startIngestionServer,
+  type TestEdge,
+  type TestServer,
+} from './support';
 
 let pool: Pool;
 let server: TestServer;
@@ -71,7 +83,9 @@ describe('refused with 401, nothing stored', () => {
   test('signed with another key pair: bad_signature', async () => {
     const other = newEdgeKeyPair();
     await expectRefused('bad_signature', (events) =>
-      postSigned(server.base, edge, batchOf(edge, events), { signer: { edgeId: edge.edgeId, keyId: edge.keyId, privateKey: loadPrivateKey(other.privateKeyPem) } }),
+      postSigned(server.base, edge, batchOf(edge, events), {
+        signer: { edgeId: edge.edgeId, keyId: edge.keyId, privateKey: loadPrivateKey(other.privateKeyPem) },
+      }),
     );
   });
 
@@ -99,13 +113,13 @@ describe('refused with 401, nothing stored', () => {
   });
 
   test('unknown edge id: unknown_edge', async () => {
-    await expectRefused('unknown_edge', (events) =>
-      postSigned(server.base, { ...edge, edgeId: `nobody-${randomUUID()}` }, batchOf(edge, events)),
-    );
+    await expectRefused('unknown_edge', (events) => postSigned(server.base, { ...edge, edgeId: `nobody-${randomUUID()}` }, batchOf(edge, events)));
   });
 
   test('key id that is not the edge key: unknown_edge', async () => {
-    await expectRefused('unknown_edge', (events) => postSigned(server.base, edge, batchOf(edge, events), { headers: (h) => ({ ...h, [signatureHeaders.keyId]: 'not-the-key-id' }) }));
+    await expectRefused('unknown_edge', (events) =>
+      postSigned(server.base, edge, batchOf(edge, events), { headers: (h) => ({ ...h, [signatureHeaders.keyId]: 'not-the-key-id' }) }),
+    );
   });
 
   test('revoked edge: unknown_edge', async () => {
@@ -133,7 +147,9 @@ describe('refused with 401, nothing stored', () => {
   });
 
   test('a malformed timestamp: missing_signature', async () => {
-    await expectRefused('missing_signature', (events) => postSigned(server.base, edge, batchOf(edge, events), { headers: (h) => ({ ...h, [signatureHeaders.timestamp]: 'yesterday' }) }));
+    await expectRefused('missing_signature', (events) =>
+      postSigned(server.base, edge, batchOf(edge, events), { headers: (h) => ({ ...h, [signatureHeaders.timestamp]: 'yesterday' }) }),
+    );
   });
 });
 
@@ -145,11 +161,14 @@ test('the same request sent twice (same nonce): the replay is refused with repla
   expect(replay.status).toBe(401);
   expect(errorOf(replay).code).toBe('replayed_nonce');
   expect(await stored(events.map((e) => e.event_id))).toEqual({ dedupe: 1, outbox: 1 });
-  const nonces = await pool.query('SELECT count(*)::int AS n FROM edge_request_nonces WHERE edge_id = $1 AND nonce = $2', [edge.edgeId, first.signedHeaders[signatureHeaders.nonce]]);
+  const nonces = await pool.query('SELECT count(*)::int AS n FROM edge_request_nonces WHERE edge_id = $1 AND nonce = $2', [
+    edge.edgeId,
+    first.signedHeaders[signatureHeaders.nonce],
+  ]);
   expect(nonces.rows[0].n).toBe(1);
 });
 
-test("an event of a tenant the edge does not serve is rejected tenant_not_authorized; the rest of the batch is accepted", async () => {
+test('an event of a tenant the edge does not serve is rejected tenant_not_authorized; the rest of the batch is accepted', async () => {
   const mine1 = reading(tenantA);
   const foreign = reading(tenantB);
   const mine2 = edgeEvent('feed.intake.recorded', tenantA);

@@ -22,7 +22,19 @@ import { consumerServiceList } from '../../cloud/consumers/services';
 import { consumerMetrics } from '../../cloud/metrics';
 import { testCloudDatabaseUrl } from '../support/stack';
 import { deleteTestTopology, rabbitmqctl, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
-import { batchOf, cleanupTenants, edgeEvent, eventually, newEdge, postSigned, resultsOf, silentLog, startIngestionServer, type TestEdge, type TestServer } from './support';
+import {
+  batchOf,
+  cleanupTenants,
+  edgeEvent,
+  eventually,
+  newEdge,
+  postSigned,
+  resultsOf,
+  silentLog,
+  startIngestionServer,
+  type TestEdge,
+  type TestServer,
+} from './support';
 
 const deliveryLimit = 3;
 const names = topologyNames(testTopologyPrefix('pipeline'));
@@ -61,7 +73,16 @@ beforeAll(async () => {
   pool = createPool(testCloudDatabaseUrl, { applicationName: 'farmiq-test-pipeline', max: 20 });
   relayConnection = new AmqpConnection({ url: testAmqpUrl, name: 'test-relay', log: silentLog, maxBackoffMs: 1000 });
   consumerConnection = new AmqpConnection({ url: testAmqpUrl, name: 'test-consumers', log: silentLog, maxBackoffMs: 1000 });
-  relay = new OutboxRelay({ pool, connection: relayConnection, names, deliveryLimit, log: silentLog, batchSize: 500, sweepIntervalMs: 250, retentionHours: 24 });
+  relay = new OutboxRelay({
+    pool,
+    connection: relayConnection,
+    names,
+    deliveryLimit,
+    log: silentLog,
+    batchSize: 500,
+    sweepIntervalMs: 250,
+    retentionHours: 24,
+  });
   consumers = new CloudConsumers({ pool, connection: consumerConnection, names, deliveryLimit, log: silentLog, prefetch: 200, batchMax: 100 });
   relay.start();
   consumers.start();
@@ -88,14 +109,29 @@ test('every consumer service handles exactly the event types the catalog routes 
   for (const service of consumerServiceList) {
     expect(Object.keys(service.writers).sort()).toEqual(eventTypesConsumedBy(service.name).sort());
   }
-  expect([...consumerServices].sort()).toEqual(['cloud-analytics-service', 'cloud-feed-service', 'cloud-media-store', 'cloud-telemetry-service', 'internal-monitoring']);
+  expect([...consumerServices].sort()).toEqual([
+    'cloud-analytics-service',
+    'cloud-feed-service',
+    'cloud-media-store',
+    'cloud-telemetry-service',
+    'internal-monitoring',
+  ]);
 });
 
 test('a database outage holds messages (no delivery counted, nothing dead-lettered) and the relay simply waits', async () => {
   const deadPool = createPool('postgres://farmiq:farmiq@127.0.0.1:1/farmiq_cloud_test', { connectionTimeoutMillis: 1000 });
   const idle = new AmqpConnection({ url: testAmqpUrl, name: 'test-idle', log: silentLog });
   try {
-    const consumer = new EventConsumer({ service: telemetryService, pool: deadPool, connection: idle, names, deliveryLimit, log: silentLog, prefetch: 1, batchMax: 1 });
+    const consumer = new EventConsumer({
+      service: telemetryService,
+      pool: deadPool,
+      connection: idle,
+      names,
+      deliveryLimit,
+      log: silentLog,
+      prefetch: 1,
+      batchMax: 1,
+    });
     const event = edgeEvent('telemetry.reading', tenant);
     const lastDelivery = {
       content: Buffer.from(JSON.stringify(event)),
@@ -116,7 +152,14 @@ test('a database outage holds messages (no delivery counted, nothing dead-letter
 test('a failure that is not the data (a writer bug) is requeued until the delivery limit, then dead-lettered as handler_error; a refusal is dead-lettered at once', async () => {
   const idle = new AmqpConnection({ url: testAmqpUrl, name: 'test-idle-verdicts', log: silentLog });
   try {
-    const broken = { name: `test-broken-writer-${randomUUID().slice(0, 8)}`, writers: { 'telemetry.reading': async () => { throw new Error('writer bug'); } } };
+    const broken = {
+      name: `test-broken-writer-${randomUUID().slice(0, 8)}`,
+      writers: {
+        'telemetry.reading': async () => {
+          throw new Error('writer bug');
+        },
+      },
+    };
     const consumer = new EventConsumer({ service: broken, pool, connection: idle, names, deliveryLimit, log: silentLog, prefetch: 1, batchMax: 1 });
     const delivery = (event: unknown, previous: number) =>
       ({
@@ -131,7 +174,14 @@ test('a failure that is not the data (a writer bug) is requeued until the delive
     const { rows } = await pool.query('SELECT reason, delivery_count FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, event.event_id]);
     expect(rows).toEqual([{ reason: 'handler_error: writer bug', delivery_count: deliveryLimit + 1 }]);
 
-    const refusing = { name: broken.name, writers: { 'telemetry.reading': async (client: PoolClient) => { await client.query('SELECT 1/0'); } } };
+    const refusing = {
+      name: broken.name,
+      writers: {
+        'telemetry.reading': async (client: PoolClient) => {
+          await client.query('SELECT 1/0');
+        },
+      },
+    };
     const strict = new EventConsumer({ service: refusing, pool, connection: idle, names, deliveryLimit, log: silentLog, prefetch: 1, batchMax: 1 });
     const refused = edgeEvent('telemetry.reading', tenant);
     expect(await strict.handle([delivery(refused, 0)])).toEqual(['ack']);
@@ -156,7 +206,9 @@ describe('accepted events reach their tables exactly once', () => {
   const rollupV1 = edgeEvent('telemetry.aggregated', tenant, { payload: { revision: 1, count: 6, mean: 26.1 } });
   const feed = edgeEvent('feed.intake.recorded', tenant, { payload: { source_event_id: randomUUID() } });
   const media = edgeEvent('media.stored', tenant, { payload: { session_id: session, media_id: mediaId } });
-  const inference = edgeEvent('inference.completed', tenant, { payload: { session_id: session, media_id: mediaId, estimated_weight_kg: 119.5, confidence: 0.9, quality_flags: ['blurred'] } });
+  const inference = edgeEvent('inference.completed', tenant, {
+    payload: { session_id: session, media_id: mediaId, estimated_weight_kg: 119.5, confidence: 0.9, quality_flags: ['blurred'] },
+  });
   const acked = edgeEvent('sync.batch.acked', tenant);
   const all = [...readings, finalized, ...weights, created, rollupV2, rollupV1, feed, media, inference, acked];
 
@@ -181,7 +233,11 @@ describe('accepted events reach their tables exactly once', () => {
     await post([...weights, rollupV2]);
     await post([created, rollupV1, feed, media, inference, acked]);
 
-    await eventually(async () => (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1')) === expectedDedupeRows(all), 30_000, 'all events consumed');
+    await eventually(
+      async () => (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1')) === expectedDedupeRows(all),
+      30_000,
+      'all events consumed',
+    );
     const s = await snapshot();
     expect(s).toEqual({
       telemetry: 20,
@@ -223,7 +279,9 @@ describe('accepted events reach their tables exactly once', () => {
         ...[100, 102, 104].map((kg) => edgeEvent('weighvision.weight.recorded', tenant, { session_id: session, payload: { weight_kg: kg, stable: true } })),
         edgeEvent('weighvision.session.finalized', tenant, { session_id: session, payload: { image_count: 2 } }),
         ...images.map((mediaId, i) =>
-          edgeEvent('inference.completed', tenant, { payload: { session_id: session, media_id: mediaId, estimated_weight_kg: 100 + 2 * i, confidence: 0.8, quality_flags: [] } }),
+          edgeEvent('inference.completed', tenant, {
+            payload: { session_id: session, media_id: mediaId, estimated_weight_kg: 100 + 2 * i, confidence: 0.8, quality_flags: [] },
+          }),
         ),
       ];
     });
@@ -233,7 +291,11 @@ describe('accepted events reach their tables exactly once', () => {
     }
     for (let i = 0; i < events.length; i += 30) await post(events.slice(i, i + 30));
     await eventually(
-      async () => (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])', [tenant, events.map((e) => e.event_id)])) === expectedDedupeRows(events),
+      async () =>
+        (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])', [
+          tenant,
+          events.map((e) => e.event_id),
+        ])) === expectedDedupeRows(events),
       30_000,
       'all session events consumed',
     );
@@ -260,7 +322,10 @@ describe('accepted events reach their tables exactly once', () => {
   test('the same outbox rows published a second time change nothing: consumer_dedupe absorbs them', async () => {
     const before = await snapshot();
     const absorbedBefore = await duplicatesAbsorbed();
-    const republished = await pool.query('UPDATE ingestion_outbox SET published_at = NULL WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])', [tenant, all.map((e) => e.event_id)]);
+    const republished = await pool.query('UPDATE ingestion_outbox SET published_at = NULL WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])', [
+      tenant,
+      all.map((e) => e.event_id),
+    ]);
     expect(republished.rowCount).toBe(all.length);
     relay.nudge();
     await eventually(async () => (await duplicatesAbsorbed()) - absorbedBefore >= expectedDedupeRows(all), 30_000, 'the second copies consumed');
@@ -277,10 +342,14 @@ describe('poison messages are dead-lettered (at once when they can never succeed
     await post([poison, goodRollup, ...after]);
     await post([edgeEvent('telemetry.reading', tenant, { farm_id: 'farm-after-poison' })]);
 
-    const letter = await eventually(async () => {
-      const { rows } = await pool.query('SELECT * FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, poison.event_id]);
-      return rows[0];
-    }, 30_000, 'the dead letter');
+    const letter = await eventually(
+      async () => {
+        const { rows } = await pool.query('SELECT * FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, poison.event_id]);
+        return rows[0];
+      },
+      30_000,
+      'the dead letter',
+    );
     expect(letter).toEqual(
       expect.objectContaining({
         queue: queueNameOf(names, 'cloud-analytics-service'),
@@ -306,7 +375,11 @@ describe('poison messages are dead-lettered (at once when they can never succeed
       }),
     );
     expect(ingestionRequest.rows[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
-    await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-poison'`)) === 11, 30_000, 'readings after the poison');
+    await eventually(
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-poison'`)) === 11,
+      30_000,
+      'readings after the poison',
+    );
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-good'`)).toBe(1);
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-poison'`)).toBe(0);
     // Delivered once (redelivering it could never help), stored once.
@@ -326,19 +399,34 @@ describe('poison messages are dead-lettered (at once when they can never succeed
     await post(good);
 
     const queue = queueNameOf(names, 'cloud-telemetry-service');
-    const letters = await eventually(async () => {
-      const { rows } = await pool.query(
-        `SELECT reason, delivery_count, envelope, body, tenant_id, headers->>'message-id' AS message_id FROM dead_letters
+    const letters = await eventually(
+      async () => {
+        const { rows } = await pool.query(
+          `SELECT reason, delivery_count, envelope, body, tenant_id, headers->>'message-id' AS message_id FROM dead_letters
          WHERE queue = $1 AND (body = $2 OR envelope->>'marker' = $3) ORDER BY reason`,
-        [queue, garbage, marker],
-      );
-      return rows.length === 2 ? rows : undefined;
-    }, 30_000, 'two dead letters');
+          [queue, garbage, marker],
+        );
+        return rows.length === 2 ? rows : undefined;
+      },
+      30_000,
+      'two dead letters',
+    );
     expect(letters).toEqual([
       { reason: 'invalid_json', delivery_count: 1, envelope: null, body: garbage, tenant_id: null, message_id: `garbage-${marker}` },
-      { reason: 'schema_violation:event_type', delivery_count: 1, envelope: { hello: 'world', marker }, body: null, tenant_id: null, message_id: `json-${marker}` },
+      {
+        reason: 'schema_violation:event_type',
+        delivery_count: 1,
+        envelope: { hello: 'world', marker },
+        body: null,
+        tenant_id: null,
+        message_id: `json-${marker}`,
+      },
     ]);
-    await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-garbage'`)) === 5, 30_000, 'good readings');
+    await eventually(
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-garbage'`)) === 5,
+      30_000,
+      'good readings',
+    );
   });
 
   test('a message the broker dead-letters itself (its consumer kept failing without a verdict) is recorded with reason delivery_limit', async () => {
@@ -362,11 +450,18 @@ describe('poison messages are dead-lettered (at once when they can never succeed
           n++;
           ch.nack(msg, false, true); // a consumer that dies on every delivery, as far as RabbitMQ can tell
         });
-        await eventually(async () => (await pool.query('SELECT 1 FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, eventId])).rowCount, 30_000, 'broker dead letter');
+        await eventually(
+          async () => (await pool.query('SELECT 1 FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, eventId])).rowCount,
+          30_000,
+          'broker dead letter',
+        );
         return n;
       });
       expect(deliveries).toBe(deliveryLimit + 1);
-      const { rows } = await pool.query('SELECT queue, routing_key, reason, delivery_count, body, trace_id FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, eventId]);
+      const { rows } = await pool.query(
+        'SELECT queue, routing_key, reason, delivery_count, body, trace_id FROM dead_letters WHERE tenant_id = $1 AND event_id = $2',
+        [tenant, eventId],
+      );
       expect(rows).toEqual([
         {
           queue: queueNameOf(crashNames, 'cloud-feed-service'),
@@ -413,7 +508,9 @@ test('a RabbitMQ restart in the middle of a stream loses nothing', async () => {
     await post(during);
     sent.push(...during.map((e) => e.event_id));
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await count('SELECT count(*) AS n FROM ingestion_outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL', [during.map((e) => e.event_id)])).toBe(perBatch);
+    expect(
+      await count('SELECT count(*) AS n FROM ingestion_outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL', [during.map((e) => e.event_id)]),
+    ).toBe(perBatch);
     expect(relay.healthy).toBe(false);
   } finally {
     await rabbitmqctl('start_app');
@@ -423,9 +520,21 @@ test('a RabbitMQ restart in the middle of a stream loses nothing', async () => {
   await sender;
 
   const total = (batches + 1) * perBatch;
-  await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = '${farm}'`)) === total, 90_000, 'every reading stored');
-  expect(await count(`SELECT count(*) AS n FROM consumer_dedupe d JOIN telemetry_raw t USING (tenant_id, event_id) WHERE d.tenant_id = $1 AND t.farm_id = '${farm}' AND d.consumer = 'cloud-telemetry-service'`)).toBe(total);
-  await eventually(async () => (await count('SELECT count(*) AS n FROM ingestion_outbox WHERE tenant_id = $1 AND published_at IS NULL')) === 0, 30_000, 'outbox drained');
+  await eventually(
+    async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = '${farm}'`)) === total,
+    90_000,
+    'every reading stored',
+  );
+  expect(
+    await count(
+      `SELECT count(*) AS n FROM consumer_dedupe d JOIN telemetry_raw t USING (tenant_id, event_id) WHERE d.tenant_id = $1 AND t.farm_id = '${farm}' AND d.consumer = 'cloud-telemetry-service'`,
+    ),
+  ).toBe(total);
+  await eventually(
+    async () => (await count('SELECT count(*) AS n FROM ingestion_outbox WHERE tenant_id = $1 AND published_at IS NULL')) === 0,
+    30_000,
+    'outbox drained',
+  );
   const stored = await pool.query(`SELECT event_id::text FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = $2`, [tenant, farm]);
   expect(new Set(stored.rows.map((r) => r.event_id))).toEqual(new Set(sent));
   await eventually(async () => Object.values(consumers.status()).every(Boolean), 30_000, 'consumers subscribed again');
@@ -455,7 +564,11 @@ test('two relays share the outbox: one stuck mid-round neither blocks the other 
 
     await stuck.query('ROLLBACK'); // the stuck one dies: its rows are free again
     expect(await relays[0].publishRound()).toBe(500);
-    await eventually(async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-two-relays'`)) === 1000, 30_000, 'all consumed');
+    await eventually(
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-two-relays'`)) === 1000,
+      30_000,
+      'all consumed',
+    );
     expect(await duplicatesAbsorbed()).toBe(absorbedBefore);
   } finally {
     await stuck.query('ROLLBACK').catch(() => {});

@@ -100,7 +100,12 @@ export async function send(base: string, path: string, headers: Record<string, s
 }
 
 /** Signs and posts a body (an object is JSON-encoded) as `edge`. */
-export async function postSigned(base: string, edge: EdgeSigner, body: unknown, opts: PostOptions = {}): Promise<Answer & { signedHeaders: Record<string, string>; raw: string }> {
+export async function postSigned(
+  base: string,
+  edge: EdgeSigner,
+  body: unknown,
+  opts: PostOptions = {},
+): Promise<Answer & { signedHeaders: Record<string, string>; raw: string }> {
   const path = opts.path ?? batchPath;
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const signedHeaders = signRequest(opts.signer ?? edge, 'POST', path, raw, opts.signedAt);
@@ -142,8 +147,17 @@ export async function eventually<T>(check: () => Promise<T | undefined | false |
 /** Deletes every row of these tenants (and these edges) from the cloud test database. */
 export async function cleanupTenants(pool: Pool, tenants: string[], edges: string[] = []): Promise<void> {
   const tables = [
-    'ingestion_dedupe', 'ingestion_outbox', 'consumer_dedupe', 'dead_letters', 'telemetry_raw', 'telemetry_rollups', 'feed_intake',
-    'weighvision_sessions', 'weighvision_weights', 'media_objects', 'inference_results',
+    'ingestion_dedupe',
+    'ingestion_outbox',
+    'consumer_dedupe',
+    'dead_letters',
+    'telemetry_raw',
+    'telemetry_rollups',
+    'feed_intake',
+    'weighvision_sessions',
+    'weighvision_weights',
+    'media_objects',
+    'inference_results',
   ];
   for (const t of tables) await pool.query(`DELETE FROM ${t} WHERE tenant_id = ANY($1::uuid[])`, [tenants]);
   if (edges.length > 0) {

@@ -14,7 +14,15 @@ import { repoRoot } from '../support/stack';
 
 const read = (file: string) => fs.readFileSync(path.join(repoRoot, file), 'utf8');
 const compose = read('docker-compose.yml');
-const composeSecrets = ['POSTGRES_PASSWORD', 'FARMIQ_APP_DB_PASSWORD', 'RABBITMQ_PASSWORD', 'AUTH_JWT_SECRET', 'INTERNAL_SERVICE_TOKEN', 'MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY'];
+const composeSecrets = [
+  'POSTGRES_PASSWORD',
+  'FARMIQ_APP_DB_PASSWORD',
+  'RABBITMQ_PASSWORD',
+  'AUTH_JWT_SECRET',
+  'INTERNAL_SERVICE_TOKEN',
+  'MQTT_BRIDGE_PASSWORD',
+  'S3_SECRET_KEY',
+];
 
 /** The text of one top-level service of docker-compose.yml (up to the next service). */
 function service(name: string): string {
@@ -41,8 +49,10 @@ describe('docker-compose.yml', () => {
 
   test('the FarmIQ containers run in production mode, each with its side', () => {
     expect(compose).toMatch(/x-farmiq-env: &farmiq-env\n {2}FARMIQ_ENV: production\n/);
-    for (const name of ['cloud-http', 'cloud-worker', 'cloud-consumers', 'notifications']) expect({ name, role: /FARMIQ_ROLE: (\w+)/.exec(service(name))?.[1] }).toEqual({ name, role: 'cloud' });
-    for (const name of ['edge-http', 'edge-worker', 'mqtt-bridge', 'broker-config', 'farmiq-cli']) expect({ name, role: /FARMIQ_ROLE: (\w+)/.exec(service(name))?.[1] }).toEqual({ name, role: 'edge' });
+    for (const name of ['cloud-http', 'cloud-worker', 'cloud-consumers', 'notifications'])
+      expect({ name, role: /FARMIQ_ROLE: (\w+)/.exec(service(name))?.[1] }).toEqual({ name, role: 'cloud' });
+    for (const name of ['edge-http', 'edge-worker', 'mqtt-bridge', 'broker-config', 'farmiq-cli'])
+      expect({ name, role: /FARMIQ_ROLE: (\w+)/.exec(service(name))?.[1] }).toEqual({ name, role: 'edge' });
   });
 
   test('the .env it reads is ignored by git, and the example names every secret with a value production refuses', () => {
@@ -59,7 +69,11 @@ describe('docker-compose.yml', () => {
       CLOUD_APP_DATABASE_URL: `postgres://farmiq_app:${example.FARMIQ_APP_DB_PASSWORD}@postgres:5432/farmiq_cloud`,
       AMQP_URL: `amqp://farmiq:${example.RABBITMQ_PASSWORD}@rabbitmq:5672/farmiq`,
     };
-    expect(checkProductionSecrets(asSettings, 'all').map((p) => p.setting).sort()).toEqual(Object.keys(asSettings).sort());
+    expect(
+      checkProductionSecrets(asSettings, 'all')
+        .map((p) => p.setting)
+        .sort(),
+    ).toEqual(Object.keys(asSettings).sort());
   });
 
   test('the dashboard role is created with the .env password before migration 0006 could create it with the development one', () => {
@@ -74,7 +88,11 @@ describe('the farm server files', () => {
     const example = parseEnv(read('deploy/edge.env.example'));
     expect(example.FARMIQ_ENV).toBe('production');
     expect(example.FARMIQ_ROLE).toBe('edge');
-    expect(checkProductionSecrets(example as Record<string, string>, 'edge').map((p) => p.setting).sort()).toEqual(['EDGE_DATABASE_URL', 'MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY']);
+    expect(
+      checkProductionSecrets(example as Record<string, string>, 'edge')
+        .map((p) => p.setting)
+        .sort(),
+    ).toEqual(['EDGE_DATABASE_URL', 'MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY']);
   });
 
   test('every unit that starts FarmIQ code runs it in production mode as the edge; rclone only after the check', () => {
@@ -82,7 +100,11 @@ describe('the farm server files', () => {
     for (const unit of fs.readdirSync(dir).filter((f) => f.endsWith('.service'))) {
       const text = fs.readFileSync(path.join(dir, unit), 'utf8');
       if (!/node --import tsx/.test(text)) continue;
-      expect({ unit, production: /NODE_ENV=production/.test(text), edge: /FARMIQ_ROLE=edge|EnvironmentFile=\/etc\/farmiq\/edge.env/.test(text) }).toEqual({ unit, production: true, edge: true });
+      expect({ unit, production: /NODE_ENV=production/.test(text), edge: /FARMIQ_ROLE=edge|EnvironmentFile=\/etc\/farmiq\/edge.env/.test(text) }).toEqual({
+        unit,
+        production: true,
+        edge: true,
+      });
     }
     const s3 = fs.readFileSync(path.join(dir, 'farmiq-s3.service'), 'utf8');
     expect(s3.indexOf('scripts/check-config.ts')).toBeGreaterThan(-1);

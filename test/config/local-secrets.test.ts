@@ -40,7 +40,10 @@ const generatedKeys = [
 /** Sources scripts/lib.sh with only `env` (no inherited secrets) and prints the named variables. */
 async function sourceLib(env: Record<string, string>, names: string[]): Promise<{ values: Record<string, string>; stderr: string }> {
   const script = `source scripts/lib.sh; for n in ${names.join(' ')}; do printf '%s=%s\\n' "$n" "\${!n:-}"; done`;
-  const { stdout, stderr } = await run('bash', ['-c', script], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), ...env } });
+  const { stdout, stderr } = await run('bash', ['-c', script], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), ...env },
+  });
   const values: Record<string, string> = {};
   for (const line of stdout.trim().split('\n')) {
     const i = line.indexOf('=');
@@ -68,7 +71,8 @@ describe('scripts/lib.sh generates the install secrets', () => {
     // Strong enough for production's own checks, and distinct per secret.
     expect(checkProductionSecrets(stored, 'all')).toEqual([]);
     const lower = new Set(knownDevelopmentValues.map((v) => v.toLowerCase()));
-    for (const k of ['MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY', 'AUTH_JWT_SECRET', 'INTERNAL_SERVICE_TOKEN']) expect(lower.has(stored[k].toLowerCase())).toBe(false);
+    for (const k of ['MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY', 'AUTH_JWT_SECRET', 'INTERNAL_SERVICE_TOKEN'])
+      expect(lower.has(stored[k].toLowerCase())).toBe(false);
     // One role, one password: the test databases use the same farmiq and farmiq_app passwords.
     expect(new URL(stored.TEST_EDGE_DATABASE_URL).password).toBe(new URL(stored.EDGE_DATABASE_URL).password);
     expect(new URL(stored.TEST_CLOUD_APP_DATABASE_URL).password).toBe(new URL(stored.CLOUD_APP_DATABASE_URL).password);
@@ -177,7 +181,13 @@ describe('the running local stack uses this install’s secrets', () => {
     expect(passwd).toMatch(new RegExp(`^${s.MQTT_BRIDGE_USERNAME}:`, 'm'));
     const connected = await new Promise<boolean>((resolve) => {
       let accepted = false;
-      const c = mqtt.connect(s.MQTT_URL, { username: s.MQTT_BRIDGE_USERNAME, password: 'farmiq-bridge-dev-secret', reconnectPeriod: 0, connectTimeout: 5000, clientId: `farmiq-secret-probe-${process.pid}` });
+      const c = mqtt.connect(s.MQTT_URL, {
+        username: s.MQTT_BRIDGE_USERNAME,
+        password: 'farmiq-bridge-dev-secret',
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        clientId: `farmiq-secret-probe-${process.pid}`,
+      });
       c.on('error', () => {});
       c.once('connect', () => {
         accepted = true;

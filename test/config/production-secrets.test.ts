@@ -102,7 +102,14 @@ describe('production mode', () => {
   });
 
   test.each(knownDevelopmentValues.map((v) => [v]))('the development value %s is refused for every key and password setting', (value) => {
-    const explicit = { ...secretsOf('edge'), ...secretsOf('cloud'), MQTT_BRIDGE_PASSWORD: value, S3_SECRET_KEY: value.toUpperCase(), AUTH_JWT_SECRET: value, INTERNAL_SERVICE_TOKEN: value };
+    const explicit = {
+      ...secretsOf('edge'),
+      ...secretsOf('cloud'),
+      MQTT_BRIDGE_PASSWORD: value,
+      S3_SECRET_KEY: value.toUpperCase(),
+      AUTH_JWT_SECRET: value,
+      INTERNAL_SERVICE_TOKEN: value,
+    };
     const problems = checkProductionSecrets(explicit, 'all');
     expect(problems.map((p) => p.setting).sort()).toEqual(['AUTH_JWT_SECRET', 'INTERNAL_SERVICE_TOKEN', 'MQTT_BRIDGE_PASSWORD', 'S3_SECRET_KEY']);
     for (const p of problems) expect(p.message).toMatch(/development value/);
@@ -118,7 +125,11 @@ describe('production mode', () => {
       CLOUD_APP_DATABASE_URL: `postgres://farmiq_app:${encodeURIComponent(value)}@db:5432/farmiq_cloud`,
       AMQP_URL: `amqp://farmiq:${encodeURIComponent(value)}@mq:5672/farmiq`,
     };
-    expect(checkProductionSecrets(urls, 'all').map((p) => p.setting).sort()).toEqual(['AMQP_URL', 'CLOUD_APP_DATABASE_URL', 'CLOUD_DATABASE_URL', 'EDGE_DATABASE_URL']);
+    expect(
+      checkProductionSecrets(urls, 'all')
+        .map((p) => p.setting)
+        .sort(),
+    ).toEqual(['AMQP_URL', 'CLOUD_APP_DATABASE_URL', 'CLOUD_DATABASE_URL', 'EDGE_DATABASE_URL']);
   });
 
   test.each([
@@ -145,17 +156,28 @@ describe('production mode', () => {
   });
 
   test('a database URL without a password is allowed (peer or certificate authentication); an AMQP URL without one is not (guest)', () => {
-    const problems = checkProductionSecrets({ ...secretsOf('cloud'), CLOUD_DATABASE_URL: 'postgres://farmiq@db:5432/farmiq_cloud', AMQP_URL: 'amqp://mq:5672/farmiq' }, 'cloud');
+    const problems = checkProductionSecrets(
+      { ...secretsOf('cloud'), CLOUD_DATABASE_URL: 'postgres://farmiq@db:5432/farmiq_cloud', AMQP_URL: 'amqp://mq:5672/farmiq' },
+      'cloud',
+    );
     expect(problems).toEqual([{ setting: 'AMQP_URL', message: expect.stringMatching(/no password/) }]);
   });
 
   test('an empty optional secret is fine, a weak one is not', () => {
     expect(checkProductionSecrets({ ...secretsOf('cloud'), NOTIFICATION_WEBHOOK_TOKEN: '' }, 'cloud')).toEqual([]);
-    expect(checkProductionSecrets({ ...secretsOf('cloud'), NOTIFICATION_WEBHOOK_TOKEN: 'token' }, 'cloud').map((p) => p.setting)).toEqual(['NOTIFICATION_WEBHOOK_TOKEN']);
+    expect(checkProductionSecrets({ ...secretsOf('cloud'), NOTIFICATION_WEBHOOK_TOKEN: 'token' }, 'cloud').map((p) => p.setting)).toEqual([
+      'NOTIFICATION_WEBHOOK_TOKEN',
+    ]);
   });
 
   test('invalid settings and refused secrets come in one error', () => {
-    const err = problemsOf({ NODE_ENV: 'production', FARMIQ_ROLE: 'edge', ...secretsOf('edge'), S3_SECRET_KEY: 'farmiq-edge-dev-secret', BRIDGE_HEALTH_PORT: '99999' });
+    const err = problemsOf({
+      NODE_ENV: 'production',
+      FARMIQ_ROLE: 'edge',
+      ...secretsOf('edge'),
+      S3_SECRET_KEY: 'farmiq-edge-dev-secret',
+      BRIDGE_HEALTH_PORT: '99999',
+    });
     expect(named(err)).toEqual(['BRIDGE_HEALTH_PORT', 'S3_SECRET_KEY']);
   });
 });
@@ -177,8 +199,17 @@ describe('the lists', () => {
     const looksSecret = all.filter((k) => /SECRET|PASSWORD|TOKEN|_KEY|(DATABASE|AMQP)_URL$/.test(k));
     const listed = new Set([...secretSettings.map((s) => s.name), ...notSecretSettings]);
     expect(looksSecret.filter((k) => !listed.has(k))).toEqual([]);
-    expect(secretSettingsOf('edge').map((s) => s.name).sort()).toEqual([...edgeNames].sort());
-    expect(secretSettingsOf('cloud').map((s) => s.name).filter((n) => n !== 'NOTIFICATION_WEBHOOK_TOKEN').sort()).toEqual([...cloudNames].sort());
+    expect(
+      secretSettingsOf('edge')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...edgeNames].sort());
+    expect(
+      secretSettingsOf('cloud')
+        .map((s) => s.name)
+        .filter((n) => n !== 'NOTIFICATION_WEBHOOK_TOKEN')
+        .sort(),
+    ).toEqual([...cloudNames].sort());
   });
 });
 
@@ -200,7 +231,13 @@ describe('the local secrets file', () => {
 
   test('production does not read it: a developer file never stands in for an explicit production secret', () => {
     const file = path.join(dir, 'edge.env');
-    fs.writeFileSync(file, Object.entries(secretsOf('edge')).map(([k, v]) => `${k}=${v}`).join('\n'), { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      Object.entries(secretsOf('edge'))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+      { mode: 0o600 },
+    );
     expect(named(problemsOf({ NODE_ENV: 'production', FARMIQ_ROLE: 'edge', FARMIQ_SECRETS_FILE: file }))).toEqual([...edgeNames].sort());
   });
 });

@@ -3,14 +3,7 @@
  * consumers, one valid example each, and the invalid inputs each one must refuse with the zod
  * issue pointing at the offending field.
  */
-import {
-  eventCatalog,
-  eventTypes,
-  farmEventSchema,
-  routingKeyOf,
-  syncableEventTypes,
-  type EventType,
-} from '../../domain/contracts';
+import { eventCatalog, eventTypes, farmEventSchema, routingKeyOf, syncableEventTypes, type EventType } from '../../domain/contracts';
 import { validEvent } from '../support/events';
 
 /**
@@ -46,7 +39,9 @@ const spec: Record<string, SpecRow> = {
   'sync.batch.sent': { source: 'edge-sync-forwarder', routingKey: 'sync.batch.sent', consumers: ['internal-monitoring'] },
   'sync.batch.acked': { source: 'edge-sync-forwarder', routingKey: 'sync.batch.acked', consumers: ['internal-monitoring'] },
 };
-const deviceOnly: Record<string, SpecRow> = { 'feed.dispensed': { source: 'iot-feed-dispenser', routingKey: 'feed.dispensed', consumers: ['edge-feed-intake'] } };
+const deviceOnly: Record<string, SpecRow> = {
+  'feed.dispensed': { source: 'iot-feed-dispenser', routingKey: 'feed.dispensed', consumers: ['edge-feed-intake'] },
+};
 const expected: Record<string, SpecRow> = { ...spec, ...deviceOnly };
 
 type Json = Record<string, unknown>;
@@ -145,7 +140,16 @@ describe.each(eventTypes)('%s', (type) => {
 
   it.each(Object.keys(payloadShape))('rejects a wrongly typed payload field %s at payload.<field>', (field) => {
     const current = payload[field];
-    const wrong = typeof current === 'string' ? 42 : typeof current === 'number' ? String(current) : typeof current === 'boolean' ? 'true' : Array.isArray(current) ? { length: 0 } : 'x';
+    const wrong =
+      typeof current === 'string'
+        ? 42
+        : typeof current === 'number'
+          ? String(current)
+          : typeof current === 'boolean'
+            ? 'true'
+            : Array.isArray(current)
+              ? { length: 0 }
+              : 'x';
     expect(issuePaths(withPayloadField(type, field, wrong))).toEqual([['payload', field]]);
     expect(issuePaths(withPayloadField(type, field, null))).toEqual([['payload', field]]);
   });

@@ -383,6 +383,12 @@ describe('rejections, one per stable reason code', () => {
 });
 
 it('covers every device-published event type', () => {
-  const deviceTypes: EventType[] = ['telemetry.reading', 'weighvision.session.created', 'weighvision.weight.recorded', 'weighvision.session.finalized', 'feed.dispensed'];
+  const deviceTypes: EventType[] = [
+    'telemetry.reading',
+    'weighvision.session.created',
+    'weighvision.weight.recorded',
+    'weighvision.session.finalized',
+    'feed.dispensed',
+  ];
   for (const type of deviceTypes) expect(validEvent(type).event_type).toBe(type);
 });

@@ -24,7 +24,8 @@ import {
 import { validEvent } from '../support/events';
 
 const RUNS = 10_000;
-const REASON = /^(payload_too_large|unknown_topic|invalid_encoding|invalid_json|event_type_mismatch|tenant_mismatch|device_mismatch|metric_mismatch|schema_violation:.+)$/;
+const REASON =
+  /^(payload_too_large|unknown_topic|invalid_encoding|invalid_json|event_type_mismatch|tenant_mismatch|device_mismatch|metric_mismatch|schema_violation:.+)$/;
 
 const tenants = ['018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0002', '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0003'];
 const devices = ['device-001', 'device-002'];
@@ -85,7 +86,23 @@ const stepArb = fc.constantFrom<SessionStep>('created', 'weight.recorded', 'fina
 
 describe('fuzz: arbitrary bytes on arbitrary topics', () => {
   const level = fc.oneof(
-    fc.constantFrom('iot', 'telemetry', 'event', 'weighvision', 'session', 'created', 'weight.recorded', 'finalized', 'feed.dispensed', ...tenants, ...devices, '+', '#', '', '$SYS'),
+    fc.constantFrom(
+      'iot',
+      'telemetry',
+      'event',
+      'weighvision',
+      'session',
+      'created',
+      'weight.recorded',
+      'finalized',
+      'feed.dispensed',
+      ...tenants,
+      ...devices,
+      '+',
+      '#',
+      '',
+      '$SYS',
+    ),
     segment,
     fc.string({ maxLength: 8 }),
   );
@@ -139,8 +156,28 @@ describe('fuzz: structurally mutated valid envelopes', () => {
   const weirdValue = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }),
     fc.constantFrom<unknown>(
-      null, true, false, 0, -1, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 0.1 + 0.2, '', ' ', [], {}, '1.0', '2.0', 'NaN', 'Infinity',
-      { toString: 1, valueOf: 1 }, ['feed.dispensed'], 'telemetry.reading', 'weighvision.session.created', 'feed.dispensed',
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1e308,
+      -1e308,
+      Number.MAX_SAFE_INTEGER + 2,
+      0.1 + 0.2,
+      '',
+      ' ',
+      [],
+      {},
+      '1.0',
+      '2.0',
+      'NaN',
+      'Infinity',
+      { toString: 1, valueOf: 1 },
+      ['feed.dispensed'],
+      'telemetry.reading',
+      'weighvision.session.created',
+      'feed.dispensed',
     ),
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.string({ unit: 'binary', maxLength: 40 }),

@@ -160,13 +160,16 @@ describe('topics that are not device topics', () => {
 
   it('never throws and never parses arbitrary strings with a wildcard or an empty level', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constantFrom('iot', 'telemetry', 'event', 'weighvision', 'session', 'created', '+', '#', ''), fc.string()), { maxLength: 10 }), (levels) => {
-        const topic = levels.join('/');
-        const parsed = parseDeviceTopic(topic);
-        if (parsed !== undefined) {
-          expect(topic.split('/').every((l) => l.length > 0 && !l.includes('+') && !l.includes('#'))).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom('iot', 'telemetry', 'event', 'weighvision', 'session', 'created', '+', '#', ''), fc.string()), { maxLength: 10 }),
+        (levels) => {
+          const topic = levels.join('/');
+          const parsed = parseDeviceTopic(topic);
+          if (parsed !== undefined) {
+            expect(topic.split('/').every((l) => l.length > 0 && !l.includes('+') && !l.includes('#'))).toBe(true);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

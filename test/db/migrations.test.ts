@@ -97,9 +97,7 @@ async function catalogSnapshot(c: Client): Promise<Snapshot> {
       WHERE table_schema = 'public'
       ORDER BY table_name, column_name`,
   );
-  const indexes = await c.query(
-    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY tablename, indexname`,
-  );
+  const indexes = await c.query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY tablename, indexname`);
   const constraints = await c.query(
     `SELECT conrelid::regclass::text AS table_name, conname, pg_get_constraintdef(oid) AS def
        FROM pg_constraint
@@ -115,10 +113,7 @@ async function tableNames(c: Client): Promise<string[]> {
 }
 
 async function columnsOf(c: Client, table: string): Promise<string[]> {
-  const r = await c.query(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
-    [table],
-  );
+  const r = await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`, [table]);
   return r.rows.map((row) => row.column_name as string);
 }
 
@@ -343,7 +338,14 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
     test('WeighVision tables hold every field of their events', async () => {
       expect(await columnsOf(client, 'weighvision_sessions')).toEqual(
         expect.arrayContaining([
-          'tenant_id', 'session_id', 'farm_id', 'barn_id', 'station_id', 'status', 'workflow_id', 'trace_id',
+          'tenant_id',
+          'session_id',
+          'farm_id',
+          'barn_id',
+          'station_id',
+          'status',
+          'workflow_id',
+          'trace_id',
           ...payloadFields(payloads.weighVisionSessionCreated),
           ...payloadFields(payloads.weighVisionSessionFinalized),
         ]),
@@ -354,9 +356,7 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
       expect(await columnsOf(client, 'media_objects')).toEqual(
         expect.arrayContaining(['tenant_id', 'status', 'expires_at', 'stored_at', ...payloadFields(payloads.mediaStored)]),
       );
-      expect(await columnsOf(client, 'inference_results')).toEqual(
-        expect.arrayContaining(['tenant_id', ...payloadFields(payloads.inferenceCompleted)]),
-      );
+      expect(await columnsOf(client, 'inference_results')).toEqual(expect.arrayContaining(['tenant_id', ...payloadFields(payloads.inferenceCompleted)]));
       expect(await primaryKeyOf(client, 'weighvision_sessions')).toEqual(['tenant_id', 'session_id']);
       expect(await primaryKeyOf(client, 'media_objects')).toEqual(['tenant_id', 'media_id']);
       expect(await primaryKeyOf(client, 'inference_results')).toEqual(['tenant_id', 'media_id']);
@@ -381,9 +381,7 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
            VALUES ($1, 's-1', 'farm-1', 'barn-1', 'station-1', 'collecting', now())`,
           [t],
         );
-        expect(
-          await errorCode(client, `UPDATE weighvision_sessions SET status = 'done' WHERE tenant_id = $1`, [t]),
-        ).toBe('23514');
+        expect(await errorCode(client, `UPDATE weighvision_sessions SET status = 'done' WHERE tenant_id = $1`, [t])).toBe('23514');
         await client.query(
           `INSERT INTO weighvision_weights (tenant_id, event_id, session_id, weight_kg, stable, occurred_at)
            VALUES ($1, $2, 's-1', 120.5, true, now())`,
@@ -394,13 +392,11 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
            VALUES ($1, $2, 's-1', 'farm-1', 'barn-1', 'station-1', $3, 'image/jpeg', now() + interval '15 minutes')`,
           [t, mediaId, `${t}/s-1/${mediaId}.jpg`],
         );
-        expect(
-          await errorCode(client, `UPDATE media_objects SET status = 'stored' WHERE tenant_id = $1`, [t]),
-        ).toBe('23514'); // stored needs stored_at and size_bytes
-        await client.query(
-          `UPDATE media_objects SET status = 'stored', stored_at = now(), size_bytes = 48213 WHERE tenant_id = $1 AND media_id = $2`,
-          [t, mediaId],
-        );
+        expect(await errorCode(client, `UPDATE media_objects SET status = 'stored' WHERE tenant_id = $1`, [t])).toBe('23514'); // stored needs stored_at and size_bytes
+        await client.query(`UPDATE media_objects SET status = 'stored', stored_at = now(), size_bytes = 48213 WHERE tenant_id = $1 AND media_id = $2`, [
+          t,
+          mediaId,
+        ]);
         await client.query(
           `INSERT INTO inference_results (tenant_id, media_id, session_id, model_id, estimated_weight_kg, confidence, quality_flags, inference_ms)
            VALUES ($1, $2, 's-1', 'weight-v1', 118.2, 0.91, '{blurred}', 12.5)`,
@@ -436,7 +432,13 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
       }
       expect(await primaryKeyOf(client, 'inference_results')).toEqual(['tenant_id', 'media_id']);
       expect(await primaryKeyOf(client, 'telemetry_rollups')).toEqual([
-        'tenant_id', 'farm_id', 'barn_id', 'device_id', 'metric', 'bucket_width', 'bucket_start',
+        'tenant_id',
+        'farm_id',
+        'barn_id',
+        'device_id',
+        'metric',
+        'bucket_width',
+        'bucket_start',
       ]);
     });
 
@@ -474,11 +476,29 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
 
     test('domain tables hold every field of the events their consumers store', async () => {
       const has = async (table: string, fields: string[]) => expect(await columnsOf(client, table)).toEqual(expect.arrayContaining(fields));
-      await has('telemetry_raw', ['tenant_id', 'event_id', 'farm_id', 'barn_id', 'device_id', 'occurred_at', 'received_at', ...payloadFields(payloads.telemetryReading)]);
+      await has('telemetry_raw', [
+        'tenant_id',
+        'event_id',
+        'farm_id',
+        'barn_id',
+        'device_id',
+        'occurred_at',
+        'received_at',
+        ...payloadFields(payloads.telemetryReading),
+      ]);
       await has('feed_intake', ['tenant_id', 'event_id', 'device_id', ...payloadFields(payloads.feedIntakeRecorded)]);
       await has('weighvision_sessions', [
-        'tenant_id', 'session_id', 'farm_id', 'barn_id', 'station_id', 'status', 'weight_kg', 'vision_weight_kg', 'quality_flags',
-        'started_at', 'finalized_at',
+        'tenant_id',
+        'session_id',
+        'farm_id',
+        'barn_id',
+        'station_id',
+        'status',
+        'weight_kg',
+        'vision_weight_kg',
+        'quality_flags',
+        'started_at',
+        'finalized_at',
         ...payloadFields(payloads.weighVisionSessionCreated),
         ...payloadFields(payloads.weighVisionSessionFinalized),
       ]);
@@ -533,13 +553,9 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
         await client.query(notify, [a, userA, 'insight-1']);
         expect(await errorCode(client, notify, [a, userA, 'insight-1'])).toBe('23505');
         expect(await errorCode(client, notify, [b, userA, 'insight-2'])).toBe('23503');
-        expect(
-          await errorCode(
-            client,
-            `INSERT INTO notifications (tenant_id, channel, title, body, status) VALUES ($1, 'fax', 't', 'b', 'sent')`,
-            [a],
-          ),
-        ).toBe('23514');
+        expect(await errorCode(client, `INSERT INTO notifications (tenant_id, channel, title, body, status) VALUES ($1, 'fax', 't', 'b', 'sent')`, [a])).toBe(
+          '23514',
+        );
       } finally {
         await client.query('ROLLBACK');
       }
@@ -557,9 +573,7 @@ describe.each(['edge', 'cloud'] as const)('%s migrations on a brand-new database
       expect(inbox).not.toContain('Sort');
       expect(await primaryKeyOf(client, 'insights')).toEqual(['id']);
       expect(await indexDef(client, 'insights_farm_time')).toMatch(/\(tenant_id, farm_id, created_at DESC\)/);
-      const unique = await client.query(
-        `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'insights'::regclass AND contype = 'u'`,
-      );
+      const unique = await client.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'insights'::regclass AND contype = 'u'`);
       expect(unique.rows.map((r) => r.def)).toContain('UNIQUE (tenant_id, request_id)');
     });
   }

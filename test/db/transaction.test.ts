@@ -108,7 +108,9 @@ test('statementTimeout bounds each statement of this transaction only', async ()
   });
   expect(pid).toBe(before);
   expect(timeout).toBe('0');
-  const inside = await inTransaction(pool, async (c) => (await c.query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`)).rows[0].t, { statementTimeout: '20s' });
+  const inside = await inTransaction(pool, async (c) => (await c.query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`)).rows[0].t, {
+    statementTimeout: '20s',
+  });
   expect(inside).toBe('20s');
 });
 
@@ -118,7 +120,10 @@ test('settings are local to the transaction (the RLS tenant of auth/tenant-db.ts
     settings: { 'farmiq.tenant_id': tenant },
   });
   expect(seen).toBe(tenant);
-  const after = await inTransaction(pool, async (c) => (await c.query<{ t: string | null }>(`SELECT current_setting('farmiq.tenant_id', true) AS t`)).rows[0].t);
+  const after = await inTransaction(
+    pool,
+    async (c) => (await c.query<{ t: string | null }>(`SELECT current_setting('farmiq.tenant_id', true) AS t`)).rows[0].t,
+  );
   expect(after ?? '').toBe('');
 });
 

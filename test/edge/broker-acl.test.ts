@@ -287,7 +287,9 @@ describe('device credentials and ACL', () => {
           Array(3).fill(protocolVersion === 5 ? NOT_AUTHORIZED : FAILURE),
         );
         if (protocolVersion === 5) {
-          await expect(device.publishAsync(telemetryTopic({ ...me, deviceId: 'someone-else' }, 'temperature'), 'forged', { qos: 1 })).rejects.toThrow(/not authori[sz]ed/i);
+          await expect(device.publishAsync(telemetryTopic({ ...me, deviceId: 'someone-else' }, 'temperature'), 'forged', { qos: 1 })).rejects.toThrow(
+            /not authori[sz]ed/i,
+          );
         }
         await device.publishAsync(telemetryTopic(me, 'temperature'), `${me.deviceId} v${protocolVersion}`, { qos: 1 });
         await device.endAsync();
@@ -318,7 +320,16 @@ describe('device credentials and ACL', () => {
       `topic read iot/cmd/${own}/#`,
       `topic read iot/cmd/${own}`,
     ]);
-    const foreign = ['#', '+/#', 'iot/#', `iot/+/${own}/#`, `iot/cmd/${d.tenantId}/farm-1/barn-1/+/#`, `iot/cmd/${d.tenantId}/farm-1/barn-1/dev-2/#`, `iot/cmd/${d.tenantId}/#`, `farmiq/bridge/#`];
+    const foreign = [
+      '#',
+      '+/#',
+      'iot/#',
+      `iot/+/${own}/#`,
+      `iot/cmd/${d.tenantId}/farm-1/barn-1/+/#`,
+      `iot/cmd/${d.tenantId}/farm-1/barn-1/dev-2/#`,
+      `iot/cmd/${d.tenantId}/#`,
+      `farmiq/bridge/#`,
+    ];
     for (const filter of foreign) {
       expect(() => renderAcl([d], 'bridge-user', () => [filter])).toThrow(/not under the device's own topic prefix/);
     }
@@ -392,10 +403,14 @@ describe('broker configuration (infra/mosquitto/mosquitto.conf.template)', () =>
     again.once('connect', (connack) => (sessionPresent = connack.sessionPresent));
     // Wait for all of them, or until nothing new has arrived for 3 s (a dropped message never comes).
     let last = { size: -1, at: Date.now() };
-    await until('the queued messages to stop arriving', () => {
-      if (seen.size !== last.size) last = { size: seen.size, at: Date.now() };
-      return seen.size === total || Date.now() - last.at > 3000;
-    }, 30_000);
+    await until(
+      'the queued messages to stop arriving',
+      () => {
+        if (seen.size !== last.size) last = { size: seen.size, at: Date.now() };
+        return seen.size === total || Date.now() - last.at > 3000;
+      },
+      30_000,
+    );
     expect(seen.size).toBe(total);
     expect(sessionPresent).toBe(true);
   });

@@ -158,7 +158,7 @@ describe("the bridge's identity", () => {
     expect(bridge.received).toEqual([{ topic: telemetryTopic(honest, 'temperature'), payload: 'after-the-attempts', qos: 1 }]);
   });
 
-  test("QoS 1 messages queued for the absent bridge survive a device logging in with its client id, and the device gets none of them", async () => {
+  test('QoS 1 messages queued for the absent bridge survive a device logging in with its client id, and the device gets none of them', async () => {
     const honest = await newDevice();
     const attacker = await newDevice(honest.tenantId);
     const first = bridgeConnection(honest.tenantId);
@@ -212,7 +212,13 @@ describe("a device's identity", () => {
     const victim = await newDevice();
     const attacker = await newDevice();
     const victimClientId = `station-${crypto.randomBytes(3).toString('hex')}`;
-    const connection = await connect({ username: victim.username, password: victim.password, clientId: victimClientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
+    const connection = await connect({
+      username: victim.username,
+      password: victim.password,
+      clientId: victimClientId,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    });
     let closes = 0;
     connection.on('close', () => (closes += 1));
 

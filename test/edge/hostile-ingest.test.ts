@@ -93,8 +93,16 @@ test('two readings with a NUL in trace_id are quarantined and a valid reading pu
     const valid = reading(d);
     await client.publishAsync(topic, JSON.stringify(valid), { qos: 1 });
 
-    await until(() => countRows(pool, 'telemetry_raw', d.tenantId), (n) => n === 1, 'the valid reading');
-    const rejects = await until(() => rejectsWith(marker), (r) => r.length === 2, 'two rejects');
+    await until(
+      () => countRows(pool, 'telemetry_raw', d.tenantId),
+      (n) => n === 1,
+      'the valid reading',
+    );
+    const rejects = await until(
+      () => rejectsWith(marker),
+      (r) => r.length === 2,
+      'two rejects',
+    );
     expect(rejects.map((r) => r.reason)).toEqual(['schema_violation:trace_id', 'schema_violation:trace_id']);
     expect(await countRows(pool, 'sync_outbox', d.tenantId)).toBe(1);
     expect(await healthy()).toBe(true);
@@ -118,8 +126,16 @@ test('a row the database refuses (a CHECK the contract does not know) is narrowe
     const all = [...valid.slice(0, 100), poison[0], ...valid.slice(100, 200), poison[1], ...valid.slice(200)];
     await Promise.all(all.map((e) => client.publishAsync(topic, JSON.stringify(e), { qos: 1 })));
 
-    await until(() => countRows(pool, 'telemetry_raw', d.tenantId), (n) => n === valid.length, 'every valid reading');
-    const rejects = await until(() => rejectsWith(poisonTrace), (r) => r.length === 2, 'both poison rows quarantined');
+    await until(
+      () => countRows(pool, 'telemetry_raw', d.tenantId),
+      (n) => n === valid.length,
+      'every valid reading',
+    );
+    const rejects = await until(
+      () => rejectsWith(poisonTrace),
+      (r) => r.length === 2,
+      'both poison rows quarantined',
+    );
     expect(rejects.map((r) => r.reason)).toEqual(['storage_refused:23514', 'storage_refused:23514']);
     expect(await countRows(pool, 'sync_outbox', d.tenantId)).toBe(valid.length);
     // A redelivery of the poison changes nothing but adds its record: no duplicates of the valid rows.
@@ -150,9 +166,17 @@ test('generated hostile messages interleaved with valid readings: every valid re
           }
         }
         await Promise.all(publishes);
-        await until(() => countRows(pool, 'telemetry_raw', d.tenantId), (n) => n === validSent, `${validSent} valid readings`);
+        await until(
+          () => countRows(pool, 'telemetry_raw', d.tenantId),
+          (n) => n === validSent,
+          `${validSent} valid readings`,
+        );
         for (const m of messages) {
-          const rows = await until(() => rejectsWith(m.marker), (r) => r.length === 1, `the reject of ${m.kind}`);
+          const rows = await until(
+            () => rejectsWith(m.marker),
+            (r) => r.length === 1,
+            `the reject of ${m.kind}`,
+          );
           if (m.reason instanceof RegExp) expect(rows[0].reason).toMatch(m.reason);
           else if (m.reason) expect({ kind: m.kind, reason: rows[0].reason }).toEqual({ kind: m.kind, reason: m.reason });
           expect(rows[0].detail.length).toBeGreaterThan(0);

@@ -58,7 +58,24 @@ async function counter(name: string): Promise<number> {
 }
 
 function mosquittoPub(d: { username: string; password: string }, topic: string, message: string) {
-  return run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', d.username, '-P', d.password, '-q', '1', '-V', 'mqttv311', '-t', topic, '-m', message]);
+  return run('mosquitto_pub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(broker.port),
+    '-u',
+    d.username,
+    '-P',
+    d.password,
+    '-q',
+    '1',
+    '-V',
+    'mqttv311',
+    '-t',
+    topic,
+    '-m',
+    message,
+  ]);
 }
 
 describe('with the bridge running in-process', () => {
@@ -83,13 +100,26 @@ describe('with the bridge running in-process', () => {
 
     const raw = await pool.query('SELECT * FROM telemetry_raw WHERE tenant_id = $1', [d.tenantId]);
     expect(raw.rows).toHaveLength(1);
-    expect(raw.rows[0]).toMatchObject({ event_id: event.event_id, farm_id: 'farm-1', barn_id: 'barn-1', device_id: d.deviceId, metric: 'temperature', value: 26.4, unit: 'C', trace_id: event.trace_id });
+    expect(raw.rows[0]).toMatchObject({
+      event_id: event.event_id,
+      farm_id: 'farm-1',
+      barn_id: 'barn-1',
+      device_id: d.deviceId,
+      metric: 'temperature',
+      value: 26.4,
+      unit: 'C',
+      trace_id: event.trace_id,
+    });
     const outbox = await pool.query('SELECT status, event_type, envelope, attempt_count FROM sync_outbox WHERE tenant_id = $1', [d.tenantId]);
-    expect(outbox.rows).toEqual([{ status: 'pending', event_type: 'telemetry.reading', envelope: { ...event, farm_id: 'farm-1', barn_id: 'barn-1' }, attempt_count: 0 }]);
+    expect(outbox.rows).toEqual([
+      { status: 'pending', event_type: 'telemetry.reading', envelope: { ...event, farm_id: 'farm-1', barn_id: 'barn-1' }, attempt_count: 0 },
+    ]);
     expect(await countRows(pool, 'ingress_dedupe', d.tenantId)).toBe(1);
     expect((await counter('farmiq_bridge_duplicates_total')) - duplicatesBefore).toBe(1);
     // The reading also counts in its minute and hour rollups, once.
-    const rollups = await pool.query('SELECT bucket_width, reading_count, value_sum FROM telemetry_rollup WHERE tenant_id = $1 ORDER BY bucket_width', [d.tenantId]);
+    const rollups = await pool.query('SELECT bucket_width, reading_count, value_sum FROM telemetry_rollup WHERE tenant_id = $1 ORDER BY bucket_width', [
+      d.tenantId,
+    ]);
     expect(rollups.rows).toEqual([
       { bucket_width: '1h', reading_count: '1', value_sum: 26.4 },
       { bucket_width: '1m', reading_count: '1', value_sum: 26.4 },
@@ -117,12 +147,25 @@ describe('with the bridge running in-process', () => {
 
     const local = await pool.query('SELECT * FROM feed_intake_local WHERE tenant_id = $1', [d.tenantId]);
     expect(local.rows).toHaveLength(1);
-    expect(local.rows[0]).toMatchObject({ source_event_id: dispensed.event_id, quantity_kg: '12.500', feed_type: 'grower', silo_id: 'silo-2', animal_count: 480, trace_id: 'trace-feed-1' });
+    expect(local.rows[0]).toMatchObject({
+      source_event_id: dispensed.event_id,
+      quantity_kg: '12.500',
+      feed_type: 'grower',
+      silo_id: 'silo-2',
+      animal_count: 480,
+      trace_id: 'trace-feed-1',
+    });
     expect(await countRows(pool, 'feed_intake_dedupe', d.tenantId)).toBe(1);
     const outbox = await pool.query('SELECT event_id, event_type, status, envelope FROM sync_outbox WHERE tenant_id = $1', [d.tenantId]);
     expect(outbox.rows).toHaveLength(1);
     expect(outbox.rows[0]).toMatchObject({ event_id: local.rows[0].event_id, event_type: 'feed.intake.recorded', status: 'pending' });
-    expect(outbox.rows[0].envelope.payload).toMatchObject({ source_event_id: dispensed.event_id, farm_id: 'farm-1', barn_id: 'barn-1', quantity_kg: 12.5, dispensed_at: '2026-11-27T06:00:00Z' });
+    expect(outbox.rows[0].envelope.payload).toMatchObject({
+      source_event_id: dispensed.event_id,
+      farm_id: 'farm-1',
+      barn_id: 'barn-1',
+      quantity_kg: 12.5,
+      dispensed_at: '2026-11-27T06:00:00Z',
+    });
   });
 
   test('bad messages are quarantined with their reason and raw bytes, and never block the good one behind them', async () => {
@@ -140,7 +183,9 @@ describe('with the bridge running in-process', () => {
 
     await waitForCount(() => countRows(pool, 'telemetry_raw', d.tenantId), 1);
     await waitForCount(async () => Number((await pool.query(`SELECT count(*) FROM ingress_rejects WHERE tenant_id = $1`, [d.tenantId])).rows[0].count), 4);
-    const rejects = await pool.query('SELECT reason, topic, payload, payload_size, device_id FROM ingress_rejects WHERE tenant_id = $1 ORDER BY id', [d.tenantId]);
+    const rejects = await pool.query('SELECT reason, topic, payload, payload_size, device_id FROM ingress_rejects WHERE tenant_id = $1 ORDER BY id', [
+      d.tenantId,
+    ]);
     expect(rejects.rows.map((r) => r.reason)).toEqual(['invalid_json', 'tenant_mismatch', 'schema_violation:payload.value', 'payload_too_large']);
     expect(rejects.rows[0].payload.toString()).toBe('{not json');
     expect(rejects.rows[3].payload_size).toBe(70 * 1024);
@@ -154,9 +199,29 @@ describe('with the bridge running in-process', () => {
 function publisher(d: { tenantId: string; farmId: string; barnId: string; username: string; password: string }, count: number, duplicateEvery = 0) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'bench/support/publisher.ts'), '--url', broker.url, '--count', String(count), '--tenant', d.tenantId,
-      '--farm', d.farmId, '--barn', d.barnId, '--device', (d as unknown as DeviceAddress).deviceId, '--username', d.username, '--password', d.password,
-      '--duplicate-every', String(duplicateEvery)],
+    [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'bench/support/publisher.ts'),
+      '--url',
+      broker.url,
+      '--count',
+      String(count),
+      '--tenant',
+      d.tenantId,
+      '--farm',
+      d.farmId,
+      '--barn',
+      d.barnId,
+      '--device',
+      (d as unknown as DeviceAddress).deviceId,
+      '--username',
+      d.username,
+      '--password',
+      d.password,
+      '--duplicate-every',
+      String(duplicateEvery),
+    ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

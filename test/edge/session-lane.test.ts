@@ -83,18 +83,35 @@ afterAll(async () => {
 });
 
 function sessionEvent(type: WeighVisionEvent['event_type'], payload: object) {
-  return { schema_version: '1.0', event_id: randomUUID(), trace_id: 't', event_type: type, tenant_id: address.tenantId, device_id: address.deviceId, ts: new Date().toISOString(), payload };
+  return {
+    schema_version: '1.0',
+    event_id: randomUUID(),
+    trace_id: 't',
+    event_type: type,
+    tenant_id: address.tenantId,
+    device_id: address.deviceId,
+    ts: new Date().toISOString(),
+    payload,
+  };
 }
 
 const signalsOf = (eventId: string) => signaller.received.filter((r) => r.event.event_id === eventId);
 
-test('a session event becomes one signal on its session, with the topic\'s address', async () => {
+test("a session event becomes one signal on its session, with the topic's address", async () => {
   const sessionId = `S-${randomUUID().slice(0, 6)}`;
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 101.5, stable: true });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
   const got = await until(() => (signalsOf(event.event_id).length > 0 ? signalsOf(event.event_id) : undefined));
   expect(got).toHaveLength(1);
-  expect(got[0].topic).toMatchObject({ family: 'weighvision', sessionId, step: 'weight.recorded', tenantId: address.tenantId, farmId: 'farm-1', barnId: 'barn-1', deviceId: address.deviceId });
+  expect(got[0].topic).toMatchObject({
+    family: 'weighvision',
+    sessionId,
+    step: 'weight.recorded',
+    tenantId: address.tenantId,
+    farmId: 'farm-1',
+    barnId: 'barn-1',
+    deviceId: address.deviceId,
+  });
   expect(got[0].event.payload).toEqual({ weight_kg: 101.5, stable: true });
 });
 
@@ -122,7 +139,11 @@ test('with Temporal down the signal is retried while telemetry goes on, and neve
   await until(() => (signalsOf(event.event_id).length >= 2 ? true : undefined)); // failing, retried
 
   // Telemetry is not held up behind it.
-  const reading = { ...sessionEvent('weighvision.session.created', {}), event_type: 'telemetry.reading', payload: { metric: 'temperature', value: 21, unit: 'C' } };
+  const reading = {
+    ...sessionEvent('weighvision.session.created', {}),
+    event_type: 'telemetry.reading',
+    payload: { metric: 'temperature', value: 21, unit: 'C' },
+  };
   await station.publishAsync(telemetryTopic(address, 'temperature'), JSON.stringify(reading), { qos: 1 });
   expect(await waitForCount(() => countRows(pool, 'telemetry_raw', address.tenantId), 1)).toBe(1);
   expect(bridge.pipeline.sessions?.status().signalling).toBe(1);
@@ -158,7 +179,10 @@ test('an event of a closed session is quarantined as session_closed', async () =
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 90 });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
   const rows = await until(async () => {
-    const r = await pool.query(`SELECT reason, topic, device_id FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
+    const r = await pool.query(`SELECT reason, topic, device_id FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [
+      address.tenantId,
+      `%${event.event_id}%`,
+    ]);
     return r.rowCount ? r.rows : undefined;
   });
   expect(rows).toEqual([{ reason: 'session_closed', topic: weighVisionTopic(address, sessionId, 'weight.recorded'), device_id: address.deviceId }]);
@@ -170,11 +194,19 @@ test("an event for another station's session is quarantined as session_not_owned
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 4999, stable: true });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
   const rows = await until(async () => {
-    const r = await pool.query(`SELECT source, reason, topic, device_id, detail, convert_from(payload, 'UTF8') AS payload FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
+    const r = await pool.query(
+      `SELECT source, reason, topic, device_id, detail, convert_from(payload, 'UTF8') AS payload FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`,
+      [address.tenantId, `%${event.event_id}%`],
+    );
     return r.rowCount ? r.rows : undefined;
   });
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ source: 'mqtt', reason: 'session_not_owned', topic: weighVisionTopic(address, sessionId, 'weight.recorded'), device_id: address.deviceId });
+  expect(rows[0]).toMatchObject({
+    source: 'mqtt',
+    reason: 'session_not_owned',
+    topic: weighVisionTopic(address, sessionId, 'weight.recorded'),
+    device_id: address.deviceId,
+  });
   expect(rows[0].detail).toContain(`session ${sessionId} was opened by another station`);
   expect(JSON.parse(rows[0].payload)).toEqual(event);
   expect(bridge.pipeline.sessions?.status().signalling).toBe(0);
@@ -186,7 +218,10 @@ test('a session id the signaller refuses to build a workflow id from is quaranti
   const event = sessionEvent('weighvision.session.created', {});
   await station.publishAsync(weighVisionTopic(address, sessionId, 'created'), JSON.stringify(event), { qos: 1 });
   const rows = await until(async () => {
-    const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic = $2`, [address.tenantId, weighVisionTopic(address, sessionId, 'created')]);
+    const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic = $2`, [
+      address.tenantId,
+      weighVisionTopic(address, sessionId, 'created'),
+    ]);
     return r.rowCount ? r.rows : undefined;
   });
   expect(rows).toEqual([{ reason: 'unknown_topic' }]);
@@ -199,7 +234,10 @@ test('a session id made only of dots never reaches the signaller', async () => {
     await station.publishAsync(weighVisionTopic(address, dots, 'created'), JSON.stringify(event), { qos: 1 });
   }
   const rows = await until(async () => {
-    const r = await pool.query(`SELECT topic, reason FROM ingress_rejects WHERE topic IN ($1, $2) ORDER BY id`, [weighVisionTopic(address, '.', 'created'), weighVisionTopic(address, '..', 'created')]);
+    const r = await pool.query(`SELECT topic, reason FROM ingress_rejects WHERE topic IN ($1, $2) ORDER BY id`, [
+      weighVisionTopic(address, '.', 'created'),
+      weighVisionTopic(address, '..', 'created'),
+    ]);
     return r.rowCount === 2 ? r.rows : undefined;
   });
   expect(rows.map((r) => r.reason)).toEqual(['unknown_topic', 'unknown_topic']);

@@ -175,7 +175,8 @@ describe('the operator listener', () => {
     for (const r of operatorRoutes()) {
       for (const charset of badCharsets) {
         const res = await send(operatorSrv.url, r, { ...bearer(operator.token), 'content-type': `application/json; charset=${charset}` });
-        if (res.status !== 415 || res.body?.error?.code !== 'unsupported_charset') wrong.push(`${routeKey(r)} charset=${charset} → ${res.status} ${res.text.slice(0, 120)}`);
+        if (res.status !== 415 || res.body?.error?.code !== 'unsupported_charset')
+          wrong.push(`${routeKey(r)} charset=${charset} → ${res.status} ${res.text.slice(0, 120)}`);
       }
       const ok = await send(operatorSrv.url, r, { ...bearer(operator.token), 'content-type': 'application/json; charset=UTF-8' });
       if (ok.status === 415 || ok.status >= 500) wrong.push(`${routeKey(r)} charset=UTF-8 → ${ok.status}`);
@@ -216,13 +217,16 @@ describe('the station listener', () => {
 
   test('a body in a charset other than UTF-8 is 415 unsupported_charset on every route, kept in ingress_rejects', async () => {
     const wrong: string[] = [];
-    const before = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ingress_rejects WHERE reason = 'unsupported_charset' AND detail LIKE $1`, [`%${station.username}%`]);
+    const before = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ingress_rejects WHERE reason = 'unsupported_charset' AND detail LIKE $1`, [
+      `%${station.username}%`,
+    ]);
     let sent = 0;
     for (const r of stationRoutes()) {
       for (const charset of badCharsets) {
         const res = await send(stationSrv.url, r, { ...basic(station.username, station.password), 'content-type': `application/json; charset=${charset}` });
         sent++;
-        if (res.status !== 415 || res.body?.error?.code !== 'unsupported_charset') wrong.push(`${routeKey(r)} charset=${charset} → ${res.status} ${res.text.slice(0, 120)}`);
+        if (res.status !== 415 || res.body?.error?.code !== 'unsupported_charset')
+          wrong.push(`${routeKey(r)} charset=${charset} → ${res.status} ${res.text.slice(0, 120)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -307,7 +311,10 @@ describe('edge-main.ts, as a farm server runs it', () => {
     expect((await request(`http://${lan}:${stationPort}`, 'GET', '/api/v1/sync/status', { headers: bearer(operator.token) })).status).toBe(404);
     expect((await request(`http://127.0.0.1:${operatorPort}`, 'GET', '/api/v1/ingress/rejects/summary')).status).toBe(401);
     expect((await request(`http://127.0.0.1:${operatorPort}`, 'GET', '/api/v1/ingress/rejects/summary', { headers: bearer(operator.token) })).status).toBe(200);
-    expect((await request(`http://127.0.0.1:${operatorPort}`, 'POST', '/api/v1/media/images/presign', { headers: basic(station.username, station.password) })).status).toBe(401);
+    expect(
+      (await request(`http://127.0.0.1:${operatorPort}`, 'POST', '/api/v1/media/images/presign', { headers: basic(station.username, station.password) }))
+        .status,
+    ).toBe(401);
   });
 });
 

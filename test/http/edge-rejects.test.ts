@@ -117,7 +117,12 @@ describe('GET /api/v1/ingress/rejects', () => {
   it('shows bytes that are not UTF-8 as base64, and says when they were cut', async () => {
     const res = await get<RejectPage>(`/api/v1/ingress/rejects?reason=${encodeURIComponent(binaryReason)}`);
     expect(res.body.items).toHaveLength(1);
-    expect(res.body.items[0].payload).toEqual({ encoding: 'base64', data: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'), stored_bytes: 4, truncated: true });
+    expect(res.body.items[0].payload).toEqual({
+      encoding: 'base64',
+      data: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'),
+      stored_bytes: 4,
+      truncated: true,
+    });
     expect(res.body.items[0].payload_size).toBe(70000);
   });
 

@@ -57,7 +57,7 @@ test('an ingestion error is answered in the same body, its code unchanged', asyn
   expect(res.body).toEqual({ error: { code: 'unavailable', message: 'the cloud database is not reachable; retry shortly' } });
 });
 
-test('the request id is the caller\'s when acceptable, else a new one, and one already chosen is kept', async () => {
+test("the request id is the caller's when acceptable, else a new one, and one already chosen is kept", async () => {
   const given = await fetch(`${served.url}/http`, { headers: { 'x-request-id': 'trace-1.a:b' } });
   expect(given.headers.get('x-request-id')).toBe('trace-1.a:b');
   const refused = await fetch(`${served.url}/http`, { headers: { 'x-request-id': 'no spaces allowed' } });

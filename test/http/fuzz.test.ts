@@ -40,7 +40,21 @@ import { batchOf, batchPath, edgeEvent, newEdge, type TestEdge } from '../cloud/
 import { sampleSummary } from '../insights/fixtures';
 import { ensureDatabase } from '../support/databases';
 import { repoRoot, testEdgeDatabaseUrl } from '../support/stack';
-import { basic, bearer, emptyObjectStore, fakeSyncControl, memorySessions, newOperator, newStation, routeKey, routesOf, serve, type Served, type SweptRoute, type TestStation } from './support';
+import {
+  basic,
+  bearer,
+  emptyObjectStore,
+  fakeSyncControl,
+  memorySessions,
+  newOperator,
+  newStation,
+  routeKey,
+  routesOf,
+  serve,
+  type Served,
+  type SweptRoute,
+  type TestStation,
+} from './support';
 
 const log = pino({ level: 'silent' });
 
@@ -106,7 +120,13 @@ const hostileNumber = fc.oneof(
   fc.double(),
   fc.integer(),
   fc.constantFrom(0, -0, 1e308, -1e308, 5e-324, 2 ** 31, 2 ** 53 + 2, -(2 ** 63), 1e21, 0.0001),
-  fc.constantFrom(new RawJson('1e400'), new RawJson('-1e400'), new RawJson('1' + '0'.repeat(400)), new RawJson('1e-400'), new RawJson('123456789012345678901234567890')),
+  fc.constantFrom(
+    new RawJson('1e400'),
+    new RawJson('-1e400'),
+    new RawJson('1' + '0'.repeat(400)),
+    new RawJson('1e-400'),
+    new RawJson('123456789012345678901234567890'),
+  ),
 );
 
 const hostileScalar = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.constant(null));
@@ -208,12 +228,36 @@ const contentTypes = fc.oneof(
   { weight: 1, arbitrary: headerText },
 );
 
-const encodings = fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-unknown', 'gzip, gzip', 'GZIP') });
+const encodings = fc.oneof(
+  { weight: 12, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-unknown', 'gzip, gzip', 'GZIP') },
+);
 
 /** Path segments: percent-encoded as a client would send them, broken encodings included. */
 const hostileSegment = fc.oneof(
-  fc.constantFrom('%', '%ZZ', '%E0%A4%A', '%ED%A0%80', '%C0%AF', '%00', '%2e%2e', '%2e', '%FF%FE', '%20', '0', '-1', '1e3', '99999999999999999999999', '1.5', 'x'.repeat(300), '%u0000'),
-  fc.string({ maxLength: 30 }).filter((s) => s.length > 0 && isWellFormed(s)).map(encodeURIComponent),
+  fc.constantFrom(
+    '%',
+    '%ZZ',
+    '%E0%A4%A',
+    '%ED%A0%80',
+    '%C0%AF',
+    '%00',
+    '%2e%2e',
+    '%2e',
+    '%FF%FE',
+    '%20',
+    '0',
+    '-1',
+    '1e3',
+    '99999999999999999999999',
+    '1.5',
+    'x'.repeat(300),
+    '%u0000',
+  ),
+  fc
+    .string({ maxLength: 30 })
+    .filter((s) => s.length > 0 && isWellFormed(s))
+    .map(encodeURIComponent),
   fc.uuid(),
   fc.nat().map(String),
 );
@@ -230,9 +274,18 @@ const queryValue = fc.oneof(
 function queryString(keys: string[], valid: Record<string, string>): fc.Arbitrary<string> {
   const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys, 'tenant_id', 'limit', 'cursor') }, { weight: 1, arbitrary: hostileSegment });
   const value = (k: string) => (valid[k] !== undefined ? fc.oneof(fc.constant(encodeURIComponent(valid[k])), queryValue) : queryValue);
-  const pairs = fc.array(key.chain((k) => value(k).map((v) => `${k}=${v}`)), { minLength: 1, maxLength: 4 }).map((p) => `?${p.join('&')}`);
+  const pairs = fc
+    .array(
+      key.chain((k) => value(k).map((v) => `${k}=${v}`)),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((p) => `?${p.join('&')}`);
   // Mostly none: a route that takes no query refuses any, and the body should get its turn.
-  return fc.oneof({ weight: 6, arbitrary: fc.constant('') }, { weight: 4, arbitrary: pairs }, { weight: 1, arbitrary: fc.constantFrom('?', '?&&', '?a', '?a[b]=1', '?limit=1&limit=2', '?%=%') });
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.constant('') },
+    { weight: 4, arbitrary: pairs },
+    { weight: 1, arbitrary: fc.constantFrom('?', '?&&', '?a', '?a[b]=1', '?limit=1&limit=2', '?%=%') },
+  );
 }
 
 interface RouteSpec {
@@ -273,9 +326,19 @@ function requestFor(t: Target): fc.Arbitrary<Generated> {
   return fc.constantFrom(...t.routes).chain((r) => {
     const spec = t.spec(r);
     const paramNames = [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
-    const params = fc.tuple(...paramNames.map((n) => fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...(spec.params?.[n] ?? ['1'])) }, { weight: 3, arbitrary: hostileSegment })));
+    const params = fc.tuple(
+      ...paramNames.map((n) => fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...(spec.params?.[n] ?? ['1'])) }, { weight: 3, arbitrary: hostileSegment })),
+    );
     const body = fc.oneof(
-      { weight: spec.bodies?.length ? 8 : 0, arbitrary: spec.bodies?.length ? fc.constantFrom(...spec.bodies).chain((b) => mutated(b)).map((v) => Buffer.from(encode(v))) : fc.constant(Buffer.alloc(0)) },
+      {
+        weight: spec.bodies?.length ? 8 : 0,
+        arbitrary: spec.bodies?.length
+          ? fc
+              .constantFrom(...spec.bodies)
+              .chain((b) => mutated(b))
+              .map((v) => Buffer.from(encode(v)))
+          : fc.constant(Buffer.alloc(0)),
+      },
       { weight: spec.bodyArbitrary ? 8 : 0, arbitrary: (spec.bodyArbitrary ?? fc.constant({})).map((v) => Buffer.from(encode(v))) },
       { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')) },
       { weight: 2, arbitrary: rawBodies.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)) },
@@ -304,7 +367,10 @@ function requestFor(t: Target): fc.Arbitrary<Generated> {
       },
     );
     const method = fc.oneof({ weight: 12, arbitrary: fc.constant(r.method) }, { weight: 1, arbitrary: fc.constantFrom(...otherMethods) });
-    const requestIdHeader = fc.option(headerText.map((x) => ({ 'x-request-id': x })), { freq: 3, nil: {} });
+    const requestIdHeader = fc.option(
+      headerText.map((x) => ({ 'x-request-id': x })),
+      { freq: 3, nil: {} },
+    );
     return fc
       .record({
         method,
@@ -356,7 +422,12 @@ function problemWith(g: Generated, o: Outcome): string | undefined {
 }
 
 function report(g: Generated, o: Outcome, problem: string): string {
-  const body = g.body === undefined ? '(none)' : g.body.byteLength > 300 ? `${g.body.subarray(0, 300).toString('latin1')}… (${g.body.byteLength} bytes)` : g.body.toString('latin1');
+  const body =
+    g.body === undefined
+      ? '(none)'
+      : g.body.byteLength > 300
+        ? `${g.body.subarray(0, 300).toString('latin1')}… (${g.body.byteLength} bytes)`
+        : g.body.toString('latin1');
   const headers = Object.fromEntries(Object.entries(g.headers).map(([k, v]) => [k, v.length > 120 ? `${v.slice(0, 120)}…` : v]));
   return `${g.route}: ${g.method} ${g.url.slice(0, 300)} ${problem}\n  headers ${JSON.stringify(headers)}\n  body ${JSON.stringify(body)}\n  answer ${o.text.slice(0, 300)}`;
 }
@@ -410,7 +481,10 @@ function temporalDown(): Client {
     err.name = 'ServiceError';
     throw err;
   };
-  return { workflow: { start: fail, getHandle: () => ({ result: fail }) }, withAbortSignal: (_s: AbortSignal, fn: () => Promise<unknown>) => fn() } as unknown as Client;
+  return {
+    workflow: { start: fail, getHandle: () => ({ result: fail }) },
+    withAbortSignal: (_s: AbortSignal, fn: () => Promise<unknown>) => fn(),
+  } as unknown as Client;
 }
 
 beforeAll(async () => {
@@ -422,7 +496,10 @@ beforeAll(async () => {
   await owner.query(`INSERT INTO farms (tenant_id, farm_id, name, species) VALUES ($1, $2, 'Fuzz farm', 'broiler')`, [tenant.id, farmId]);
   await owner.query(`INSERT INTO barns (tenant_id, farm_id, barn_id, name) VALUES ($1, $2, 'barn-1', 'Barn')`, [tenant.id, farmId]);
   notificationId = (
-    await owner.query<{ id: string }>(`INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, $2, 'in_app', 't', 'b', 'sent') RETURNING id`, [tenant.id, tenant.operator.id])
+    await owner.query<{ id: string }>(
+      `INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, $2, 'in_app', 't', 'b', 'sent') RETURNING id`,
+      [tenant.id, tenant.operator.id],
+    )
   ).rows[0].id;
   insightId = (
     await owner.query<{ id: string }>(
@@ -447,12 +524,22 @@ beforeAll(async () => {
 
   // The edge: a private database (requeueing every dead row is one of the inputs).
   await ensureDatabase(fuzzEdgeDatabaseUrl);
-  execFileSync(process.execPath, [require.resolve('tsx/cli'), 'db/migrate.ts', 'edge', '--url', fuzzEdgeDatabaseUrl], { cwd: repoRoot, env: { ...process.env, FARMIQ_CONFIG: '' }, stdio: 'pipe' });
+  execFileSync(process.execPath, [require.resolve('tsx/cli'), 'db/migrate.ts', 'edge', '--url', fuzzEdgeDatabaseUrl], {
+    cwd: repoRoot,
+    env: { ...process.env, FARMIQ_CONFIG: '' },
+    stdio: 'pipe',
+  });
   edgePool = createPool(fuzzEdgeDatabaseUrl, { applicationName: 'farmiq-test-http-fuzz' });
   station = await newStation(edgePool);
   operator = await newOperator(edgePool, 'fuzz');
   operatorApp = createEdgeOperatorApp({ pool: edgePool, log, syncControl: fakeSyncControl(), edgeId: 'edge-fuzz' });
-  stationApp = createEdgeStationApp({ pool: edgePool, log, sessions: memorySessions(station, new Set(['fuzz-open'])), objectStore: emptyObjectStore(), sessionWaitMs: 0 });
+  stationApp = createEdgeStationApp({
+    pool: edgePool,
+    log,
+    sessions: memorySessions(station, new Set(['fuzz-open'])),
+    objectStore: emptyObjectStore(),
+    sessionWaitMs: 0,
+  });
   operatorSrv = await serve(operatorApp);
   stationSrv = await serve(stationApp);
   const presigned = await fetch(`${stationSrv.url}/api/v1/media/images/presign`, {
@@ -495,18 +582,27 @@ test('the cloud app: no generated request gets a 500', async () => {
     'GET /api/v1/notifications/:id': { params: { id: [notificationId] } },
     'POST /api/v1/dashboard/insights/generate': {
       bodies: [
-        { farm_id: farmId, barn_id: 'barn-1', window: window(), options: { predictions: true, forecast_days: 7, target_weight_kg: 2.5, notify: { channel: 'in_app' } } },
+        {
+          farm_id: farmId,
+          barn_id: 'barn-1',
+          window: window(),
+          options: { predictions: true, forecast_days: 7, target_weight_kg: 2.5, notify: { channel: 'in_app' } },
+        },
         { tenant_id: tenant.id, farm_id: farmId, window: window() },
       ],
     },
-    'GET /api/v1/dashboard/insights': { query: { farm_id: farmId, limit: '5', cursor: Buffer.from(`2026-11-27T10:00:00.000000Z|${randomUUID()}`).toString('base64url') } },
+    'GET /api/v1/dashboard/insights': {
+      query: { farm_id: farmId, limit: '5', cursor: Buffer.from(`2026-11-27T10:00:00.000000Z|${randomUUID()}`).toString('base64url') },
+    },
     'GET /api/v1/dashboard/insights/:id': { params: { id: [insightId] } },
     'POST /api/v1/ml/predict': {
       bodies: [
         {
           species: 'broiler',
           horizons_days: [7, 14],
-          barns: [{ barn_id: 'barn-1', age_days: 21, last_weighing_day: '2026-11-20', mean_weight_kg: 0.9, animal_count: 20000, fcr: 1.4, target_weight_kg: 2.5 }],
+          barns: [
+            { barn_id: 'barn-1', age_days: 21, last_weighing_day: '2026-11-20', mean_weight_kg: 0.9, animal_count: 20000, fcr: 1.4, target_weight_kg: 2.5 },
+          ],
         },
       ],
     },
@@ -524,7 +620,10 @@ test('the cloud app: no generated request gets a 500', async () => {
   ];
   // A valid, signed envelope around events with hostile fields: what reaches ingestion's per-event checks.
   const hostileEvents = fc
-    .array(fc.constantFrom(...events).chain((e) => mutated({ ...e, event_id: randomUUID() })), { minLength: 1, maxLength: 4 })
+    .array(
+      fc.constantFrom(...events).chain((e) => mutated({ ...e, event_id: randomUUID() })),
+      { minLength: 1, maxLength: 4 },
+    )
     .map((evs) => batchOf(edge, evs));
   const edgeSpec = (): RouteSpec => ({
     bodyArbitrary: hostileEvents,
@@ -574,10 +673,9 @@ test('the edge operator listener: no generated request gets a 500', async () => 
      VALUES ($1, $2, 'telemetry.reading', '{"k":"v"}', now(), 'dlq', 10, 'cloud answered 500') RETURNING id::text AS id`,
     [station.tenantId, randomUUID()],
   );
-  await edgePool.query(
-    `INSERT INTO ingress_rejects (source, topic, reason, detail, payload, payload_size) VALUES ('mqtt', 't', 'invalid_json', 'd', $1, 3)`,
-    [Buffer.from([0xff, 0x00, 0x41])],
-  );
+  await edgePool.query(`INSERT INTO ingress_rejects (source, topic, reason, detail, payload, payload_size) VALUES ('mqtt', 't', 'invalid_json', 'd', $1, 3)`, [
+    Buffer.from([0xff, 0x00, 0x41]),
+  ]);
   await fuzz(
     {
       name: 'edge-operator',
@@ -619,7 +717,15 @@ test('the edge station listener: no generated request gets a 500', async () => {
           ? {
               bodies: [
                 { session_id: 'fuzz-open', content_type: 'image/jpeg', size_bytes: 1000 },
-                { session_id: 'fuzz-open', content_type: 'image/png', size_bytes: 5, tenant_id: station.tenantId, farm_id: station.farmId, barn_id: station.barnId, station_id: station.deviceId },
+                {
+                  session_id: 'fuzz-open',
+                  content_type: 'image/png',
+                  size_bytes: 5,
+                  tenant_id: station.tenantId,
+                  farm_id: station.farmId,
+                  barn_id: station.barnId,
+                  station_id: station.deviceId,
+                },
               ],
             }
           : routeKey(r).endsWith('/complete')
@@ -636,20 +742,44 @@ test('deliberate edge cases of the generators answer without a 500', async () =>
   const cursor = (s: string) => Buffer.from(s).toString('base64url');
   const cases: Array<[Served, string, string, Record<string, string>, string | undefined]> = [
     [cloud, 'GET', `/api/v1/notifications/inbox?cursor=${cursor(`2026-13-45T99:99:99.000000Z|${randomUUID()}`)}`, bearer(tenant.viewer.token), undefined],
-    [cloud, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&cursor=${cursor(`0000-01-01T00:00:00.000000Z|${randomUUID()}`)}`, bearer(tenant.viewer.token), undefined],
+    [
+      cloud,
+      'GET',
+      `/api/v1/dashboard/insights?farm_id=${farmId}&cursor=${cursor(`0000-01-01T00:00:00.000000Z|${randomUUID()}`)}`,
+      bearer(tenant.viewer.token),
+      undefined,
+    ],
     [cloud, 'GET', '/api/v1/notifications/%E0%A4%A', bearer(tenant.viewer.token), undefined],
     [cloud, 'POST', '/api/v1/notifications/send', bearer(tenant.admin.token), encode({ channel: 'in_app', title: 'a\u0000b', body: 'b' })],
     [cloud, 'POST', '/api/v1/notifications/send', bearer(tenant.admin.token), encode({ channel: 'in_app', title: 't', body: 'b', data: { k: '\ud800' } })],
-    [cloud, 'POST', '/api/v1/notifications/send', bearer(tenant.admin.token), encode({ channel: 'in_app', title: 't', body: 'b', data: { k: deep(3000, 'array') } })],
+    [
+      cloud,
+      'POST',
+      '/api/v1/notifications/send',
+      bearer(tenant.admin.token),
+      encode({ channel: 'in_app', title: 't', body: 'b', data: { k: deep(3000, 'array') } }),
+    ],
     [cloud, 'POST', '/api/v1/notifications/send', bearer(tenant.admin.token), encode({ channel: 'in_app', title: 't', body: 'b', data: { 'k\u0000': 1 } })],
     [operatorSrv, 'GET', '/api/v1/ingress/rejects?reason=%00', bearer(operator.token), undefined],
     [operatorSrv, 'GET', '/api/v1/sync/dlq/%ZZ', bearer(operator.token), undefined],
     [operatorSrv, 'POST', '/api/v1/sync/pause', bearer(operator.token), encode({ reason: '\u0000' })],
-    [stationSrv, 'POST', '/api/v1/media/images/presign', basic(station.username, station.password), encode({ session_id: 'fuzz-open', content_type: 'image/jpeg', size_bytes: 1000, '\u0000': 1 })],
+    [
+      stationSrv,
+      'POST',
+      '/api/v1/media/images/presign',
+      basic(station.username, station.password),
+      encode({ session_id: 'fuzz-open', content_type: 'image/jpeg', size_bytes: 1000, '\u0000': 1 }),
+    ],
   ];
   const wrong: string[] = [];
   for (const [srv, method, url, headers, body] of cases) {
-    const g: Generated = { method, url, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : Buffer.from(body), route: url };
+    const g: Generated = {
+      method,
+      url,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : Buffer.from(body),
+      route: url,
+    };
     const o = await perform(srv.url, g);
     const problem = problemWith(g, o) ?? (o.status >= 400 && o.status < 500 ? undefined : `answered ${o.status} (expected a 4xx)`);
     if (problem) wrong.push(report(g, o, problem));
@@ -657,10 +787,16 @@ test('deliberate edge cases of the generators answer without a 500', async () =>
   expect(wrong).toEqual([]);
   // A signed batch whose event carries a NUL (issue 8: it made the whole batch 500): answered per event.
   const raw = encode(batchOf(edge, [{ ...edgeEvent('telemetry.reading', tenant.id), trace_id: 'a\u0000b' }, edgeEvent('telemetry.reading', tenant.id)]));
-  const signedBatch = await fetch(`${cloud.url}${batchPath}`, { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest(edge, 'POST', batchPath, raw) }, body: raw });
+  const signedBatch = await fetch(`${cloud.url}${batchPath}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signRequest(edge, 'POST', batchPath, raw) },
+    body: raw,
+  });
   expect(signedBatch.status).toBeLessThan(500);
   // A refused request with a NUL in what it echoes is still kept in the quarantine.
-  const { rows } = await edgePool.query(`SELECT reason, detail FROM ingress_rejects WHERE source = 'http' AND reason = 'invalid_body' AND detail LIKE '%is not a known field%'`);
+  const { rows } = await edgePool.query(
+    `SELECT reason, detail FROM ingress_rejects WHERE source = 'http' AND reason = 'invalid_body' AND detail LIKE '%is not a known field%'`,
+  );
   expect(rows.length).toBeGreaterThan(0);
 });
 
@@ -673,7 +809,11 @@ test('a gzip body that is not gzip, and a compressed body of the right kind, are
     ['br', Buffer.from('not brotli')],
     ['x-unknown', Buffer.from(body)],
   ] as const) {
-    const res = await fetch(`${cloud.url}/api/v1/notifications/send`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...bearer(tenant.admin.token) }, body: bytes });
+    const res = await fetch(`${cloud.url}/api/v1/notifications/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...bearer(tenant.admin.token) },
+      body: bytes,
+    });
     const text = await res.text();
     expect([encoding, res.status < 500]).toEqual([encoding, true]);
     if (res.status >= 400) expect(JSON.parse(text).error.code).toEqual(expect.any(String));

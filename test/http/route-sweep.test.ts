@@ -69,7 +69,12 @@ async function seedFixture(owner: Pool, label: string): Promise<TenantFixture> {
   const deviceId = `sensor-sweep-${tag}`;
   await owner.query(`INSERT INTO farms (tenant_id, farm_id, name, species) VALUES ($1, $2, $3, 'broiler')`, [tenant.id, farmId, `${label} farm ${tag}`]);
   await owner.query(`INSERT INTO barns (tenant_id, farm_id, barn_id, name) VALUES ($1, $2, $3, 'Barn')`, [tenant.id, farmId, barnId]);
-  await owner.query(`INSERT INTO devices (tenant_id, farm_id, barn_id, device_id, kind) VALUES ($1, $2, $3, $4, 'sensor')`, [tenant.id, farmId, barnId, deviceId]);
+  await owner.query(`INSERT INTO devices (tenant_id, farm_id, barn_id, device_id, kind) VALUES ($1, $2, $3, $4, 'sensor')`, [
+    tenant.id,
+    farmId,
+    barnId,
+    deviceId,
+  ]);
   const own = await owner.query<{ id: string }>(
     `INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, $2, 'in_app', $3, 'b', 'sent') RETURNING id`,
     [tenant.id, tenant.operator.id, `secret-title-${tag}`],
@@ -260,7 +265,7 @@ test("tenant A's token on tenant B's resources → 403/404 on every route that t
   expect(published.filter((p) => (p as { tenantId: string }).tenantId === b.tenant.id)).toEqual([]);
 });
 
-test('a viewer gets 403 on every route that writes (with its own tenant\'s ids)', async () => {
+test("a viewer gets 403 on every route that writes (with its own tenant's ids)", async () => {
   const wrong: string[] = [];
   const bodies = exampleBodies(a);
   const writes = guarded().filter((r) => mutating.has(r.method));

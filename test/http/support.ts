@@ -81,7 +81,12 @@ export interface Answer {
   headers: Headers;
 }
 
-export async function request(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Answer> {
   const res = await fetch(base + path, { method, headers: opts.headers, body: opts.body });
   const text = await res.text();
   let body: unknown;

@@ -58,7 +58,11 @@ interface DlqPage {
 async function call<B = unknown>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: B }> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { 'x-request-id': `sync-test-${randomUUID().slice(0, 8)}`, ...bearer(operator.token), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      'x-request-id': `sync-test-${randomUUID().slice(0, 8)}`,
+      ...bearer(operator.token),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as B };
@@ -95,7 +99,10 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
       connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
       await connection.workflowService.describeNamespace({ namespace });
     } catch (err) {
-      throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     client = new Client({ connection, namespace });
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -128,7 +135,10 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
   });
 
   afterAll(async () => {
-    await client?.workflow.getHandle(syncForwarderWorkflowId(edgeId)).terminate('test over').catch(() => undefined);
+    await client?.workflow
+      .getHandle(syncForwarderWorkflowId(edgeId))
+      .terminate('test over')
+      .catch(() => undefined);
     worker?.shutdown();
     await running;
     await control?.close();
@@ -199,7 +209,10 @@ describe('GET /api/v1/sync/status and the control endpoints, with the forwarder 
 
   it('refuses a malformed control body with a machine-readable 400', async () => {
     expect(await call(base, 'POST', '/api/v1/sync/pause', '{not json')).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
-    expect(await call(base, 'POST', '/api/v1/sync/pause', { reason: 'x', extra: 1 })).toMatchObject({ status: 400, body: { error: { code: 'invalid_body', field: 'extra' } } });
+    expect(await call(base, 'POST', '/api/v1/sync/pause', { reason: 'x', extra: 1 })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_body', field: 'extra' } },
+    });
     expect(await call(base, 'POST', '/api/v1/sync/resume', { now: true })).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
   });
 });
@@ -221,7 +234,11 @@ describe('sync endpoints without Temporal', () => {
     await seedRow(pool, { tenant: randomUUID() });
     const { status, body } = await call(base, 'GET', '/api/v1/sync/status');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ state: 'unknown', forwarder: { reachable: false, error: { code: 'temporal_unavailable' } }, outbox: { by_status: { pending: 1 } } });
+    expect(body).toMatchObject({
+      state: 'unknown',
+      forwarder: { reachable: false, error: { code: 'temporal_unavailable' } },
+      outbox: { by_status: { pending: 1 } },
+    });
   });
 
   it('answers the control endpoints with 503 temporal_unavailable', async () => {
@@ -244,7 +261,8 @@ describe('/api/v1/sync/dlq', () => {
   async function seedDead() {
     const tenant = randomUUID();
     const dlq = [];
-    for (let i = 0; i < 3; i++) dlq.push(await seedRow(pool, { tenant, status: 'dlq', attemptCount: 10, lastError: `cloud answered 500 internal_error (${i})` }));
+    for (let i = 0; i < 3; i++)
+      dlq.push(await seedRow(pool, { tenant, status: 'dlq', attemptCount: 10, lastError: `cloud answered 500 internal_error (${i})` }));
     const failed = await seedRow(pool, { tenant, status: 'failed', attemptCount: 1, lastError: 'tenant_not_authorized' });
     const pending = await seedRow(pool, { tenant });
     return { tenant, dlq, failed, pending };
@@ -275,12 +293,18 @@ describe('/api/v1/sync/dlq', () => {
   });
 
   it('refuses bad parameters with a machine-readable 400', async () => {
-    expect(await call(base, 'GET', '/api/v1/sync/dlq?status=acked')).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', field: 'status' } } });
+    expect(await call(base, 'GET', '/api/v1/sync/dlq?status=acked')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_query', field: 'status' } },
+    });
     expect(await call(base, 'GET', '/api/v1/sync/dlq?limit=0')).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', field: 'limit' } } });
     expect(await call(base, 'GET', '/api/v1/sync/dlq?before=abc')).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', field: 'before' } } });
     expect(await call(base, 'GET', '/api/v1/sync/dlq/abc')).toMatchObject({ status: 400, body: { error: { code: 'invalid_query' } } });
     expect(await call(base, 'POST', '/api/v1/sync/dlq/requeue', { ids: [] })).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
-    expect(await call(base, 'POST', '/api/v1/sync/dlq/requeue', { all: true, status: 'pending' })).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
+    expect(await call(base, 'POST', '/api/v1/sync/dlq/requeue', { all: true, status: 'pending' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_body' } },
+    });
   });
 
   it('shows one event with its envelope, error and attempts', async () => {
@@ -313,10 +337,19 @@ describe('/api/v1/sync/dlq', () => {
     });
     const rows = await rowsById(pool, [dlq[0], failed]);
     for (const r of rows) expect(r).toMatchObject({ status: 'pending', attempt_count: 0, claimed_by: null });
-    expect(rows[0].last_error).toMatch(/^\[requeued .* via edge API by operator sync-api-[0-9a-f]{8} \(request sync-test-[0-9a-f]{8}\) from dlq after 10 attempts\] cloud answered 500 internal_error \(0\)$/);
+    expect(rows[0].last_error).toMatch(
+      /^\[requeued .* via edge API by operator sync-api-[0-9a-f]{8} \(request sync-test-[0-9a-f]{8}\) from dlq after 10 attempts\] cloud answered 500 internal_error \(0\)$/,
+    );
 
     const again = await call(base, 'POST', '/api/v1/sync/dlq/requeue', { ids: [dlq[0], failed] });
-    expect(again.body).toEqual({ requeued: [], unchanged: [{ id: dlq[0], status: 'pending' }, { id: failed, status: 'pending' }], not_found: [] });
+    expect(again.body).toEqual({
+      requeued: [],
+      unchanged: [
+        { id: dlq[0], status: 'pending' },
+        { id: failed, status: 'pending' },
+      ],
+      not_found: [],
+    });
   });
 
   it('requeues every event of one status', async () => {

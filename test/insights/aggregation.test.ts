@@ -99,7 +99,9 @@ beforeAll(async () => {
   // Tenant B has a farm with the same ids and very different data: none of it may show up for A.
   await seedFarm(owner, { tenantId: b.id, farmId, species: 'broiler' });
   await seedBarn(owner, { tenantId: b.id, farmId, barnId: 'barn-1', animalCount: 7, placedAt: '2026-03-01' });
-  await seedRollups(owner, { tenantId: b.id, ...barn1 }, [{ deviceId: 'temp-sensor-1', metric: 'temperature', start: '2026-03-11T05:00:00Z', count: 360, mean: 45, min: 45, max: 45 }]);
+  await seedRollups(owner, { tenantId: b.id, ...barn1 }, [
+    { deviceId: 'temp-sensor-1', metric: 'temperature', start: '2026-03-11T05:00:00Z', count: 360, mean: 45, min: 45, max: 45 },
+  ]);
   await seedFeed(owner, { tenantId: b.id, ...barn1 }, [{ kg: 7777, at: '2026-03-12T08:00:00Z' }]);
   stub = await startOpenAiStub();
   activities = createInsightActivities({ pool: app, predictor: localPredictor, analyzer: new LocalInsightAnalyzer(null), llmModel: null });
@@ -172,20 +174,52 @@ it('computes the hand-computed KPIs of the fixture farm', async () => {
   });
   // Forecast on 03-20 (age 39): e^(−0.063109·39) = 0.085355; · 7.8275 = 0.668117; e^(−0.668117) = 0.512695;
   //   · 6.5 = 3.3331 kg. Feed needed = (3.3331 − 2.3) · 3.4 · 1000 = 3512.5 kg
-  expect(b1.forecast).toMatchObject({ method: 'gompertz_fixed_asymptote', time_axis: 'age', asymptote_kg: 6.5, b: 7.8275, k: 0.06311, fitted_points: 2, rmse_kg: 0, forecast_date: '2026-03-20', weight_at_forecast_kg: 3.333, feed_needed_kg: 3512.5 });
+  expect(b1.forecast).toMatchObject({
+    method: 'gompertz_fixed_asymptote',
+    time_axis: 'age',
+    asymptote_kg: 6.5,
+    b: 7.8275,
+    k: 0.06311,
+    fitted_points: 2,
+    rmse_kg: 0,
+    forecast_date: '2026-03-20',
+    weight_at_forecast_kg: 3.333,
+    feed_needed_kg: 3512.5,
+  });
 
   // barn-2 has no data at all.
-  expect(b2).toMatchObject({ barn_id: 'barn-2', animal_count: 500, age_days: { at_window_start: null, at_window_end: null }, climate: { temperature_c: null, humidity_pct: null, comfort: null }, forecast: null });
+  expect(b2).toMatchObject({
+    barn_id: 'barn-2',
+    animal_count: 500,
+    age_days: { at_window_start: null, at_window_end: null },
+    climate: { temperature_c: null, humidity_pct: null, comfort: null },
+    forecast: null,
+  });
   expect(b2.feed).toEqual({ total_kg: 0, feed_days: 0, per_animal_per_day_kg: null });
 
   // Anomalies: temperatures 21, 23, 16.5, 20 → median 20.5, MAD 1.5, largest |z| = 0.6745·4/1.5 = 1.80 (< 3.5);
   // feed 500, 520, 540 → |z| ≤ 0.67; two weighing days are too few to judge flattening. The station
   // reads +20 % on all 6 sessions (median 20 %, 100 % beyond ±10 %).
   expect(s.anomalies).toEqual([
-    { kind: 'scale_vision_disagreement', barn_id: 'barn-1', station_id: 'st-1', sessions: 6, median_difference_pct: 20, share_over_threshold_pct: 100, threshold_pct: 10 },
+    {
+      kind: 'scale_vision_disagreement',
+      barn_id: 'barn-1',
+      station_id: 'st-1',
+      sessions: 6,
+      median_difference_pct: 20,
+      share_over_threshold_pct: 100,
+      threshold_pct: 10,
+    },
   ]);
   // 72 hours × 2 barns = 144 barn-hours expected; 4 with temperature → 2.8 %
-  expect(s.data_quality).toEqual({ expected_barn_hours: 144, temperature_barn_hours: 4, humidity_barn_hours: 1, climate_coverage_pct: 2.8, weighing_sessions: 6, feed_events: 4 });
+  expect(s.data_quality).toEqual({
+    expected_barn_hours: 144,
+    temperature_barn_hours: 4,
+    humidity_barn_hours: 1,
+    climate_coverage_pct: 2.8,
+    weighing_sessions: 6,
+    feed_events: 4,
+  });
   expect(s.farm).toEqual({ barns: 2, animals: 1500, feed_total_kg: 1560, hours_outside_comfort: 2, anomalies: 1 });
 });
 
@@ -243,8 +277,25 @@ it('sends the LLM the summary and no raw reading, with the request id', async ()
 it('stores the insight once per request id, with its generator and fallback reason', async () => {
   const s = await aggregate(a.id);
   const requestId = `req-store-${randomUUID()}`;
-  const generated: GeneratedInsight = await env.run(activities.writeTemplateInsight, { summary: s, requestId, reason: 'llm_timeout' as const, detail: 'no answer within 15000 ms', model: 'gpt-test' });
-  const input: StoreInsightInput = { tenantId: a.id, farmId, barnId: null, window, requestId, workflowId: `insight/${a.id}/${requestId}`, userId: a.operator.id, summary: s, predictions: null, generated };
+  const generated: GeneratedInsight = await env.run(activities.writeTemplateInsight, {
+    summary: s,
+    requestId,
+    reason: 'llm_timeout' as const,
+    detail: 'no answer within 15000 ms',
+    model: 'gpt-test',
+  });
+  const input: StoreInsightInput = {
+    tenantId: a.id,
+    farmId,
+    barnId: null,
+    window,
+    requestId,
+    workflowId: `insight/${a.id}/${requestId}`,
+    userId: a.operator.id,
+    summary: s,
+    predictions: null,
+    generated,
+  };
   const first: InsightRecord = await env.run(activities.storeInsight, input);
   expect(first).toMatchObject({
     tenant_id: a.id,

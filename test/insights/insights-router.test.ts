@@ -90,13 +90,24 @@ beforeAll(async () => {
   const web = express();
   web.use(requestIdMiddleware);
   web.use((req, _res, next) => {
-    if (req.path.startsWith('/api/v1/ml/') || req.path.startsWith('/api/v1/llm-insights/')) internalCalls.push({ path: req.path, requestId: req.get('x-request-id') });
+    if (req.path.startsWith('/api/v1/ml/') || req.path.startsWith('/api/v1/llm-insights/'))
+      internalCalls.push({ path: req.path, requestId: req.get('x-request-id') });
     next();
   });
   web.use(createMlRouter({ log, serviceToken, jwtSecret: testJwtSecret }));
-  web.use(createLlmRouter({ log, serviceToken, jwtSecret: testJwtSecret, llm: new OpenAiCompatibleWriter({ baseUrl: stub.baseUrl, model: 'stub-model', timeoutMs: 5000 }) }));
+  web.use(
+    createLlmRouter({
+      log,
+      serviceToken,
+      jwtSecret: testJwtSecret,
+      llm: new OpenAiCompatibleWriter({ baseUrl: stub.baseUrl, model: 'stub-model', timeoutMs: 5000 }),
+    }),
+  );
   web.use(createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue, authSecret: testJwtSecret, responseTimeoutMs: 20_000 }));
-  web.use('/slow', createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, authSecret: testJwtSecret, responseTimeoutMs: 300 }));
+  web.use(
+    '/slow',
+    createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, authSecret: testJwtSecret, responseTimeoutMs: 300 }),
+  );
   web.use(notFound);
   web.use(errorHandler(log));
   server = await listen(web);
@@ -118,7 +129,10 @@ beforeAll(async () => {
       return real.aggregateFeatureSummary(input);
     },
   };
-  for (const [queue, acts] of [[taskQueue, activities], [slowTaskQueue, slowActivities]] as const) {
+  for (const [queue, acts] of [
+    [taskQueue, activities],
+    [slowTaskQueue, slowActivities],
+  ] as const) {
     const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue: queue, workflowBundle, activities: acts });
     workers.push({ worker, running: worker.run() });
   }
@@ -193,10 +207,17 @@ describe('POST /api/v1/dashboard/insights/generate', () => {
     // The best-effort notification arrives (it is not waited for), traced with the request id.
     let row;
     for (let i = 0; i < 100 && !row; i++) {
-      row = (await owner.query('SELECT channel, status, user_id, trace_id, data FROM notifications WHERE tenant_id = $1 AND trace_id = $2', [a.id, requestId])).rows[0];
+      row = (await owner.query('SELECT channel, status, user_id, trace_id, data FROM notifications WHERE tenant_id = $1 AND trace_id = $2', [a.id, requestId]))
+        .rows[0];
       if (!row) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(row).toMatchObject({ channel: 'in_app', status: 'sent', user_id: a.operator.id, trace_id: requestId, data: { kind: 'insight', insight_id: insight.id } });
+    expect(row).toMatchObject({
+      channel: 'in_app',
+      status: 'sent',
+      user_id: a.operator.id,
+      trace_id: requestId,
+      data: { kind: 'insight', insight_id: insight.id },
+    });
   });
 
   it('returns the same insight for a repeated request id, without generating again', async () => {
@@ -289,7 +310,9 @@ describe('GET /api/v1/dashboard/insights', () => {
     expect(page1.status).toBe(200);
     expect(page1.body.items).toHaveLength(1);
     expect(page1.body.next_cursor).toEqual(expect.any(String));
-    const page2 = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1&cursor=${page1.body.next_cursor}`, { token: a.viewer.token });
+    const page2 = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1&cursor=${page1.body.next_cursor}`, {
+      token: a.viewer.token,
+    });
     expect(page2.body.items).toHaveLength(1);
     expect(page2.body.items[0].id).not.toBe(page1.body.items[0].id);
     expect(page2.body.items[0].created_at < page1.body.items[0].created_at || page2.body.items[0].id < page1.body.items[0].id).toBe(true);
@@ -336,7 +359,10 @@ describe('GET /api/v1/dashboard/insights/:id', () => {
 });
 
 describe('the internal ML and LLM endpoints', () => {
-  const predictBody = { species: 'broiler', barns: [{ barn_id: 'barn-1', age_days: 32, last_weighing_day: '2026-03-13', mean_weight_kg: 2.3, animal_count: 1000, fcr: 3.4, target_weight_kg: 2.5 }] };
+  const predictBody = {
+    species: 'broiler',
+    barns: [{ barn_id: 'barn-1', age_days: 32, last_weighing_day: '2026-03-13', mean_weight_kg: 2.3, animal_count: 1000, fcr: 3.4, target_weight_kg: 2.5 }],
+  };
 
   it('POST /api/v1/ml/predict: service token only; validates its body', async () => {
     const ok = await call(server.url, 'POST', '/api/v1/ml/predict', { token: serviceToken, body: predictBody, headers: { 'x-request-id': 'req-ml-1' } });
@@ -359,7 +385,10 @@ describe('the internal ML and LLM endpoints', () => {
     const ok = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary } });
     expect(ok.status).toBe(200);
     expect(ok.body.result).toMatchObject({ generator: 'llm', model: 'stub-model' });
-    const smuggled = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary: { ...summary, readings: [{ value: 21.4 }] } } });
+    const smuggled = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', {
+      token: serviceToken,
+      body: { summary: { ...summary, readings: [{ value: 21.4 }] } },
+    });
     expect(smuggled.status).toBe(400);
     expect(smuggled.body.error.code).toBe('invalid_feature_summary');
     const extra = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary, telemetry: [] } });

@@ -38,7 +38,14 @@ describe('calendar', () => {
   });
 });
 
-const hour = (h: string, localDay: string, mean: number, readingCount = 60, min = mean - 1, max = mean + 1): BarnHour => ({ hour: h, localDay, mean, min, max, readingCount });
+const hour = (h: string, localDay: string, mean: number, readingCount = 60, min = mean - 1, max = mean + 1): BarnHour => ({
+  hour: h,
+  localDay,
+  mean,
+  min,
+  max,
+  readingCount,
+});
 
 describe('climate', () => {
   it('weights each hour by its readings for the window mean', () => {
@@ -79,7 +86,9 @@ describe('climate', () => {
     const farm = comfortHours(hours, { farmBand: { minC: 20, maxC: 25 }, speciesBands: speciesReference.broiler.comfortBands, placement });
     expect(farm).toMatchObject({ bandSource: 'farm', hoursAbove: 4, hoursBelow: 0, shareOutsidePct: 100 });
     // No placement and no farm band: nothing to compare with.
-    expect(comfortHours(hours, { farmBand: null, speciesBands: speciesReference.broiler.comfortBands, placement: { placedAt: null, ageAtPlacementDays: 0 } })).toBeNull();
+    expect(
+      comfortHours(hours, { farmBand: null, speciesBands: speciesReference.broiler.comfortBands, placement: { placedAt: null, ageAtPlacementDays: 0 } }),
+    ).toBeNull();
   });
 });
 
@@ -87,7 +96,16 @@ describe('feed and uniformity', () => {
   it('feed per animal per day over the days with feed', () => {
     // 100 + 120 = 220 kg over 2 feed days (the 0 kg day is not a feed day) for 1000 animals:
     // 220 / 1000 / 2 = 0.11 kg
-    expect(feedKpis([{ day: '2026-03-01', kg: 100 }, { day: '2026-03-02', kg: 120 }, { day: '2026-03-03', kg: 0 }], 1000)).toEqual({
+    expect(
+      feedKpis(
+        [
+          { day: '2026-03-01', kg: 100 },
+          { day: '2026-03-02', kg: 120 },
+          { day: '2026-03-03', kg: 0 },
+        ],
+        1000,
+      ),
+    ).toEqual({
       totalKg: 220,
       feedDays: 2,
       perAnimalPerDayKg: 0.11,
@@ -118,7 +136,10 @@ describe('growth curve', () => {
     expect(W(20)).toBeCloseTo(1.032936, 5);
     expect(W(30)).toBeCloseTo(2.130063, 5);
     // ln ln(6.5 / W) = ln 5 − 0.05·t is a straight line, so least squares gives it back exactly.
-    const fit = fitGompertz([10, 20, 30].map((t) => ({ t, weightKg: W(t) })), 6.5);
+    const fit = fitGompertz(
+      [10, 20, 30].map((t) => ({ t, weightKg: W(t) })),
+      6.5,
+    );
     expect(fit?.b).toBeCloseTo(5, 9);
     expect(fit?.k).toBeCloseTo(0.05, 9);
     expect(fit?.rmseKg).toBeCloseTo(0, 9);
@@ -126,7 +147,15 @@ describe('growth curve', () => {
     expect(timeToWeight(curve, 2.5)).toBeCloseTo(33.0989, 3);
     expect(timeToWeight(curve, 7)).toBeNull(); // beyond the asymptote
     // Shrinking weights have no growth curve.
-    expect(fitGompertz([{ t: 1, weightKg: 2 }, { t: 2, weightKg: 1.5 }], 6.5)).toBeNull();
+    expect(
+      fitGompertz(
+        [
+          { t: 1, weightKg: 2 },
+          { t: 2, weightKg: 1.5 },
+        ],
+        6.5,
+      ),
+    ).toBeNull();
   });
 
   it('ADG, FCR, days to target, forecast and feed needed', () => {
@@ -165,7 +194,15 @@ describe('growth curve', () => {
     });
     // W(37): e^(−1.85) = 0.157237; ·5 = 0.786186; e^(−0.786186) = 0.455596; ·6.5 = 2.961264 kg
     // feed needed = (2.961264 − 2.130063) · 1.100810 · 1000 = 915.0 kg
-    expect(forecast).toMatchObject({ method: 'gompertz_fixed_asymptote', timeAxis: 'age', b: 5, k: 0.05, fittedPoints: 3, rmseKg: 0, forecastDate: '2026-04-07' });
+    expect(forecast).toMatchObject({
+      method: 'gompertz_fixed_asymptote',
+      timeAxis: 'age',
+      b: 5,
+      k: 0.05,
+      fittedPoints: 3,
+      rmseKg: 0,
+      forecastDate: '2026-04-07',
+    });
     expect(forecast?.weightAtForecastKg).toBeCloseTo(2.961, 3);
     expect(forecast?.feedNeededKg).toBeCloseTo(915.0, 1);
   });

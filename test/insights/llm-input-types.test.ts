@@ -39,5 +39,8 @@ it('without the directives, each raw-telemetry call is a type error', () => {
   const errors = compile((t) => t.replace(/^(\s*)\/\/ @ts-expect-error[^\n]*/gm, '$1// (directive removed)'));
   const lines = new Set(errors.map((d) => d.file!.getLineAndCharacterOfPosition(d.start!).line));
   expect(lines.size).toBe(expected);
-  for (const d of errors) expect(ts.flattenDiagnosticMessageText(d.messageText, ' ')).toMatch(/not assignable|is missing the following properties|Object literal may only specify known properties/);
+  for (const d of errors)
+    expect(ts.flattenDiagnosticMessageText(d.messageText, ' ')).toMatch(
+      /not assignable|is missing the following properties|Object literal may only specify known properties/,
+    );
 }, 60_000);

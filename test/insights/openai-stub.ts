@@ -20,10 +20,7 @@ export interface RecordedRequest {
   };
 }
 
-export type StubAnswer =
-  | { content: string; delayMs?: number }
-  | { status: number; body: string; delayMs?: number }
-  | { raw: string; delayMs?: number };
+export type StubAnswer = { content: string; delayMs?: number } | { status: number; body: string; delayMs?: number } | { raw: string; delayMs?: number };
 
 export interface OpenAiStub {
   baseUrl: string;

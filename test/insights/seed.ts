@@ -43,12 +43,30 @@ export async function seedRollups(owner: Pool, scope: { tenantId: string; farmId
       `INSERT INTO telemetry_rollups (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start, unit, reading_count,
                                       value_mean, value_min, value_max, revision, event_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13)`,
-      [scope.tenantId, scope.farmId, scope.barnId, r.deviceId, r.metric, r.width ?? '1h', r.start, r.unit ?? (r.metric === 'temperature' ? 'C' : '%'), r.count, r.mean, r.min, r.max, randomUUID()],
+      [
+        scope.tenantId,
+        scope.farmId,
+        scope.barnId,
+        r.deviceId,
+        r.metric,
+        r.width ?? '1h',
+        r.start,
+        r.unit ?? (r.metric === 'temperature' ? 'C' : '%'),
+        r.count,
+        r.mean,
+        r.min,
+        r.max,
+        randomUUID(),
+      ],
     );
   }
 }
 
-export async function seedRawReadings(owner: Pool, scope: { tenantId: string; farmId: string; barnId: string }, rows: { deviceId: string; metric: string; value: number; at: string }[]): Promise<void> {
+export async function seedRawReadings(
+  owner: Pool,
+  scope: { tenantId: string; farmId: string; barnId: string },
+  rows: { deviceId: string; metric: string; value: number; at: string }[],
+): Promise<void> {
   for (const r of rows) {
     await owner.query(
       `INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'C', $8)`,

@@ -60,32 +60,43 @@ describe('the template writer', () => {
       pairs: fc.array(fc.tuple(fc.double({ min: 0.1, max: 5, noNaN: true }), fc.double({ min: 0.1, max: 5, noNaN: true })), { maxLength: 12 }),
     });
     fc.assert(
-      fc.property(fc.array(barnArb, { minLength: 1, maxLength: 3 }), fc.option(fc.tuple(fc.integer({ min: 10, max: 20 }), fc.integer({ min: 21, max: 30 })), { nil: null }), (barns, band) => {
-        const base = sampleInputs();
-        const inputs = {
-          ...base,
-          farm: { ...base.farm, comfortMinC: band ? band[0] : null, comfortMaxC: band ? band[1] : null },
-          barns: barns.map((b, i) => ({
-            barnId: `barn-${i + 1}`,
-            name: `House ${i + 1}`,
-            animalCount: b.animals,
-            placedAt: b.placed ? '2026-02-20' : null,
-            ageAtPlacementDays: 1,
-            temperatureHours: b.temps.map((t, h) => ({ hour: `2026-03-0${1 + Math.floor(h / 24)}T${String(h % 24).padStart(2, '0')}:00:00.000Z`, localDay: `2026-03-0${1 + Math.floor(h / 24)}`, mean: t, min: t - 1, max: t + 1, readingCount: 60 })),
-            humidityHours: [],
-            dailyFeed: b.feed.map((kg, d) => ({ day: addDays('2026-03-01', d), kg })),
-            feedEvents: b.feed.length,
-            dailyWeights: [...b.weights].sort((x, y) => x - y).map((w, d) => ({ day: addDays('2026-03-01', d), sessions: 10, meanKg: w })),
-            lastDayWeightsKg: b.weights.slice(0, 8),
-            stations: [{ stationId: `st-${i}`, pairs: b.pairs.map(([s, v]) => ({ scaleKg: s, visionKg: v })) }],
-          })),
-        };
-        const summary = buildFeatureSummary(inputs);
-        const insight = writeTemplateInsight(summary);
-        expect(insightSchema.safeParse(insight).success).toBe(true);
-        const check = checkInsightNumbers(insight, summary);
-        expect(check.unmatched).toEqual([]);
-      }),
+      fc.property(
+        fc.array(barnArb, { minLength: 1, maxLength: 3 }),
+        fc.option(fc.tuple(fc.integer({ min: 10, max: 20 }), fc.integer({ min: 21, max: 30 })), { nil: null }),
+        (barns, band) => {
+          const base = sampleInputs();
+          const inputs = {
+            ...base,
+            farm: { ...base.farm, comfortMinC: band ? band[0] : null, comfortMaxC: band ? band[1] : null },
+            barns: barns.map((b, i) => ({
+              barnId: `barn-${i + 1}`,
+              name: `House ${i + 1}`,
+              animalCount: b.animals,
+              placedAt: b.placed ? '2026-02-20' : null,
+              ageAtPlacementDays: 1,
+              temperatureHours: b.temps.map((t, h) => ({
+                hour: `2026-03-0${1 + Math.floor(h / 24)}T${String(h % 24).padStart(2, '0')}:00:00.000Z`,
+                localDay: `2026-03-0${1 + Math.floor(h / 24)}`,
+                mean: t,
+                min: t - 1,
+                max: t + 1,
+                readingCount: 60,
+              })),
+              humidityHours: [],
+              dailyFeed: b.feed.map((kg, d) => ({ day: addDays('2026-03-01', d), kg })),
+              feedEvents: b.feed.length,
+              dailyWeights: [...b.weights].sort((x, y) => x - y).map((w, d) => ({ day: addDays('2026-03-01', d), sessions: 10, meanKg: w })),
+              lastDayWeightsKg: b.weights.slice(0, 8),
+              stations: [{ stationId: `st-${i}`, pairs: b.pairs.map(([s, v]) => ({ scaleKg: s, visionKg: v })) }],
+            })),
+          };
+          const summary = buildFeatureSummary(inputs);
+          const insight = writeTemplateInsight(summary);
+          expect(insightSchema.safeParse(insight).success).toBe(true);
+          const check = checkInsightNumbers(insight, summary);
+          expect(check.unmatched).toEqual([]);
+        },
+      ),
       { numRuns: 150, seed: 20260301 },
     );
   });

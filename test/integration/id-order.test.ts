@@ -47,7 +47,9 @@ describe('ids are ordered as numbers', () => {
       connection.start();
       await until('connected to RabbitMQ', 30_000, async () => connection.isConnected);
       expect(await relay.publishRound()).toBe(2);
-      const { rows } = await db.cloud.query<{ id: string }>(`SELECT id::text FROM ingestion_outbox WHERE published_at IS NOT NULL ORDER BY ingestion_outbox.id`);
+      const { rows } = await db.cloud.query<{ id: string }>(
+        `SELECT id::text FROM ingestion_outbox WHERE published_at IS NOT NULL ORDER BY ingestion_outbox.id`,
+      );
       expect(rows.map((r) => r.id)).toEqual(['98', '99']);
     } finally {
       await relay.stop();

@@ -60,7 +60,6 @@ function databaseUrl(base: string, name: string): string {
   return u.toString();
 }
 
-
 /** node-pg-migrate is an ES module, which jest's sandbox cannot import: migrate in a child process. */
 function migrate(kind: 'edge' | 'cloud', url: string): void {
   execFileSync(process.execPath, [require.resolve('tsx/cli'), 'db/migrate.ts', kind, '--url', url], {
@@ -82,8 +81,20 @@ export interface Databases {
 
 const edgeTables = ['sync_outbox', 'ingress_dedupe', 'telemetry_raw', 'telemetry_rollup', 'ingress_rejects', 'edge_devices'];
 const cloudTables = [
-  'ingestion_dedupe', 'ingestion_outbox', 'consumer_dedupe', 'dead_letters', 'telemetry_raw', 'telemetry_rollups', 'feed_intake',
-  'weighvision_sessions', 'weighvision_weights', 'media_objects', 'inference_results', 'edge_request_nonces', 'edge_tenants', 'edges',
+  'ingestion_dedupe',
+  'ingestion_outbox',
+  'consumer_dedupe',
+  'dead_letters',
+  'telemetry_raw',
+  'telemetry_rollups',
+  'feed_intake',
+  'weighvision_sessions',
+  'weighvision_weights',
+  'media_objects',
+  'inference_results',
+  'edge_request_nonces',
+  'edge_tenants',
+  'edges',
 ];
 
 /**
@@ -93,7 +104,10 @@ const cloudTables = [
 export async function openDatabases(label: string, names = { edge: `farmiq_edge_it_${label}`, cloud: `farmiq_cloud_it_${label}` }): Promise<Databases> {
   const edgeUrl = databaseUrl(testEdgeDatabaseUrl, names.edge);
   const cloudUrl = databaseUrl(testCloudDatabaseUrl, names.cloud);
-  for (const [kind, url] of [['edge', edgeUrl], ['cloud', cloudUrl]] as const) {
+  for (const [kind, url] of [
+    ['edge', edgeUrl],
+    ['cloud', cloudUrl],
+  ] as const) {
     await ensureDatabase(url);
     migrate(kind, url);
   }
@@ -200,7 +214,10 @@ export async function freshEdgeBundle(): Promise<void> {
   if (!fs.existsSync(bundle)) return;
   const builtAt = fs.statSync(bundle).mtimeMs;
   const sources = ['workflows', 'edge/sync', 'domain/sync', 'domain/contracts', 'domain/weighvision', 'domain/telemetry'].flatMap((dir) =>
-    fs.readdirSync(path.join(repoRoot, dir)).filter((f) => f.endsWith('.ts')).map((f) => path.join(repoRoot, dir, f)),
+    fs
+      .readdirSync(path.join(repoRoot, dir))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(repoRoot, dir, f)),
   );
   if (sources.some((f) => fs.statSync(f).mtimeMs > builtAt)) await buildBundle('edge');
 }
@@ -247,7 +264,9 @@ export class SyncStack {
       stack.connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
       await stack.connection.workflowService.describeNamespace({ namespace: edgeNamespace });
     } catch (err) {
-      throw new Error(`Temporal dev server with namespace ${edgeNamespace} not reachable at ${temporalAddress} (make services): ${(err as Error).message}`, { cause: err });
+      throw new Error(`Temporal dev server with namespace ${edgeNamespace} not reachable at ${temporalAddress} (make services): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     stack.temporal = new Client({ connection: stack.connection, namespace: edgeNamespace });
     const edge = await provisionEdge(opts.db.cloud, { edgeId: stack.edgeId, tenants: opts.tenants, name: `integration ${opts.label}` });
@@ -342,13 +361,19 @@ export class SyncStack {
     for (const p of [this.edgeWorker, this.cloudHttp, this.consumers]) await p?.kill9().catch(() => undefined);
     if (this.temporal) {
       for (const id of [syncOutboxRetentionScheduleId(this.edgeId), telemetryRollupsScheduleId(this.edgeId)]) {
-        await this.temporal.schedule.getHandle(id).delete().catch(() => undefined);
+        await this.temporal.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
       }
       const prefixes = [syncForwarderWorkflowId(this.edgeId), syncOutboxRetentionScheduleId(this.edgeId), telemetryRollupsScheduleId(this.edgeId)];
       for (const prefix of prefixes) {
         try {
           for await (const run of this.temporal.workflow.list({ query: `WorkflowId STARTS_WITH '${prefix}' AND ExecutionStatus = 'Running'` })) {
-            await this.temporal.workflow.getHandle(run.workflowId).terminate('integration test over').catch(() => undefined);
+            await this.temporal.workflow
+              .getHandle(run.workflowId)
+              .terminate('integration test over')
+              .catch(() => undefined);
           }
         } catch {
           // visibility not answering: the forwarder is terminated by id below anyway

@@ -57,10 +57,15 @@ describe('edge worker kill -9 mid-batch', () => {
       for (let tries = 0; cutOff.length < kills || (cutOff.length <= kills && (await stack.duplicatesAnswered()) === 0); tries++) {
         if (tries >= kills * 4) throw new Error(`only ${cutOff.length} of ${tries} kills landed mid-batch`);
         const threshold = Math.floor((total * (cutOff.length + 1)) / (kills + 2));
-        await until(`kill ${tries + 1}: ${threshold} acked and a batch in flight`, 300_000, async () => {
-          const c = await outboxCounts(db.edge);
-          return (c.acked ?? 0) >= threshold && (c.sending ?? 0) + (c.sent ?? 0) > 0;
-        }, 10);
+        await until(
+          `kill ${tries + 1}: ${threshold} acked and a batch in flight`,
+          300_000,
+          async () => {
+            const c = await outboxCounts(db.edge);
+            return (c.acked ?? 0) >= threshold && (c.sending ?? 0) + (c.sent ?? 0) > 0;
+          },
+          10,
+        );
         await stack.edgeWorker.kill9();
         const { rows } = await db.edge.query<{ id: string }>(`SELECT id::text AS id FROM sync_outbox WHERE status IN ('sending', 'sent')`);
         await sleep(500);
@@ -68,12 +73,22 @@ describe('edge worker kill -9 mid-batch', () => {
         if (rows.length > 0) cutOff.push({ ids: rows.map((r) => r.id), restartedAt: new Date() });
       }
 
-      await until('every reading in the cloud database', 600_000, async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= total, 500);
+      await until(
+        'every reading in the cloud database',
+        600_000,
+        async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= total,
+        500,
+      );
       // The monitoring events (sync.batch.*) of the last batches follow the readings.
-      await until('every outbox row acked', 120_000, async () => {
-        const c = await outboxCounts(db.edge);
-        return Object.keys(c).every((s) => s === 'acked');
-      }, 500);
+      await until(
+        'every outbox row acked',
+        120_000,
+        async () => {
+          const c = await outboxCounts(db.edge);
+          return Object.keys(c).every((s) => s === 'acked');
+        },
+        500,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\noutbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`, { cause: err });
     }

@@ -104,7 +104,13 @@ function startDevice(address: (typeof deviceAddresses)[number], client: MqttClie
       await sleep(publishEveryMs);
     }
   })();
-  return { published, stop: async () => { stopped = true; await done; } };
+  return {
+    published,
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
 }
 
 interface CloudRow {
@@ -127,7 +133,14 @@ describe('the cloud goes away while devices publish', () => {
     }
     await broker.reload();
     for (const d of devices) {
-      clients.push(await mqtt.connectAsync(broker.url, { username: d.creds.username, password: d.creds.password, clientId: `it-offline-${randomUUID().slice(0, 8)}`, clean: true }));
+      clients.push(
+        await mqtt.connectAsync(broker.url, {
+          username: d.creds.username,
+          password: d.creds.password,
+          clientId: `it-offline-${randomUUID().slice(0, 8)}`,
+          clean: true,
+        }),
+      );
     }
     const running = devices.map((d, i) => startDevice(d.address, clients[i]));
 
@@ -135,7 +148,11 @@ describe('the cloud goes away while devices publish', () => {
     let offlineState: string;
     try {
       // Online: readings reach the cloud table.
-      await until('readings flowing to the cloud', 60_000, async () => (await countOf(db.cloud, 'SELECT count(DISTINCT device_id || tenant_id::text) AS n FROM telemetry_raw')) === deviceAddresses.length);
+      await until(
+        'readings flowing to the cloud',
+        60_000,
+        async () => (await countOf(db.cloud, 'SELECT count(DISTINCT device_id || tenant_id::text) AS n FROM telemetry_raw')) === deviceAddresses.length,
+      );
 
       await stack.cloudHttp.kill9();
       killedAt = new Date();
@@ -156,7 +173,12 @@ describe('the cloud goes away while devices publish', () => {
     const total = published.reduce((n, p) => n + p.length, 0);
 
     try {
-      await until(`all ${total} readings in the cloud`, 120_000, async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= total, 250);
+      await until(
+        `all ${total} readings in the cloud`,
+        120_000,
+        async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= total,
+        250,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${stack.logs()}\n--- bridge ---\n${bridge.tail()}`, { cause: err });
     }
@@ -164,8 +186,10 @@ describe('the cloud goes away while devices publish', () => {
 
     // Nothing lost on the edge either, and every reading acked.
     expect(await countOf(db.edge, `SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading'`)).toBe(total);
-    await until('every reading acked on the edge', 30_000, async () =>
-      (await countOf(db.edge, `SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND status <> 'acked'`)) === 0,
+    await until(
+      'every reading acked on the edge',
+      30_000,
+      async () => (await countOf(db.edge, `SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND status <> 'acked'`)) === 0,
     );
 
     // Events that only ever met the outage spent no attempt (and there were plenty of them).

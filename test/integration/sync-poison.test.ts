@@ -44,8 +44,14 @@ describe('a poison event', () => {
 
     try {
       await stack.startAll();
-      await until('every reading settled', 60_000, async () =>
-        (await countOf(db.edge, `SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND status NOT IN ('acked', 'failed', 'dlq')`)) === 0,
+      await until(
+        'every reading settled',
+        60_000,
+        async () =>
+          (await countOf(
+            db.edge,
+            `SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND status NOT IN ('acked', 'failed', 'dlq')`,
+          )) === 0,
       );
       await until('the good readings in the cloud', 60_000, async () => (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= 49);
     } catch (err) {
@@ -75,7 +81,9 @@ describe('a poison event', () => {
     // The cloud stored exactly the good ones; the poison never got past ingestion.
     const { rows: stored } = await db.cloud.query<{ event_id: string }>('SELECT event_id::text FROM telemetry_raw');
     expect(new Set(stored.map((r) => r.event_id))).toEqual(new Set(mates.map((r) => r.event_id)));
-    expect(await countOf(db.cloud, 'SELECT count(*) AS n FROM ingestion_dedupe WHERE event_id = ANY($1::uuid[])', [[poison.event_id, foreign.event_id]])).toBe(0);
+    expect(await countOf(db.cloud, 'SELECT count(*) AS n FROM ingestion_dedupe WHERE event_id = ANY($1::uuid[])', [[poison.event_id, foreign.event_id]])).toBe(
+      0,
+    );
     expect(await countOf(db.cloud, 'SELECT count(*) AS n FROM dead_letters')).toBe(0);
 
     // Each failed event was sent once and rejected once: the cloud's rejections equal the edge's
@@ -84,7 +92,9 @@ describe('a poison event', () => {
     const metrics = await stack.cloudMetrics();
     const failedRows = await countOf(db.edge, `SELECT count(*) AS n FROM sync_outbox WHERE status = 'failed'`);
     expect(metricValue(metrics, 'farmiq_cloud_ingestion_events_total', { outcome: 'rejected' })).toBe(failedRows);
-    const dead = await db.edge.query<{ event_id: string }>(`SELECT event_id::text FROM sync_outbox WHERE status = 'failed' AND event_type = 'telemetry.reading'`);
+    const dead = await db.edge.query<{ event_id: string }>(
+      `SELECT event_id::text FROM sync_outbox WHERE status = 'failed' AND event_type = 'telemetry.reading'`,
+    );
     expect(dead.rows.map((r) => r.event_id).sort()).toEqual([poison.event_id, foreign.event_id].sort());
   }, 300_000);
 });

@@ -49,7 +49,14 @@ function backlog(): OutboxEvent[] {
     const t0 = s * 60_000;
     events.push(edgeEvent('weighvision.session.created', tenant, { session_id, device_id: 'station-1', ts: at(t0) }));
     for (let w = 0; w < weightsPerSession; w++) {
-      events.push(edgeEvent('weighvision.weight.recorded', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 1000 * (w + 1)), payload: { weight_kg: 100 + w, stable: true } }));
+      events.push(
+        edgeEvent('weighvision.weight.recorded', tenant, {
+          session_id,
+          device_id: 'station-1',
+          ts: at(t0 + 1000 * (w + 1)),
+          payload: { weight_kg: 100 + w, stable: true },
+        }),
+      );
     }
     events.push(edgeEvent('weighvision.session.finalized', tenant, { session_id, device_id: 'station-1', ts: at(t0 + 30_000), payload: { image_count: 0 } }));
   }
@@ -67,20 +74,30 @@ describe('RabbitMQ restarted mid-run', () => {
     let restartSeconds: number;
     try {
       await stack.startAll();
-      storedAtRestart = await until('the first readings stored', 120_000, async () => {
-        const n = await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw');
-        return n >= 1000 ? n : undefined;
-      }, 20);
+      storedAtRestart = await until(
+        'the first readings stored',
+        120_000,
+        async () => {
+          const n = await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw');
+          return n >= 1000 ? n : undefined;
+        },
+        20,
+      );
       const t0 = Date.now();
       await restartRabbitApp();
       restartSeconds = (Date.now() - t0) / 1000;
 
-      await until('every event stored', 300_000, async () =>
-        (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= readings &&
-        (await countOf(db.cloud, 'SELECT count(*) AS n FROM feed_intake')) >= feedRecords &&
-        (await countOf(db.cloud, `SELECT count(*) AS n FROM weighvision_sessions WHERE status = 'finalized' AND reading_count = $1`, [weightsPerSession])) >= sessions &&
-        (await countOf(db.cloud, `SELECT count(*) AS n FROM ingestion_outbox WHERE published_at IS NULL`)) === 0,
-      500);
+      await until(
+        'every event stored',
+        300_000,
+        async () =>
+          (await countOf(db.cloud, 'SELECT count(*) AS n FROM telemetry_raw')) >= readings &&
+          (await countOf(db.cloud, 'SELECT count(*) AS n FROM feed_intake')) >= feedRecords &&
+          (await countOf(db.cloud, `SELECT count(*) AS n FROM weighvision_sessions WHERE status = 'finalized' AND reading_count = $1`, [weightsPerSession])) >=
+            sessions &&
+          (await countOf(db.cloud, `SELECT count(*) AS n FROM ingestion_outbox WHERE published_at IS NULL`)) === 0,
+        500,
+      );
       await until('every outbox row acked on the edge', 120_000, async () => Object.keys(await outboxCounts(db.edge)).every((s) => s === 'acked'), 500);
     } catch (err) {
       throw new Error(`${(err as Error).message}\nedge outbox: ${JSON.stringify(await outboxCounts(db.edge))}\n${stack.logs()}`, { cause: err });
@@ -96,7 +113,11 @@ describe('RabbitMQ restarted mid-run', () => {
     expect(await count('SELECT count(*) AS n FROM feed_intake')).toBe(feedRecords);
     expect(await count('SELECT count(*) AS n FROM weighvision_weights')).toBe(sessions * weightsPerSession);
     expect(await count('SELECT count(*) AS n FROM weighvision_sessions')).toBe(sessions);
-    expect(await count(`SELECT count(*) AS n FROM weighvision_sessions WHERE status = 'finalized' AND reading_count = $1 AND weight_kg IS NOT NULL`, [weightsPerSession])).toBe(sessions);
+    expect(
+      await count(`SELECT count(*) AS n FROM weighvision_sessions WHERE status = 'finalized' AND reading_count = $1 AND weight_kg IS NOT NULL`, [
+        weightsPerSession,
+      ]),
+    ).toBe(sessions);
     // Each consumer processed each of its events once (finalized goes to two consumers).
     const { rows: perConsumer } = await db.cloud.query<{ consumer: string; n: string }>(
       `SELECT consumer, count(*) AS n FROM consumer_dedupe WHERE event_id = ANY($1::uuid[]) GROUP BY consumer`,

@@ -75,7 +75,8 @@ let otherBarn: SimulatedStation;
 const serverEndpoint = new URL(objectStoreConfigFromSettings(settings()).endpoint);
 const publicEndpoint = (() => {
   const u = new URL(serverEndpoint.href);
-  if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`this test reaches the store under a second name; S3_ENDPOINT ${u.href} is not on 127.0.0.1 or localhost`);
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname))
+    throw new Error(`this test reaches the store under a second name; S3_ENDPOINT ${u.href} is not on 127.0.0.1 or localhost`);
   u.hostname = u.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
   return u.origin;
 })();
@@ -88,7 +89,13 @@ beforeAll(async () => {
   const credsA = await provisionDevice(pool, { tenantId: tenantA, ...place, deviceId: 'wv-1', kind: 'weighvision-station' });
   const credsB = await provisionDevice(pool, { tenantId: tenantB, ...place, deviceId: 'wv-1', kind: 'weighvision-station' });
   const credsNeighbour = await provisionDevice(pool, { tenantId: tenantA, ...place, deviceId: 'wv-2', kind: 'weighvision-station' });
-  const credsOtherBarn = await provisionDevice(pool, { tenantId: tenantA, farmId: place.farmId, barnId: 'barn-2', deviceId: 'wv-1', kind: 'weighvision-station' });
+  const credsOtherBarn = await provisionDevice(pool, {
+    tenantId: tenantA,
+    farmId: place.farmId,
+    barnId: 'barn-2',
+    deviceId: 'wv-1',
+    kind: 'weighvision-station',
+  });
   await broker.reload();
 
   connection = await Connection.connect({ address: temporalAddress });
@@ -118,7 +125,12 @@ beforeAll(async () => {
   station = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, ...place, deviceId: 'wv-1' }, credentials: credsA });
   stationB = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantB, ...place, deviceId: 'wv-1' }, credentials: credsB });
   neighbour = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, ...place, deviceId: 'wv-2' }, credentials: credsNeighbour });
-  otherBarn = new SimulatedStation({ mqttUrl: broker.url, httpBase, address: { tenantId: tenantA, farmId: place.farmId, barnId: 'barn-2', deviceId: 'wv-1' }, credentials: credsOtherBarn });
+  otherBarn = new SimulatedStation({
+    mqttUrl: broker.url,
+    httpBase,
+    address: { tenantId: tenantA, farmId: place.farmId, barnId: 'barn-2', deviceId: 'wv-1' },
+    credentials: credsOtherBarn,
+  });
   for (const s of [station, stationB, neighbour, otherBarn]) await s.connect();
 }, 120_000);
 
@@ -164,10 +176,17 @@ async function sessionResult(sessionId: string): Promise<SessionResult> {
 describe('a station weighs an animal', () => {
   it('finalizes the session with three inferred images, its rows and its outbox events', async () => {
     const sessionId = `S-${randomUUID().slice(0, 8)}`;
-    const images = fixtureImages().filter((f) => f.trueFlags.length === 0 && f.contentType === 'image/jpeg').slice(0, 3);
+    const images = fixtureImages()
+      .filter((f) => f.trueFlags.length === 0 && f.contentType === 'image/jpeg')
+      .slice(0, 3);
     expect(images).toHaveLength(3);
     const truth = images[0].trueWeightKg;
-    const readings = [{ kg: truth + 0.4, stable: true }, { kg: truth - 0.2, stable: true }, { kg: truth + 30, stable: false }, { kg: truth, stable: true }];
+    const readings = [
+      { kg: truth + 0.4, stable: true },
+      { kg: truth - 0.2, stable: true },
+      { kg: truth + 30, stable: false },
+      { kg: truth, stable: true },
+    ];
     const { mediaIds } = await station.weigh(sessionId, readings, images);
 
     const result = await sessionResult(sessionId);
@@ -185,7 +204,9 @@ describe('a station weighs an animal', () => {
     // What an operator reads in the UI: the summary the bridge set, the details the workflow keeps.
     expect(await described.staticSummary()).toBe(`WeighVision session ${sessionId} — station wv-1, ${place.farmId}/${place.barnId}`);
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toContain(`WeighVision session ${sessionId} at ${place.farmId}/${place.barnId}/wv-1: finalized, 4 reading(s), 3 image(s), 3 inferred, 3 announced`);
+    expect(metadata.currentDetails).toContain(
+      `WeighVision session ${sessionId} at ${place.farmId}/${place.barnId}/wv-1: finalized, 4 reading(s), 3 image(s), 3 inferred, 3 announced`,
+    );
     const state = await handle.query(sessionStateQuery);
     expect(state.images.map((i) => i.status)).toEqual(['inferred', 'inferred', 'inferred']);
     await recordHistory(handle, 'weighvision-session.e2e-three-images');
@@ -195,7 +216,18 @@ describe('a station weighs an animal', () => {
          FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2`,
       [tenantA, sessionId],
     );
-    expect(session.rows).toEqual([{ status: 'finalized', weight_kg: result.weightKg, weight_source: 'scale', reading_count: 4, image_count: 3, images_inferred: 3, started: true, finalized: true }]);
+    expect(session.rows).toEqual([
+      {
+        status: 'finalized',
+        weight_kg: result.weightKg,
+        weight_source: 'scale',
+        reading_count: 4,
+        image_count: 3,
+        images_inferred: 3,
+        started: true,
+        finalized: true,
+      },
+    ]);
     const inferred = await pool.query('SELECT media_id, model_id FROM inference_results WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);
     expect(inferred.rows.map((r) => r.media_id).sort()).toEqual([...mediaIds].sort());
     const media = await pool.query(`SELECT status, object_key FROM media_objects WHERE tenant_id = $1 AND session_id = $2`, [tenantA, sessionId]);
@@ -261,9 +293,12 @@ describe('the media store refuses', () => {
   });
 
   afterAll(async () => {
-    await client.workflow.getHandle(weighVisionSessionWorkflowId(tenantA, sessionId)).terminate('test over').catch((e) => {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-    });
+    await client.workflow
+      .getHandle(weighVisionSessionWorkflowId(tenantA, sessionId))
+      .terminate('test over')
+      .catch((e) => {
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
+      });
   });
 
   it('a tampered presigned URL', async () => {
@@ -281,7 +316,12 @@ describe('the media store refuses', () => {
 
   it('an expired presigned URL', async () => {
     const img = image();
-    const short = await store.presignPut(`${tenantA}/${place.farmId}/${place.barnId}/wv-1/${sessionId}/${randomUUID()}.jpg`, img.contentType, img.bytes.byteLength, 1);
+    const short = await store.presignPut(
+      `${tenantA}/${place.farmId}/${place.barnId}/wv-1/${sessionId}/${randomUUID()}.jpg`,
+      img.contentType,
+      img.bytes.byteLength,
+      1,
+    );
     await new Promise((r) => setTimeout(r, 2100));
     const status = await station.put(short.url, short.headers, img.bytes);
     expect([400, 403]).toContain(status);
@@ -350,8 +390,14 @@ describe('a session belongs to the station that opened it', () => {
     expect([theirs.status, theirs.body.error?.code]).toEqual([403, 'session_not_owned']);
     const elsewhere = await otherBarn.presign(sessionId, img, {}, 0);
     expect([elsewhere.status, elsewhere.body.error?.code]).toEqual([403, 'session_not_owned']);
-    const http = await pool.query(`SELECT reason, device_id FROM ingress_rejects WHERE tenant_id = $1 AND source = 'http' AND reason = 'session_not_owned' AND convert_from(payload, 'UTF8')::jsonb->>'session_id' = $2 ORDER BY id`, [tenantA, sessionId]);
-    expect(http.rows).toEqual([{ reason: 'session_not_owned', device_id: 'wv-2' }, { reason: 'session_not_owned', device_id: 'wv-1' }]);
+    const http = await pool.query(
+      `SELECT reason, device_id FROM ingress_rejects WHERE tenant_id = $1 AND source = 'http' AND reason = 'session_not_owned' AND convert_from(payload, 'UTF8')::jsonb->>'session_id' = $2 ORDER BY id`,
+      [tenantA, sessionId],
+    );
+    expect(http.rows).toEqual([
+      { reason: 'session_not_owned', device_id: 'wv-2' },
+      { reason: 'session_not_owned', device_id: 'wv-1' },
+    ]);
 
     // The neighbour's finalized did not close it: the owner uploads and finalizes as usual.
     await station.upload(sessionId, img);
@@ -365,7 +411,10 @@ describe('a session belongs to the station that opened it', () => {
     expect(state.stationId).toBe('wv-1');
     expect(state.barnId).toBe(place.barnId);
 
-    const outbox = await pool.query(`SELECT event_id, envelope->>'device_id' AS device_id, envelope->>'barn_id' AS barn_id FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2`, [tenantA, sessionId]);
+    const outbox = await pool.query(
+      `SELECT event_id, envelope->>'device_id' AS device_id, envelope->>'barn_id' AS barn_id FROM sync_outbox WHERE tenant_id = $1 AND envelope->>'session_id' = $2`,
+      [tenantA, sessionId],
+    );
     expect(outbox.rows.filter((r) => foreign.includes(r.event_id))).toEqual([]);
     expect(new Set(outbox.rows.map((r) => `${r.barn_id}/${r.device_id}`))).toEqual(new Set([`${place.barnId}/wv-1`]));
     const weights = await pool.query('SELECT weight_kg::float8 AS kg FROM weighvision_weights WHERE tenant_id = $1 AND session_id = $2', [tenantA, sessionId]);

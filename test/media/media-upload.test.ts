@@ -67,7 +67,12 @@ interface Answer<B = unknown> {
 /** The error of an answer the test expects to be refused. */
 const errorOf = (answer: Answer): ErrorBody['error'] => (answer.body as ErrorBody).error;
 
-async function post<B = unknown>(path: string, body: unknown, auth: string | null = basicAuth(creds.a.username, creds.a.password), raw?: string): Promise<Answer<B>> {
+async function post<B = unknown>(
+  path: string,
+  body: unknown,
+  auth: string | null = basicAuth(creds.a.username, creds.a.password),
+  raw?: string,
+): Promise<Answer<B>> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': `media-test-${++seq}` };
   if (auth) headers.authorization = auth;
   const res = await fetch(`${base}/api/v1/media/images${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
@@ -181,7 +186,12 @@ describe('presign → PUT → complete', () => {
     expect(events).toHaveLength(1);
     const envelope = events[0].envelope;
     expect(farmEventSchema.safeParse(envelope).success).toBe(true);
-    expect(events[0]).toMatchObject({ tenant_id: tenantA, event_type: 'media.stored', status: 'pending', event_id: uuidV5(`media.stored|${tenantA}|${mediaId}`) });
+    expect(events[0]).toMatchObject({
+      tenant_id: tenantA,
+      event_type: 'media.stored',
+      status: 'pending',
+      event_id: uuidV5(`media.stored|${tenantA}|${mediaId}`),
+    });
     expect(envelope).toMatchObject({
       event_type: 'media.stored',
       event_id: events[0].event_id,
@@ -192,7 +202,16 @@ describe('presign → PUT → complete', () => {
       session_id: sessionId,
       trace_id: `media-test-${seq}`,
       ts: row.stored_at.toISOString(),
-      payload: { session_id: sessionId, media_id: mediaId, farm_id: farm, barn_id: barn, station_id: station, object_key: verifiedKey, content_type: 'image/jpeg', size_bytes: bytes.byteLength },
+      payload: {
+        session_id: sessionId,
+        media_id: mediaId,
+        farm_id: farm,
+        barn_id: barn,
+        station_id: station,
+        object_key: verifiedKey,
+        content_type: 'image/jpeg',
+        size_bytes: bytes.byteLength,
+      },
     });
 
     const signalled = sessions.signalsFor(mediaId);
@@ -200,7 +219,14 @@ describe('presign → PUT → complete', () => {
     expect(signalled[0]).toEqual({
       tenantId: tenantA,
       sessionId,
-      image: { mediaId, objectKey: verifiedKey, contentType: 'image/jpeg', sizeBytes: bytes.byteLength, storedAt: row.stored_at.toISOString(), traceId: `media-test-${seq}` },
+      image: {
+        mediaId,
+        objectKey: verifiedKey,
+        contentType: 'image/jpeg',
+        sizeBytes: bytes.byteLength,
+        storedAt: row.stored_at.toISOString(),
+        traceId: `media-test-${seq}`,
+      },
     });
   });
 
@@ -368,7 +394,9 @@ describe('complete refuses', () => {
     expect(sameTenant.status).toBe(403);
     expect(errorOf(sameTenant).code).toBe('session_not_owned');
     const recorded = await rejects({ tenantId: tenantA, detailLike: `%${p.body.media_id}%` });
-    expect(recorded.map((r) => [r.source, r.topic, r.reason, r.device_id])).toEqual([['http', 'POST /api/v1/media/images/complete', 'session_not_owned', otherStation]]);
+    expect(recorded.map((r) => [r.source, r.topic, r.reason, r.device_id])).toEqual([
+      ['http', 'POST /api/v1/media/images/complete', 'session_not_owned', otherStation],
+    ]);
     const otherTenant = await post<CompleteBody>('/complete', { media_id: p.body.media_id }, basicAuth(creds.b.username, creds.b.password));
     expect(otherTenant.status).toBe(404);
     expect(errorOf(otherTenant).code).toBe('media_not_found');
@@ -379,7 +407,7 @@ describe('complete refuses', () => {
 });
 
 describe('presign refuses', () => {
-  it('a device of tenant A naming tenant B (403) or B\'s session (404), and records both', async () => {
+  it("a device of tenant A naming tenant B (403) or B's session (404), and records both", async () => {
     const sessionB = newSession(tenantB);
     const byTenant = await presign(sessionB, jpegLike(10), 'image/jpeg', { tenant_id: tenantB });
     expect(byTenant.status).toBe(403);
@@ -412,7 +440,10 @@ describe('presign refuses', () => {
     const recorded = (await rejects({ tenantId: tenantA })).filter((r) => r.reason === 'session_not_owned' && r.topic === 'POST /api/v1/media/images/presign');
     expect(recorded.map((r) => JSON.parse(r.payload.toString()).session_id).sort()).toEqual([sessionId, elsewhere].sort());
     expect(recorded.every((r) => r.source === 'http' && r.device_id === station)).toBe(true);
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = ANY($2)', [tenantA, [sessionId, elsewhere]]);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM media_objects WHERE tenant_id = $1 AND session_id = ANY($2)', [
+      tenantA,
+      [sessionId, elsewhere],
+    ]);
     expect(rows[0].n).toBe(0);
   });
 

@@ -74,7 +74,15 @@ it('refuses a longer expiry written into the URL, a missing content type and an 
 });
 
 it('builds object keys that parse back', () => {
-  const a = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn:2', stationId: 'wv.1', sessionId: 's_1', mediaId: randomUUID(), contentType: 'image/png' as const };
+  const a = {
+    tenantId: randomUUID(),
+    farmId: 'farm-1',
+    barnId: 'barn:2',
+    stationId: 'wv.1',
+    sessionId: 's_1',
+    mediaId: randomUUID(),
+    contentType: 'image/png' as const,
+  };
   const key = mediaObjectKey(a);
   expect(key).toBe(`${a.tenantId}/farm-1/barn:2/wv.1/s_1/${a.mediaId}.png`);
   expect(parseMediaObjectKey(key)).toEqual(a);
@@ -83,7 +91,15 @@ it('builds object keys that parse back', () => {
 });
 
 it('builds no key from an id made only of dots, and parses none back', () => {
-  const a = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn-1', stationId: 'wv-1', sessionId: 's-1', mediaId: randomUUID(), contentType: 'image/jpeg' as const };
+  const a = {
+    tenantId: randomUUID(),
+    farmId: 'farm-1',
+    barnId: 'barn-1',
+    stationId: 'wv-1',
+    sessionId: 's-1',
+    mediaId: randomUUID(),
+    contentType: 'image/jpeg' as const,
+  };
   for (const dots of ['.', '..', '...']) {
     for (const field of ['farmId', 'barnId', 'stationId', 'sessionId'] as const) {
       expect(() => mediaObjectKey({ ...a, [field]: dots })).toThrow();
@@ -95,7 +111,15 @@ it('builds no key from an id made only of dots, and parses none back', () => {
 });
 
 it('derives the verified key of an upload key, which no upload key can be', () => {
-  const a = { tenantId: randomUUID(), farmId: 'farm-1', barnId: 'barn-1', stationId: 'wv-1', sessionId: 's-1', mediaId: randomUUID(), contentType: 'image/jpeg' as const };
+  const a = {
+    tenantId: randomUUID(),
+    farmId: 'farm-1',
+    barnId: 'barn-1',
+    stationId: 'wv-1',
+    sessionId: 's-1',
+    mediaId: randomUUID(),
+    contentType: 'image/jpeg' as const,
+  };
   const upload = mediaObjectKey(a);
   const verified = verifiedObjectKey(upload);
   expect(verified).toBe(`verified/${upload}`);
@@ -129,7 +153,14 @@ it('copies an object server-side with its type, deletes it, and says when there 
  */
 it('documents that rclone ignores conditional writes and If-Match', async () => {
   const c = objectStoreConfigFromSettings(settings());
-  const s3 = new S3Client({ endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const s3 = new S3Client({
+    endpoint: c.endpoint,
+    region: c.region,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   try {
     const key = `${prefix}/conditional.jpg`;
     const first = await s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: key, Body: jpegLike(26), ContentType: 'image/jpeg' }));
@@ -161,7 +192,10 @@ describe('presigned URLs carry the public endpoint', () => {
       expect(objectStoreConfigFromSettings(settings()).publicEndpoint).toBe(objectStoreConfigFromSettings(settings()).endpoint);
       process.env.S3_PUBLIC_ENDPOINT = 'http://192.168.10.5:9000';
       resetSettingsForTests();
-      expect(objectStoreConfigFromSettings(settings())).toMatchObject({ endpoint: endpoint.href.replace(/\/$/, ''), publicEndpoint: 'http://192.168.10.5:9000' });
+      expect(objectStoreConfigFromSettings(settings())).toMatchObject({
+        endpoint: endpoint.href.replace(/\/$/, ''),
+        publicEndpoint: 'http://192.168.10.5:9000',
+      });
       process.env.S3_PUBLIC_ENDPOINT = 'not a url';
       resetSettingsForTests();
       expect(() => objectStoreConfigFromSettings(settings())).toThrow(/S3_PUBLIC_ENDPOINT/);

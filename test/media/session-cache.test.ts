@@ -69,6 +69,10 @@ test('concurrent questions about one session make one lookup', async () => {
   inner.sessions.set('S5', { open: true, ...at });
   const cached = cachedSessionDirectory(inner, 5000);
   const answers = await Promise.all([cached.lookup('T', 'S5'), cached.lookup('T', 'S5'), cached.lookup('t', 'S5')]);
-  expect(answers).toEqual([{ open: true, ...at }, { open: true, ...at }, { open: true, ...at }]);
+  expect(answers).toEqual([
+    { open: true, ...at },
+    { open: true, ...at },
+    { open: true, ...at },
+  ]);
   expect(inner.lookups).toBe(1);
 });

@@ -63,7 +63,14 @@ it('reads an open session and its place, signals it, and sees it closed once ter
   try {
     expect(await directory.lookup(tenantId.toUpperCase(), sessionId)).toEqual({ open: true, farmId: 'farm-1', barnId: 'barn-1', stationId: 'wv-1' });
 
-    const image: StoredImage = { mediaId: randomUUID(), objectKey: 'k', contentType: 'image/jpeg', sizeBytes: 12, storedAt: new Date().toISOString(), traceId: 't-1' };
+    const image: StoredImage = {
+      mediaId: randomUUID(),
+      objectKey: 'k',
+      contentType: 'image/jpeg',
+      sizeBytes: 12,
+      storedAt: new Date().toISOString(),
+      traceId: 't-1',
+    };
     await directory.imageStored(tenantId, sessionId, image);
     const history = await handle.fetchHistory();
     const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
@@ -72,7 +79,15 @@ it('reads an open session and its place, signals it, and sees it closed once ter
     await handle.terminate('test over');
   }
   expect(await directory.lookup(tenantId, sessionId)).toMatchObject({ open: false, stationId: 'wv-1' });
-  await expect(directory.imageStored(tenantId, sessionId, { mediaId: randomUUID(), objectKey: 'k', contentType: 'image/jpeg', sizeBytes: 1, storedAt: new Date().toISOString() })).rejects.toMatchObject({
+  await expect(
+    directory.imageStored(tenantId, sessionId, {
+      mediaId: randomUUID(),
+      objectKey: 'k',
+      contentType: 'image/jpeg',
+      sizeBytes: 1,
+      storedAt: new Date().toISOString(),
+    }),
+  ).rejects.toMatchObject({
     code: 'session_not_open',
   });
 });

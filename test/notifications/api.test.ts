@@ -34,7 +34,9 @@ beforeAll(async () => {
   appPool = tenantPool();
   broker = await startTestBroker('notify-api');
   queue = new NotificationQueue({ connection: broker.connection, names: broker.names, deliveryLimit: 5, log });
-  server = await listen(createCloudApp({ pool: owner, tenantPool: appPool, notificationPublisher: queue, jwtSecret: testJwtSecret, log, temporalClient: notUsedByTheseRoutes }));
+  server = await listen(
+    createCloudApp({ pool: owner, tenantPool: appPool, notificationPublisher: queue, jwtSecret: testJwtSecret, log, temporalClient: notUsedByTheseRoutes }),
+  );
   a = await seedTenant(owner, 'Notify A');
   b = await seedTenant(owner, 'Notify B');
   const conn = await amqp.connect(testAmqpUrl);
@@ -68,10 +70,22 @@ describe('POST /api/v1/notifications/send', () => {
   });
 
   test('in_app to one user is stored sent at once and not queued', async () => {
-    const r = await post(a.operator.token, { recipient_user_id: a.admin.id, channel: 'in_app', title: 'Insight ready', body: 'Barn 2 ADG dropped', data: { insight_id: 'i-1' } });
+    const r = await post(a.operator.token, {
+      recipient_user_id: a.admin.id,
+      channel: 'in_app',
+      title: 'Insight ready',
+      body: 'Barn 2 ADG dropped',
+      data: { insight_id: 'i-1' },
+    });
     expect(r.status).toBe(201);
     expect(r.body.duplicate).toBe(false);
-    expect(r.body.notification).toMatchObject({ tenant_id: a.id, recipient_user_id: a.admin.id, channel: 'in_app', status: 'sent', data: { insight_id: 'i-1' } });
+    expect(r.body.notification).toMatchObject({
+      tenant_id: a.id,
+      recipient_user_id: a.admin.id,
+      channel: 'in_app',
+      status: 'sent',
+      data: { insight_id: 'i-1' },
+    });
     expect(r.body.notification.sent_at).toEqual(expect.any(String));
     expect(await drainQueue()).toEqual([]);
     const stored = await owner.query('SELECT status, sent_at FROM notifications WHERE id = $1', [r.body.notification.id]);
@@ -86,7 +100,9 @@ describe('POST /api/v1/notifications/send', () => {
     expect(r.headers.get('x-request-id')).toBe(requestId);
     expect(r.body.notification).toMatchObject({ channel, status: 'queued', attempt_count: 0 });
     const msgs = await drainQueue();
-    expect(msgs).toEqual([{ body: { notification_id: r.body.notification.id, tenant_id: a.id, attempt: 1 }, headers: expect.objectContaining({ 'x-request-id': requestId }) }]);
+    expect(msgs).toEqual([
+      { body: { notification_id: r.body.notification.id, tenant_id: a.id, attempt: 1 }, headers: expect.objectContaining({ 'x-request-id': requestId }) },
+    ]);
     const stored = await owner.query('SELECT trace_id FROM notifications WHERE id = $1', [r.body.notification.id]);
     expect(stored.rows[0].trace_id).toBe(requestId);
     const d = await owner.query('SELECT dispatched_attempt FROM notification_deliveries WHERE notification_id = $1', [r.body.notification.id]);
@@ -151,7 +167,10 @@ describe('POST /api/v1/notifications/send', () => {
 
   test('a broker that is down does not fail the request: the row is left for the dispatcher', async () => {
     const down = { publish: async () => Promise.reject(new Error('RabbitMQ is not connected')) };
-    const r = await sendNotification({ pool: appPool, publisher: down, log }, { tenantId: a.id, recipientUserId: a.operator.id, channel: 'sms', title: 'later', body: 'b' });
+    const r = await sendNotification(
+      { pool: appPool, publisher: down, log },
+      { tenantId: a.id, recipientUserId: a.operator.id, channel: 'sms', title: 'later', body: 'b' },
+    );
     expect(r.notification.status).toBe('queued');
     const d = await owner.query('SELECT dispatched_attempt, dispatched_at FROM notification_deliveries WHERE notification_id = $1', [r.notification.id]);
     expect(d.rows).toEqual([{ dispatched_attempt: 0, dispatched_at: null }]);
@@ -203,7 +222,12 @@ describe('inbox, read, read-all', () => {
       seen.push(...r.body.items.map((n: { id: string }) => n.id));
       const times = r.body.items.map((n: { created_at: string }) => n.created_at);
       expect([...times].sort().reverse()).toEqual(times);
-      expect(r.body.items.every((n: { channel: string; recipient_user_id: string | null }) => n.channel === 'in_app' && (n.recipient_user_id === null || n.recipient_user_id === t.operator.id))).toBe(true);
+      expect(
+        r.body.items.every(
+          (n: { channel: string; recipient_user_id: string | null }) =>
+            n.channel === 'in_app' && (n.recipient_user_id === null || n.recipient_user_id === t.operator.id),
+        ),
+      ).toBe(true);
       cursor = r.body.next_cursor;
     } while (cursor);
     expect(pageSizes).toEqual([10, 10, 7]);
@@ -222,7 +246,12 @@ describe('inbox, read, read-all', () => {
     expect(start.body.unread_count).toBe(27);
     expect((await inbox(t.admin.token, '?limit=1')).body.unread_count).toBe(15 + 5);
 
-    const own = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND channel = 'in_app' LIMIT 1`, [t.id, t.operator.id])).rows[0].id;
+    const own = (
+      await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND channel = 'in_app' LIMIT 1`, [
+        t.id,
+        t.operator.id,
+      ])
+    ).rows[0].id;
     const shared = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id IS NULL LIMIT 1`, [t.id])).rows[0].id;
     const r1 = await call(server.url, 'POST', `/api/v1/notifications/${own}/read`, { token: t.operator.token });
     expect(r1.status).toBe(200);
@@ -238,7 +267,8 @@ describe('inbox, read, read-all', () => {
     expect((await call(server.url, 'GET', `/api/v1/notifications/${shared}`, { token: t.admin.token })).body.notification.read_at).toBeNull();
 
     // Another user's notification is not in the operator's inbox: 404, and it stays unread.
-    const adminsOwn = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id = $2 LIMIT 1`, [t.id, t.admin.id])).rows[0].id;
+    const adminsOwn = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id = $2 LIMIT 1`, [t.id, t.admin.id]))
+      .rows[0].id;
     expect((await call(server.url, 'POST', `/api/v1/notifications/${adminsOwn}/read`, { token: t.operator.token })).status).toBe(404);
 
     const all = await call(server.url, 'POST', '/api/v1/notifications/read-all', { token: t.operator.token });

@@ -80,7 +80,10 @@ async function queued(title: string): Promise<string> {
 }
 
 async function state(id: string) {
-  const n = await owner.query<{ status: string; attempt_count: number; last_error: string | null }>('SELECT status, attempt_count, last_error FROM notifications WHERE id = $1', [id]);
+  const n = await owner.query<{ status: string; attempt_count: number; last_error: string | null }>(
+    'SELECT status, attempt_count, last_error FROM notifications WHERE id = $1',
+    [id],
+  );
   const d = await owner.query('SELECT 1 FROM notification_deliveries WHERE notification_id = $1', [id]);
   const a = await owner.query<{ attempt: number; outcome: string; error: string | null }>(
     'SELECT attempt, outcome, error FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt',
@@ -99,7 +102,7 @@ async function withConstraint<T>(check: string, body: () => Promise<T>): Promise
   }
 }
 
-test("a channel error whose text holds a NUL is recorded (made storable) and retried, not thrown back at the queue", async () => {
+test('a channel error whose text holds a NUL is recorded (made storable) and retried, not thrown back at the queue', async () => {
   const id = await queued(`nul-${randomUUID()}`);
   const worker = workerOn(owner);
   expect(await worker.attempt({ notificationId: id, tenantId: t.id, attempt: 1, traceId: null })).toBe('retry');

@@ -171,7 +171,12 @@ test('a webhook failing 3 times then answering 200 is retried with the spec §7.
   const { notification } = await send('sms', 'flaky-3 sensor offline');
   expect(await settled(notification.id)).toMatchObject({ status: 'sent', attempt_count: 4, last_error: null });
   const a = await attempts(notification.id);
-  expect(a.map((x) => [x.attempt, x.outcome])).toEqual([[1, 'retry'], [2, 'retry'], [3, 'retry'], [4, 'sent']]);
+  expect(a.map((x) => [x.attempt, x.outcome])).toEqual([
+    [1, 'retry'],
+    [2, 'retry'],
+    [3, 'retry'],
+    [4, 'sent'],
+  ]);
   const delays = a.filter((x) => x.outcome === 'retry').map((x) => x.retry_delay_ms);
   expect(delays).toEqual([1, 2, 3].map((n) => Math.round(retryDelayMs(n, random, policy as unknown as typeof syncRetryPolicy))));
   expect(delays).toEqual(handComputed.slice(0, 3));
@@ -211,8 +216,14 @@ test('a 4xx answer is permanent: failed after one attempt, not retried', async (
 
 test('SMTP: a 550 for the recipient is permanent (failed); a 451 is retried until dlq', async () => {
   const suffix = randomUUID().slice(0, 8);
-  const bounce = await owner.query<{ id: string }>(`INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'viewer') RETURNING id`, [t.id, `bounce-${suffix}@x.example`]);
-  const grey = await owner.query<{ id: string }>(`INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'viewer') RETURNING id`, [t.id, `greylist-${suffix}@x.example`]);
+  const bounce = await owner.query<{ id: string }>(`INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'viewer') RETURNING id`, [
+    t.id,
+    `bounce-${suffix}@x.example`,
+  ]);
+  const grey = await owner.query<{ id: string }>(`INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'viewer') RETURNING id`, [
+    t.id,
+    `greylist-${suffix}@x.example`,
+  ]);
   const bounced = await send('email', 'to a bounce address', { recipientUserId: bounce.rows[0].id });
   const greylisted = await send('email', 'to a greylisting server', { recipientUserId: grey.rows[0].id });
   const b = await settled(bounced.notification.id);
@@ -246,7 +257,10 @@ test('two copies of one attempt at once send once (the row lock serialises them)
     [t.id, t.operator.id],
   );
   const id = n.rows[0].id;
-  await owner.query(`INSERT INTO notification_deliveries (tenant_id, notification_id, dispatched_attempt, dispatched_at) VALUES ($1, $2, 1, now())`, [t.id, id]);
+  await owner.query(`INSERT INTO notification_deliveries (tenant_id, notification_id, dispatched_attempt, dispatched_at) VALUES ($1, $2, 1, now())`, [
+    t.id,
+    id,
+  ]);
   const outcomes = await Promise.all([1, 2, 3].map(() => worker.attempt({ notificationId: id, tenantId: t.id, attempt: 1 })));
   expect(outcomes.sort()).toEqual(['sent', 'skipped', 'skipped']);
   expect(hooks.requests.filter((r) => r.headers['idempotency-key'] === id)).toHaveLength(1);
@@ -254,13 +268,16 @@ test('two copies of one attempt at once send once (the row lock serialises them)
 
 test('a notification whose first publish failed is published by the dispatcher and delivered', async () => {
   const down = { publish: async () => Promise.reject(new Error('RabbitMQ is not connected')) };
-  const { notification } = await sendNotification({ ...deps, publisher: down }, {
-    tenantId: t.id,
-    recipientUserId: t.operator.id,
-    channel: 'push',
-    title: 'published later',
-    body: 'the broker was away',
-  });
+  const { notification } = await sendNotification(
+    { ...deps, publisher: down },
+    {
+      tenantId: t.id,
+      recipientUserId: t.operator.id,
+      channel: 'push',
+      title: 'published later',
+      body: 'the broker was away',
+    },
+  );
   expect(notification.status).toBe('queued');
   expect(await settled(notification.id)).toMatchObject({ status: 'sent', attempt_count: 1 });
 });

@@ -56,7 +56,9 @@ describe('withRetry', () => {
   });
 
   it('ends with the result or the error onFailure gives', async () => {
-    await expect(withRetry(() => Promise.reject(new Error('refused')), { backoff: { firstMs: 1, maxMs: 1 }, onFailure: () => ({ result: Promise.resolve('narrowed') }) })).resolves.toBe('narrowed');
+    await expect(
+      withRetry(() => Promise.reject(new Error('refused')), { backoff: { firstMs: 1, maxMs: 1 }, onFailure: () => ({ result: Promise.resolve('narrowed') }) }),
+    ).resolves.toBe('narrowed');
     await expect(
       withRetry(() => Promise.reject(new Error('down')), {
         backoff: { firstMs: 1, maxMs: 1 },

@@ -49,10 +49,25 @@ export const hostileKinds: readonly ((d: DeviceAddress, marker: string, knob: Kn
     const s = unstorable[k % unstorable.length];
     const field = (['trace_id', 'unit'] as const)[k % 2];
     const msg = field === 'trace_id' ? envelope(d, m, { trace_id: `${m}${s}` }) : envelope(d, m, {}, { unit: `C${s}` });
-    return { kind: `unstorable_${field}`, topic: temperature(d), payload: json(msg), reason: field === 'trace_id' ? 'schema_violation:trace_id' : 'schema_violation:payload.unit' };
+    return {
+      kind: `unstorable_${field}`,
+      topic: temperature(d),
+      payload: json(msg),
+      reason: field === 'trace_id' ? 'schema_violation:trace_id' : 'schema_violation:payload.unit',
+    };
   },
-  (d, m, k) => ({ kind: 'bad_time', topic: temperature(d), payload: json(envelope(d, m, { ts: badTimes[k % badTimes.length] })), reason: 'schema_violation:ts' }),
-  (d, m, k) => ({ kind: 'bad_value', topic: temperature(d), payload: json(envelope(d, m, {}, { value: badValues[k % badValues.length] })), reason: 'schema_violation:payload.value' }),
+  (d, m, k) => ({
+    kind: 'bad_time',
+    topic: temperature(d),
+    payload: json(envelope(d, m, { ts: badTimes[k % badTimes.length] })),
+    reason: 'schema_violation:ts',
+  }),
+  (d, m, k) => ({
+    kind: 'bad_value',
+    topic: temperature(d),
+    payload: json(envelope(d, m, {}, { value: badValues[k % badValues.length] })),
+    reason: 'schema_violation:payload.value',
+  }),
   (d, m) => ({
     // JSON.parse turns 1e400 into Infinity; the text is valid JSON.
     kind: 'infinite_value',
@@ -65,23 +80,69 @@ export const hostileKinds: readonly ((d: DeviceAddress, marker: string, knob: Kn
     const depth = 1000 + (k % 5) * 7000;
     const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
     const text = JSON.stringify(envelope(d, m));
-    if (k % 2 === 0) return { kind: 'deep_json', topic: temperature(d), payload: Buffer.from(text.replace('"unit":"C"', `"unit":${deep}`)), reason: 'schema_violation:payload.unit' };
-    return { kind: 'deep_json_extra', topic: temperature(d), payload: Buffer.from(text.replace('"unit":"C"', `"unit":"C","extra":${deep}`).replace('"schema_version":"1.0"', '"schema_version":"2.0"')), reason: 'schema_violation:schema_version' };
+    if (k % 2 === 0)
+      return {
+        kind: 'deep_json',
+        topic: temperature(d),
+        payload: Buffer.from(text.replace('"unit":"C"', `"unit":${deep}`)),
+        reason: 'schema_violation:payload.unit',
+      };
+    return {
+      kind: 'deep_json_extra',
+      topic: temperature(d),
+      payload: Buffer.from(text.replace('"unit":"C"', `"unit":"C","extra":${deep}`).replace('"schema_version":"1.0"', '"schema_version":"2.0"')),
+      reason: 'schema_violation:schema_version',
+    };
   },
-  (d, m) => ({ kind: 'invalid_utf8', topic: temperature(d), payload: Buffer.concat([Buffer.from(`{"trace_id":"${m}","x":"`), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]), reason: 'invalid_encoding' }),
+  (d, m) => ({
+    kind: 'invalid_utf8',
+    topic: temperature(d),
+    payload: Buffer.concat([Buffer.from(`{"trace_id":"${m}","x":"`), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]),
+    reason: 'invalid_encoding',
+  }),
   (d, m) => ({ kind: 'not_json', topic: temperature(d), payload: Buffer.from(`${m} {not json`), reason: 'invalid_json' }),
   (d, m) => ({ kind: 'json_array', topic: temperature(d), payload: json([m, 1, 2]), reason: 'schema_violation:$' }),
-  (d, m) => ({ kind: 'oversized', topic: temperature(d), payload: Buffer.concat([Buffer.from(m), Buffer.alloc(70 * 1024, 0x20)]), reason: 'payload_too_large' }),
+  (d, m) => ({
+    kind: 'oversized',
+    topic: temperature(d),
+    payload: Buffer.concat([Buffer.from(m), Buffer.alloc(70 * 1024, 0x20)]),
+    reason: 'payload_too_large',
+  }),
   (d, m) => ({ kind: 'tenant_mismatch', topic: temperature(d), payload: json(envelope(d, m, { tenant_id: randomUUID() })), reason: 'tenant_mismatch' }),
   (d, m) => ({ kind: 'device_mismatch', topic: temperature(d), payload: json(envelope(d, m, { device_id: 'someone-else' })), reason: 'device_mismatch' }),
   (d, m) => ({ kind: 'metric_mismatch', topic: temperature(d), payload: json(envelope(d, m, {}, { metric: 'humidity' })), reason: 'metric_mismatch' }),
-  (d, m) => ({ kind: 'event_type_nul', topic: temperature(d), payload: json(envelope(d, m, { event_type: `telemetry.reading\u0000` })), reason: 'event_type_mismatch' }),
-  (d, m) => ({ kind: 'unknown_event', topic: deviceEventTopic(d, 'feed.dispensed').replace(/feed\.dispensed$/, 'feed.eaten'), payload: json(envelope(d, m)), reason: 'unknown_topic' }),
+  (d, m) => ({
+    kind: 'event_type_nul',
+    topic: temperature(d),
+    payload: json(envelope(d, m, { event_type: `telemetry.reading\u0000` })),
+    reason: 'event_type_mismatch',
+  }),
+  (d, m) => ({
+    kind: 'unknown_event',
+    topic: deviceEventTopic(d, 'feed.dispensed').replace(/feed\.dispensed$/, 'feed.eaten'),
+    payload: json(envelope(d, m)),
+    reason: 'unknown_topic',
+  }),
   (d, m, k) => ({
     kind: 'bad_feed',
     topic: deviceEventTopic(d, 'feed.dispensed'),
     payload: json(
-      envelope(d, m, { event_type: 'feed.dispensed' }, { metric: undefined, value: undefined, unit: undefined, ...[{ quantity_kg: 0.0004, feed_type: 'starter' }, { quantity_kg: 12, feed_type: 'starter', animal_count: 2 ** 31 }, { quantity_kg: 12, feed_type: 'st\u0000arter' }, { quantity_kg: 1e6, feed_type: 'starter' }][k % 4] }),
+      envelope(
+        d,
+        m,
+        { event_type: 'feed.dispensed' },
+        {
+          metric: undefined,
+          value: undefined,
+          unit: undefined,
+          ...[
+            { quantity_kg: 0.0004, feed_type: 'starter' },
+            { quantity_kg: 12, feed_type: 'starter', animal_count: 2 ** 31 },
+            { quantity_kg: 12, feed_type: 'st\u0000arter' },
+            { quantity_kg: 1e6, feed_type: 'starter' },
+          ][k % 4],
+        },
+      ),
     ),
     reason: /^schema_violation:payload\./,
   }),

@@ -8,8 +8,18 @@
 const { TestEnvironment } = require('jest-environment-node');
 
 const typedArrays = [
-  Float32Array, Float64Array, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
-  Int32Array, Uint32Array, BigInt64Array, BigUint64Array, ArrayBuffer,
+  Float32Array,
+  Float64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  BigInt64Array,
+  BigUint64Array,
+  ArrayBuffer,
 ];
 
 class NodeRealmEnvironment extends TestEnvironment {

@@ -108,7 +108,10 @@ export class FarmiqProcess {
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 120_000);
     for (;;) {
       if (!this.running) throw new Error(`${this.opts.name} exited while starting:\n${this.tail()}`);
-      const ok = await fetch(this.opts.healthUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+      const ok = await fetch(this.opts.healthUrl, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) {
         await this.kill9();

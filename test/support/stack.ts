@@ -40,6 +40,5 @@ export const mqttUrl = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 export const temporalAddress = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 
 /** The pinned time-skipping test server installed into the project venv by scripts/setup.sh. */
-export const temporalTestServerPath =
-  process.env.TEMPORAL_TEST_SERVER_PATH ?? path.join(repoRoot, '.venv', 'bin', 'temporal-test-server');
+export const temporalTestServerPath = process.env.TEMPORAL_TEST_SERVER_PATH ?? path.join(repoRoot, '.venv', 'bin', 'temporal-test-server');
 export const temporalCliPath = process.env.TEMPORAL_CLI_PATH ?? path.join(repoRoot, '.venv', 'bin', 'temporal');

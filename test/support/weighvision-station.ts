@@ -51,7 +51,14 @@ export interface MediaAnswer<Body> {
   body: Body & { error?: { code: string; message: string } };
 }
 
-export type PresignAnswer = MediaAnswer<{ media_id: string; object_key: string; upload_url: string; method: 'PUT'; headers: Record<string, string>; expires_at: string }>;
+export type PresignAnswer = MediaAnswer<{
+  media_id: string;
+  object_key: string;
+  upload_url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expires_at: string;
+}>;
 export type CompleteAnswer = MediaAnswer<{ media_id: string; object_key: string; status: 'stored'; size_bytes: number }>;
 
 interface MediaRoutes {
@@ -90,7 +97,16 @@ export class SimulatedStation {
   async publish(sessionId: string, step: SessionStep, payload: Record<string, unknown>, eventId: string = randomUUID()): Promise<string> {
     const type = step === 'created' ? 'weighvision.session.created' : step === 'finalized' ? 'weighvision.session.finalized' : 'weighvision.weight.recorded';
     const a = this.opts.address;
-    const envelope = { schema_version: '1.0', event_id: eventId, trace_id: `trace-${sessionId}`, event_type: type, tenant_id: a.tenantId, device_id: a.deviceId, ts: new Date().toISOString(), payload };
+    const envelope = {
+      schema_version: '1.0',
+      event_id: eventId,
+      trace_id: `trace-${sessionId}`,
+      event_type: type,
+      tenant_id: a.tenantId,
+      device_id: a.deviceId,
+      ts: new Date().toISOString(),
+      payload,
+    };
     await this.client!.publishAsync(weighVisionTopic(a, sessionId, step), JSON.stringify(envelope), { qos: 1 });
     return eventId;
   }
@@ -153,10 +169,17 @@ export class SimulatedStation {
    * A whole session as a station runs it: created, readings, the images uploaded at once,
    * finalized. Returns the media ids and the moment just before `finalized` was published.
    */
-  async weigh(sessionId: string, readings: { kg: number; stable?: boolean }[], images: StationImage[], time: StepTimer = untimed): Promise<{ mediaIds: string[]; finalizedAt: number }> {
+  async weigh(
+    sessionId: string,
+    readings: { kg: number; stable?: boolean }[],
+    images: StationImage[],
+    time: StepTimer = untimed,
+  ): Promise<{ mediaIds: string[]; finalizedAt: number }> {
     await time('created', () => this.publish(sessionId, 'created', { batch_id: randomUUID() }));
     for (const r of readings) {
-      await time('reading', () => this.publish(sessionId, 'weight.recorded', r.stable === undefined ? { weight_kg: r.kg } : { weight_kg: r.kg, stable: r.stable }));
+      await time('reading', () =>
+        this.publish(sessionId, 'weight.recorded', r.stable === undefined ? { weight_kg: r.kg } : { weight_kg: r.kg, stable: r.stable }),
+      );
     }
     const mediaIds = await Promise.all(images.map((img) => time('upload', () => this.upload(sessionId, img, time))));
     const finalizedAt = Date.now();

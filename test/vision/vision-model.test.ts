@@ -83,7 +83,10 @@ describe('preprocessing', () => {
   it('throws image_undecodable for bytes that are not an image, or a cut-off JPEG', async () => {
     const jpeg = bytesOf(normals[0]);
     for (const bytes of [Buffer.from('not an image at all'), Buffer.alloc(0), jpeg.subarray(0, jpeg.length / 2), Buffer.from(jpeg.subarray(0, 200))]) {
-      const err = await model.estimate(bytes).then(() => undefined, (e: unknown) => e);
+      const err = await model.estimate(bytes).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(VisionInputError);
       expect((err as VisionInputError).code).toBe('image_undecodable');
     }

@@ -64,7 +64,9 @@ interface Call {
 
 const predictions: MlPredictions = {
   model: 'growth-reference/1',
-  barns: [{ barn_id: 'barn-1', performance_index: 1.01, horizons: [{ days: 7, date: '2026-03-21', weight_kg: 2.2 }], days_to_target: 9.5, feed_needed_kg: 12000 }],
+  barns: [
+    { barn_id: 'barn-1', performance_index: 1.01, horizons: [{ days: 7, date: '2026-03-21', weight_kg: 2.2 }], days_to_target: 9.5, feed_needed_kg: 12000 },
+  ],
 };
 
 function recordOf(input: StoreInsightInput): InsightRecord {
@@ -96,9 +98,15 @@ function fakes(calls: Call[], overrides: Partial<Activities> = {}): Activities {
     aggregateFeatureSummary: async (i) => (await record('aggregateFeatureSummary', i.requestId), summary),
     predict: async (i) => (await record('predict', i.requestId), predictions),
     analyzeWithLlm: async (i) => (await record('analyzeWithLlm', i.requestId), templateInsight(i.summary)),
-    writeTemplateInsight: async (i) => (await record('writeTemplateInsight', i.requestId), templateInsight(i.summary, { reason: i.reason, detail: i.detail, model: i.model })),
+    writeTemplateInsight: async (i) => (
+      await record('writeTemplateInsight', i.requestId),
+      templateInsight(i.summary, { reason: i.reason, detail: i.detail, model: i.model })
+    ),
     storeInsight: async (i) => (await record('storeInsight', i.requestId), recordOf(i)),
-    sendInsightNotification: async (i) => (await record('sendInsightNotification', i.requestId), { notificationId: randomUUID(), status: 'sent', duplicate: false }),
+    sendInsightNotification: async (i) => (
+      await record('sendInsightNotification', i.requestId),
+      { notificationId: randomUUID(), status: 'sent', duplicate: false }
+    ),
   };
   const wrapped = { ...base } as Record<string, unknown>;
   for (const [name, fn] of Object.entries(overrides)) {
@@ -187,7 +195,13 @@ describe('generateInsight', () => {
     expect(calls.map((c) => c.name)).toEqual(['aggregateFeatureSummary', 'predict', 'analyzeWithLlm', 'storeInsight']);
     expect(new Set(calls.map((c) => c.requestId))).toEqual(new Set([requestId]));
     const { insight, predictionsError, notification } = run.result!;
-    expect(insight).toMatchObject({ request_id: requestId, generator: 'template', fallback: null, predictions, workflow_id: insightWorkflowId(tenantId, requestId) });
+    expect(insight).toMatchObject({
+      request_id: requestId,
+      generator: 'template',
+      fallback: null,
+      predictions,
+      workflow_id: insightWorkflowId(tenantId, requestId),
+    });
     // The generator saw the summary with the predictions folded in, and that is what is stored.
     expect(insight.summary).toEqual({ ...summary, predictions });
     expect(predictionsError).toBeNull();
@@ -216,14 +230,25 @@ describe('generateInsight', () => {
 
     it('aggregateFeatureSummary: gives up after 3 attempts with InsightAggregationFailed; FarmNotFound is not retried', async () => {
       const calls: Call[] = [];
-      const run = await runWith(fakes(calls, { aggregateFeatureSummary: async () => { throw new Error('database is down'); } }), inputFor(`req-${randomUUID()}`));
+      const run = await runWith(
+        fakes(calls, {
+          aggregateFeatureSummary: async () => {
+            throw new Error('database is down');
+          },
+        }),
+        inputFor(`req-${randomUUID()}`),
+      );
       expect(attempts(calls, 'aggregateFeatureSummary')).toEqual([1, 2, 3]);
       expect(calls.some((c) => c.name === 'storeInsight')).toBe(false);
       expect(failureOf(run).type).toBe('InsightAggregationFailed');
 
       const calls2: Call[] = [];
       const run2 = await runWith(
-        fakes(calls2, { aggregateFeatureSummary: async () => { throw ActivityApplicationFailure.nonRetryable('farm farm-7 does not exist for this tenant', 'FarmNotFound'); } }),
+        fakes(calls2, {
+          aggregateFeatureSummary: async () => {
+            throw ActivityApplicationFailure.nonRetryable('farm farm-7 does not exist for this tenant', 'FarmNotFound');
+          },
+        }),
         inputFor(`req-${randomUUID()}`),
       );
       expect(attempts(calls2, 'aggregateFeatureSummary')).toEqual([1]);
@@ -232,7 +257,14 @@ describe('generateInsight', () => {
 
     it(`predict: retried after 1 s; after ${mlPrediction.retry.maximumAttempts} failed attempts the insight is written without predictions`, async () => {
       const calls: Call[] = [];
-      const run = await runWith(fakes(calls, { predict: async () => { throw new Error('ML service answered 503'); } }), inputFor(`req-${randomUUID()}`, { predictions: true }));
+      const run = await runWith(
+        fakes(calls, {
+          predict: async () => {
+            throw new Error('ML service answered 503');
+          },
+        }),
+        inputFor(`req-${randomUUID()}`, { predictions: true }),
+      );
       expect(run.ok).toBe(true);
       expect(attempts(calls, 'predict')).toEqual([1, 2]);
       expect(gapsSeconds(calls, 'predict')).toEqual([1]);
@@ -242,7 +274,12 @@ describe('generateInsight', () => {
 
       const calls2: Call[] = [];
       const run2 = await runWith(
-        fakes(calls2, { predict: async () => { if (Context.current().info.attempt === 1) throw new Error('reset'); return predictions; } }),
+        fakes(calls2, {
+          predict: async () => {
+            if (Context.current().info.attempt === 1) throw new Error('reset');
+            return predictions;
+          },
+        }),
         inputFor(`req-${randomUUID()}`, { predictions: true }),
       );
       expect(attempts(calls2, 'predict')).toEqual([1, 2]);
@@ -282,7 +319,14 @@ describe('generateInsight', () => {
       expect(gapsSeconds(calls, 'storeInsight')).toEqual([1, 2, 4, 8]);
 
       const calls2: Call[] = [];
-      const run2 = await runWith(fakes(calls2, { storeInsight: async () => { throw new Error('disk full'); } }), inputFor(`req-${randomUUID()}`));
+      const run2 = await runWith(
+        fakes(calls2, {
+          storeInsight: async () => {
+            throw new Error('disk full');
+          },
+        }),
+        inputFor(`req-${randomUUID()}`),
+      );
       expect(attempts(calls2, 'storeInsight')).toEqual([1, 2, 3, 4, 5]);
       expect(failureOf(run2).type).toBe('InsightStoreFailed');
     });
@@ -291,7 +335,11 @@ describe('generateInsight', () => {
       const calls: Call[] = [];
       const requestId = `req-${randomUUID()}`;
       const run = await runWith(
-        fakes(calls, { sendInsightNotification: async () => { throw new Error('notification service unavailable'); } }),
+        fakes(calls, {
+          sendInsightNotification: async () => {
+            throw new Error('notification service unavailable');
+          },
+        }),
         inputFor(requestId, { notify: { channel: 'in_app', userId: null } }),
         async () => {
           const child = await env.client.workflow.getHandle(insightNotificationWorkflowId(tenantId, requestId)).result();
@@ -307,7 +355,14 @@ describe('generateInsight', () => {
   describe('the LLM step falls back to the template writer', () => {
     it(`when analyzeWithLlm keeps failing (${llmAnalysis.retry.maximumAttempts} attempts), recording llm_activity_failed`, async () => {
       const calls: Call[] = [];
-      const run = await runWith(fakes(calls, { analyzeWithLlm: async () => { throw new Error('LLM service answered 502'); } }), inputFor(`req-${randomUUID()}`));
+      const run = await runWith(
+        fakes(calls, {
+          analyzeWithLlm: async () => {
+            throw new Error('LLM service answered 502');
+          },
+        }),
+        inputFor(`req-${randomUUID()}`),
+      );
       expect(run.ok).toBe(true);
       expect(attempts(calls, 'analyzeWithLlm')).toEqual([1, 2]);
       expect(calls.filter((c) => c.name === 'writeTemplateInsight')).toHaveLength(1);
@@ -318,10 +373,16 @@ describe('generateInsight', () => {
     it('when the activity itself answered with the template (model rejected), that reason is what is stored', async () => {
       const calls: Call[] = [];
       const run = await runWith(
-        fakes(calls, { analyzeWithLlm: async (i) => templateInsight(i.summary, { reason: 'llm_numbers_not_in_summary', detail: 'quoted 7.3', model: 'gpt-4o-mini' }) }),
+        fakes(calls, {
+          analyzeWithLlm: async (i) => templateInsight(i.summary, { reason: 'llm_numbers_not_in_summary', detail: 'quoted 7.3', model: 'gpt-4o-mini' }),
+        }),
         inputFor(`req-${randomUUID()}`),
       );
-      expect(run.result!.insight).toMatchObject({ generator: 'template', model: null, fallback: { reason: 'llm_numbers_not_in_summary', model: 'gpt-4o-mini' } });
+      expect(run.result!.insight).toMatchObject({
+        generator: 'template',
+        model: null,
+        fallback: { reason: 'llm_numbers_not_in_summary', model: 'gpt-4o-mini' },
+      });
       expect(calls.some((c) => c.name === 'writeTemplateInsight')).toBe(false);
     });
   });
@@ -354,7 +415,11 @@ describe('generateInsight', () => {
     it('a notification service that is down does not fail the insight', async () => {
       const calls: Call[] = [];
       const run = await runWith(
-        fakes(calls, { sendInsightNotification: async () => { throw new Error('ECONNREFUSED'); } }),
+        fakes(calls, {
+          sendInsightNotification: async () => {
+            throw new Error('ECONNREFUSED');
+          },
+        }),
         inputFor(`req-${randomUUID()}`, { notify: { channel: 'in_app', userId: null } }),
       );
       expect(run.ok).toBe(true);
@@ -367,7 +432,11 @@ describe('generateInsight', () => {
       const calls: Call[] = [];
       const requestId = `req-${randomUUID()}`;
       await runWith(
-        fakes(calls, { sendInsightNotification: async () => { throw ActivityApplicationFailure.nonRetryable('no such recipient user in this tenant', 'NotificationRejected'); } }),
+        fakes(calls, {
+          sendInsightNotification: async () => {
+            throw ActivityApplicationFailure.nonRetryable('no such recipient user in this tenant', 'NotificationRejected');
+          },
+        }),
         inputFor(requestId, { notify: { channel: 'email', userId: randomUUID() } }),
         async () => {
           const child = await env.client.workflow.getHandle(insightNotificationWorkflowId(tenantId, requestId)).result();
@@ -400,7 +469,14 @@ describe('generateInsight', () => {
   it('a failed run may be started again with the same request id', async () => {
     const calls: Call[] = [];
     const input = inputFor(`req-${randomUUID()}`);
-    const failed = await runWith(fakes(calls, { aggregateFeatureSummary: async () => { throw ActivityApplicationFailure.nonRetryable('boom', 'Boom'); } }), input);
+    const failed = await runWith(
+      fakes(calls, {
+        aggregateFeatureSummary: async () => {
+          throw ActivityApplicationFailure.nonRetryable('boom', 'Boom');
+        },
+      }),
+      input,
+    );
     expect(failed.ok).toBe(false);
     const again = await runWith(fakes(calls), input);
     expect(again.ok).toBe(true);

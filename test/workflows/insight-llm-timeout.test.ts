@@ -55,9 +55,21 @@ it(`falls back to the template writer when analyzeWithLlm hangs past its ${llmAn
       return templateInsight(i.summary, { reason: i.reason, detail: i.detail, model: i.model });
     },
     storeInsight: async (i): Promise<InsightRecord> => ({
-      id: randomUUID(), tenant_id: i.tenantId, farm_id: i.farmId, barn_id: i.barnId, window: i.window, request_id: i.requestId,
-      workflow_id: i.workflowId, generator: i.generated.generator, model: i.generated.model, fallback: i.generated.fallback,
-      insight: i.generated.insight, summary: i.summary, predictions: i.predictions, created_by: i.userId, created_at: '2026-03-15T00:00:00.000000Z',
+      id: randomUUID(),
+      tenant_id: i.tenantId,
+      farm_id: i.farmId,
+      barn_id: i.barnId,
+      window: i.window,
+      request_id: i.requestId,
+      workflow_id: i.workflowId,
+      generator: i.generated.generator,
+      model: i.generated.model,
+      fallback: i.generated.fallback,
+      insight: i.generated.insight,
+      summary: i.summary,
+      predictions: i.predictions,
+      created_by: i.userId,
+      created_at: '2026-03-15T00:00:00.000000Z',
     }),
     sendInsightNotification: async () => ({ notificationId: randomUUID(), status: 'sent', duplicate: false }),
   };
@@ -75,7 +87,17 @@ it(`falls back to the template writer when analyzeWithLlm hangs past its ${llmAn
     const handle = await env.client.workflow.start<typeof generateInsight>('generateInsight', {
       taskQueue,
       workflowId: insightWorkflowId(tenantId, requestId),
-      args: [{ tenantId, farmId: 'farm-7', barnId: null, window: { from: '2026-03-01T00:00:00.000Z', to: '2026-03-15T00:00:00.000Z' }, requestId, userId: null, options: { predictions: false, notify: null } }],
+      args: [
+        {
+          tenantId,
+          farmId: 'farm-7',
+          barnId: null,
+          window: { from: '2026-03-01T00:00:00.000Z', to: '2026-03-15T00:00:00.000Z' },
+          requestId,
+          userId: null,
+          options: { predictions: false, notify: null },
+        },
+      ],
     });
     return { result: await handle.result(), history: await handle.fetchHistory() };
   });
@@ -85,7 +107,11 @@ it(`falls back to the template writer when analyzeWithLlm hangs past its ${llmAn
   // it); the template writer is pure, so a second run writes the same insight.
   expect(fallbacks.length).toBeGreaterThanOrEqual(1);
   expect(new Set(fallbacks)).toEqual(new Set(['activity analyzeWithLlm timed out (start-to-close timeout)']));
-  expect(result.insight).toMatchObject({ generator: 'template', model: null, fallback: { reason: 'llm_activity_failed', detail: 'activity analyzeWithLlm timed out (start-to-close timeout)' } });
+  expect(result.insight).toMatchObject({
+    generator: 'template',
+    model: null,
+    fallback: { reason: 'llm_activity_failed', detail: 'activity analyzeWithLlm timed out (start-to-close timeout)' },
+  });
   expect(result.insight.insight).toEqual(templateInsight(summary).insight);
   // In the history: scheduled once, timed out (start-to-close) no sooner than 25 s + 1 s backoff +
   // 25 s = 51 s of server time — skipped, not waited for. (Not exactly 51: while the first attempt's

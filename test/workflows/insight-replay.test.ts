@@ -27,7 +27,11 @@ beforeAll(async () => {
 });
 
 it('has the three insight histories', () => {
-  expect(histories.map(([f]) => f).sort()).toEqual(['generate-insight.llm-fallback.json', 'generate-insight.predictions-notify.json', 'notify-insight.sent.json']);
+  expect(histories.map(([f]) => f).sort()).toEqual([
+    'generate-insight.llm-fallback.json',
+    'generate-insight.predictions-notify.json',
+    'notify-insight.sent.json',
+  ]);
 });
 
 it.each(histories)('replays %s against the current cloud workflows', async (_file, history) => {
@@ -38,7 +42,9 @@ it('rejects a history whose recorded steps no longer match the code', async () =
   // Drop the predict activity's events from a run that asked for predictions: the code schedules
   // predict where the history now has the LLM step.
   const [, original] = histories.find(([f]) => f === 'generate-insight.predictions-notify.json')!;
-  const h = JSON.parse(JSON.stringify(original)) as { events: { eventId: string; eventType: string; activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] };
+  const h = JSON.parse(JSON.stringify(original)) as {
+    events: { eventId: string; eventType: string; activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[];
+  };
   const scheduled = h.events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'predict');
   expect(scheduled).toBeGreaterThan(0);
   h.events.splice(scheduled - 1, 1 + 3 + 3); // the search-attribute upsert, scheduled/started/completed, and the next workflow task

@@ -33,7 +33,9 @@ it.each(histories.map((h) => [h.file, h.history] as const))('replays %s against 
 
 it('has recorded WeighVision session histories of each ending', () => {
   const sessions = histories.filter((h) => h.file.startsWith('weighvision-session.')).map((h) => h.file);
-  expect(sessions).toEqual(expect.arrayContaining(['weighvision-session.out-of-order-duplicates.json', 'weighvision-session.timed-out.json', 'weighvision-session.failed.json']));
+  expect(sessions).toEqual(
+    expect.arrayContaining(['weighvision-session.out-of-order-duplicates.json', 'weighvision-session.timed-out.json', 'weighvision-session.failed.json']),
+  );
 });
 
 it('rejects a workflow change that does not match the recorded history', async () => {

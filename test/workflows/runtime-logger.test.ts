@@ -28,7 +28,10 @@ it('maps levels and keeps metadata', () => {
 
 it('serializes a failure with its message and type instead of {}', () => {
   const { lines, logger } = capture();
-  logger.warn('Activity failed', { activityType: 'publishClosedRollups', error: ApplicationFailure.nonRetryable('limit must be >= 1', 'InvalidRollupRequest') });
+  logger.warn('Activity failed', {
+    activityType: 'publishClosedRollups',
+    error: ApplicationFailure.nonRetryable('limit must be >= 1', 'InvalidRollupRequest'),
+  });
   expect(lines[0]).toMatchObject({
     msg: 'Activity failed',
     activityType: 'publishClosedRollups',

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { farmiqSearchAttributes } from '../../temporal/search-attributes';
 import { repoRoot } from '../support/stack';
 
-const typeNames: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+const typeNames: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
 
 it('matches infra/temporal/search-attributes.txt', () => {
   const registered = fs

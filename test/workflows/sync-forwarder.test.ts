@@ -57,7 +57,19 @@ const empty = (input: ClaimSyncBatchInput) => batch(input, []);
 
 function sent(input: SendSyncBatchInput, attempt = 1): SentSyncBatch {
   const n = input.ids.length;
-  return { attempt, delivered: n, accepted: n, duplicate: 0, rejected: 0, acked: n, failed: 0, notHeld: 0, alreadySettled: 0, deferred: 0, monitoringEvents: 2 };
+  return {
+    attempt,
+    delivered: n,
+    accepted: n,
+    duplicate: 0,
+    rejected: 0,
+    acked: n,
+    failed: 0,
+    notHeld: 0,
+    alreadySettled: 0,
+    deferred: 0,
+    monitoringEvents: 2,
+  };
 }
 
 /** Every activity, faked; a test overrides what it is about. */
@@ -356,7 +368,9 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
     let claims = 0;
     const activities = fakes({
       checkSyncConfiguration: async () =>
-        configured ? { configured: true, keyId: 'k1', cloudUrl: 'http://cloud.test' } : { configured: false, reason: 'EDGE_SIGNING_KEY_FILE is not set: this edge has no cloud identity', cloudUrl: 'http://cloud.test' },
+        configured
+          ? { configured: true, keyId: 'k1', cloudUrl: 'http://cloud.test' }
+          : { configured: false, reason: 'EDGE_SIGNING_KEY_FILE is not set: this edge has no cloud identity', cloudUrl: 'http://cloud.test' },
       claimSyncBatch: async (input) => {
         claims++;
         return empty(input);
@@ -388,7 +402,9 @@ describe('syncForwarder configuration', () => {
         const sawKey = configured;
         checks++;
         if (checks === 2) await gate; // the check the operator's retry-now races with
-        return sawKey ? { configured: true, keyId: 'k1', cloudUrl: 'http://cloud.test' } : { configured: false, reason: 'no key yet', cloudUrl: 'http://cloud.test' };
+        return sawKey
+          ? { configured: true, keyId: 'k1', cloudUrl: 'http://cloud.test' }
+          : { configured: false, reason: 'no key yet', cloudUrl: 'http://cloud.test' };
       },
       claimSyncBatch: async (input) => {
         claims++;
@@ -579,7 +595,16 @@ describe('syncStatus query', () => {
           live: { state: expect.stringMatching(/^(waiting|claiming|idle)$/), lastClaimAt: expect.any(String), lastBatchAt: null, batches: 0, events: 0 },
           backfill: { state: expect.stringMatching(/^(waiting|claiming|idle)$/), lastClaimAt: expect.any(String), lastBatchAt: null, batches: 0, events: 0 },
         },
-        inFlight: [{ batchId: expect.stringMatching(new RegExp(`^${cfg.edgeId}:backfill:[0-9a-f-]{36}:\\d+$`)), lane: 'backfill', tenantId: tenant, events: 2, priorAttempts: 2, startedAt: expect.any(String) }],
+        inFlight: [
+          {
+            batchId: expect.stringMatching(new RegExp(`^${cfg.edgeId}:backfill:[0-9a-f-]{36}:\\d+$`)),
+            lane: 'backfill',
+            tenantId: tenant,
+            events: 2,
+            priorAttempts: 2,
+            startedAt: expect.any(String),
+          },
+        ],
         lastSuccess: null,
         lastError: null,
         run: { runId: expect.any(String), startedAt: expect.any(String), number: 1, batchesSent: 0, rounds: expect.any(Number) },

@@ -68,7 +68,10 @@ async function freshBundle(): Promise<void> {
   if (!fs.existsSync(bundle)) return;
   const builtAt = fs.statSync(bundle).mtimeMs;
   const sources = ['workflows', 'edge/sync', 'domain/sync'].flatMap((dir) =>
-    fs.readdirSync(path.join(repoRoot, dir)).filter((f) => f.endsWith('.ts')).map((f) => path.join(repoRoot, dir, f)),
+    fs
+      .readdirSync(path.join(repoRoot, dir))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(repoRoot, dir, f)),
   );
   if (sources.some((f) => fs.statSync(f).mtimeMs > builtAt)) await buildBundle('edge');
 }
@@ -78,7 +81,10 @@ beforeAll(async () => {
     connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   client = new Client({ connection, namespace });
   pool = await openSyncTestDatabase('farmiq-test-sync-e2e');
@@ -96,7 +102,14 @@ beforeAll(async () => {
       if (cloudDown) return reply(503, { error: { code: 'unavailable', message: 'the ingestion database is not reachable' } });
       const body = Buffer.concat(chunks);
       const h = (n: string) => req.headers[n] as string | undefined;
-      const problem = checkSignature(publicKey, { method: req.method!, path: req.url!, body, timestamp: h(signatureHeaders.timestamp), nonce: h(signatureHeaders.nonce), signature: h(signatureHeaders.signature) });
+      const problem = checkSignature(publicKey, {
+        method: req.method!,
+        path: req.url!,
+        body,
+        timestamp: h(signatureHeaders.timestamp),
+        nonce: h(signatureHeaders.nonce),
+        signature: h(signatureHeaders.signature),
+      });
       if (problem || h(signatureHeaders.edgeId) !== edgeId) {
         badSignatures++;
         return reply(401, { error: { code: problem ?? 'unknown_edge', message: 'refused' } });
@@ -117,11 +130,19 @@ beforeAll(async () => {
 afterAll(async () => {
   // Leave nothing behind on the shared dev server: the schedules, the forwarder, and any run the
   // schedules started (their ids begin with the schedule id).
-  for (const id of [syncOutboxRetentionScheduleId(edgeId), telemetryRollupsScheduleId(edgeId)]) await client?.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of [syncOutboxRetentionScheduleId(edgeId), telemetryRollupsScheduleId(edgeId)])
+    await client?.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   const prefixes = [syncForwarderWorkflowId(edgeId), syncOutboxRetentionScheduleId(edgeId), telemetryRollupsScheduleId(edgeId)];
   for (const prefix of prefixes) {
     const runs = client?.workflow.list({ query: `WorkflowId STARTS_WITH '${prefix}' AND ExecutionStatus = 'Running'` });
-    for await (const run of runs ?? []) await client.workflow.getHandle(run.workflowId).terminate('test over').catch(() => undefined);
+    for await (const run of runs ?? [])
+      await client.workflow
+        .getHandle(run.workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
   }
   await connection?.close();
   cloud?.closeAllConnections();
@@ -144,7 +165,8 @@ async function seed(n: number, createdAt: string): Promise<void> {
   );
 }
 
-const count = async (where: string): Promise<number> => Number((await pool.query(`SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND ${where}`)).rows[0].n);
+const count = async (where: string): Promise<number> =>
+  Number((await pool.query(`SELECT count(*) AS n FROM sync_outbox WHERE event_type = 'telemetry.reading' AND ${where}`)).rows[0].n);
 
 describe('the edge worker with sync configured', () => {
   it('starts the forwarder, drains the backlog, sends fresh readings, rides out an outage, and stops cleanly', async () => {
@@ -216,7 +238,9 @@ describe('the edge worker with sync configured', () => {
 
       // Monitoring events went out too, and none about batches of monitoring events only.
       await until('monitoring events acked', 20_000, async () => {
-        const { rows } = await pool.query(`SELECT count(*) FILTER (WHERE status <> 'acked') AS open, count(*) AS total FROM sync_outbox WHERE event_type LIKE 'sync.batch.%'`);
+        const { rows } = await pool.query(
+          `SELECT count(*) FILTER (WHERE status <> 'acked') AS open, count(*) AS total FROM sync_outbox WHERE event_type LIKE 'sync.batch.%'`,
+        );
         return Number(rows[0].total) > 0 && Number(rows[0].open) === 0;
       });
 

@@ -64,10 +64,13 @@ describe('publishTelemetryRollups', () => {
       { published: 499, invalid: 1, hasMore: true },
       { published: 7, invalid: 0, hasMore: false },
     ];
-    const run = await runWith(async (input) => {
-      calls.push(input);
-      return batches[calls.length - 1];
-    }, { graceSeconds: 15, batchSize: 500 });
+    const run = await runWith(
+      async (input) => {
+        calls.push(input);
+        return batches[calls.length - 1];
+      },
+      { graceSeconds: 15, batchSize: 500 },
+    );
 
     expect(run.ok).toBe(true);
     expect(run.ok && run.result).toEqual({ published: 1006, invalid: 1, batches: 3, stoppedEarly: false });
@@ -77,10 +80,13 @@ describe('publishTelemetryRollups', () => {
 
   it('stops after maxBatches so one run never grows an unbounded history', async () => {
     let calls = 0;
-    const run = await runWith(async () => {
-      calls++;
-      return { published: 10, invalid: 0, hasMore: true };
-    }, { graceSeconds: 15, batchSize: 10, maxBatches: 4 });
+    const run = await runWith(
+      async () => {
+        calls++;
+        return { published: 10, invalid: 0, hasMore: true };
+      },
+      { graceSeconds: 15, batchSize: 10, maxBatches: 4 },
+    );
 
     expect(run.ok && run.result).toEqual({ published: 40, invalid: 0, batches: 4, stoppedEarly: true });
     expect(calls).toBe(4);

@@ -54,7 +54,14 @@ interface Calls {
  * Fake activities: inference answers from a table by media id; recording concludes with factor 1
  * and, like the real one (a closed session row is never concluded again), keeps its first answer.
  */
-function fakeActivities(calls: Calls, opts: { estimates?: Record<string, Omit<ImageInference, 'mediaId' | 'modelId' | 'inferenceMs'>>; failFirst?: number; whileRecording?: () => Promise<void> } = {}): Activities {
+function fakeActivities(
+  calls: Calls,
+  opts: {
+    estimates?: Record<string, Omit<ImageInference, 'mediaId' | 'modelId' | 'inferenceMs'>>;
+    failFirst?: number;
+    whileRecording?: () => Promise<void>;
+  } = {},
+): Activities {
   let concluded: SessionResult | undefined;
   return {
     async inferImage(input) {
@@ -114,11 +121,21 @@ class Station {
   }
 
   event(type: WeighVisionEvent['event_type'], payload: Record<string, unknown>, eventId: string = randomUUID()): WeighVisionEvent {
-    return { schema_version: '1.0', event_id: eventId, trace_id: `trace-${this.sessionId}`, event_type: type, tenant_id: tenantId, device_id: this.at.deviceId, ts: new Date().toISOString(), payload };
+    return {
+      schema_version: '1.0',
+      event_id: eventId,
+      trace_id: `trace-${this.sessionId}`,
+      event_type: type,
+      tenant_id: tenantId,
+      device_id: this.at.deviceId,
+      ts: new Date().toISOString(),
+      payload,
+    };
   }
 
   send(e: WeighVisionEvent) {
-    const step = e.event_type === 'weighvision.session.created' ? 'created' : e.event_type === 'weighvision.session.finalized' ? 'finalized' : 'weight.recorded';
+    const step =
+      e.event_type === 'weighvision.session.created' ? 'created' : e.event_type === 'weighvision.session.finalized' ? 'finalized' : 'weight.recorded';
     return this.signaller.signal(this.topic(step), e);
   }
 
@@ -133,7 +150,13 @@ class Station {
   }
 
   image(mediaId = randomUUID()): Promise<void> {
-    const image: StoredImage = { mediaId, objectKey: `${tenantId}/farm-1/barn-2/station-3/${this.sessionId}/${mediaId}.jpg`, contentType: 'image/jpeg', sizeBytes: 1234, storedAt: new Date().toISOString() };
+    const image: StoredImage = {
+      mediaId,
+      objectKey: `${tenantId}/farm-1/barn-2/station-3/${this.sessionId}/${mediaId}.jpg`,
+      contentType: 'image/jpeg',
+      sizeBytes: 1234,
+      storedAt: new Date().toISOString(),
+    };
     return env.client.workflow.getHandle(this.workflowId).signal(imageStoredSignal, image);
   }
 
@@ -320,13 +343,19 @@ describe('weighVisionSession', () => {
     const calls: Calls = { infer: [], record: [] };
     const empty = randomUUID();
     const broken = randomUUID();
-    const estimates = { [empty]: { estimatedWeightKg: 0, confidence: 0.95, qualityFlags: ['empty_frame' as const] }, [broken]: { estimatedWeightKg: -1, confidence: 0, qualityFlags: [] } };
+    const estimates = {
+      [empty]: { estimatedWeightKg: 0, confidence: 0.95, qualityFlags: ['empty_frame' as const] },
+      [broken]: { estimatedWeightKg: -1, confidence: 0, qualityFlags: [] },
+    };
     await withWorker(fakeActivities(calls, { estimates }), async (station) => {
       await station.created();
       await station.image(empty);
       await station.image(broken); // undecodable: non-retryable, one attempt
       await station.finalized(2);
-      const err = await station.handle().result().catch((e: unknown) => e);
+      const err = await station
+        .handle()
+        .result()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect((err as WorkflowFailedError).cause?.message).toBe('no stable scale reading and no confident vision estimate of one whole animal');
       expect(calls.infer.filter((c) => c.input.image.mediaId === broken)).toHaveLength(1);
@@ -403,7 +432,7 @@ describe('a session belongs to the station that opened it', () => {
     });
   });
 
-  it('refuses a known session\'s foreign event before it reaches Temporal', async () => {
+  it("refuses a known session's foreign event before it reaches Temporal", async () => {
     const calls: Calls = { infer: [], record: [] };
     await withWorker(fakeActivities(calls), async (owner) => {
       const bridge = owner.newSignaller(); // one bridge process carrying every device's events

@@ -23,7 +23,10 @@ beforeAll(async () => {
     connection = await Connection.connect({ address: temporalAddress, connectTimeout: '5s' });
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    throw new Error(`Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `Temporal dev server with namespace ${namespace} not reachable at ${temporalAddress} (start it with \`make up\`): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   client = new Client({ connection, namespace });
 });
@@ -33,7 +36,10 @@ afterAll(async () => {
 });
 
 async function deleteSchedule(id: string): Promise<void> {
-  await client.schedule.getHandle(id).delete().catch(() => undefined);
+  await client.schedule
+    .getHandle(id)
+    .delete()
+    .catch(() => undefined);
 }
 
 describe('ensureTelemetryRollupSchedule', () => {
@@ -46,7 +52,12 @@ describe('ensureTelemetryRollupSchedule', () => {
       expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
       expect(d.spec.intervals).toHaveLength(1);
       expect(d.spec.intervals?.[0].every).toBe(60_000);
-      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'publishTelemetryRollups', taskQueue: 'q-a', workflowId: `telemetry-rollups/${edgeId}` });
+      expect(d.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'publishTelemetryRollups',
+        taskQueue: 'q-a',
+        workflowId: `telemetry-rollups/${edgeId}`,
+      });
       expect(d.action.type === 'startWorkflow' && d.action.args).toEqual([{ graceSeconds: 15 }]);
 
       await client.schedule.getHandle(id).pause('maintenance');
@@ -94,7 +105,15 @@ function startProcess(script: string, env: Record<string, string>): WorkerProces
   let output = '';
   const child = spawn(process.execPath, [require.resolve('tsx/cli'), script], {
     cwd: repoRoot,
-    env: { ...process.env, FARMIQ_CONFIG: '', TEMPORAL_ADDRESS: temporalAddress, SHUTDOWN_GRACE_SECONDS: '10', DEPENDENCY_WAIT_SECONDS: '30', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      FARMIQ_CONFIG: '',
+      TEMPORAL_ADDRESS: temporalAddress,
+      SHUTDOWN_GRACE_SECONDS: '10',
+      DEPENDENCY_WAIT_SECONDS: '30',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a test that fails can kill tsx and the node process it runs.
     detached: true,

@@ -52,7 +52,12 @@ async function main(): Promise<void> {
   const amqp = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-worker', log });
   amqp.start();
   lifecycle.onStop('rabbitmq connection', () => amqp.stop());
-  const notificationQueue = new NotificationQueue({ connection: amqp, names: notificationTopology(s.AMQP_TOPOLOGY_PREFIX), deliveryLimit: s.AMQP_DELIVERY_LIMIT, log });
+  const notificationQueue = new NotificationQueue({
+    connection: amqp,
+    names: notificationTopology(s.AMQP_TOPOLOGY_PREFIX),
+    deliveryLimit: s.AMQP_DELIVERY_LIMIT,
+    log,
+  });
   lifecycle.onStop('notification publisher', () => notificationQueue.close());
   const insightServices = insightServicesFromSettings(s, log);
   const activities = {

@@ -87,7 +87,8 @@ export async function hashPassword(username: string, password: string): Promise<
       await run('mosquitto_passwd', ['-b', file, username, password]);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
-      const message = e.code === 'ENOENT' ? 'mosquitto_passwd not found: install mosquitto (make setup)' : `mosquitto_passwd failed: ${e.stderr?.trim() || e.message}`;
+      const message =
+        e.code === 'ENOENT' ? 'mosquitto_passwd not found: install mosquitto (make setup)' : `mosquitto_passwd failed: ${e.stderr?.trim() || e.message}`;
       // eslint-disable-next-line preserve-caught-error -- not attached on purpose: execFile's error carries the password in its cmd and spawnargs, and a cause is logged.
       throw new Error(message);
     }

@@ -181,11 +181,17 @@ export async function writeBrokerAuthFiles(pool: Pool, opts: BrokerAuthOptions):
   assertBrokerUsername(opts.bridgeUsername);
   const devices = await listDevices(pool, { includeRevoked: false });
   const clash = devices.find((d) => d.username === opts.bridgeUsername);
-  if (clash) throw new Error(`device ${clash.tenantId}/${clash.farmId}/${clash.barnId}/${clash.deviceId} uses the bridge's username "${opts.bridgeUsername}"; revoke it`);
+  if (clash)
+    throw new Error(
+      `device ${clash.tenantId}/${clash.farmId}/${clash.barnId}/${clash.deviceId} uses the bridge's username "${opts.bridgeUsername}"; revoke it`,
+    );
   // The subscribe guard refuses every device SUBSCRIBE: a read rule would be a downlink no device
   // could subscribe to. Give the guard an allow list first (see deviceReadFilters).
   const reader = devices.find((d) => deviceReadFilters(d).length > 0);
-  if (reader) throw new Error(`device ${reader.username} has read filters, but the broker's subscribe guard refuses every device SUBSCRIBE (infra/mosquitto/subscribe-guard/)`);
+  if (reader)
+    throw new Error(
+      `device ${reader.username} has read filters, but the broker's subscribe guard refuses every device SUBSCRIBE (infra/mosquitto/subscribe-guard/)`,
+    );
   const passwd = [`${opts.bridgeUsername}:${await hashPassword(opts.bridgeUsername, opts.bridgePassword)}`];
   for (const u of opts.extraUsers ?? []) passwd.push(`${u.username}:${await hashPassword(u.username, u.password)}`);
   for (const d of devices) passwd.push(`${d.username}:${d.passwordHash}`);
@@ -194,7 +200,8 @@ export async function writeBrokerAuthFiles(pool: Pool, opts: BrokerAuthOptions):
   for (const u of opts.extraUsers ?? []) {
     if (!u.write?.length) continue;
     assertBrokerUsername(u.username);
-    if (u.username === opts.bridgeUsername || devices.some((d) => d.username === u.username)) throw new Error(`extra user "${u.username}" clashes with the bridge or a device`);
+    if (u.username === opts.bridgeUsername || devices.some((d) => d.username === u.username))
+      throw new Error(`extra user "${u.username}" clashes with the bridge or a device`);
     for (const f of u.write) if (!f || /\s/.test(f)) throw new Error(`invalid topic filter "${f}" for extra user ${u.username}`);
     acl += ['', '# extra login (tests)', `user ${u.username}`, ...u.write.map((f) => `topic write ${f}`), ''].join('\n');
   }
