@@ -9,7 +9,6 @@
  * hostile_sent, hostile_unrecorded (must be 0), max_valid_latency_ms (publish → commit of valid
  * readings during the soak) and bridge_disconnects (must be 0), and more.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
 import { provisionDevice, type ProvisionedDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
 import { repoRoot } from '../test/support/stack';
+import { runDeviceProcess } from './support/device-process';
 import { cpuSeconds, freshDatabase, latencyHistogram, machine } from './support/stats';
 
 const benchDatabase = 'farmiq_edge_bench_hostile';
@@ -34,63 +34,13 @@ export interface HostileBenchOptions {
   hostileCount: number;
 }
 
-function runChild<T>(script: string, args: string[]): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as T) : reject(new Error(`${script}: ${out}`)))),
-  );
-}
-
 function validStream(broker: TestBroker, d: Device, rate: number, seconds: number) {
-  return runChild<{ published: number; seconds: number }>('bench/support/publisher.ts', [
-    '--url',
-    broker.url,
-    '--count',
-    String(rate * seconds),
-    '--rate',
-    String(rate),
-    '--tenant',
-    d.tenantId,
-    '--farm',
-    d.farmId,
-    '--barn',
-    d.barnId,
-    '--device',
-    d.deviceId,
-    '--username',
-    d.username,
-    '--password',
-    d.password,
-  ]);
+  return runDeviceProcess<{ published: number; seconds: number }>('bench/support/publisher.ts', broker.url, d, { count: rate * seconds, rate });
 }
 
 function hostileStream(broker: TestBroker, d: Device, count: number, rate: number) {
-  return runChild<{ published: number; seconds: number; byKind: Record<string, number>; byReason: Record<string, number> }>(
-    'bench/support/hostile-publisher.ts',
-    [
-      '--url',
-      broker.url,
-      '--count',
-      String(count),
-      '--rate',
-      String(rate),
-      '--tenant',
-      d.tenantId,
-      '--farm',
-      d.farmId,
-      '--barn',
-      d.barnId,
-      '--device',
-      d.deviceId,
-      '--username',
-      d.username,
-      '--password',
-      d.password,
-    ],
-  );
+  type Sent = { published: number; seconds: number; byKind: Record<string, number>; byReason: Record<string, number> };
+  return runDeviceProcess<Sent>('bench/support/hostile-publisher.ts', broker.url, d, { count, rate });
 }
 
 async function until(probe: () => Promise<number>, target: number, stallMs: number): Promise<number> {

@@ -7,7 +7,6 @@
  * and reports c / min(a, b). Each is run `--rounds` times, alternating, and the medians compared,
  * because these shared 2-core machines are noisy.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { provisionDevice, type ProvisionedDevice } from '../gateways/mqtt-bridge
 import { MqttBridge } from '../gateways/mqtt-bridge/bridge';
 import { startTestBroker, type TestBroker } from '../test/support/broker';
 import { repoRoot } from '../test/support/stack';
+import { runDeviceProcess } from './support/device-process';
 import { cpuSeconds, freshDatabase, latencyHistogram, machine, median } from './support/stats';
 
 const benchDatabase = 'farmiq_edge_bench';
@@ -27,39 +27,7 @@ const benchDatabase = 'farmiq_edge_bench';
 type Device = ProvisionedDevice;
 
 function publish(broker: TestBroker, d: Device, count: number, rate = 0): Promise<{ published: number; seconds: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repoRoot, 'bench/support/publisher.ts'),
-      '--url',
-      broker.url,
-      '--count',
-      String(count),
-      '--tenant',
-      d.tenantId,
-      '--farm',
-      d.farmId,
-      '--barn',
-      d.barnId,
-      '--device',
-      d.deviceId,
-      '--username',
-      d.username,
-      '--password',
-      d.password,
-      '--rate',
-      String(rate),
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(out)))),
-  );
+  return runDeviceProcess('bench/support/publisher.ts', broker.url, d, { count, rate });
 }
 
 /** (a) The broker's own QoS 1 limit: an external publisher to one plain mqtt.js QoS 1 subscriber. */
