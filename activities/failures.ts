@@ -16,7 +16,7 @@
  * take dataRefusedType from domain/failure-types.ts.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { isDataRefusal, refusalReason } from '../db/errors';
+import { isDataRefusal, refusalReason, sqlState } from '../db/errors';
 import { toStorableText } from '../domain/contracts/storable';
 import { dataRefusedType } from '../domain/failure-types';
 
@@ -35,15 +35,11 @@ export interface DataRefusedDetails {
   limitBytes?: number;
 }
 
-function sqlStateOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** The non-retryable failure of data Postgres refused (err is the pg error). */
 export function dataRefused(step: string, err: unknown): ApplicationFailure {
   const reason = refusalReason(err);
-  const details: DataRefusedDetails = { refusedBy: 'postgres', reason, step, ...(sqlStateOf(err) ? { sqlState: sqlStateOf(err) } : {}) };
+  const code = sqlState(err);
+  const details: DataRefusedDetails = { refusedBy: 'postgres', reason, step, ...(code ? { sqlState: code } : {}) };
   return ApplicationFailure.create({
     type: dataRefusedType,
     message: `${step}: the database refuses this data (${reason}): ${toStorableText(String((err as Error)?.message ?? err)).slice(0, 500)}`,

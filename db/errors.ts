@@ -38,7 +38,8 @@ const transientCodes = new Set([
 const transientMessage =
   /timeout exceeded when trying to connect|Connection terminated|connection to server .* failed|Client has encountered a connection error|Cannot use a pool after calling end|Query read timeout/i;
 
-function sqlState(err: unknown): string | undefined {
+/** The SQLSTATE (or Node error code) a database error carries, if any. */
+export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }

@@ -419,8 +419,8 @@ temporal_status() {
 # S3: rclone serve s3 (see docs/operations.md for why rclone)
 # ==================================================================================================
 S3_DIR="$RUN_DIR/s3"
-# rclone takes its key pair on the command line; a fingerprint of the pair it was started with
-# tells whether a running server still has this install's keys.
+# rclone reads its key pair once, at start; a fingerprint of the pair it was started with tells
+# whether a running server still has this install's keys.
 s3_key_fingerprint() { printf '%s,%s' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" | sha256sum | cut -d' ' -f1; }
 s3_launch() {
   skipped S3 && return 0

@@ -5,8 +5,6 @@
  * this request for what it carries (a payload over the blob size limit, a malformed field): the
  * same request fails every time, so the message is quarantined instead of retried for ever.
  */
-import { isGrpcServiceError } from '@temporalio/client';
-
 const refusalCodes = new Map([
   [3, 'INVALID_ARGUMENT'],
   [11, 'OUT_OF_RANGE'],
@@ -15,7 +13,7 @@ const refusalCodes = new Map([
 /** The gRPC status name if Temporal refused the request for its content, else undefined. */
 export function temporalRefusal(err: unknown): string | undefined {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = isGrpcServiceError(e) ? e.code : (e as { code?: unknown }).code;
+    const code = (e as { code?: unknown }).code; // a gRPC ServiceError's status, or any error's code
     if (typeof code === 'number' && refusalCodes.has(code)) return refusalCodes.get(code);
   }
   return undefined;

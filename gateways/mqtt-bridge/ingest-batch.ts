@@ -92,7 +92,7 @@ export class BatchBuilder {
   readonly batch = emptyBatch();
 
   get size(): number {
-    return this.batch.telemetry.length + this.batch.feed.length + this.batch.rejects.length + this.batch.inBatchDuplicates;
+    return batchLength(this.batch) + this.batch.inBatchDuplicates;
   }
 
   addEvent(event: FarmEvent, topic: DeviceTopic, raw: RawMessage): void {

@@ -175,8 +175,7 @@ export class IngestPipeline {
     const refused = refusedMessage(rows, err);
     this.log.warn({ reason: refused.reason, topic: refused.topic, err: (err as Error).message }, 'the database refused a device message; quarantined');
     quarantined.push(refused);
-    const stored = await this.commit({ ...emptyBatch(), rejects: [refused], inBatchDuplicates: rows.inBatchDuplicates }, quarantined, 1);
-    return { ...stored, rejected: stored.rejected };
+    return this.commit({ ...emptyBatch(), rejects: [refused], inBatchDuplicates: rows.inBatchDuplicates }, quarantined, 1);
   }
 
   private record(batch: Batch, result: IngestResult, quarantined: RejectRow[]): void {

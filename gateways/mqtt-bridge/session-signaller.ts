@@ -60,7 +60,7 @@ export interface SessionOwner {
   stationId: string;
 }
 
-export function isSessionOwner(owner: SessionOwner, topic: WeighVisionTopic): boolean {
+function isSessionOwner(owner: SessionOwner, topic: WeighVisionTopic): boolean {
   return owner.farmId === topic.farmId && owner.barnId === topic.barnId && owner.stationId === topic.deviceId;
 }
 
