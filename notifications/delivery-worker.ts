@@ -81,6 +81,14 @@ interface LockedNotification {
   due: boolean;
 }
 
+/** Records one attempt. Only rows edited by hand can already hold it; the newest record wins. */
+const attemptSql = `
+INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
+VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, $7, $8)
+ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
+  SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
+      outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`;
+
 export class DeliveryWorker {
   private readonly consumer: QueueConsumer;
   private readonly queue: NotificationQueue;
@@ -240,10 +248,9 @@ export class DeliveryWorker {
     startedAt: Date,
     error: DeliveryError | undefined,
   ): Promise<Exclude<AttemptOutcome, 'skipped'>> {
-    const step = <T>(work: () => Promise<T>): Promise<T> => inSavepoint(client, work);
     let refusal: unknown;
     try {
-      return await step(() => this.record(client, n, attempt, startedAt, error));
+      return await inSavepoint(client, () => this.record(client, n, attempt, startedAt, error));
     } catch (err) {
       if (!isDataRefusal(err)) throw err;
       refusal = err;
@@ -254,7 +261,7 @@ export class DeliveryWorker {
     const kept: string[] = [];
     const tryStep = async (what: string, work: () => Promise<unknown>): Promise<void> => {
       try {
-        await step(work);
+        await inSavepoint(client, work);
         kept.push(what);
       } catch (err) {
         if (!isDataRefusal(err)) throw err;
@@ -265,16 +272,7 @@ export class DeliveryWorker {
     );
     // Required: without its delivery row the notification is never dispatched (nor attempted) again.
     await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
-    await tryStep('attempt', () =>
-      client.query(
-        `INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
-         VALUES ($1, $2, $3, $4, $5, clock_timestamp(), 'failed', $6, NULL)
-         ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
-           SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
-               outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`,
-        [n.tenant_id, n.id, attempt, n.channel, startedAt, reason],
-      ),
-    );
+    await tryStep('attempt', () => client.query(attemptSql, [n.tenant_id, n.id, attempt, n.channel, startedAt, 'failed', reason, null]));
     this.opts.log.error(
       { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, attempt, reason: refusalReason(refusal), err: (refusal as Error).message, kept },
       'the database refused to record a delivery attempt; the notification is quarantined as failed and not dispatched again',
@@ -311,15 +309,7 @@ export class DeliveryWorker {
       );
       await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
     }
-    await client.query(
-      `INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
-       VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, $7, $8)
-       -- Only rows edited by hand can already hold this attempt; the newest record wins.
-       ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
-         SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
-             outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`,
-      [n.tenant_id, n.id, attempt, n.channel, startedAt, outcome, message, delayMs],
-    );
+    await client.query(attemptSql, [n.tenant_id, n.id, attempt, n.channel, startedAt, outcome, message, delayMs]);
     return outcome;
   }
 }

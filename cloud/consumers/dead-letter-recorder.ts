@@ -7,13 +7,13 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool } from 'pg';
+import { isDatabaseUnavailable } from '../../db/errors';
 import type { AmqpConnection } from '../../messaging/connection';
 import { QueueConsumer, TransientError, type Verdict } from '../../messaging/consumer';
 import { assertTopology, type TopologyNames } from '../../messaging/topology';
 import type { Logger } from '../../platform/logger';
-import { isDatabaseUnavailable } from '../database-errors';
 import { consumerMetrics } from '../metrics';
-import { deadLetterOf, insertDeadLetters, rawDeadLetter, type DeadLetter } from './dead-letters';
+import { deadLetterOf, insertDeadLetters, storeDeadLetter, type DeadLetter } from './dead-letters';
 
 export interface DeadLetterRecorderOptions {
   pool: Pool;
@@ -92,17 +92,13 @@ export class DeadLetterRecorder {
     // Some letter did not fit (e.g. JSON the jsonb type refuses): one by one, raw if need be.
     const verdicts: Verdict[] = [];
     for (const [i, letter] of letters.entries()) {
-      try {
-        await insertDeadLetters(this.opts.pool, [letter]).catch(async (err) => {
-          if (isDatabaseUnavailable(err)) throw err;
-          await insertDeadLetters(this.opts.pool, [rawDeadLetter(letter, batch[i].content)]);
-        });
+      const unstored = await storeDeadLetter(this.opts.pool, letter, batch[i].content);
+      if (unstored) {
+        this.log.error({ queue: letter.queue, err: unstored.message }, 'could not store a dead letter; requeued');
+        verdicts.push('requeue');
+      } else {
         this.recorded([letter]);
         verdicts.push('ack');
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) throw new TransientError(`database unavailable: ${(err as Error).message}`, err);
-        this.log.error({ queue: letter.queue, err: (err as Error).message }, 'could not store a dead letter; requeued');
-        verdicts.push('requeue');
       }
     }
     return verdicts;

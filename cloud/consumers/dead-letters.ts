@@ -5,6 +5,8 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
+import { isDatabaseUnavailable } from '../../db/errors';
+import { TransientError } from '../../messaging/consumer';
 
 export interface DeadLetter {
   queue: string;
@@ -91,6 +93,23 @@ export async function insertDeadLetters(db: Pool | PoolClient, rows: DeadLetter[
 }
 
 /** The same letter reduced to what always fits the table (the JSON columns can refuse e.g. \u0000). */
-export function rawDeadLetter(row: DeadLetter, content: Buffer): DeadLetter {
+function rawDeadLetter(row: DeadLetter, content: Buffer): DeadLetter {
   return { ...row, headers: null, envelope: null, body: content };
+}
+
+/**
+ * Stores one letter, raw (rawDeadLetter) if the table refuses it as it is. Throws TransientError
+ * while the database is unreachable; returns the error when the letter could not be stored at all.
+ */
+export async function storeDeadLetter(db: Pool, letter: DeadLetter, content: Buffer): Promise<Error | undefined> {
+  try {
+    await insertDeadLetters(db, [letter]).catch(async (err) => {
+      if (isDatabaseUnavailable(err)) throw err;
+      await insertDeadLetters(db, [rawDeadLetter(letter, content)]);
+    });
+    return undefined;
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw new TransientError(`database unavailable: ${(err as Error).message}`, err);
+    return err as Error;
+  }
 }

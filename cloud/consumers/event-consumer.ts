@@ -15,6 +15,7 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
+import { classifyDatabaseError, isDatabaseUnavailable, refusalReason } from '../../db/errors';
 import { inTransaction } from '../../db/transaction';
 import type { EventType } from '../../domain/contracts';
 import type { AmqpConnection } from '../../messaging/connection';
@@ -22,9 +23,8 @@ import { previousDeliveries, QueueConsumer, TransientError, type Verdict } from 
 import { assertTopology, queueNameOf, type TopologyNames } from '../../messaging/topology';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent, type CloudEventOf } from '../cloud-event';
-import { classifyDatabaseError, isDatabaseUnavailable, refusalReason } from '../database-errors';
 import { consumerMetrics } from '../metrics';
-import { deadLetterOf, insertDeadLetters, rawDeadLetter } from './dead-letters';
+import { deadLetterOf, storeDeadLetter } from './dead-letters';
 
 export interface WriteContext {
   log: Logger;
@@ -196,14 +196,9 @@ export class EventConsumer {
       return 'requeue';
     }
     const letter = deadLetterOf(msg, { queue: this.queue, reason, deliveryCount: deliveries });
-    try {
-      await insertDeadLetters(this.opts.pool, [letter]).catch(async (err) => {
-        if (isDatabaseUnavailable(err)) throw err;
-        await insertDeadLetters(this.opts.pool, [rawDeadLetter(letter, msg.content)]);
-      });
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw new TransientError(`database unavailable: ${(err as Error).message}`, err);
-      this.log.error({ ...fields, err: (err as Error).message }, 'could not store the dead letter; the broker will dead-letter it');
+    const unstored = await storeDeadLetter(this.opts.pool, letter, msg.content);
+    if (unstored) {
+      this.log.error({ ...fields, err: unstored.message }, 'could not store the dead letter; the broker will dead-letter it');
       return 'requeue';
     }
     consumerMetrics.deadLetters.inc({ queue: this.queue, reason: reason.split(/[:\s]/)[0] });

@@ -13,11 +13,11 @@
  * the insert and rejected alone as `storage_refused:<SQLSTATE>`; the rest still commits.
  */
 import type { Pool } from 'pg';
+import { classifyDatabaseError, refusalReason } from '../../db/errors';
 import { eventCatalog, syncableEventTypes, schemaViolation } from '../../domain/contracts';
 import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
-import { classifyDatabaseError, refusalReason } from '../database-errors';
 import { ingestionMetrics } from '../metrics';
 import { EdgeAuthenticator, type AuthenticatedEdge, type SignedRequest } from './edge-auth';
 import { IngestionError, unavailable } from './errors';

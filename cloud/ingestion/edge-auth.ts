@@ -6,9 +6,9 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Pool } from 'pg';
+import { isDatabaseUnavailable } from '../../db/errors';
 import { checkSignature, loadPublicKey, maxClockSkewSeconds, signatureHeaders } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
-import { isDatabaseUnavailable } from '../database-errors';
 import { unauthorized, unavailable } from './errors';
 
 export interface SignedRequest {
