@@ -37,7 +37,8 @@ import { inSavepoint, inTransaction } from '../db/transaction';
 import { isStorableText, toStorableText } from '../domain/contracts/storable';
 import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable, invalidSyncRequest, syncNotConfigured } from '../domain/sync/sync-failures';
 import * as outbox from '../edge/sync/outbox';
-import { dataRefused, narrowRefusals, refusalNote, refusalsAreFinal } from './failures';
+import { narrowRefusals } from '../db/narrow';
+import { dataRefused, refusalNote, refusalsAreFinal } from './failures';
 
 export interface SyncActivityDeps {
   pool: Pool;

@@ -13,7 +13,8 @@ import { log } from '@temporalio/activity';
 import { isDataRefusal, refusalReason } from '../db/errors';
 import { invalidSyncRequest } from '../domain/sync/sync-failures';
 import { deleteAcked, prunableIds, pruneAcked } from '../edge/sync/outbox';
-import { narrowRefusals, refusalsAreFinal } from './failures';
+import { narrowRefusals } from '../db/narrow';
+import { refusalsAreFinal } from './failures';
 
 export interface PruneAckedOutboxInput {
   olderThanHours: number;

@@ -26,7 +26,8 @@ import { farmEventSchema, type TelemetryAggregatedEvent, type RollupWindow } fro
 import { uuidV5 } from '../domain/ids';
 import { inSavepoint, inTransaction } from '../db/transaction';
 import { appendEvents, outboxPriority } from '../edge/sync/outbox';
-import { narrowRefusals, refusalsAreFinal } from './failures';
+import { narrowRefusals } from '../db/narrow';
+import { refusalsAreFinal } from './failures';
 
 export interface PublishClosedRollupsInput {
   /** A window is published once it ended at least this long ago (late readings grace). */

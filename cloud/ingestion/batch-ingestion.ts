@@ -13,7 +13,8 @@
  * the insert and rejected alone as `storage_refused:<SQLSTATE>`; the rest still commits.
  */
 import type { Pool } from 'pg';
-import { classifyDatabaseError, refusalReason } from '../../db/errors';
+import { isDatabaseUnavailable, refusalReason } from '../../db/errors';
+import { narrowRefusals } from '../../db/narrow';
 import { eventCatalog, syncableEventTypes, schemaViolation } from '../../domain/contracts';
 import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
@@ -114,11 +115,11 @@ export class BatchIngestion {
   }
 
   /** Inserts the candidates; those the database refuses end up in `refused` with their reason. */
+  /** Inserts the candidates; those the database refuses (db/narrow.ts) end up in `refused` with their reason. */
   private async store(candidates: Candidate[], edge: AuthenticatedEdge, requestId: string, refused: Map<Candidate, string>): Promise<Set<string>> {
     const fresh = new Set<string>();
-    if (candidates.length === 0) return fresh;
-    const events = candidates.map((c) => c.event);
-    try {
+    const insert = async (part: readonly Candidate[]) => {
+      const events = part.map((c) => c.event);
       const { rows } = await this.deps.pool.query<{ tenant_id: string; event_id: string }>(storeSql, [
         events.map((e) => e.tenant_id),
         events.map((e) => e.event_id),
@@ -130,20 +131,18 @@ export class BatchIngestion {
         requestId,
       ]);
       for (const r of rows) fresh.add(eventKey(r.tenant_id, r.event_id));
+      return rows.length;
+    };
+    try {
+      const { refused: refusals } = await narrowRefusals(candidates, insert);
+      for (const { item, err } of refusals) {
+        refused.set(item, refusalReason(err));
+        this.deps.log.warn({ requestId, eventId: item.event.event_id, err: (err as Error).message }, 'the database refused an edge event');
+      }
       return fresh;
     } catch (err) {
-      const failure = classifyDatabaseError(err);
-      if (failure === 'transient') throw unavailable();
-      if (failure !== 'refused') throw err;
-      if (candidates.length === 1) {
-        refused.set(candidates[0], refusalReason(err));
-        this.deps.log.warn({ requestId, eventId: candidates[0].event.event_id, err: (err as Error).message }, 'the database refused an edge event');
-        return fresh;
-      }
-      const mid = Math.ceil(candidates.length / 2);
-      const first = await this.store(candidates.slice(0, mid), edge, requestId, refused);
-      const second = await this.store(candidates.slice(mid), edge, requestId, refused);
-      return new Set([...first, ...second]);
+      if (isDatabaseUnavailable(err)) throw unavailable();
+      throw err;
     }
   }
 

@@ -4,7 +4,8 @@
  * real Postgres in the *-refusals tests beside this file.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { boundedPayload, dataRefusedType, narrowRefusals, refusalsAreFinal, storableJson } from '../../activities/failures';
+import { boundedPayload, dataRefusedType, refusalsAreFinal, storableJson } from '../../activities/failures';
+import { narrowRefusals } from '../../db/narrow';
 import * as edgePresets from '../../workflows/activity-options';
 import * as insightPresets from '../../workflows/insight-activity-options';
 import * as syncPresets from '../../workflows/sync-activity-options';
