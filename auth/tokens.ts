@@ -43,7 +43,7 @@ export interface VerifyOptions {
 }
 
 /** Clock difference tolerated between the machine that issued a token and the one verifying it. */
-export const clockSkewSeconds = 60;
+const clockSkewSeconds = 60;
 
 function maxLifetime(given: number | undefined): number {
   return given ?? durationSeconds(settings().AUTH_TOKEN_MAX_TTL);

@@ -10,7 +10,7 @@
  * The tenant is always the token's. A body naming another tenant, a recipient or a notification
  * of another tenant answers 404 (row-level security hides them; the answer does not say they exist).
  */
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { isStorableText, storableTextMessage, text } from '../../domain/contracts/storable';
@@ -21,7 +21,6 @@ import { getNotification, inbox, InvalidCursorError, markAllRead, markRead, maxI
 import type { DeliveryPublisher } from '../../notifications/queue';
 import { sendNotification } from '../../notifications/send';
 import { assertTenant, authOf, requireRole } from './auth-middleware';
-import { acceptableCharset, unsupportedCharset } from './charset';
 import { HttpError, requestErrorOf } from './errors';
 
 export interface NotificationsRouterDeps {
@@ -118,9 +117,8 @@ function traceIdOf(req: Request): string | null {
 
 export function createNotificationsRouter({ pool, publisher, log }: NotificationsRouterDeps): Router {
   const router = Router();
-  const parseJson = express.json({ limit: '64kb' });
-  // UTF-8 JSON only: another charset is 415 unsupported_charset before the body is read.
-  const json: RequestHandler = (req, res, next) => (acceptableCharset(req) ? parseJson(req, res, next) : next(unsupportedCharset(req)));
+  // UTF-8 only: cloud-app.ts answers another charset 415 (utf8Only) before this router is reached.
+  const json = express.json({ limit: '64kb' });
 
   router.post('/api/v1/notifications/send', requireRole('operator'), json, async (req, res) => {
     const auth = authOf(req);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 
 /** What a caller's x-request-id may be; anything else is replaced by a new UUID. */
-export const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The request's id: the one already chosen for it (the requestId middleware), else the caller's

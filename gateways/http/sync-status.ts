@@ -17,7 +17,6 @@ import { inTransaction } from '../../db/transaction';
 import { text } from '../../domain/contracts/storable';
 import { outboxFigures, type OutboxFigures } from '../../edge/sync/outbox';
 import type { SyncStatus } from '../../domain/sync/sync-contract';
-import { acceptableCharset, unsupportedCharset } from './charset';
 import { requestErrorOf } from './errors';
 import { operatorOf } from './operator-auth';
 import { SyncControlError, type SyncForwarderControl } from './sync-control';
@@ -33,11 +32,11 @@ const emptyBody = z.object({}).strict();
 const parseJson = express.json({ limit: '16kb' });
 
 /**
- * UTF-8 JSON bodies up to 16 KiB. Another charset is 415, an unknown content encoding 415, a body
- * over the limit 413; any other body that is not JSON is a 400 invalid_body — never a 500.
+ * JSON bodies up to 16 KiB (a charset other than UTF-8 is already 415 in front of the operator app's
+ * routers: edge-app.ts, utf8Only). An unknown content encoding is 415, a body over the limit 413;
+ * any other body that is not JSON is a 400 invalid_body — never a 500.
  */
 export const syncJsonBody: RequestHandler = (req, res, next) => {
-  if (!acceptableCharset(req)) return next(unsupportedCharset(req));
   parseJson(req, res, (err?: unknown) => {
     if (!err) return next();
     const known = requestErrorOf(err);
