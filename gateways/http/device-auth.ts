@@ -12,18 +12,8 @@
 import { createHash, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Pool } from 'pg';
-import { assertBrokerUsername } from '../mqtt-bridge/broker/credentials';
+import { isBrokerUsername } from '../mqtt-bridge/broker/credentials';
 import { HttpError } from './errors';
-
-/** A username no broker login can have (control characters, ':', whitespace, too long) is refused before any query. */
-function isBrokerUsername(username: string): boolean {
-  try {
-    assertBrokerUsername(username);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface AuthenticatedDevice {
   username: string;

@@ -55,10 +55,14 @@ export function assertDeviceAddress(a: DeviceAddress): void {
  * A name the password file and ACL can hold: no ':' (the passwd separator), no whitespace or
  * control characters (the ACL's `user` line), no leading '#' (a comment).
  */
+export function isBrokerUsername(username: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses (they would break the ACL's `user` line).
+  return username.length >= 1 && username.length <= 256 && !/[:\s\x00-\x1f\x7f]/.test(username) && !username.startsWith('#');
+}
+
 export function assertBrokerUsername(username: string): void {
   if (username.length < 1 || username.length > 256) throw new Error('MQTT username must be 1-256 characters');
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses (they would break the ACL's `user` line).
-  if (/[:\s\x00-\x1f\x7f]/.test(username) || username.startsWith('#')) {
+  if (!isBrokerUsername(username)) {
     throw new Error(`MQTT username "${username}" may not contain ':', whitespace or control characters, nor start with '#'`);
   }
 }
