@@ -12,6 +12,11 @@ import { benchWeighVision } from './weighvision';
 
 const program = new Command().name('bench');
 
+/** `--env KEY=VALUE` options as settings: the value is everything after the first `=`. */
+function envPairs(list: string[]): Record<string, string> {
+  return Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
 program
   .command('ingest')
   .description('edge ingest: raw MQTT, raw Postgres and end-to-end bridge rates, latency and ratio')
@@ -62,7 +67,7 @@ program
   .option('--env <KEY=VALUE...>', 'more settings for every process of the run (e.g. CLOUD_RELAY_CONCURRENCY=4)', [])
   .option('--timeout <s>', 'give up after this many seconds of draining', Number, 900)
   .action(async (o: { events: number; tenants: number; batchSize?: string; inFlight?: string; env: string[]; timeout: number }) => {
-    const extra = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const extra = envPairs(o.env);
     const edgeEnv: Record<string, string> = { ...extra };
     if (o.batchSize) edgeEnv.SYNC_BATCH_SIZE = o.batchSize;
     if (o.inFlight) edgeEnv.SYNC_MAX_IN_FLIGHT = o.inFlight;
@@ -81,7 +86,7 @@ program
   .option('--env <KEY=VALUE...>', 'more settings for the spawned edge worker, bridge and edge HTTP (e.g. BRIDGE_COMMIT_CONCURRENCY=1)', [])
   .option('--timeout <s>', 'give up this many seconds after the last session was sent', Number, 300)
   .action(async (o: { sessions: number; stations: number; inferenceRuns: number; pollMs: number; env: string[]; timeout: number }) => {
-    const env = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const env = envPairs(o.env);
     await benchWeighVision({ sessions: o.sessions, stations: o.stations, inferenceRuns: o.inferenceRuns, pollMs: o.pollMs, env, timeoutSeconds: o.timeout });
   });
 

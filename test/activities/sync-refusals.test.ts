@@ -9,10 +9,9 @@
  * DataRefused, and a database that is simply not there stays a retryable failure.
  */
 import fs from 'node:fs';
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -26,6 +25,7 @@ import { dataRefusedType, type DataRefusedDetails } from '../../activities/failu
 import { createCloudClient, type CloudClient } from '../../edge/sync/cloud-client';
 import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
 import { newEdgeKeyPair, type EventOutcome } from '../../domain/sync';
+import { listen } from '../auth/support';
 import { edgeTestDatabaseUrl, openSyncTestDatabase, rowsById, seedRow } from './sync-db';
 
 const edgeId = `edge-refusal-test-${randomUUID().slice(0, 6)}`;
@@ -37,7 +37,7 @@ fs.writeFileSync(keyFile, keys.privateKeyPem, { mode: 0o600 });
 type Answer = (events: { event_id: string; tenant_id: string; trace_id: string }[]) => EventOutcome[];
 
 let pool: Pool;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof listen>>;
 let cloud: CloudClient;
 let activities: SyncActivities;
 /** How the stub cloud answers each event; every event accepted unless a test says otherwise. */
@@ -49,7 +49,7 @@ const acceptAll: Answer = (events) => events.map((e) => ({ status: 'accepted', e
 
 beforeAll(async () => {
   pool = await openSyncTestDatabase('farmiq-test-sync-refusals', edgeTestDatabaseUrl('refusal_test'));
-  server = http.createServer((req, res) => {
+  server = await listen((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -60,15 +60,13 @@ beforeAll(async () => {
       res.end(JSON.stringify({ batch_id: body.batch_id, results: answer(body.events) }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cloud = createCloudClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requestTimeoutMs: 2000, probeTimeoutMs: 500 });
+  cloud = createCloudClient({ baseUrl: server.url, requestTimeoutMs: 2000, probeTimeoutMs: 500 });
   activities = createSyncActivities({ pool, edgeId, cloud, identity: new EdgeIdentitySource({ edgeId, keyFile }), requestTimeoutMs: 2000 });
 });
 
 afterAll(async () => {
   cloud?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
   await pool?.query('TRUNCATE sync_outbox');
   await pool?.end();
   fs.rmSync(keyDir, { recursive: true, force: true });

@@ -2,9 +2,8 @@
  * Edge ingest against the real broker (the project's mosquitto config) and the real edge
  * database: exactly-once rows, quarantine with reasons, bursts, and a kill -9 of the bridge.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { Pool } from 'pg';
@@ -14,7 +13,8 @@ import { deviceEventTopic, telemetryTopic, type DeviceAddress } from '../../doma
 import type { MqttBridge } from '../../gateways/mqtt-bridge/bridge';
 import { startTestBroker, type TestBroker } from '../support/broker';
 import { startInProcessBridge, spawnBridgeProcess, waitForCount, countRows } from '../support/bridge';
-import { repoRoot, testEdgeDatabaseUrl } from '../support/stack';
+import { testEdgeDatabaseUrl } from '../support/stack';
+import { runDeviceProcess } from '../../bench/support/device-process';
 
 const run = promisify(execFile);
 
@@ -196,40 +196,8 @@ describe('with the bridge running in-process', () => {
   });
 });
 
-function publisher(d: { tenantId: string; farmId: string; barnId: string; username: string; password: string }, count: number, duplicateEvery = 0) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repoRoot, 'bench/support/publisher.ts'),
-      '--url',
-      broker.url,
-      '--count',
-      String(count),
-      '--tenant',
-      d.tenantId,
-      '--farm',
-      d.farmId,
-      '--barn',
-      d.barnId,
-      '--device',
-      (d as unknown as DeviceAddress).deviceId,
-      '--username',
-      d.username,
-      '--password',
-      d.password,
-      '--duplicate-every',
-      String(duplicateEvery),
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise<{ published: number }>((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`publisher failed: ${out}`)))),
-  );
+function publisher(d: DeviceAddress & { username: string; password: string }, count: number, duplicateEvery = 0) {
+  return runDeviceProcess<{ published: number }>('bench/support/publisher.ts', broker.url, d, { count, 'duplicate-every': duplicateEvery });
 }
 
 test('a 50,000-message QoS 1 burst from an external publisher loses nothing', async () => {

@@ -4,8 +4,6 @@
  * tokens and station credentials in an edge database, and in-memory stand-ins for the edge apps'
  * Temporal and S3 dependencies.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
@@ -15,6 +13,7 @@ import { addOperator } from '../../gateways/http/operator-credentials';
 import { SyncControlError, type SyncForwarderControl } from '../../gateways/http/sync-control';
 import { provisionDevice, type ProvisionedDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import type { PauseSyncRequest, SyncStatus } from '../../domain/sync/sync-contract';
+import type { listen } from '../auth/support';
 
 export interface SweptRoute {
   method: string;
@@ -52,27 +51,9 @@ export function routesOf(app: Express): SweptRoute[] {
 export const routeKey = (r: SweptRoute) => `${r.method} ${r.path}`;
 export const publicRoutes = new Set(['GET /health', 'GET /metrics']);
 
-export interface Served {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-/** An app (or any request listener) on an ephemeral port of `host`. */
-export async function serve(app: Express | http.RequestListener, host = '127.0.0.1'): Promise<Served> {
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** An app on an ephemeral loopback port: the auth tests' `listen`. */
+export { listen as serve } from '../auth/support';
+export type Served = Awaited<ReturnType<typeof listen>>;
 
 export interface Answer {
   status: number;

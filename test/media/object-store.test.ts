@@ -73,6 +73,17 @@ it('refuses a longer expiry written into the URL, a missing content type and an 
   expect(await store.head(key)).toBeUndefined();
 });
 
+/** The address of a new JPEG in farm-1/barn-1/wv-1/s-1 of a new tenant. */
+const jpegAddress = () => ({
+  tenantId: randomUUID(),
+  farmId: 'farm-1',
+  barnId: 'barn-1',
+  stationId: 'wv-1',
+  sessionId: 's-1',
+  mediaId: randomUUID(),
+  contentType: 'image/jpeg' as const,
+});
+
 it('builds object keys that parse back', () => {
   const a = {
     tenantId: randomUUID(),
@@ -91,15 +102,7 @@ it('builds object keys that parse back', () => {
 });
 
 it('builds no key from an id made only of dots, and parses none back', () => {
-  const a = {
-    tenantId: randomUUID(),
-    farmId: 'farm-1',
-    barnId: 'barn-1',
-    stationId: 'wv-1',
-    sessionId: 's-1',
-    mediaId: randomUUID(),
-    contentType: 'image/jpeg' as const,
-  };
+  const a = jpegAddress();
   for (const dots of ['.', '..', '...']) {
     for (const field of ['farmId', 'barnId', 'stationId', 'sessionId'] as const) {
       expect(() => mediaObjectKey({ ...a, [field]: dots })).toThrow();
@@ -111,15 +114,7 @@ it('builds no key from an id made only of dots, and parses none back', () => {
 });
 
 it('derives the verified key of an upload key, which no upload key can be', () => {
-  const a = {
-    tenantId: randomUUID(),
-    farmId: 'farm-1',
-    barnId: 'barn-1',
-    stationId: 'wv-1',
-    sessionId: 's-1',
-    mediaId: randomUUID(),
-    contentType: 'image/jpeg' as const,
-  };
+  const a = jpegAddress();
   const upload = mediaObjectKey(a);
   const verified = verifiedObjectKey(upload);
   expect(verified).toBe(`verified/${upload}`);
