@@ -3,9 +3,11 @@
  * that uses it, so no module imports upward). `npm run lint` runs `depcruise` with this file; any `error` fails it.
  *
  * Layers, lowest first. A module may import its own layer or any layer below it, never one above:
- *   0 domain       domain/** and the pure Temporal contracts (temporal/workflow-ids.ts, temporal/search-attributes.ts)
+ *   0 domain       domain/**, the contracts workflows import as values (weighvision/session-contract.ts,
+ *                  sync/sync-contract.ts, sync/sync-failures.ts) and the pure
+ *                  Temporal contracts (temporal/workflow-ids.ts, temporal/search-attributes.ts)
  *   1 platform     platform/, config/, db/: the process kit (logger, lifecycle, settings, pool, transactions)
- *   2 context      edge/, cloud/, media/, vision/, weighvision/, insights/, notifications/, auth/, messaging/
+ *   2 context      sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
  *   4 workflows    workflows/
  *   5 edge of the process: gateways/, workers/, temporal/ (the rest of it), scripts/
@@ -17,12 +19,18 @@
  */
 
 /** Modules that are pure (no I/O, no Node built-ins, no settings) and so belong to layer 0 wherever they sit. */
-const pure = ['^domain/', '^temporal/workflow-ids[.]ts$', '^temporal/search-attributes[.]ts$'];
+const pure = [
+  '^domain/',
+  '^weighvision/session-contract[.]ts$',
+  '^sync/sync-(contract|failures)[.]ts$',
+  '^temporal/workflow-ids[.]ts$',
+  '^temporal/search-attributes[.]ts$',
+];
 
 const layers = [
   { name: 'domain', path: pure },
   { name: 'platform', path: ['^(platform|config|db)/'] },
-  { name: 'context', path: ['^(edge|cloud|media|vision|weighvision|insights|notifications|auth|messaging)/'] },
+  { name: 'context', path: ['^(sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
   { name: 'activities', path: ['^activities/'] },
   { name: 'workflows', path: ['^workflows/'] },
   { name: 'process edge', path: ['^(gateways|workers|temporal|scripts)/'] },
@@ -49,8 +57,8 @@ module.exports = {
       name: 'workflow-imports',
       comment:
         'Workflow code runs in the Temporal sandbox. A workflows/ file may import as a value only @temporalio/workflow, ' +
-        '@temporalio/common, other workflows/ files and pure modules (domain/, temporal/workflow-ids.ts, ' +
-        'temporal/search-attributes.ts); anything else, activities included, only with `import type`.',
+        '@temporalio/common, other workflows/ files and pure modules (domain/, weighvision/session-contract.ts, ' +
+        'sync/sync-contract.ts, sync/sync-failures.ts, temporal/workflow-ids.ts, temporal/search-attributes.ts); anything else, activities included, only with `import type`.',
       severity: 'error',
       from: { path: '^workflows/' },
       to: {
@@ -61,7 +69,7 @@ module.exports = {
     {
       name: 'pure-modules-stay-pure',
       comment:
-        'A pure module (domain/, temporal/workflow-ids.ts, temporal/search-attributes.ts) may import as a value only ' +
+        'A pure module (domain/, a context contract, temporal/workflow-ids.ts, temporal/search-attributes.ts) may import as a value only ' +
         'other pure modules, zod, @temporalio/workflow and @temporalio/common; workflows import it, so it must stay ' +
         'free of I/O. Two files are exempt because they hash with node:crypto and no workflow imports them: ' +
         "domain/sync/request-signing.ts (HMAC) and domain/ids.ts (name-based UUIDs). Temporal's bundler refuses " +

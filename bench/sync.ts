@@ -27,7 +27,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
-import { outboxInsert, outboxPriority } from '../edge/sync/outbox';
+import { outboxInsert, outboxPriority } from '../sync/outbox';
 import { openDatabases, SyncStack, type Databases } from '../test/integration/support';
 import { repoRoot } from '../test/support/stack';
 import { machine, processCpuSeconds } from './support/stats';

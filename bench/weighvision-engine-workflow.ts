@@ -1,7 +1,7 @@
 /**
  * The engine floor of `npm run bench -- weighvision`: an empty WeighVision session workflow.
  *
- * It takes the same messages as workflows/weighvision-session.ts under the same signal names —
+ * It takes the same messages as workflows/weighvision/session.ts under the same signal names —
  * device events (`sessionEvent`, sent with signalWithStart: created, 3 × weight.recorded,
  * finalized) and `imageStored` (3 per session) — starts one no-op "inference" activity per image
  * as each arrives, and once all announced signals are in and the inferences are done, runs one

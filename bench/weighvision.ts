@@ -3,7 +3,7 @@
  *
  * Three measurements in one run, in this order, each on the same machine and Temporal server:
  *
- *   (i)  inference per image: the vision model (vision/vision-model.ts, the ONNX file of
+ *   (i)  inference per image: the vision model (weighvision/vision/vision-model.ts, the ONNX file of
  *        VISION_MODEL_PATH) loaded in this process, estimate(bytes) — JPEG decode + resize (sharp)
  *        + model run — timed sequentially over the three normal fixture JPEGs after a warm-up;
  *   (ii) the engine limit: the same count of sessions, each with the same signals (5 device events
@@ -50,10 +50,10 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { settings } from '../config/settings';
 import { migrate } from '../db/migrate';
 import { provisionDevice } from '../gateways/mqtt-bridge/broker/credentials';
-import { objectStoreConfigFromSettings, s3ObjectStore } from '../media/object-store';
+import { objectStoreConfigFromSettings, s3ObjectStore } from '../weighvision/media/object-store';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../temporal/search-attributes';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId, weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
-import { VisionModel, visionModelConfig } from '../vision/vision-model';
+import { VisionModel, visionModelConfig } from '../weighvision/vision/vision-model';
 import { freshEdgeBundle } from '../test/integration/support';
 import { freePort, startTestBroker, type TestBroker } from '../test/support/broker';
 import { ensureDatabase } from '../test/support/databases';

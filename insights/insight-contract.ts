@@ -1,7 +1,7 @@
 /**
  * The contract of one insight generation (spec §5), below everything that uses it: the input and
- * result of workflows/insight-generation.ts, the FarmiqStatus values it moves through, and its
- * workflow type. POST /api/v1/dashboard/insights/generate (gateways/http/insights-router.ts) starts
+ * result of workflows/insights/generation.ts, the FarmiqStatus values it moves through, and its
+ * workflow type. POST /api/v1/dashboard/insights/generate (gateways/http/insights/insights-router.ts) starts
  * it by name and waits for the result; nothing outside the cloud worker imports the workflow file.
  *
  * It lives in the insights context beside the types it is made of (the stored insight, the

@@ -1,7 +1,7 @@
 /**
  * How a finished insight is announced: through the notifications module of
  * cloud-notification-service (notifications/send.ts sendNotification), best-effort — the insight
- * workflow never waits for it (workflows/insight-notification.ts).
+ * workflow never waits for it (workflows/insights/notification.ts).
  */
 import type { NotificationChannel } from '../notifications/model';
 import { NotificationError } from '../notifications/model';

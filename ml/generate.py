@@ -357,7 +357,7 @@ RESIZE_FILTERS = (Image.BILINEAR, Image.BOX, Image.LANCZOS, Image.BICUBIC)
 
 
 def to_input(data: bytes, size: int = 96, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Decode and squash to size x size RGB uint8 (HWC), like vision/preprocess.ts (fit: fill).
+    """Decode and squash to size x size RGB uint8 (HWC), like weighvision/vision/preprocess.ts (fit: fill).
 
     With an rng, the resampling filter (and JPEG DCT shrink-on-load) varies, so the network does not
     depend on one resizer's exact kernel — sharp on the edge and PIL here differ slightly.

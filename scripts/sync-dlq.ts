@@ -21,7 +21,7 @@ import { Command, Option } from 'commander';
 import type { Pool } from 'pg';
 import { settings } from '../config/settings';
 import { createPool } from '../db/pool';
-import { getRow, listDead, requeueAllDead, requeueDead, type DeadStatus } from '../edge/sync/outbox';
+import { getRow, listDead, requeueAllDead, requeueDead, type DeadStatus } from '../sync/outbox';
 
 const statusOption = () => new Option('--status <status>', 'dlq (attempts spent) or failed (rejected by the cloud)').choices(['dlq', 'failed']).default('dlq');
 const idPattern = /^[1-9][0-9]{0,18}$/;

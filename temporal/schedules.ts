@@ -4,7 +4,7 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../domain/sync/sync-contract';
+import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../sync/sync-contract';
 import {
   publishTelemetryRollupsWorkflowType,
   type PublishTelemetryRollupsInput,

@@ -46,7 +46,7 @@ export function syncOutboxRetentionWorkflowId(edgeId: string): string {
 /**
  * One insight generation (spec §5) per tenant and request: the caller's x-request-id (or the one
  * the gateway minted) is the business key, so a repeated request finds the same workflow instead
- * of starting a second one. The reuse/conflict policy is in gateways/http/insights-router.ts.
+ * of starting a second one. The reuse/conflict policy is in gateways/http/insights/insights-router.ts.
  */
 export function insightWorkflowId(tenantId: string, requestId: string): string {
   return `insight/${tenantId}/${requestId}`;

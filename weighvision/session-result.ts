@@ -12,7 +12,7 @@
  *   confident enough; with neither a finalized session ends `failed` and says why.
  */
 import { qualityFlags, type QualityFlag } from '../domain/contracts/quality-flags';
-import type { SessionResult } from '../domain/weighvision/session-contract';
+import type { SessionResult } from './session-contract';
 
 export interface ReadingInput {
   weightKg: number;

@@ -9,7 +9,7 @@
  * - One session's ratio and the factor itself are bounded to 0.5–2: a sow standing half off the
  *   scale must not teach the station that every pig is twice as heavy.
  */
-import type { SessionResult } from '../domain/weighvision/session-contract';
+import type { SessionResult } from './session-contract';
 
 export interface StationCalibration {
   factor: number;

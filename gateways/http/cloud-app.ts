@@ -24,10 +24,10 @@ import { utf8Only } from './charset';
 import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
 import type { Client } from '@temporalio/client';
-import { createNotificationsRouter } from './notifications-router';
-import { createInsightsRouter } from './insights-router';
-import { createLlmRouter } from './llm-router';
-import { createMlRouter } from './ml-router';
+import { createNotificationsRouter } from './notifications/notifications-router';
+import { createInsightsRouter } from './insights/insights-router';
+import { createLlmRouter } from './insights/llm-router';
+import { createMlRouter } from './insights/ml-router';
 import { requestId } from './request-id';
 
 /** What the cloud app's routers are configured with; cloudHttpConfig() reads it from the settings. */

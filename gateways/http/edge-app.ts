@@ -17,8 +17,8 @@
 import express, { type Express } from 'express';
 import type { Pool } from 'pg';
 import { settings, type Settings } from '../../config/settings';
-import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore, type ObjectStoreConfig } from '../../media/object-store';
-import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore, type ObjectStoreConfig } from '../../weighvision/media/object-store';
+import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory } from '../../weighvision/media/session-directory';
 import { logger, type Logger } from '../../platform/logger';
 import { utf8Only } from './charset';
 import { parseBasicAuth } from './device-auth';
@@ -26,12 +26,12 @@ import { errorHandler, notFound } from './errors';
 import { healthRouter, type Phase } from './health';
 import { recordHttpReject } from './http-rejects';
 import { ingressRejectsRouter } from './ingress-rejects';
-import { mediaRouter } from './media-router';
+import { mediaRouter } from './weighvision/media-router';
 import { requireOperator } from './operator-auth';
 import { requestId } from './request-id';
-import { temporalSyncControl, type SyncForwarderControl } from './sync-control';
-import { syncDlqRouter } from './sync-dlq';
-import { syncStatusRouter } from './sync-status';
+import { temporalSyncControl, type SyncForwarderControl } from './sync/control';
+import { syncDlqRouter } from './sync/dlq';
+import { syncStatusRouter } from './sync/status';
 
 /** What the edge apps are configured with; edgeHttpConfig() reads it from the settings. */
 export interface EdgeHttpConfig {

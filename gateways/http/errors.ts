@@ -39,14 +39,14 @@ export type ErrorCode =
   | 'invalid_request'
   // the edge operator API (gateways/http/operator-auth.ts)
   | 'operator_unauthenticated'
-  // dashboard insights (gateways/http/insights-router.ts)
+  // dashboard insights (gateways/http/insights/insights-router.ts)
   | 'invalid_window'
   | 'window_too_long'
   | 'unknown_recipient'
   | 'request_id_reused'
   | 'insight_failed'
   | 'insight_timeout'
-  // internal ML / LLM services (gateways/http/ml-router.ts, llm-router.ts)
+  // internal ML / LLM services (gateways/http/insights/ml-router.ts, llm-router.ts)
   | 'invalid_feature_summary'
   | 'unknown_species';
 

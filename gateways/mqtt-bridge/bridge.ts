@@ -7,8 +7,8 @@ import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { BrokerConnection } from './broker-connection';
 import { IngestPipeline, type PipelineOptions } from './ingest-pipeline';
-import { SessionLane } from './session-lane';
-import type { SessionSignaller } from './session-signaller';
+import { SessionLane } from './weighvision/session-lane';
+import type { SessionSignaller } from './weighvision/session-signaller';
 import type { Logger } from '../../platform/logger';
 
 /** Telemetry and device events (feed.dispensed), committed to edge Postgres in micro-batches. */

@@ -19,7 +19,7 @@ import { parseDeviceMessage, parseDeviceTopic } from '../../domain/contracts';
 import type { WeighVisionEvent } from '../../domain/contracts';
 import { classifyDatabaseError, refusalReason } from '../../db/errors';
 import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type RejectRow } from './ingest-batch';
-import type { SessionLane } from './session-lane';
+import type { SessionLane } from './weighvision/session-lane';
 import { writeIngestBatch, type IngestResult } from './ingest-writer';
 import { bridgeMetrics as m } from './bridge-metrics';
 import { withRetry } from '../../platform/backoff';

@@ -3,7 +3,7 @@
  * quarantined rejects. Each family is a single statement over unnest()ed arrays, so a batch of a
  * thousand readings costs a handful of round trips, not thousands (single-row autocommit tops
  * out near 300 rows/s on these machines). The outbox part of each statement comes from
- * edge/sync/outbox.ts (outboxInsert), the one writer of sync_outbox.
+ * sync/outbox.ts (outboxInsert), the one writer of sync_outbox.
  *
  * Two batches may commit at once, so rows that both could lock (dedupe keys of a redelivered
  * event, hot rollup windows) are inserted in key order: concurrent batches then wait for each
@@ -12,7 +12,7 @@
 import type { Pool } from 'pg';
 import { inTransaction } from '../../db/transaction';
 import { toStorableText } from '../../domain/contracts/storable';
-import { outboxInsert, outboxPriority } from '../../edge/sync/outbox';
+import { outboxInsert, outboxPriority } from '../../sync/outbox';
 import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
 
 export interface IngestResult {

@@ -8,7 +8,7 @@ import { HealthServer } from '../../platform/health';
 import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import { MqttBridge } from './bridge';
-import { temporalSessionSignaller } from './session-signaller';
+import { temporalSessionSignaller } from './weighvision/session-signaller';
 import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 
 async function main(): Promise<void> {

@@ -7,8 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { boundedPayload, dataRefusedType, refusalsAreFinal, storableJson } from '../../activities/failures';
 import { narrowRefusals } from '../../db/narrow';
 import * as edgePresets from '../../workflows/activity-options';
-import * as insightPresets from '../../workflows/insight-activity-options';
-import * as syncPresets from '../../workflows/sync-activity-options';
+import * as insightPresets from '../../workflows/insights/activity-options';
+import * as syncPresets from '../../workflows/sync/activity-options';
 
 const pgError = (code: string, message = 'refused') => Object.assign(new Error(message), { code });
 

@@ -1,7 +1,7 @@
 /**
  * Both sides of the wire contract together, in process: the edge's real send activity (signing,
  * body bytes, per-event settlement) against the cloud's real ingestion router
- * (gateways/http/edge-batch-router.ts) on the cloud test database, with an edge provisioned the way
+ * (gateways/http/ingestion/edge-batch-router.ts) on the cloud test database, with an edge provisioned the way
  * `cloud-admin edge add` does it. The full multi-process run (kill -9, restarts) is separate.
  */
 import fs from 'node:fs';
@@ -14,9 +14,9 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { provisionEdge } from '../../cloud/edges';
-import { createSyncActivities, type SyncActivities } from '../../activities/sync-forwarder';
-import { createCloudClient, type CloudClient } from '../../edge/sync/cloud-client';
-import { EdgeIdentitySource } from '../../edge/sync/edge-identity';
+import { createSyncActivities, type SyncActivities } from '../../activities/sync/forwarder';
+import { createCloudClient, type CloudClient } from '../../sync/cloud-client';
+import { EdgeIdentitySource } from '../../sync/edge-identity';
 import { newEdgeKeyPair } from '../../domain/sync';
 import { testCloudDatabaseUrl } from '../support/stack';
 import { cleanupTenants, edgeEvent, startIngestionServer, type TestServer } from '../cloud/support';

@@ -1,11 +1,11 @@
 /**
- * The outbox data access (edge/sync/outbox.ts) against a real Postgres: the spec §7.3 claim order,
+ * The outbox data access (sync/outbox.ts) against a real Postgres: the spec §7.3 claim order,
  * one tenant per batch, leases, fencing between two claimants after a lease ran out, the live lane
  * beside a large backlog, requeue, retention.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import * as outbox from '../../edge/sync/outbox';
+import * as outbox from '../../sync/outbox';
 import { openSyncTestDatabase, rowsById, seedRow } from './sync-db';
 
 let pool: Pool;

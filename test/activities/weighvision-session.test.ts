@@ -11,9 +11,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
-import { createWeighVisionActivities, inferenceEventId, type ImageEstimator, type RecordSessionInput } from '../../activities/weighvision-session';
+import { createWeighVisionActivities, inferenceEventId, type ImageEstimator, type RecordSessionInput } from '../../activities/weighvision/session';
 import { farmEventSchema } from '../../domain/contracts';
-import type { SessionDeviceEvent, StoredImage } from '../../domain/weighvision/session-contract';
+import type { SessionDeviceEvent, StoredImage } from '../../weighvision/session-contract';
 import { testEdgeDatabaseUrl } from '../support/stack';
 
 let pool: Pool;

@@ -1,5 +1,5 @@
 /**
- * The workflow contracts (domain/sync/sync-contract.ts, domain/weighvision/session-contract.ts,
+ * The workflow contracts (sync/sync-contract.ts, weighvision/session-contract.ts,
  * domain/telemetry/rollups-contract.ts, insights/insight-contract.ts) are what clients start and
  * signal workflows through, by name, without importing a workflow file. These checks keep each
  * contract true to the workflow the workers register: the names exist, the signatures match
@@ -18,7 +18,7 @@ import {
   syncStatusQuery,
   type PruneSyncOutboxWorkflow,
   type SyncForwarderWorkflow,
-} from '../../domain/sync/sync-contract';
+} from '../../sync/sync-contract';
 import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsWorkflow } from '../../domain/telemetry/rollups-contract';
 import {
   imageStoredSignal,
@@ -26,7 +26,7 @@ import {
   sessionStateQuery,
   weighVisionSessionWorkflowType,
   type WeighVisionSessionWorkflow,
-} from '../../domain/weighvision/session-contract';
+} from '../../weighvision/session-contract';
 import { generateInsightWorkflowType, type GenerateInsightWorkflow } from '../../insights/insight-contract';
 
 // Each registered workflow is assignable to the signature its contract declares, and the reverse:

@@ -14,7 +14,7 @@ import pino from 'pino';
 import { Pool } from 'pg';
 import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { MqttBridge } from '../../gateways/mqtt-bridge/bridge';
-import type { SessionSignaller, SignalOutcome, WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
+import type { SessionSignaller, SignalOutcome, WeighVisionTopic } from '../../gateways/mqtt-bridge/weighvision/session-signaller';
 import { telemetryTopic, weighVisionTopic, type DeviceAddress, type WeighVisionEvent } from '../../domain/contracts';
 import { bridgeOptions, countRows, waitForCount } from '../support/bridge';
 import { startTestBroker, type TestBroker } from '../support/broker';

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
-import type { ObjectStore } from '../../media/object-store';
-import type { SessionDirectory, SessionInfo } from '../../media/session-directory';
+import type { ObjectStore } from '../../weighvision/media/object-store';
+import type { SessionDirectory, SessionInfo } from '../../weighvision/media/session-directory';
 import { addOperator } from '../../gateways/http/operator-credentials';
-import { SyncControlError, type SyncForwarderControl } from '../../gateways/http/sync-control';
+import { SyncControlError, type SyncForwarderControl } from '../../gateways/http/sync/control';
 import { provisionDevice, type ProvisionedDevice } from '../../gateways/mqtt-bridge/broker/credentials';
-import type { PauseSyncRequest, SyncStatus } from '../../domain/sync/sync-contract';
+import type { PauseSyncRequest, SyncStatus } from '../../sync/sync-contract';
 import type { listen } from '../auth/support';
 
 export interface SweptRoute {

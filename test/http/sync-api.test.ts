@@ -16,9 +16,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createEdgeOperatorApp } from '../../gateways/http/edge-app';
 import { bearer, newOperator } from './support';
-import { temporalSyncControl, type SyncForwarderControl } from '../../gateways/http/sync-control';
-import type { SyncActivities } from '../../activities/sync-forwarder';
-import { ensureSyncForwarder } from '../../edge/sync/forwarder-start';
+import { temporalSyncControl, type SyncForwarderControl } from '../../gateways/http/sync/control';
+import type { SyncActivities } from '../../activities/sync/forwarder';
+import { ensureSyncForwarder } from '../../sync/forwarder-start';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 import { temporalAddress } from '../support/stack';
 import { openSyncTestDatabase, rowsById, seedRow } from '../activities/sync-db';
@@ -38,7 +38,7 @@ async function serve(control: SyncForwarderControl): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** The bodies of the sync API (gateways/http/sync-http.ts, sync-dlq.ts), as far as these tests read into them. */
+/** The bodies of the sync API (gateways/http/sync/sync-http.ts, sync-dlq.ts), as far as these tests read into them. */
 interface SyncStatusBody {
   state: string;
   outbox: { oldest_pending: { age_seconds: number } };

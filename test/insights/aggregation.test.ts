@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createInsightActivities, type InsightActivities } from '../../activities/insight-generation';
+import { createInsightActivities, type InsightActivities } from '../../activities/insights/generation';
 import type { FeatureSummary, MlPredictions } from '../../insights/feature-summary';
 import type { GeneratedInsight } from '../../insights/insight-schema';
 import type { InsightRecord, StoreInsightInput } from '../../insights/insight-store';

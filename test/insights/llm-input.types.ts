@@ -6,7 +6,7 @@
  * test/insights/llm-input-types.test.ts, which also proves that removing the directives makes
  * these lines errors. Not a jest test file: it is only ever compiled, never run.
  */
-import type { createInsightActivities } from '../../activities/insight-generation';
+import type { createInsightActivities } from '../../activities/insights/generation';
 import type { FeatureSummary } from '../../insights/feature-summary';
 import type { InsightAnalyzer } from '../../insights/llm/analyzer';
 import type { InsightWriter, WriteContext } from '../../insights/llm/writer';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { AmqpConnection } from '../../messaging/connection';
 import { topologyNames } from '../../messaging/topology';
 import { OutboxRelay } from '../../cloud/ingestion/outbox-relay';
-import * as outbox from '../../edge/sync/outbox';
+import * as outbox from '../../sync/outbox';
 import { seedRow } from '../activities/sync-db';
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix } from '../support/amqp';
 import { silentLog } from '../cloud/support';

@@ -23,7 +23,7 @@ import { topologyNames, type TopologyNames } from '../../messaging/topology';
 import { bundlePath } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
-import { syncStatusQuery, type SyncStatus } from '../../domain/sync/sync-contract';
+import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
 import { deleteNotificationTopology, notificationTopology } from '../../notifications/topology';
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
 import { freePort } from '../support/broker';

@@ -18,8 +18,8 @@ import { farmEventSchema } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { provisionDevice, revokeDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { createEdgeApp } from '../../gateways/http/edge-app';
-import { objectStoreImageSource } from '../../media/image-source';
-import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
+import { objectStoreImageSource } from '../../weighvision/media/image-source';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../weighvision/media/object-store';
 import { testEdgeDatabaseUrl } from '../support/stack';
 import { basicAuth, FakeSessions, jpegLike, listen, tinyPng } from './support';
 
@@ -38,7 +38,7 @@ const sessions = new FakeSessions();
 const creds: Record<string, { username: string; password: string }> = {};
 let seq = 0;
 
-/** The bodies of gateways/http/media-router.ts: presign and complete on 200, an error otherwise. */
+/** The bodies of gateways/http/weighvision/media-router.ts: presign and complete on 200, an error otherwise. */
 interface PresignBody {
   media_id: string;
   object_key: string;

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { resetSettingsForTests, settings } from '../../config/settings';
-import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../media/object-store';
-import { mediaObjectKey, parseMediaObjectKey, parseStoredObjectKey, verifiedObjectKey } from '../../media/object-key';
+import { objectStoreConfigFromSettings, s3ObjectStore, type ObjectStore } from '../../weighvision/media/object-store';
+import { mediaObjectKey, parseMediaObjectKey, parseStoredObjectKey, verifiedObjectKey } from '../../weighvision/media/object-key';
 import { jpegLike } from './support';
 
 let store: ObjectStore;

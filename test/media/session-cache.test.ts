@@ -3,8 +3,8 @@
  * station's six calls), sessions not there yet and closed ones are asked again, and a signal that
  * finds the session closed forgets it at once.
  */
-import { cachedSessionDirectory, SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
-import type { StoredImage } from '../../domain/weighvision/session-contract';
+import { cachedSessionDirectory, SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../weighvision/media/session-directory';
+import type { StoredImage } from '../../weighvision/session-contract';
 
 class CountingDirectory implements SessionDirectory {
   lookups = 0;

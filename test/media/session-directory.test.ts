@@ -12,11 +12,11 @@ import { settings } from '../../config/settings';
 import { createPool } from '../../db/pool';
 import { createEdgeApp } from '../../gateways/http/edge-app';
 import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
-import { objectStoreConfigFromSettings, s3ObjectStore } from '../../media/object-store';
-import { SessionDirectoryError, temporalSessionDirectory, type SessionDirectory } from '../../media/session-directory';
+import { objectStoreConfigFromSettings, s3ObjectStore } from '../../weighvision/media/object-store';
+import { SessionDirectoryError, temporalSessionDirectory, type SessionDirectory } from '../../weighvision/media/session-directory';
 import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
-import type { StoredImage } from '../../domain/weighvision/session-contract';
+import type { StoredImage } from '../../weighvision/session-contract';
 import { temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
 import { basicAuth, listen } from './support';
 

@@ -3,8 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import type { Express } from 'express';
-import { SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../media/session-directory';
-import type { StoredImage } from '../../domain/weighvision/session-contract';
+import { SessionDirectoryError, type SessionDirectory, type SessionInfo } from '../../weighvision/media/session-directory';
+import type { StoredImage } from '../../weighvision/session-contract';
 
 function chunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4);

@@ -45,7 +45,7 @@ export interface StationOptions {
   credentials: { username: string; password: string };
 }
 
-/** A media route's answer: its fields on success, `error` when it refused (gateways/http/media-router.ts). */
+/** A media route's answer: its fields on success, `error` when it refused (gateways/http/weighvision/media-router.ts). */
 export interface MediaAnswer<Body> {
   status: number;
   body: Body & { error?: { code: string; message: string } };

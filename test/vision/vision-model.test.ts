@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { settings } from '../../config/settings';
-import { imageTensor, VisionInputError } from '../../vision/preprocess';
-import { VisionModel, visionModelConfig, type ImageEstimate, type VisionModelConfig } from '../../vision/vision-model';
+import { imageTensor, VisionInputError } from '../../weighvision/vision/preprocess';
+import { VisionModel, visionModelConfig, type ImageEstimate, type VisionModelConfig } from '../../weighvision/vision/vision-model';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtureDir = path.join(repoRoot, 'test', 'fixtures', 'weighvision');

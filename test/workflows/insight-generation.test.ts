@@ -16,16 +16,16 @@ import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@t
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { InsightActivities } from '../../activities/insight-generation';
-import type { InsightNotificationActivities } from '../../activities/insight-notification';
+import type { InsightActivities } from '../../activities/insights/generation';
+import type { InsightNotificationActivities } from '../../activities/insights/notification';
 import type { MlPredictions } from '../../insights/feature-summary';
 import type { InsightRecord, StoreInsightInput } from '../../insights/insight-store';
 import { templateInsight } from '../../insights/llm/analyzer';
 import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
 import { insightNotificationWorkflowId, insightWorkflowId } from '../../temporal/workflow-ids';
-import { insightAggregation, insightStore, llmAnalysis, mlPrediction, notificationDelivery } from '../../workflows/insight-activity-options';
+import { insightAggregation, insightStore, llmAnalysis, mlPrediction, notificationDelivery } from '../../workflows/insights/activity-options';
 import type { GenerateInsightInput, GenerateInsightResult } from '../../insights/insight-contract';
-import type { generateInsight } from '../../workflows/insight-generation';
+import type { generateInsight } from '../../workflows/insights/generation';
 import { sampleSummary } from '../insights/fixtures';
 import { temporalTestServerPath } from '../support/stack';
 

@@ -1,6 +1,6 @@
 /**
  * The insight workflow when the LLM activity itself hangs past its start-to-close timeout (25 s,
- * workflows/insight-activity-options.ts llmAnalysis) on both attempts: the workflow answers with
+ * workflows/insights/activity-options.ts llmAnalysis) on both attempts: the workflow answers with
  * the template writer and records why. On the time-skipping test server, with a server of its own:
  * a running activity holds the server's clock, and the hanging fake releases it by sleeping through
  * the environment, so the timeouts pass in skipped time — which other tests' leftovers in a shared
@@ -10,14 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { InsightActivities } from '../../activities/insight-generation';
-import type { InsightNotificationActivities } from '../../activities/insight-notification';
+import type { InsightActivities } from '../../activities/insights/generation';
+import type { InsightNotificationActivities } from '../../activities/insights/notification';
 import type { InsightRecord } from '../../insights/insight-store';
 import { templateInsight } from '../../insights/llm/analyzer';
 import { farmiqSearchAttributes } from '../../temporal/search-attributes';
 import { insightWorkflowId } from '../../temporal/workflow-ids';
-import { llmAnalysis } from '../../workflows/insight-activity-options';
-import type { generateInsight } from '../../workflows/insight-generation';
+import { llmAnalysis } from '../../workflows/insights/activity-options';
+import type { generateInsight } from '../../workflows/insights/generation';
 import { sampleSummary } from '../insights/fixtures';
 import { temporalTestServerPath } from '../support/stack';
 

@@ -12,8 +12,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalTestServerPath } from '../support/stack';
-import type { ClaimSyncBatchInput, ClaimedSyncBatch, SendSyncBatchInput, SentSyncBatch, SyncActivities } from '../../activities/sync-forwarder';
-import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable } from '../../domain/sync/sync-failures';
+import type { ClaimSyncBatchInput, ClaimedSyncBatch, SendSyncBatchInput, SentSyncBatch, SyncActivities } from '../../activities/sync/forwarder';
+import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable } from '../../sync/sync-failures';
 import { syncRetryPolicy } from '../../domain/sync/retry-policy';
 import {
   connectivityRestoredSignal,
@@ -22,8 +22,8 @@ import {
   syncStatusQuery,
   type SyncForwarderConfig,
   type SyncStatus,
-} from '../../domain/sync/sync-contract';
-import type { syncForwarder } from '../../workflows/sync-forwarder';
+} from '../../sync/sync-contract';
+import type { syncForwarder } from '../../workflows/sync/forwarder';
 import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
 
 let env: TestWorkflowEnvironment;

@@ -17,7 +17,7 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { checkSignature, loadPublicKey, newEdgeKeyPair, signatureHeaders } from '../../domain/sync';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
-import { syncStatusQuery, type SyncStatus } from '../../domain/sync/sync-contract';
+import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
 import { bundlePath } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
 import { repoRoot, temporalAddress } from '../support/stack';

@@ -13,13 +13,13 @@ import { ApplicationFailure as ActivityApplicationFailure, Context } from '@temp
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ImageInference, InferImageInput, RecordSessionInput, createWeighVisionActivities } from '../../activities/weighvision-session';
+import type { ImageInference, InferImageInput, RecordSessionInput, createWeighVisionActivities } from '../../activities/weighvision/session';
 import type { WeighVisionEvent } from '../../domain/contracts';
-import { temporalSessionSignaller, type SessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/session-signaller';
+import { temporalSessionSignaller, type SessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/weighvision/session-signaller';
 import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
 import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
 import { concludeSession } from '../../weighvision/session-result';
-import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../domain/weighvision/session-contract';
+import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../weighvision/session-contract';
 import { recordHistory } from '../support/record-history';
 import { temporalTestServerPath } from '../support/stack';
 

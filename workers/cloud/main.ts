@@ -20,8 +20,8 @@ import { connectTemporal, temporalHealthCheck } from '../../temporal/connection'
 import { workflowCode } from '../../temporal/bundles';
 import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
 import { createTenantPool } from '../../auth/tenant-db';
-import { createInsightActivities } from '../../activities/insight-generation';
-import { createInsightNotificationActivities } from '../../activities/insight-notification';
+import { createInsightActivities } from '../../activities/insights/generation';
+import { createInsightNotificationActivities } from '../../activities/insights/notification';
 import { insightServicesFromSettings } from '../../insights/services';
 import { NotificationModuleNotifier } from '../../insights/notifier';
 import { AmqpConnection } from '../../messaging/connection';
