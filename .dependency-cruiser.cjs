@@ -4,10 +4,10 @@
  *
  * Layers, lowest first. A module may import its own layer or any layer below it, never one above:
  *   0 domain       domain/**, the contracts workflows import as values (weighvision/session-contract.ts,
- *                  sync/sync-contract.ts, sync/sync-failures.ts) and the pure
+ *                  sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts) and the pure
  *                  Temporal contracts (temporal/workflow-ids.ts, temporal/search-attributes.ts)
  *   1 platform     platform/, config/, db/: the process kit (logger, lifecycle, settings, pool, transactions)
- *   2 context      sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
+ *   2 context      ingest/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
  *   4 workflows    workflows/
  *   5 edge of the process: gateways/, workers/, temporal/ (the rest of it), scripts/
@@ -23,6 +23,7 @@ const pure = [
   '^domain/',
   '^weighvision/session-contract[.]ts$',
   '^sync/sync-(contract|failures)[.]ts$',
+  '^ingest/rollups-contract[.]ts$',
   '^temporal/workflow-ids[.]ts$',
   '^temporal/search-attributes[.]ts$',
 ];
@@ -30,7 +31,7 @@ const pure = [
 const layers = [
   { name: 'domain', path: pure },
   { name: 'platform', path: ['^(platform|config|db)/'] },
-  { name: 'context', path: ['^(sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
+  { name: 'context', path: ['^(ingest|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
   { name: 'activities', path: ['^activities/'] },
   { name: 'workflows', path: ['^workflows/'] },
   { name: 'process edge', path: ['^(gateways|workers|temporal|scripts)/'] },
@@ -58,7 +59,7 @@ module.exports = {
       comment:
         'Workflow code runs in the Temporal sandbox. A workflows/ file may import as a value only @temporalio/workflow, ' +
         '@temporalio/common, other workflows/ files and pure modules (domain/, weighvision/session-contract.ts, ' +
-        'sync/sync-contract.ts, sync/sync-failures.ts, temporal/workflow-ids.ts, temporal/search-attributes.ts); anything else, activities included, only with `import type`.',
+        'sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts, temporal/workflow-ids.ts, temporal/search-attributes.ts); anything else, activities included, only with `import type`.',
       severity: 'error',
       from: { path: '^workflows/' },
       to: {

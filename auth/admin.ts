@@ -1,11 +1,12 @@
 /**
- * Tenant and user administration on the owner pool (CLOUD_DATABASE_URL): what scripts/tenant-admin.ts
+ * Tenant and user administration on the owner pool, and the only writer of tenants and users (CLOUD_DATABASE_URL): what scripts/tenant-admin.ts
  * runs to create a tenant, its first admin, and a dashboard token. Not reachable over HTTP.
  */
 import type { Pool } from 'pg';
+import type { Queryable } from '../db/transaction';
 import { hashPassword } from './passwords';
 import { isRole, type Role } from './roles';
-import { issueToken, type IssueOptions } from './tokens';
+import { issueToken, type IssueOptions, type TokenConfig } from './tokens';
 
 export interface Tenant {
   id: string;
@@ -24,6 +25,14 @@ export async function createTenant(pool: Pool, name: string): Promise<Tenant> {
   if (!name.trim()) throw new Error('a tenant needs a name');
   const r = await pool.query<{ id: string; name: string }>('INSERT INTO tenants (name) VALUES ($1) RETURNING id, name', [name.trim()]);
   return r.rows[0];
+}
+
+/**
+ * Makes sure each tenant id exists, named after its id when new (an edge registered for a tenant
+ * the cloud has not seen yet). Runs on the caller's client, inside its transaction.
+ */
+export async function ensureTenants(db: Queryable, tenantIds: string[]): Promise<void> {
+  await db.query(`INSERT INTO tenants (id, name) SELECT t, 'tenant ' || t FROM unnest($1::uuid[]) AS t ON CONFLICT (id) DO NOTHING`, [tenantIds]);
 }
 
 export interface NewUser {
@@ -53,7 +62,7 @@ export async function createUser(pool: Pool, u: NewUser): Promise<User> {
 }
 
 /** A dashboard token for an existing, enabled user, with the tenant and role stored for them. */
-export async function issueTokenForUser(pool: Pool, userId: string, opts: IssueOptions = {}): Promise<{ token: string; user: User }> {
+export async function issueTokenForUser(pool: Pool, userId: string, config: TokenConfig, opts: IssueOptions = {}): Promise<{ token: string; user: User }> {
   const r = await pool.query<{ id: string; tenant_id: string; email: string; display_name: string | null; role: Role; disabled_at: Date | null }>(
     'SELECT id, tenant_id, email, display_name, role, disabled_at FROM users WHERE id = $1',
     [userId],
@@ -62,5 +71,5 @@ export async function issueTokenForUser(pool: Pool, userId: string, opts: IssueO
   if (!row) throw new Error(`no user ${userId}`);
   if (row.disabled_at) throw new Error(`user ${userId} is disabled`);
   const user: User = { id: row.id, tenantId: row.tenant_id, email: row.email, displayName: row.display_name, role: row.role };
-  return { token: issueToken({ userId: user.id, tenantId: user.tenantId, role: user.role }, opts), user };
+  return { token: issueToken({ userId: user.id, tenantId: user.tenantId, role: user.role }, config, opts), user };
 }

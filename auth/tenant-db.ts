@@ -8,18 +8,17 @@
  * consumers, migrations and the admin CLI use it, never a request handler.
  */
 import type { Pool, PoolClient } from 'pg';
+import { isUuid } from '../domain/contracts/identifiers';
 import { createPool, type PoolOptions } from '../db/pool';
 import { inTransaction } from '../db/transaction';
 
 /** The tenant setting the RLS policies read (current_setting('farmiq.tenant_id', true)). */
 export const tenantSetting = 'farmiq.tenant_id';
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Runs `fn` in a transaction scoped to `tenantId`; commits on success, rolls back on a throw. */
 export async function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   // A malformed id would make the policies' ::uuid cast fail every query; refuse it up front.
-  if (!uuidPattern.test(tenantId)) throw new Error(`withTenant needs a tenant uuid, got ${JSON.stringify(tenantId)}`);
+  if (!isUuid(tenantId)) throw new Error(`withTenant needs a tenant uuid, got ${JSON.stringify(tenantId)}`);
   // A transaction-local setting: it ends with the transaction, so a pooled connection never
   // carries one request's tenant into the next.
   return inTransaction(pool, fn, { settings: { [tenantSetting]: tenantId } });

@@ -7,10 +7,13 @@
  * Every token must expire: one without `exp`, or whose lifetime (exp - iat, and exp - now) exceeds
  * AUTH_TOKEN_MAX_TTL (default 24 h), is refused even when its signature is right, and issueToken()
  * refuses to make one.
+ *
+ * The key and the lifetimes come in a TokenConfig that the process edge builds once from the
+ * settings (tokenConfig()); nothing here reads the settings itself.
  */
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { z } from 'zod';
-import { durationSeconds, settings } from '../config/settings';
+import { durationSeconds, type Settings } from '../config/settings';
 import { isRole, type Role } from './roles';
 
 export { roles, hasRole, isRole, type Role } from './roles';
@@ -25,29 +28,32 @@ export interface AuthContext {
   role: Role;
 }
 
+/** What tokens are signed and verified with; tokenConfig() reads it from the settings. */
+export interface TokenConfig {
+  /** AUTH_JWT_SECRET: the HS256 key. */
+  secret: string;
+  /** AUTH_TOKEN_TTL in seconds: the lifetime of a token issued without expiresIn. */
+  lifetimeSeconds: number;
+  /** AUTH_TOKEN_MAX_TTL in seconds: the longest lifetime issued or accepted. */
+  maxLifetimeSeconds: number;
+}
+
+export function tokenConfig(s: Pick<Settings, 'AUTH_JWT_SECRET' | 'AUTH_TOKEN_TTL' | 'AUTH_TOKEN_MAX_TTL'>): TokenConfig {
+  return { secret: s.AUTH_JWT_SECRET, lifetimeSeconds: durationSeconds(s.AUTH_TOKEN_TTL), maxLifetimeSeconds: durationSeconds(s.AUTH_TOKEN_MAX_TTL) };
+}
+
 export interface IssueOptions {
-  /** Seconds, or a duration such as "15m" or "1h"; default AUTH_TOKEN_TTL (1 h); at most the maximum lifetime. */
+  /** Seconds, or a duration such as "15m" or "1h"; default the config's lifetime (AUTH_TOKEN_TTL, 1 h); at most the maximum lifetime. */
   expiresIn?: number | string;
-  /** Signing key; default AUTH_JWT_SECRET. */
-  secret?: string;
-  /** Longest lifetime allowed, in seconds; default AUTH_TOKEN_MAX_TTL. */
-  maxLifetimeSeconds?: number;
 }
 
 export interface VerifyOptions {
-  secret?: string;
   /** Clock for expiry checks, in seconds since the epoch (tests). */
   clockTimestamp?: number;
-  /** Longest lifetime accepted, in seconds; default AUTH_TOKEN_MAX_TTL. */
-  maxLifetimeSeconds?: number;
 }
 
 /** Clock difference tolerated between the machine that issued a token and the one verifying it. */
 const clockSkewSeconds = 60;
-
-function maxLifetime(given: number | undefined): number {
-  return given ?? durationSeconds(settings().AUTH_TOKEN_MAX_TTL);
-}
 
 export type TokenProblem = 'expired' | 'invalid';
 
@@ -68,15 +74,15 @@ const claims = z.object({
   role: z.string().refine(isRole, 'unknown role'),
 });
 
-export function issueToken(ctx: AuthContext, opts: IssueOptions = {}): string {
+export function issueToken(ctx: AuthContext, config: TokenConfig, opts: IssueOptions = {}): string {
   const parsed = claims.safeParse({ sub: ctx.userId, tid: ctx.tenantId, role: ctx.role });
   if (!parsed.success) throw new Error(`cannot issue a token: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   // Seconds as a number: jsonwebtoken reads a bare numeric *string* ("3600") as milliseconds.
-  const lifetime = durationSeconds(opts.expiresIn ?? settings().AUTH_TOKEN_TTL);
-  const max = maxLifetime(opts.maxLifetimeSeconds);
+  const lifetime = durationSeconds(opts.expiresIn ?? config.lifetimeSeconds);
+  const max = config.maxLifetimeSeconds;
   if (!Number.isInteger(lifetime) || lifetime < 1) throw new Error('cannot issue a token: its lifetime must be a whole number of seconds, at least 1');
   if (lifetime > max) throw new Error(`cannot issue a token for ${lifetime} s: the longest lifetime allowed (AUTH_TOKEN_MAX_TTL) is ${max} s`);
-  return jwt.sign({ tid: ctx.tenantId, role: ctx.role }, opts.secret ?? settings().AUTH_JWT_SECRET, {
+  return jwt.sign({ tid: ctx.tenantId, role: ctx.role }, config.secret, {
     algorithm: 'HS256',
     subject: ctx.userId,
     issuer: tokenIssuer,
@@ -86,10 +92,10 @@ export function issueToken(ctx: AuthContext, opts: IssueOptions = {}): string {
 }
 
 /** The AuthContext of a valid token; InvalidTokenError for anything else. */
-export function verifyToken(token: string, opts: VerifyOptions = {}): AuthContext {
+export function verifyToken(token: string, config: TokenConfig, opts: VerifyOptions = {}): AuthContext {
   let payload: string | JwtPayload;
   try {
-    payload = jwt.verify(token, opts.secret ?? settings().AUTH_JWT_SECRET, {
+    payload = jwt.verify(token, config.secret, {
       algorithms: ['HS256'],
       issuer: tokenIssuer,
       audience: tokenAudience,
@@ -100,16 +106,15 @@ export function verifyToken(token: string, opts: VerifyOptions = {}): AuthContex
     throw new InvalidTokenError('invalid', `the token is not valid: ${(err as Error).message}`);
   }
   if (typeof payload === 'string') throw new InvalidTokenError('invalid', 'the token has no claims object');
-  checkLifetime(payload, opts);
+  checkLifetime(payload, config.maxLifetimeSeconds, opts);
   const parsed = claims.safeParse(payload);
   if (!parsed.success) throw new InvalidTokenError('invalid', 'the token lacks a user, tenant or known role');
   return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role };
 }
 
 /** A verified token must expire, within the maximum lifetime, and not claim to be issued in the future. */
-function checkLifetime(payload: JwtPayload, opts: VerifyOptions): void {
+function checkLifetime(payload: JwtPayload, max: number, opts: VerifyOptions): void {
   const now = opts.clockTimestamp ?? Math.floor(Date.now() / 1000);
-  const max = maxLifetime(opts.maxLifetimeSeconds);
   const { exp, iat } = payload;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('invalid', 'the token has no expiry (exp)');
   if (iat !== undefined) {

@@ -33,7 +33,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { createInsightActivities, type InsightActivities } from '../activities/insights/generation';
 import { createInsightNotificationActivities } from '../activities/insights/notification';
 import { createTenant, createUser } from '../auth/admin';
-import { issueToken } from '../auth/tokens';
+import { issueToken, tokenConfig } from '../auth/tokens';
 import { settings } from '../config/settings';
 import { migrate } from '../db/migrate';
 import { errorHandler, notFound } from '../gateways/http/errors';
@@ -368,19 +368,18 @@ export async function benchInsights(opts: InsightsBenchOptions): Promise<void> {
     await Worker.create({ connection: nativeConnection, namespace, taskQueue: queues.floor, workflowBundle, activities: noWorkActivities(real, summary) }),
   ];
   const running = workers.map((w) => w.run());
+  // The bench's own key, with this install's token lifetimes.
+  const tokens = { ...tokenConfig(settings()), secret: jwtSecret };
   const web = express();
   web.use(requestId);
-  web.use(createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.insight, authSecret: jwtSecret, responseTimeoutMs: 60_000 }));
-  web.use(
-    '/floor',
-    createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, authSecret: jwtSecret, responseTimeoutMs: 60_000 }),
-  );
+  web.use(createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.insight, tokens, responseTimeoutMs: 60_000 }));
+  web.use('/floor', createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, tokens, responseTimeoutMs: 60_000 }));
   web.use(notFound);
   web.use(errorHandler(log));
   const server = http.createServer(web);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const token = issueToken({ userId, tenantId, role: 'operator' }, { secret: jwtSecret });
+  const token = issueToken({ userId, tenantId, role: 'operator' }, tokens);
   const runId = Date.now().toString(36);
 
   const generate = async (prefix: string, i: number): Promise<number> => {

@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { ensureTenants } from '../auth/admin';
 import { inTransaction } from '../db/transaction';
 import { newEdgeKeyPair } from '../domain/sync';
 
@@ -25,7 +26,7 @@ export async function provisionEdge(pool: Pool, input: { edgeId: string; tenants
   const tenants = [...new Set(input.tenants.map((t) => tenantIdSchema.parse(t.toLowerCase())))];
   const key = newEdgeKeyPair();
   await inTransaction(pool, async (client) => {
-    await client.query(`INSERT INTO tenants (id, name) SELECT t, 'tenant ' || t FROM unnest($1::uuid[]) AS t ON CONFLICT (id) DO NOTHING`, [tenants]);
+    await ensureTenants(client, tenants);
     const inserted = await client.query(`INSERT INTO edges (edge_id, name, key_id, public_key) VALUES ($1, $2, $3, $4) ON CONFLICT (edge_id) DO NOTHING`, [
       edgeId,
       input.name ?? null,

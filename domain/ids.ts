@@ -6,14 +6,13 @@
  * node:crypto only generates random (v4) UUIDs, so name-based v5 (RFC 4122 §4.3, SHA-1) is here.
  */
 import { createHash } from 'node:crypto';
+import { isUuid } from './contracts/identifiers';
 
 /** FarmIQ's namespace for name-based event ids. Never change it: every derived id would change. */
 export const farmiqEventNamespace = '461f68ec-d4a7-4b95-903a-fd5df14d8bd0';
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function uuidV5(name: string, namespace: string = farmiqEventNamespace): string {
-  if (!uuidPattern.test(namespace)) throw new TypeError(`namespace ${namespace} is not a UUID`);
+  if (!isUuid(namespace)) throw new TypeError(`namespace ${namespace} is not a UUID`);
   const hash = createHash('sha1')
     .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
     .update(name, 'utf8')

@@ -37,6 +37,7 @@ import { DeliveryError, type DeliveryChannel, type OutgoingNotification } from '
 import { DeliveryDispatcher } from './dispatcher';
 import { notificationMetrics } from './metrics';
 import type { NotificationChannel } from './model';
+import { deleteDelivery, recordAttempt, recordEnd, recordQuarantined, recordRetry, scheduleNextAttempt } from './notification-store';
 import { NotificationQueue } from './queue';
 import { deliveryRetryDelayMs, deliveryRetryPolicy, type RetryPolicy } from './retry';
 import { assertNotificationTopology, decodeDeliveryRequest, type DeliveryRequest, type NotificationTopology } from './topology';
@@ -80,14 +81,6 @@ interface LockedNotification {
   /** The notification still has its delivery row (it is deleted when the notification ends). */
   due: boolean;
 }
-
-/** Records one attempt. Only rows edited by hand can already hold it; the newest record wins. */
-const attemptSql = `
-INSERT INTO notification_attempts (tenant_id, notification_id, attempt, channel, started_at, finished_at, outcome, error, retry_delay_ms)
-VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, $7, $8)
-ON CONFLICT (tenant_id, notification_id, attempt) DO UPDATE
-  SET channel = excluded.channel, started_at = excluded.started_at, finished_at = excluded.finished_at,
-      outcome = excluded.outcome, error = excluded.error, retry_delay_ms = excluded.retry_delay_ms`;
 
 export class DeliveryWorker {
   private readonly consumer: QueueConsumer;
@@ -267,12 +260,21 @@ export class DeliveryWorker {
         if (!isDataRefusal(err)) throw err;
       }
     };
-    await tryStep('status', () =>
-      client.query(`UPDATE notifications SET status = 'failed', attempt_count = $2, last_error = $3 WHERE id = $1`, [n.id, attempt, reason]),
-    );
+    await tryStep('status', () => recordQuarantined(client, n.id, attempt, reason));
     // Required: without its delivery row the notification is never dispatched (nor attempted) again.
-    await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
-    await tryStep('attempt', () => client.query(attemptSql, [n.tenant_id, n.id, attempt, n.channel, startedAt, 'failed', reason, null]));
+    await deleteDelivery(client, n.id);
+    await tryStep('attempt', () =>
+      recordAttempt(client, {
+        tenantId: n.tenant_id,
+        notificationId: n.id,
+        attempt,
+        channel: n.channel,
+        startedAt,
+        outcome: 'failed',
+        error: reason,
+        retryDelayMs: null,
+      }),
+    );
     this.opts.log.error(
       { requestId: n.trace_id, notificationId: n.id, tenantId: n.tenant_id, attempt, reason: refusalReason(refusal), err: (refusal as Error).message, kept },
       'the database refused to record a delivery attempt; the notification is quarantined as failed and not dispatched again',
@@ -294,22 +296,22 @@ export class DeliveryWorker {
     const delayMs = outcome === 'retry' ? deliveryRetryDelayMs(attempt, this.policy, this.opts.random) : null;
 
     if (outcome === 'retry') {
-      await client.query(`UPDATE notifications SET attempt_count = $2, last_error = $3 WHERE id = $1`, [n.id, attempt, message]);
-      await client.query(
-        `UPDATE notification_deliveries SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
-          WHERE notification_id = $1`,
-        [n.id, delayMs],
-      );
+      await recordRetry(client, n.id, attempt, message);
+      await scheduleNextAttempt(client, n.id, delayMs);
     } else {
-      await client.query(
-        `UPDATE notifications
-            SET status = $2, attempt_count = $3, last_error = $4, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-          WHERE id = $1`,
-        [n.id, outcome, attempt, message],
-      );
-      await client.query(`DELETE FROM notification_deliveries WHERE notification_id = $1`, [n.id]);
+      await recordEnd(client, n.id, outcome, attempt, message);
+      await deleteDelivery(client, n.id);
     }
-    await client.query(attemptSql, [n.tenant_id, n.id, attempt, n.channel, startedAt, outcome, message, delayMs]);
+    await recordAttempt(client, {
+      tenantId: n.tenant_id,
+      notificationId: n.id,
+      attempt,
+      channel: n.channel,
+      startedAt,
+      outcome,
+      error: message,
+      retryDelayMs: delayMs,
+    });
     return outcome;
   }
 }

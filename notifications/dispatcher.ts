@@ -17,6 +17,7 @@ import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
 import type { Logger } from '../platform/logger';
 import { notificationMetrics } from './metrics';
+import { markDispatched } from './notification-store';
 import type { DeliveryPublisher } from './queue';
 import type { DeliveryRequest } from './topology';
 
@@ -107,13 +108,7 @@ export class DeliveryDispatcher {
         traceId: r.trace_id,
       }));
       await this.opts.publisher.publish(requests);
-      await client.query(
-        `UPDATE notification_deliveries d
-            SET dispatched_attempt = x.attempt, dispatched_at = now()
-           FROM unnest($1::uuid[], $2::int[]) AS x(notification_id, attempt)
-          WHERE d.notification_id = x.notification_id`,
-        [requests.map((r) => r.notificationId), requests.map((r) => r.attempt)],
-      );
+      await markDispatched(client, requests);
       return requests;
     });
     if (dispatched.length === 0) return 0;

@@ -8,7 +8,9 @@ import type { Pool } from 'pg';
 import type { AuthContext } from '../auth/tokens';
 import { withTenant } from '../auth/tenant-db';
 import { hasRole } from '../auth/roles';
-import { notificationColumns, rowToNotification, uuidPattern, type Notification, type NotificationRow } from './model';
+import { isUuid } from '../domain/contracts/identifiers';
+import { notificationColumns, rowToNotification, type Notification, type NotificationRow } from './model';
+import { markAllOwnRead, markAllSharedRead, markOwnRead, markSharedRead, readAtStamp } from './notification-store';
 
 export interface InboxPage {
   items: Notification[];
@@ -41,7 +43,7 @@ export function encodeCursor(n: Pick<Notification, 'createdAt' | 'id'>): string 
 
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !timestampPattern.test(createdAt ?? '') || !uuidPattern.test(id ?? '')) throw new InvalidCursorError();
+  if (extra !== undefined || !timestampPattern.test(createdAt ?? '') || !isUuid(id ?? '')) throw new InvalidCursorError();
   return { createdAt, id };
 }
 
@@ -99,7 +101,7 @@ export async function inbox(pool: Pool, auth: AuthContext, query: InboxQuery = {
  * operator or admin also sees the tenant's other notifications (to follow their delivery).
  */
 export async function getNotification(pool: Pool, auth: AuthContext, id: string): Promise<Notification | undefined> {
-  if (!uuidPattern.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return withTenant(pool, auth.tenantId, async (client) => {
     const r = await client.query<NotificationRow>(
       `SELECT ${notificationColumns}, ${readAtColumn}
@@ -114,28 +116,17 @@ export async function getNotification(pool: Pool, auth: AuthContext, id: string)
 
 /** Marks one in-app notification of the caller's inbox read; undefined if it is not in their inbox. */
 export async function markRead(pool: Pool, auth: AuthContext, id: string): Promise<{ id: string; readAt: string } | undefined> {
-  if (!uuidPattern.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return withTenant(pool, auth.tenantId, async (client) => {
     const found = await client.query<{ user_id: string | null }>(
       `SELECT user_id FROM notifications WHERE tenant_id = $1 AND id = $2 AND channel = 'in_app' AND (user_id = $3 OR user_id IS NULL)`,
       [auth.tenantId, id, auth.userId],
     );
     if (found.rowCount === 0) return undefined;
-    const stamp = `to_char(read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS read_at`;
-    if (found.rows[0].user_id !== null) {
-      const r = await client.query<{ read_at: string }>(
-        `UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE tenant_id = $1 AND id = $2 RETURNING ${stamp}`,
-        [auth.tenantId, id],
-      );
-      return { id, readAt: r.rows[0].read_at };
-    }
-    await client.query(`INSERT INTO notification_reads (tenant_id, notification_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-      auth.tenantId,
-      id,
-      auth.userId,
-    ]);
+    if (found.rows[0].user_id !== null) return { id, readAt: await markOwnRead(client, auth.tenantId, id) };
+    await markSharedRead(client, auth.tenantId, id, auth.userId);
     const r = await client.query<{ read_at: string }>(
-      `SELECT ${stamp} FROM notification_reads WHERE tenant_id = $1 AND notification_id = $2 AND user_id = $3`,
+      `SELECT ${readAtStamp} FROM notification_reads WHERE tenant_id = $1 AND notification_id = $2 AND user_id = $3`,
       [auth.tenantId, id, auth.userId],
     );
     return { id, readAt: r.rows[0].read_at };
@@ -145,18 +136,8 @@ export async function markRead(pool: Pool, auth: AuthContext, id: string): Promi
 /** Marks every unread in-app notification of the caller's inbox read; returns how many. */
 export async function markAllRead(pool: Pool, auth: AuthContext): Promise<number> {
   return withTenant(pool, auth.tenantId, async (client) => {
-    const own = await client.query(
-      `UPDATE notifications SET read_at = now()
-        WHERE tenant_id = $1 AND user_id = $2 AND channel = 'in_app' AND read_at IS NULL`,
-      [auth.tenantId, auth.userId],
-    );
-    const shared = await client.query(
-      `INSERT INTO notification_reads (tenant_id, notification_id, user_id)
-       SELECT n.tenant_id, n.id, $2 FROM notifications n
-        WHERE n.tenant_id = $1 AND n.user_id IS NULL AND n.channel = 'in_app'
-       ON CONFLICT DO NOTHING`,
-      [auth.tenantId, auth.userId],
-    );
-    return (own.rowCount ?? 0) + (shared.rowCount ?? 0);
+    const own = await markAllOwnRead(client, auth.tenantId, auth.userId);
+    const shared = await markAllSharedRead(client, auth.tenantId, auth.userId);
+    return own + shared;
   });
 }

@@ -108,5 +108,3 @@ export function rowToNotification(r: NotificationRow): Notification {
     readAt: r.read_at ?? null,
   };
 }
-
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -23,6 +23,7 @@ import {
   type SendNotificationInput,
 } from './model';
 import { notificationMetrics } from './metrics';
+import { clearFirstDispatch, insertFirstDelivery, insertNotification } from './notification-store';
 import type { DeliveryPublisher } from './queue';
 
 export interface NotificationDeps {
@@ -68,28 +69,17 @@ export async function sendNotification(deps: NotificationDeps, input: SendNotifi
       if (user.rowCount === 0) throw new NotificationError('recipient_not_found', 'no such recipient user in this tenant');
     }
     const inApp = n.channel === 'in_app';
-    const inserted = await client.query<NotificationRow>(
-      `INSERT INTO notifications AS n (tenant_id, user_id, channel, title, body, data, status, idempotency_key, trace_id, sent_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7 = 'sent' THEN now() END)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-       RETURNING ${notificationColumns}`,
-      [n.tenantId, n.recipientUserId, n.channel, n.title, n.body, JSON.stringify(n.data), inApp ? 'sent' : 'queued', n.idempotencyKey, n.traceId],
-    );
-    if (inserted.rowCount === 0) {
+    const row = await insertNotification(client, n, inApp ? 'sent' : 'queued');
+    if (!row) {
       // A concurrent request with the same key committed first.
       const existing = await findByKey(client, n.tenantId, n.idempotencyKey!);
       if (!existing) throw new Error('idempotency key conflict, but no notification holds the key');
       return { row: existing, duplicate: true };
     }
-    const row = inserted.rows[0];
     if (!inApp) {
       // Marked as dispatched (attempt 1) now, so the dispatcher does not publish it a second time
       // while this request publishes it below.
-      await client.query(
-        `INSERT INTO notification_deliveries (tenant_id, notification_id, next_attempt_at, dispatched_attempt, dispatched_at)
-         VALUES ($1, $2, now(), 1, now())`,
-        [n.tenantId, row.id],
-      );
+      await insertFirstDelivery(client, n.tenantId, row.id);
     }
     return { row, duplicate: false };
   });
@@ -117,10 +107,5 @@ export async function sendNotification(deps: NotificationDeps, input: SendNotifi
 }
 
 function handToDispatcher(deps: NotificationDeps, n: Notification): Promise<void> {
-  return withTenant(deps.pool, n.tenantId, async (client) => {
-    await client.query(
-      `UPDATE notification_deliveries SET dispatched_attempt = 0, dispatched_at = NULL WHERE tenant_id = $1 AND notification_id = $2 AND dispatched_attempt = 1`,
-      [n.tenantId, n.id],
-    );
-  });
+  return withTenant(deps.pool, n.tenantId, (client) => clearFirstDispatch(client, n.tenantId, n.id));
 }

@@ -12,6 +12,7 @@ import { Command } from 'commander';
 import { Pool } from 'pg';
 import { createTenant, createUser, issueTokenForUser } from '../auth/admin';
 import { isRole, roles } from '../auth/roles';
+import { tokenConfig } from '../auth/tokens';
 import { settings } from '../config/settings';
 
 async function withPool<T>(url: string | undefined, fn: (pool: Pool) => Promise<T>): Promise<T> {
@@ -67,7 +68,7 @@ token
   .option('--json', 'print JSON')
   .action(async (o: { user: string; expiresIn?: string; json?: boolean }) => {
     const expiresIn = o.expiresIn && /^\d+$/.test(o.expiresIn) ? Number(o.expiresIn) : o.expiresIn;
-    const { token: jwt, user: u } = await withPool(url(), (pool) => issueTokenForUser(pool, o.user, { expiresIn }));
+    const { token: jwt, user: u } = await withPool(url(), (pool) => issueTokenForUser(pool, o.user, tokenConfig(settings()), { expiresIn }));
     print(Boolean(o.json), { token: jwt, user_id: u.id, tenant_id: u.tenantId, role: u.role }, jwt);
   });
 

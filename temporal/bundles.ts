@@ -49,16 +49,32 @@ export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
 }
 
 /**
- * Workflow sources changed after the bundle was built (only in a checkout with sources): the
- * workflows and domain/, where the contracts they bundle live (signals, queries, defaults).
+ * What a workflow bundle is built from, relative to the repository root: the workflows and every
+ * pure module they import as values (the `pure` list of .dependency-cruiser.cjs: domain/ and the
+ * contracts that live in the contexts' homes). A change to any of them makes a bundle stale.
  */
-function newerSources(builtAt: Date): string[] {
-  return ['workflows', 'domain'].flatMap((top) => {
-    const dir = path.join(repoRoot(), top);
+export function bundleSources(): string[] {
+  const root = repoRoot();
+  const trees = ['workflows', 'domain'].flatMap((top) => {
+    const dir = path.join(root, top);
     if (!fs.existsSync(dir)) return [];
     return fs
       .readdirSync(dir, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts') && fs.statSync(path.join(dir, f)).mtime > builtAt)
+      .filter((f) => f.endsWith('.ts'))
       .map((f) => path.join(top, f));
   });
+  const contracts = [
+    'weighvision/session-contract.ts',
+    'sync/sync-contract.ts',
+    'sync/sync-failures.ts',
+    'ingest/rollups-contract.ts',
+    'temporal/workflow-ids.ts',
+    'temporal/search-attributes.ts',
+  ].filter((f) => fs.existsSync(path.join(root, f)));
+  return [...trees, ...contracts];
+}
+
+/** Bundle sources changed after the bundle was built (only in a checkout with sources). */
+function newerSources(builtAt: Date): string[] {
+  return bundleSources().filter((f) => fs.statSync(path.join(repoRoot(), f)).mtime > builtAt);
 }

@@ -5,11 +5,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../sync/sync-contract';
-import {
-  publishTelemetryRollupsWorkflowType,
-  type PublishTelemetryRollupsInput,
-  type PublishTelemetryRollupsWorkflow,
-} from '../domain/telemetry/rollups-contract';
+import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsInput, type PublishTelemetryRollupsWorkflow } from '../ingest/rollups-contract';
 import { syncOutboxRetentionScheduleId, syncOutboxRetentionWorkflowId, telemetryRollupsScheduleId, telemetryRollupsWorkflowId } from './workflow-ids';
 
 export interface TelemetryRollupScheduleConfig {

@@ -22,10 +22,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { isDataRefusal, refusalReason } from '../../db/errors';
-import { farmEventSchema, type TelemetryAggregatedEvent, type RollupWindow } from '../../domain/contracts';
+import { farmEventSchema, type TelemetryAggregatedEvent } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { inSavepoint, inTransaction } from '../../db/transaction';
 import { appendEvents, outboxPriority } from '../../sync/outbox';
+import { markRollupsPublished, selectClosedRollups, type RollupRow } from '../../ingest/telemetry-rollup';
 import { narrowRefusals } from '../../db/narrow';
 import { refusalsAreFinal } from '../failures';
 
@@ -51,49 +52,6 @@ export interface PublishClosedRollupsResult {
   /** The batch was full, so more closed windows may be waiting. */
   hasMore: boolean;
 }
-
-interface RollupRow {
-  tenant_id: string;
-  farm_id: string;
-  barn_id: string;
-  device_id: string;
-  metric: string;
-  bucket_width: RollupWindow;
-  bucket_start: Date;
-  bucket_end: Date;
-  unit: string;
-  reading_count: string; // bigint
-  value_sum: number;
-  value_min: number;
-  value_max: number;
-  revision: number;
-}
-
-const widthInterval = `CASE r.bucket_width WHEN '1m' THEN interval '1 minute' ELSE interval '1 hour' END`;
-
-// `revision > published_revision` matches the partial index telemetry_rollup_unpublished, and the
-// first bucket_start bound (true for every closed window of any width) lets the index scan stop
-// early; the second bound is the exact per-width test. SKIP LOCKED: a row the bridge is updating
-// right now is left for the next run, never waited on.
-const selectClosed = `
-SELECT r.tenant_id, r.farm_id, r.barn_id, r.device_id, r.metric, r.bucket_width, r.bucket_start,
-       r.bucket_start + ${widthInterval} AS bucket_end,
-       r.unit, r.reading_count, r.value_sum, r.value_min, r.value_max, r.revision
-FROM telemetry_rollup r
-WHERE r.revision > r.published_revision
-  AND r.bucket_start <= now() - make_interval(secs => $1) - interval '1 minute'
-  AND r.bucket_start + ${widthInterval} <= now() - make_interval(secs => $1)
-ORDER BY r.bucket_start
-LIMIT $2
-FOR UPDATE OF r SKIP LOCKED`;
-
-const markPublished = `
-UPDATE telemetry_rollup r SET published_revision = k.revision
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[])
-  AS k(tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start, revision)
-WHERE r.tenant_id = k.tenant_id AND r.farm_id = k.farm_id AND r.barn_id = k.barn_id
-  AND r.device_id = k.device_id AND r.metric = k.metric AND r.bucket_width = k.bucket_width
-  AND r.bucket_start = k.bucket_start`;
 
 /** The event a closed window becomes. Pure: the same row and revision always give the same event. */
 export function rollupEvent(row: RollupRow, traceId: string): TelemetryAggregatedEvent {
@@ -147,19 +105,6 @@ interface Window {
   event?: TelemetryAggregatedEvent;
 }
 
-function markParams(rows: readonly RollupRow[]): unknown[] {
-  return [
-    rows.map((r) => r.tenant_id),
-    rows.map((r) => r.farm_id),
-    rows.map((r) => r.barn_id),
-    rows.map((r) => r.device_id),
-    rows.map((r) => r.metric),
-    rows.map((r) => r.bucket_width),
-    rows.map((r) => r.bucket_start),
-    rows.map((r) => r.revision),
-  ];
-}
-
 /** Appends the windows' events and marks the windows published; returns the events appended. */
 async function writeWindows(client: PoolClient, windows: readonly Window[]): Promise<number> {
   const events = windows.flatMap((w) => (w.event ? [w.event] : []));
@@ -175,7 +120,11 @@ async function writeWindows(client: PoolClient, windows: readonly Window[]): Pro
       priority: outboxPriority.normal,
     })),
   );
-  if (windows.length > 0) await client.query(markPublished, markParams(windows.map((w) => w.row)));
+  if (windows.length > 0)
+    await markRollupsPublished(
+      client,
+      windows.map((w) => w.row),
+    );
   return events.length;
 }
 
@@ -185,7 +134,7 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
     for (const { item, err } of refused) {
       let marked = true;
       try {
-        await inSavepoint(client, () => client.query(markPublished, markParams([item.row])));
+        await inSavepoint(client, () => markRollupsPublished(client, [item.row]));
       } catch (markErr) {
         if (!isDataRefusal(markErr)) throw markErr;
         marked = false;
@@ -213,7 +162,7 @@ export function createRollupActivities({ pool, edgeId }: { pool: Pool; edgeId: s
         const { result, selected } = await inTransaction(
           pool,
           async (client) => {
-            const { rows } = await client.query<RollupRow>(selectClosed, [graceSeconds, limit]);
+            const rows = await selectClosedRollups(client, graceSeconds, limit);
 
             const windows: Window[] = [];
             let invalid = 0;

@@ -6,6 +6,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import { isDatabaseUnavailable } from '../../db/errors';
+import { isUuid } from '../../domain/contracts/identifiers';
 import { TransientError } from '../../messaging/consumer';
 
 export interface DeadLetter {
@@ -21,8 +22,7 @@ export interface DeadLetter {
   traceId: string | null;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const asUuid = (v: unknown): string | null => (typeof v === 'string' && uuidPattern.test(v) ? v : null);
+const asUuid = (v: unknown): string | null => (typeof v === 'string' && isUuid(v) ? v : null);
 const asText = (v: unknown, max = 256): string | null => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : null);
 
 function headersJson(msg: ConsumeMessage): string | null {

@@ -11,6 +11,8 @@
  * fails its batch; a broken request is refused as a whole with an IngestionError. An event the
  * contract accepts but the database refuses (SQLSTATE class 22/23/54) is narrowed out by halving
  * the insert and rejected alone as `storage_refused:<SQLSTATE>`; the rest still commits.
+ *
+ * The statement itself is in ingestion-outbox.ts, the one writer of both tables.
  */
 import type { Pool } from 'pg';
 import { isDatabaseUnavailable, refusalReason } from '../../db/errors';
@@ -22,6 +24,7 @@ import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
 import { ingestionMetrics } from '../metrics';
 import { EdgeAuthenticator, type AuthenticatedEdge, type SignedRequest } from './edge-auth';
 import { IngestionError, unavailable } from './errors';
+import { storeFreshEvents } from './ingestion-outbox';
 
 /** What ingestion needs of the relay: a hint that new rows are waiting. */
 export interface OutboxNudge {
@@ -46,24 +49,6 @@ interface Candidate {
 }
 
 const syncable = new Set<string>(syncableEventTypes);
-
-// ORDER BY n keeps outbox ids in request order, so the relay publishes a batch in the order sent.
-const storeSql = `
-WITH incoming AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
-    WITH ORDINALITY AS t(tenant_id, event_id, event_type, routing_key, envelope, trace_id, n)
-), deduped AS (
-  INSERT INTO ingestion_dedupe (tenant_id, event_id, edge_id, event_type)
-  SELECT tenant_id, event_id, $7, event_type FROM incoming
-  ON CONFLICT DO NOTHING
-  RETURNING tenant_id, event_id
-)
-INSERT INTO ingestion_outbox (tenant_id, event_id, routing_key, envelope, trace_id, request_id, edge_id)
-SELECT i.tenant_id, i.event_id, i.routing_key, i.envelope, i.trace_id, $8, $7
-FROM incoming i JOIN deduped d ON d.tenant_id = i.tenant_id AND d.event_id = i.event_id
-ORDER BY i.n
-ON CONFLICT DO NOTHING
-RETURNING tenant_id::text, event_id::text`;
 
 const utf8Bom = '\ufeff';
 
@@ -119,17 +104,15 @@ export class BatchIngestion {
   private async store(candidates: Candidate[], edge: AuthenticatedEdge, requestId: string, refused: Map<Candidate, string>): Promise<Set<string>> {
     const fresh = new Set<string>();
     const insert = async (part: readonly Candidate[]) => {
-      const events = part.map((c) => c.event);
-      const { rows } = await this.deps.pool.query<{ tenant_id: string; event_id: string }>(storeSql, [
-        events.map((e) => e.tenant_id),
-        events.map((e) => e.event_id),
-        events.map((e) => e.event_type),
-        events.map((e) => eventCatalog[e.event_type].routingKey),
-        events.map((e) => JSON.stringify(e)),
-        events.map((e) => e.trace_id),
-        edge.edgeId,
-        requestId,
-      ]);
+      const events = part.map(({ event: e }) => ({
+        tenantId: e.tenant_id,
+        eventId: e.event_id,
+        eventType: e.event_type,
+        routingKey: eventCatalog[e.event_type].routingKey,
+        envelope: JSON.stringify(e),
+        traceId: e.trace_id,
+      }));
+      const rows = await storeFreshEvents(this.deps.pool, events, edge.edgeId, requestId);
       for (const r of rows) fresh.add(eventKey(r.tenant_id, r.event_id));
       return rows.length;
     };

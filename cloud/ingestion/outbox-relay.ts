@@ -13,7 +13,8 @@
  * round picks them up.
  *
  * Rounds are triggered by a nudge after each committed ingestion batch (latency) and by a periodic
- * sweep (rows left by a crash, a broker outage or another process's nudge).
+ * sweep (rows left by a crash, a broker outage or another process's nudge). The SQL on the table is
+ * in ingestion-outbox.ts.
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../../db/transaction';
@@ -23,6 +24,7 @@ import { ConfirmPublisher, type OutgoingMessage } from '../../messaging/publishe
 import { assertTopology, type TopologyNames } from '../../messaging/topology';
 import { relayMetrics } from '../metrics';
 import type { OutboxNudge } from './batch-ingestion';
+import { claimUnpublished, deletePublished, markPublished, pruneOldPublished, recordFailure, type OutboxRow } from './ingestion-outbox';
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -41,42 +43,6 @@ export interface OutboxRelayOptions {
   pruneEveryMs?: number;
   confirmTimeoutMs?: number;
 }
-
-interface OutboxRow {
-  id: string;
-  tenant_id: string;
-  event_id: string;
-  event_type: string | null;
-  routing_key: string;
-  envelope: string;
-  trace_id: string | null;
-  request_id: string | null;
-  edge_id: string;
-}
-
-// ORDER BY ingestion_outbox.id, the column: a bare `id` would name the output column `id::text`,
-// which sorted the rows as text (id 10 before 9) and, unable to use ingestion_outbox_unpublished,
-// read and sorted every unpublished row (envelopes included, spilling to disk) on every round: with
-// a backlog of 100,000 rows a round took 300 ms and the relay fell to a third of the ingestion rate
-// (bench/sync.ts).
-const claimSql = `
-SELECT id::text, tenant_id::text, event_id::text, envelope->>'event_type' AS event_type, routing_key,
-       envelope::text AS envelope, trace_id, request_id, edge_id
-FROM ingestion_outbox
-WHERE published_at IS NULL
-ORDER BY ingestion_outbox.id
-LIMIT $1
-FOR UPDATE SKIP LOCKED`;
-
-const markSql = `UPDATE ingestion_outbox SET published_at = now(), attempt_count = attempt_count + 1, last_error = NULL WHERE id = ANY($1::bigint[])`;
-const deleteSql = `DELETE FROM ingestion_outbox WHERE id = ANY($1::bigint[])`;
-const failSql = `UPDATE ingestion_outbox SET attempt_count = attempt_count + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
-const pruneSql = `
-DELETE FROM ingestion_outbox WHERE id IN (
-  SELECT id FROM ingestion_outbox
-  WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)
-  ORDER BY published_at
-  LIMIT $2)`;
 
 /** The RabbitMQ message of an outbox row: the envelope as body, ids and trace in the headers. */
 export function messageOf(row: OutboxRow): OutgoingMessage {
@@ -177,15 +143,19 @@ export class OutboxRelay implements OutboxNudge {
     let claimed: OutboxRow[] = [];
     try {
       const published = await inTransaction(this.opts.pool, async (client) => {
-        claimed = (await client.query<OutboxRow>(claimSql, [this.batchSize])).rows;
+        claimed = await claimUnpublished(client, this.batchSize);
         if (claimed.length === 0) return undefined;
         const { unroutable } = await this.publisher.publish(claimed.map(messageOf));
         const bad = new Set(unroutable);
         const publishedIds = claimed.filter((_, i) => !bad.has(i)).map((r) => r.id);
-        await client.query(this.opts.retentionHours === 0 ? deleteSql : markSql, [publishedIds]);
+        await (this.opts.retentionHours === 0 ? deletePublished : markPublished)(client, publishedIds);
         if (bad.size > 0) {
           const rows = claimed.filter((_, i) => bad.has(i));
-          await client.query(failSql, [rows.map((r) => r.id), 'unroutable: no queue is bound for the routing key']);
+          await recordFailure(
+            client,
+            rows.map((r) => r.id),
+            'unroutable: no queue is bound for the routing key',
+          );
           for (const r of rows) relayMetrics.unroutable.inc({ routing_key: r.routing_key });
           this.opts.log.error(
             { rows: rows.length, routingKeys: [...new Set(rows.map((r) => r.routing_key))] },
@@ -217,7 +187,11 @@ export class OutboxRelay implements OutboxNudge {
     this.failing = true;
     if (claimed.length > 0) {
       // Best effort, outside the rolled-back transaction: shows an operator why rows are waiting.
-      this.opts.pool.query(failSql, [claimed.map((r) => r.id), err.message.slice(0, 500)]).catch(() => {});
+      recordFailure(
+        this.opts.pool,
+        claimed.map((r) => r.id),
+        err.message.slice(0, 500),
+      ).catch(() => {});
     }
   }
 
@@ -235,9 +209,9 @@ export class OutboxRelay implements OutboxNudge {
     try {
       let pruned = 0;
       for (;;) {
-        const r = await this.opts.pool.query(pruneSql, [retentionHours * 3600, 10_000]);
-        pruned += r.rowCount ?? 0;
-        if ((r.rowCount ?? 0) < 10_000 || this.stopped) break;
+        const n = await pruneOldPublished(this.opts.pool, retentionHours * 3600, 10_000);
+        pruned += n;
+        if (n < 10_000 || this.stopped) break;
       }
       if (pruned > 0) {
         relayMetrics.pruned.inc(pruned);

@@ -11,7 +11,7 @@
  * Edge batch ingestion authenticates edges by request signature and is mounted outside these.
  */
 import type { Request, RequestHandler } from 'express';
-import { hasRole, InvalidTokenError, verifyToken, type AuthContext, type Role } from '../../auth/tokens';
+import { hasRole, InvalidTokenError, verifyToken, type AuthContext, type Role, type TokenConfig } from '../../auth/tokens';
 import { HttpError } from './errors';
 
 declare global {
@@ -24,19 +24,17 @@ declare global {
   }
 }
 
-export interface RequireUserOptions {
-  /** Verification key; default AUTH_JWT_SECRET (tests pass their own). */
-  secret?: string;
-}
-
 const bearer = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i;
 
 function unauthenticated(message: string): HttpError {
   return new HttpError(401, 'unauthenticated', message);
 }
 
-/** Verifies the bearer token and sets req.auth; 401 unauthenticated without a valid one. */
-export function requireUser(opts: RequireUserOptions = {}): RequestHandler {
+/**
+ * Verifies the bearer token with `tokens` (the process's tokenConfig(); tests pass their own key)
+ * and sets req.auth; 401 unauthenticated without a valid one.
+ */
+export function requireUser(tokens: TokenConfig): RequestHandler {
   return (req, res, next) => {
     const header = req.get('authorization');
     const match = header ? bearer.exec(header) : null;
@@ -45,7 +43,7 @@ export function requireUser(opts: RequireUserOptions = {}): RequestHandler {
       return next(unauthenticated('send a dashboard token as "Authorization: Bearer <token>"'));
     }
     try {
-      req.auth = verifyToken(match[1], { secret: opts.secret });
+      req.auth = verifyToken(match[1], tokens);
     } catch (err) {
       if (!(err instanceof InvalidTokenError)) return next(err);
       res.setHeader('www-authenticate', `Bearer realm="farmiq", error="invalid_token"`);

@@ -13,6 +13,7 @@
  */
 import express, { type Express, type Router } from 'express';
 import type { Pool } from 'pg';
+import { tokenConfig, type TokenConfig } from '../../auth/tokens';
 import { settings, type Settings } from '../../config/settings';
 import type { InsightWriter } from '../../insights/llm/writer';
 import { llmWriterFromSettings } from '../../insights/services';
@@ -40,6 +41,8 @@ export interface CloudHttpConfig {
   insightResponseTimeoutMs: number;
   /** The LLM writer of the LLM_* settings; null: the template writer. */
   llm: InsightWriter | null;
+  /** AUTH_JWT_SECRET, AUTH_TOKEN_TTL, AUTH_TOKEN_MAX_TTL: how dashboard tokens verify. */
+  tokens: TokenConfig;
 }
 
 export function cloudHttpConfig(s: Settings): CloudHttpConfig {
@@ -48,6 +51,7 @@ export function cloudHttpConfig(s: Settings): CloudHttpConfig {
     taskQueue: s.CLOUD_TASK_QUEUE,
     insightResponseTimeoutMs: s.INSIGHT_RESPONSE_TIMEOUT_MS,
     llm: llmWriterFromSettings(s),
+    tokens: tokenConfig(s),
   };
 }
 
@@ -67,7 +71,7 @@ export interface CloudAppDeps {
   temporalClient: Client;
   /** Extra /health checks (e.g. the outbox relay, RabbitMQ). */
   healthChecks?: Record<string, () => Promise<CheckResult> | CheckResult>;
-  /** Verification key of dashboard tokens; default AUTH_JWT_SECRET. */
+  /** Verification key of dashboard tokens instead of config.tokens.secret (AUTH_JWT_SECRET); tests pass their own. */
   jwtSecret?: string;
   log?: Logger;
   phase?: () => Phase;
@@ -78,6 +82,7 @@ export interface CloudAppDeps {
 export function createCloudApp(deps: CloudAppDeps): Express {
   const { pool, tenantPool, log = logger('cloud-http'), phase } = deps;
   const config = deps.config ?? cloudHttpConfig(settings());
+  const tokens: TokenConfig = { ...config.tokens, secret: deps.jwtSecret ?? config.tokens.secret };
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
@@ -108,11 +113,11 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
   // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
   // token, not a user token.
-  app.use(createMlRouter({ log, serviceToken: config.serviceToken, jwtSecret: deps.jwtSecret }));
-  app.use(createLlmRouter({ log, serviceToken: config.serviceToken, jwtSecret: deps.jwtSecret, llm: config.llm }));
+  app.use(createMlRouter({ log, serviceToken: config.serviceToken, tokens }));
+  app.use(createLlmRouter({ log, serviceToken: config.serviceToken, tokens, llm: config.llm }));
 
   // ── 3. dashboard: a valid user token from here on ─────────────────────────────────────────
-  app.use(requireUser({ secret: deps.jwtSecret }));
+  app.use(requireUser(tokens));
   // Every dashboard body is UTF-8 JSON: another charset is 415 before any router reads it.
   app.use(utf8Only());
   app.use(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
@@ -123,7 +128,7 @@ export function createCloudApp(deps: CloudAppDeps): Express {
       log,
       taskQueue: config.taskQueue,
       responseTimeoutMs: config.insightResponseTimeoutMs,
-      authSecret: deps.jwtSecret,
+      tokens,
     }),
   );
   // More dashboard routers mount here: each route's requireRole() first, any tenant named in a

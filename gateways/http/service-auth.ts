@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { verifyToken } from '../../auth/tokens';
+import { verifyToken, type TokenConfig } from '../../auth/tokens';
 import type { Logger } from '../../platform/logger';
 import { HttpError, requestErrorOf, sendError } from './errors';
 
@@ -13,8 +13,8 @@ export interface InternalRouterDeps {
   log: Logger;
   /** INTERNAL_SERVICE_TOKEN: the bearer token callers must present. */
   serviceToken: string;
-  /** Verification key of dashboard tokens (to tell a user's token, 403, from none, 401); default AUTH_JWT_SECRET. */
-  jwtSecret?: string;
+  /** How dashboard tokens verify (to tell a user's token, 403, from none, 401): the process's tokenConfig(). */
+  tokens: TokenConfig;
 }
 
 /**
@@ -22,13 +22,13 @@ export interface InternalRouterDeps {
  * constant time). A valid dashboard token is 403 forbidden (a user, but not a service); anything
  * else is 401 unauthenticated.
  */
-export function requireServiceToken(token: string, opts: { jwtSecret?: string } = {}): RequestHandler {
+export function requireServiceToken(token: string, tokens: TokenConfig): RequestHandler {
   const expected = Buffer.from(token, 'utf8');
   return (req, res, next) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     const given = m ? Buffer.from(m[1], 'utf8') : Buffer.alloc(0);
     if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    if (m && isDashboardToken(m[1], opts.jwtSecret)) {
+    if (m && isDashboardToken(m[1], tokens)) {
       return sendError(res, new HttpError(403, 'forbidden', 'this internal endpoint is for FarmIQ services, not dashboard users'));
     }
     res.setHeader('www-authenticate', 'Bearer realm="farmiq-internal"');
@@ -36,9 +36,9 @@ export function requireServiceToken(token: string, opts: { jwtSecret?: string } 
   };
 }
 
-function isDashboardToken(token: string, secret?: string): boolean {
+function isDashboardToken(token: string, tokens: TokenConfig): boolean {
   try {
-    verifyToken(token, { secret });
+    verifyToken(token, tokens);
     return true;
   } catch {
     return false;

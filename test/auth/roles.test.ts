@@ -10,7 +10,7 @@ import { issueToken } from '../../auth/tokens';
 import { assertTenant, requireRole, requireTenantParam, requireUser } from '../../gateways/http/auth-middleware';
 import { errorHandler } from '../../gateways/http/errors';
 import { logger } from '../../platform/logger';
-import { call, listen, testJwtSecret } from './support';
+import { call, listen, testTokens } from './support';
 
 const expected: Record<Role, Record<Role, boolean>> = {
   viewer: { viewer: true, operator: false, admin: false },
@@ -27,11 +27,11 @@ describe('requireRole / requireTenantParam / assertTenant over HTTP', () => {
   const tenantA = randomUUID();
   const tenantB = randomUUID();
   let server: Awaited<ReturnType<typeof listen>>;
-  const token = (role: Role, tenantId = tenantA) => issueToken({ userId: randomUUID(), tenantId, role }, { secret: testJwtSecret });
+  const token = (role: Role, tenantId = tenantA) => issueToken({ userId: randomUUID(), tenantId, role }, testTokens);
 
   beforeAll(async () => {
     const app = express();
-    app.use(requireUser({ secret: testJwtSecret }));
+    app.use(requireUser(testTokens));
     for (const need of roles) app.post(`/needs/${need}`, requireRole(need), (_req, res) => void res.json({ ok: true }));
     app.get('/tenants/:tenantId/things', requireTenantParam(), (_req, res) => void res.json({ ok: true }));
     app.post('/things', express.json(), requireRole('operator'), (req, res) => {

@@ -10,10 +10,14 @@ import type { Express } from 'express';
 import { Pool } from 'pg';
 import { createTenant, createUser } from '../../auth/admin';
 import type { Role } from '../../auth/roles';
-import { issueToken } from '../../auth/tokens';
+import { issueToken, tokenConfig, type TokenConfig } from '../../auth/tokens';
+import { settings } from '../../config/settings';
 import { testCloudAppDatabaseUrl, testCloudDatabaseUrl } from '../support/stack';
 
 export const testJwtSecret = 'farmiq-test-secret-for-dashboard-tokens';
+
+/** This install's token lifetimes (AUTH_TOKEN_TTL, AUTH_TOKEN_MAX_TTL) with the tests' own key. */
+export const testTokens: TokenConfig = { ...tokenConfig(settings()), secret: testJwtSecret };
 
 /** The test database as farmiq_app (RLS applies) — same server and database, other role. */
 export { testCloudAppDatabaseUrl };
@@ -48,7 +52,7 @@ export async function seedTenant(owner: Pool, label: string): Promise<TestTenant
   for (const role of ['viewer', 'operator', 'admin'] as const) {
     const email = `${role}-${suffix}@${label.toLowerCase().replace(/[^a-z0-9]/g, '')}.example`;
     const u = await createUser(owner, { tenantId: tenant.id, email, role, displayName: `${label} ${role}` });
-    users[role] = { id: u.id, email, role, token: issueToken({ userId: u.id, tenantId: tenant.id, role }, { secret: testJwtSecret }) };
+    users[role] = { id: u.id, email, role, token: issueToken({ userId: u.id, tenantId: tenant.id, role }, testTokens) };
   }
   return { id: tenant.id, name: tenant.name, ...users };
 }

@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import { verifyPassword } from '../../auth/passwords';
 import { verifyToken } from '../../auth/tokens';
 import { repoRoot, testCloudDatabaseUrl } from '../support/stack';
-import { ownerPool, testJwtSecret } from './support';
+import { ownerPool, testJwtSecret, testTokens } from './support';
 
 const run = promisify(execFile);
 
@@ -55,7 +55,7 @@ test('tenant create → user create (first admin) → token issue', async () => 
   expect(await verifyPassword('wrong horse battery', stored.rows[0].password_hash)).toBe(false);
 
   const token = await cli('token', 'issue', '--user', created.user_id, '--expires-in', '15m');
-  expect(verifyToken(token, { secret: testJwtSecret })).toEqual({ userId: created.user_id, tenantId, role: 'admin' });
+  expect(verifyToken(token, testTokens)).toEqual({ userId: created.user_id, tenantId, role: 'admin' });
 });
 
 test('refusals: unknown role, unknown tenant, unknown user, a second user with the same email', async () => {

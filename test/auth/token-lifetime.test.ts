@@ -15,7 +15,7 @@ import { durationSeconds, loadSettings, settings } from '../../config/settings';
 import { createCloudApp } from '../../gateways/http/cloud-app';
 import type { DeliveryPublisher } from '../../notifications/queue';
 import { logger } from '../../platform/logger';
-import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant, type TestUser } from './support';
+import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, testTokens, type TestTenant, type TestUser } from './support';
 
 const log = logger('test-token-lifetime');
 const notUsed = new Proxy(
@@ -115,14 +115,14 @@ describe('issuing', () => {
   const ctx = () => ({ userId: a.viewer.id, tenantId: a.id, role: 'viewer' as const });
 
   test('issueToken refuses a lifetime beyond the maximum, and its tokens carry exp within it', () => {
-    expect(() => issueToken(ctx(), { secret: testJwtSecret, expiresIn: '25h' })).toThrow(/AUTH_TOKEN_MAX_TTL/);
-    expect(() => issueToken(ctx(), { secret: testJwtSecret, expiresIn: 2 * hour, maxLifetimeSeconds: hour })).toThrow(/longest lifetime/);
-    const p = jwt.decode(issueToken(ctx(), { secret: testJwtSecret, expiresIn: '24h' })) as { iat: number; exp: number };
+    expect(() => issueToken(ctx(), testTokens, { expiresIn: '25h' })).toThrow(/AUTH_TOKEN_MAX_TTL/);
+    expect(() => issueToken(ctx(), { ...testTokens, maxLifetimeSeconds: hour }, { expiresIn: 2 * hour })).toThrow(/longest lifetime/);
+    const p = jwt.decode(issueToken(ctx(), testTokens, { expiresIn: '24h' })) as { iat: number; exp: number };
     expect(p.exp - p.iat).toBe(24 * hour);
   });
 
   test('a bare number of seconds is seconds (jsonwebtoken alone would read "3600" as milliseconds)', () => {
-    const p = jwt.decode(issueToken(ctx(), { secret: testJwtSecret, expiresIn: '3600' })) as { iat: number; exp: number };
+    const p = jwt.decode(issueToken(ctx(), testTokens, { expiresIn: '3600' })) as { iat: number; exp: number };
     expect(p.exp - p.iat).toBe(3600);
   });
 

@@ -6,18 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import jwt, { type SignOptions } from 'jsonwebtoken';
-import { InvalidTokenError, issueToken, tokenAudience, tokenIssuer, verifyToken, type AuthContext } from '../../auth/tokens';
+import { InvalidTokenError, issueToken, tokenAudience, tokenIssuer, verifyToken, type AuthContext, type VerifyOptions } from '../../auth/tokens';
 import { requireUser } from '../../gateways/http/auth-middleware';
 import { errorHandler } from '../../gateways/http/errors';
 import { logger } from '../../platform/logger';
-import { call, listen, testJwtSecret } from './support';
+import { call, listen, testJwtSecret, testTokens } from './support';
 
 const ctx: AuthContext = { userId: randomUUID(), tenantId: randomUUID(), role: 'operator' };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function problemOf(token: string, opts: Parameters<typeof verifyToken>[1] = { secret: testJwtSecret }): string {
+function problemOf(token: string, opts: VerifyOptions = {}): string {
   try {
-    verifyToken(token, opts);
+    verifyToken(token, testTokens, opts);
     return 'valid';
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidTokenError);
@@ -39,27 +39,27 @@ function handMade(claims: Record<string, unknown>, opts: SignOptions = {}, secre
 
 describe('issueToken / verifyToken', () => {
   test('a token verifies to the user, tenant and role it was issued for, HS256, with issuer and audience', () => {
-    const token = issueToken(ctx, { secret: testJwtSecret });
-    expect(verifyToken(token, { secret: testJwtSecret })).toEqual(ctx);
+    const token = issueToken(ctx, testTokens);
+    expect(verifyToken(token, testTokens)).toEqual(ctx);
     const decoded = jwt.decode(token, { complete: true }) as unknown as { header: { alg: string }; payload: Record<string, unknown> };
     expect(decoded.header.alg).toBe('HS256');
     expect(decoded.payload).toMatchObject({ sub: ctx.userId, tid: ctx.tenantId, role: 'operator', iss: 'farmiq', aud: 'farmiq-dashboard' });
   });
 
   test('the default lifetime is one hour', () => {
-    const token = issueToken(ctx, { secret: testJwtSecret });
+    const token = issueToken(ctx, testTokens);
     const p = jwt.decode(token) as { iat: number; exp: number };
     expect(p.exp - p.iat).toBe(3600);
   });
 
   test('an expired token is refused as expired', () => {
-    const token = issueToken(ctx, { secret: testJwtSecret, expiresIn: 60 });
-    expect(problemOf(token, { secret: testJwtSecret, clockTimestamp: nowSeconds() + 61 })).toBe('expired');
-    expect(problemOf(token, { secret: testJwtSecret, clockTimestamp: nowSeconds() + 30 })).toBe('valid');
+    const token = issueToken(ctx, testTokens, { expiresIn: 60 });
+    expect(problemOf(token, { clockTimestamp: nowSeconds() + 61 })).toBe('expired');
+    expect(problemOf(token, { clockTimestamp: nowSeconds() + 30 })).toBe('valid');
   });
 
   test.each([
-    ['another key', () => issueToken(ctx, { secret: 'another-secret-of-sufficient-length' })],
+    ['another key', () => issueToken(ctx, { ...testTokens, secret: 'another-secret-of-sufficient-length' })],
     ['another audience', () => handMade({}, { audience: 'farmiq-edge' })],
     ['another issuer', () => handMade({}, { issuer: 'someone-else' })],
     [
@@ -79,7 +79,7 @@ describe('issueToken / verifyToken', () => {
     [
       'a payload changed after signing (viewer → admin)',
       () => {
-        const [h, p, s] = issueToken({ ...ctx, role: 'viewer' }, { secret: testJwtSecret }).split('.');
+        const [h, p, s] = issueToken({ ...ctx, role: 'viewer' }, testTokens).split('.');
         const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
         return [h, Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url'), s].join('.');
       },
@@ -90,8 +90,8 @@ describe('issueToken / verifyToken', () => {
   });
 
   test('issueToken refuses a context that is not a user, a tenant and a role', () => {
-    expect(() => issueToken({ ...ctx, tenantId: 'b' }, { secret: testJwtSecret })).toThrow(/tid/);
-    expect(() => issueToken({ ...ctx, role: 'root' as never }, { secret: testJwtSecret })).toThrow(/role/);
+    expect(() => issueToken({ ...ctx, tenantId: 'b' }, testTokens)).toThrow(/tid/);
+    expect(() => issueToken({ ...ctx, role: 'root' as never }, testTokens)).toThrow(/role/);
   });
 });
 
@@ -100,7 +100,7 @@ describe('requireUser()', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.get('/who', requireUser({ secret: testJwtSecret }), (req, res) => {
+    app.get('/who', requireUser(testTokens), (req, res) => {
       res.json(req.auth);
     });
     app.use(errorHandler(logger('test')));
@@ -109,7 +109,7 @@ describe('requireUser()', () => {
   afterAll(() => server.close());
 
   test('a valid bearer token reaches the handler with req.auth set', async () => {
-    const r = await call(server.url, 'GET', '/who', { token: issueToken(ctx, { secret: testJwtSecret }) });
+    const r = await call(server.url, 'GET', '/who', { token: issueToken(ctx, testTokens) });
     expect(r.status).toBe(200);
     expect(r.body).toEqual(ctx);
   });
@@ -119,7 +119,7 @@ describe('requireUser()', () => {
     ['a Basic header', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
     ['an empty bearer', { authorization: 'Bearer ' }],
     ['an expired token', { authorization: `Bearer ${handMade({}, { expiresIn: -10 })}` }],
-    ['a token signed with another key', { authorization: `Bearer ${issueToken(ctx, { secret: 'another-secret-of-sufficient-length' })}` }],
+    ['a token signed with another key', { authorization: `Bearer ${issueToken(ctx, { ...testTokens, secret: 'another-secret-of-sufficient-length' })}` }],
     ['a token for another audience', { authorization: `Bearer ${handMade({}, { audience: 'farmiq-edge' })}` }],
   ])('%s → 401 unauthenticated', async (_name, headers) => {
     const r = await call(server.url, 'GET', '/who', { headers });

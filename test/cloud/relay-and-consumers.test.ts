@@ -22,19 +22,8 @@ import { consumerServiceList } from '../../cloud/consumers/services';
 import { consumerMetrics } from '../../cloud/metrics';
 import { testCloudDatabaseUrl } from '../support/stack';
 import { deleteTestTopology, rabbitmqctl, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';
-import {
-  batchOf,
-  cleanupTenants,
-  edgeEvent,
-  eventually,
-  newEdge,
-  postSigned,
-  resultsOf,
-  silentLog,
-  startIngestionServer,
-  type TestEdge,
-  type TestServer,
-} from './support';
+import { batchOf, cleanupTenants, edgeEvent, newEdge, postSigned, resultsOf, silentLog, startIngestionServer, type TestEdge, type TestServer } from './support';
+import { until } from '../support/until';
 
 const deliveryLimit = 3;
 const names = topologyNames(testTopologyPrefix('pipeline'));
@@ -86,7 +75,7 @@ beforeAll(async () => {
   consumers = new CloudConsumers({ pool, connection: consumerConnection, names, deliveryLimit, log: silentLog, prefetch: 200, batchMax: 100 });
   relay.start();
   consumers.start();
-  await eventually(async () => Object.values(consumers.status()).every(Boolean), 30_000, 'every consumer subscribed');
+  await until('every consumer subscribed', 30_000, async () => Object.values(consumers.status()).every(Boolean));
   server = await startIngestionServer({ pool, relay });
   edge = await newEdge(pool, tenants);
 });
@@ -233,10 +222,10 @@ describe('accepted events reach their tables exactly once', () => {
     await post([...weights, rollupV2]);
     await post([created, rollupV1, feed, media, inference, acked]);
 
-    await eventually(
-      async () => (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1')) === expectedDedupeRows(all),
-      30_000,
+    await until(
       'all events consumed',
+      30_000,
+      async () => (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1')) === expectedDedupeRows(all),
     );
     const s = await snapshot();
     expect(s).toEqual({
@@ -290,14 +279,14 @@ describe('accepted events reach their tables exactly once', () => {
       [events[i], events[j]] = [events[j], events[i]];
     }
     for (let i = 0; i < events.length; i += 30) await post(events.slice(i, i + 30));
-    await eventually(
+    await until(
+      'all session events consumed',
+      30_000,
       async () =>
         (await count('SELECT count(*) AS n FROM consumer_dedupe WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])', [
           tenant,
           events.map((e) => e.event_id),
         ])) === expectedDedupeRows(events),
-      30_000,
-      'all session events consumed',
     );
     const { rows } = await pool.query(
       `SELECT session_id, status, reading_count, weight_kg::float8 AS weight_kg, vision_weight_kg::float8 AS vision_weight_kg, image_count
@@ -328,7 +317,7 @@ describe('accepted events reach their tables exactly once', () => {
     ]);
     expect(republished.rowCount).toBe(all.length);
     relay.nudge();
-    await eventually(async () => (await duplicatesAbsorbed()) - absorbedBefore >= expectedDedupeRows(all), 30_000, 'the second copies consumed');
+    await until('the second copies consumed', 30_000, async () => (await duplicatesAbsorbed()) - absorbedBefore >= expectedDedupeRows(all));
     expect((await duplicatesAbsorbed()) - absorbedBefore).toBe(expectedDedupeRows(all));
     expect(await snapshot()).toEqual(before);
   });
@@ -342,14 +331,10 @@ describe('poison messages are dead-lettered (at once when they can never succeed
     await post([poison, goodRollup, ...after]);
     await post([edgeEvent('telemetry.reading', tenant, { farm_id: 'farm-after-poison' })]);
 
-    const letter = await eventually(
-      async () => {
-        const { rows } = await pool.query('SELECT * FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, poison.event_id]);
-        return rows[0];
-      },
-      30_000,
-      'the dead letter',
-    );
+    const letter = await until('the dead letter', 30_000, async () => {
+      const { rows } = await pool.query('SELECT * FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, poison.event_id]);
+      return rows[0];
+    });
     expect(letter).toEqual(
       expect.objectContaining({
         queue: queueNameOf(names, 'cloud-analytics-service'),
@@ -375,10 +360,10 @@ describe('poison messages are dead-lettered (at once when they can never succeed
       }),
     );
     expect(ingestionRequest.rows[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
-    await eventually(
-      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-poison'`)) === 11,
-      30_000,
+    await until(
       'readings after the poison',
+      30_000,
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-poison'`)) === 11,
     );
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-good'`)).toBe(1);
     expect(await count(`SELECT count(*) AS n FROM telemetry_rollups WHERE tenant_id = $1 AND farm_id = 'farm-poison'`)).toBe(0);
@@ -399,18 +384,14 @@ describe('poison messages are dead-lettered (at once when they can never succeed
     await post(good);
 
     const queue = queueNameOf(names, 'cloud-telemetry-service');
-    const letters = await eventually(
-      async () => {
-        const { rows } = await pool.query(
-          `SELECT reason, delivery_count, envelope, body, tenant_id, headers->>'message-id' AS message_id FROM dead_letters
+    const letters = await until('two dead letters', 30_000, async () => {
+      const { rows } = await pool.query(
+        `SELECT reason, delivery_count, envelope, body, tenant_id, headers->>'message-id' AS message_id FROM dead_letters
          WHERE queue = $1 AND (body = $2 OR envelope->>'marker' = $3) ORDER BY reason`,
-          [queue, garbage, marker],
-        );
-        return rows.length === 2 ? rows : undefined;
-      },
-      30_000,
-      'two dead letters',
-    );
+        [queue, garbage, marker],
+      );
+      return rows.length === 2 ? rows : undefined;
+    });
     expect(letters).toEqual([
       { reason: 'invalid_json', delivery_count: 1, envelope: null, body: garbage, tenant_id: null, message_id: `garbage-${marker}` },
       {
@@ -422,10 +403,10 @@ describe('poison messages are dead-lettered (at once when they can never succeed
         message_id: `json-${marker}`,
       },
     ]);
-    await eventually(
-      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-garbage'`)) === 5,
-      30_000,
+    await until(
       'good readings',
+      30_000,
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-after-garbage'`)) === 5,
     );
   });
 
@@ -435,7 +416,7 @@ describe('poison messages are dead-lettered (at once when they can never succeed
     const recorder = new DeadLetterRecorder({ pool, connection: recorderConnection, names: crashNames, deliveryLimit, log: silentLog });
     try {
       recorder.start();
-      await eventually(async () => recorder.isConsuming, 30_000, 'recorder subscribed');
+      await until('recorder subscribed', 30_000, async () => recorder.isConsuming);
       const eventId = randomUUID();
       const deliveries = await withTestChannel(async (ch) => {
         await assertTopology(ch, crashNames, { deliveryLimit });
@@ -450,10 +431,10 @@ describe('poison messages are dead-lettered (at once when they can never succeed
           n++;
           ch.nack(msg, false, true); // a consumer that dies on every delivery, as far as RabbitMQ can tell
         });
-        await eventually(
-          async () => (await pool.query('SELECT 1 FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, eventId])).rowCount,
-          30_000,
+        await until(
           'broker dead letter',
+          30_000,
+          async () => (await pool.query('SELECT 1 FROM dead_letters WHERE tenant_id = $1 AND event_id = $2', [tenant, eventId])).rowCount,
         );
         return n;
       });
@@ -497,7 +478,7 @@ test('a RabbitMQ restart in the middle of a stream loses nothing', async () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  await eventually(async () => sent.length >= 3 * perBatch, 30_000, 'the first batches sent');
+  await until('the first batches sent', 30_000, async () => sent.length >= 3 * perBatch);
 
   let resume!: () => void;
   paused = new Promise<void>((r) => (resume = r));
@@ -520,24 +501,24 @@ test('a RabbitMQ restart in the middle of a stream loses nothing', async () => {
   await sender;
 
   const total = (batches + 1) * perBatch;
-  await eventually(
-    async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = '${farm}'`)) === total,
-    90_000,
+  await until(
     'every reading stored',
+    90_000,
+    async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = '${farm}'`)) === total,
   );
   expect(
     await count(
       `SELECT count(*) AS n FROM consumer_dedupe d JOIN telemetry_raw t USING (tenant_id, event_id) WHERE d.tenant_id = $1 AND t.farm_id = '${farm}' AND d.consumer = 'cloud-telemetry-service'`,
     ),
   ).toBe(total);
-  await eventually(
-    async () => (await count('SELECT count(*) AS n FROM ingestion_outbox WHERE tenant_id = $1 AND published_at IS NULL')) === 0,
-    30_000,
+  await until(
     'outbox drained',
+    30_000,
+    async () => (await count('SELECT count(*) AS n FROM ingestion_outbox WHERE tenant_id = $1 AND published_at IS NULL')) === 0,
   );
   const stored = await pool.query(`SELECT event_id::text FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = $2`, [tenant, farm]);
   expect(new Set(stored.rows.map((r) => r.event_id))).toEqual(new Set(sent));
-  await eventually(async () => Object.values(consumers.status()).every(Boolean), 30_000, 'consumers subscribed again');
+  await until('consumers subscribed again', 30_000, async () => Object.values(consumers.status()).every(Boolean));
   expect(relay.healthy).toBe(true);
 }, 180_000);
 
@@ -564,10 +545,10 @@ test('two relays share the outbox: one stuck mid-round neither blocks the other 
 
     await stuck.query('ROLLBACK'); // the stuck one dies: its rows are free again
     expect(await relays[0].publishRound()).toBe(500);
-    await eventually(
-      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-two-relays'`)) === 1000,
-      30_000,
+    await until(
       'all consumed',
+      30_000,
+      async () => (await count(`SELECT count(*) AS n FROM telemetry_raw WHERE tenant_id = $1 AND farm_id = 'farm-two-relays'`)) === 1000,
     );
     expect(await duplicatesAbsorbed()).toBe(absorbedBefore);
   } finally {

@@ -128,22 +128,6 @@ export function edgeEvent<T extends EventType>(type: T, tenantId: string, overri
   return placed;
 }
 
-/** Polls until `check` returns a truthy value (which it returns) or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Deletes every row of these tenants (and these edges) from the cloud test database. */
 export async function cleanupTenants(pool: Pool, tenants: string[], edges: string[] = []): Promise<void> {
   const tables = [

@@ -1,6 +1,6 @@
 /**
  * The workflow contracts (sync/sync-contract.ts, weighvision/session-contract.ts,
- * domain/telemetry/rollups-contract.ts, insights/insight-contract.ts) are what clients start and
+ * ingest/rollups-contract.ts, insights/insight-contract.ts) are what clients start and
  * signal workflows through, by name, without importing a workflow file. These checks keep each
  * contract true to the workflow the workers register: the names exist, the signatures match
  * (`npm run typecheck` fails on a mismatch below), and the message names are the ones the committed
@@ -19,7 +19,7 @@ import {
   type PruneSyncOutboxWorkflow,
   type SyncForwarderWorkflow,
 } from '../../sync/sync-contract';
-import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsWorkflow } from '../../domain/telemetry/rollups-contract';
+import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsWorkflow } from '../../ingest/rollups-contract';
 import {
   imageStoredSignal,
   sessionEventSignal,

@@ -16,6 +16,7 @@ import { provisionDevice, revokeDevice, type DeviceCredentials } from '../../gat
 import { renderAcl } from '../../gateways/mqtt-bridge/broker/render';
 import { deviceEventTopic, telemetryTopic, type DeviceAddress } from '../../domain/contracts/topics';
 import { testEdgeDatabaseUrl } from '../support/stack';
+import { until } from '../support/until';
 import { startTestBroker, type TestBroker } from '../support/broker';
 
 jest.setTimeout(60_000);
@@ -65,14 +66,6 @@ async function bridgeSubscriber(filter = 'iot/#'): Promise<{ client: MqttClient;
   const granted = await client.subscribeAsync(filter, { qos: 1 });
   expect(granted.map((g) => g.qos)).toEqual([1]);
   return { client, received };
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function provision(a: DeviceAddress): Promise<DeviceCredentials> {
@@ -125,7 +118,7 @@ describe('device credentials and ACL', () => {
     const device = await connect(creds);
     await device.publishAsync(telemetryTopic(a, 'temperature'), 'reading-1', { qos: 1 });
     await device.publishAsync(deviceEventTopic(a, 'feed.dispensed'), 'dispensed-1', { qos: 1 });
-    await until('both messages at the bridge', () => received.length === 2);
+    await until('both messages at the bridge', 10_000, () => received.length === 2);
     expect(received).toEqual([
       { topic: telemetryTopic(a, 'temperature'), payload: 'reading-1', qos: 1 },
       { topic: deviceEventTopic(a, 'feed.dispensed'), payload: 'dispensed-1', qos: 1 },
@@ -154,7 +147,7 @@ describe('device credentials and ACL', () => {
       await v4.publishAsync(telemetryTopic(target, 'temperature'), 'forged', { qos: 1 });
     }
     await v4.publishAsync(telemetryTopic(a, 'temperature'), 'sentinel', { qos: 1 });
-    await until('the sentinel', () => received.some((m) => m.payload === 'sentinel'));
+    await until('the sentinel', 10_000, () => received.some((m) => m.payload === 'sentinel'));
     expect(received.map((m) => m.payload)).toEqual(['sentinel']);
   });
 
@@ -220,13 +213,13 @@ describe('device credentials and ACL', () => {
       await siblingDevice.publishAsync(telemetryTopic(sibling, 'temperature'), 'live-sibling', { qos: 1 });
       await foreignDevice.publishAsync(telemetryTopic(foreign, 'temperature'), 'live-foreign', { qos: 1 });
       await bridge.publishAsync('farmiq/bridge/edge-acl-test/state', 'live-state', { qos: 1 });
-      await until('the live readings at the bridge', () => ['live-sibling', 'live-foreign'].every((p) => received.some((m) => m.payload === p)));
+      await until('the live readings at the bridge', 10_000, () => ['live-sibling', 'live-foreign'].every((p) => received.some((m) => m.payload === p)));
       // Mosquitto answers a client's packets in order: anything routed to an eavesdropper before
       // its own publish reaches it before that publish's PUBACK.
       for (const { client, me } of eavesdroppers) await client.publishAsync(telemetryTopic(me, 'temperature'), 'own-reading', { qos: 1 });
       expect(heard).toEqual([]);
       // The device's own publishing still works (the bridge got it).
-      await until('the own readings at the bridge', () => received.filter((m) => m.payload === 'own-reading').length === 2);
+      await until('the own readings at the bridge', 10_000, () => received.filter((m) => m.payload === 'own-reading').length === 2);
     } finally {
       // Clear the retained messages so later tests' subscribers do not receive them.
       await bridge.publishAsync('farmiq/bridge/edge-acl-test/state', '', { qos: 1, retain: true });
@@ -249,7 +242,7 @@ describe('device credentials and ACL', () => {
       // The guard defers the bridge's SUBSCRIBEs to the acl_file, which grants them.
       expect(await subackCodes(bridge, ['iot/#', 'farmiq/bridge/#'])).toEqual([1, 1]);
       await device.publishAsync(reading, `reading-v${protocolVersion}`, { qos: 1 });
-      await until('the reading at the bridge', () => received.length === 1);
+      await until('the reading at the bridge', 10_000, () => received.length === 1);
       expect(received).toEqual([`${reading} reading-v${protocolVersion} q1`]);
 
       // Even '#' is granted to the bridge; the acl_file's read rules still apply at delivery, so
@@ -263,7 +256,7 @@ describe('device credentials and ACL', () => {
       else await forged;
       // Published after the others: once it is here, they had their chance to arrive.
       await device.publishAsync(reading, `sentinel-v${protocolVersion}`, { qos: 1 });
-      await until('the sentinel at the bridge', () => received.length === 2);
+      await until('the sentinel at the bridge', 10_000, () => received.length === 2);
       expect(received).toEqual([`${reading} reading-v${protocolVersion} q1`, `${reading} sentinel-v${protocolVersion} q1`]);
       await bridge.endAsync();
     }
@@ -295,7 +288,7 @@ describe('device credentials and ACL', () => {
         await device.endAsync();
       }
     }
-    await until('the four readings at the bridge', () => received.length === 4);
+    await until('the four readings at the bridge', 10_000, () => received.length === 4);
     expect(received.map((m) => m.payload)).toEqual([`${a.deviceId} v5`, `${a.deviceId} v4`, `${b.deviceId} v5`, `${b.deviceId} v4`]);
     // Loaded once per broker start, never again by a reload (plugins are not reloaded on SIGHUP).
     const log = fs.readFileSync(broker.logFile, 'utf8');
@@ -353,7 +346,7 @@ describe('device credentials and ACL', () => {
     expect(await revokeDevice(pool, creds.username)).toBe(true);
     expect(await revokeDevice(pool, creds.username)).toBe(false);
     await broker.reload();
-    await until('the broker to drop the revoked connection', () => closed);
+    await until('the broker to drop the revoked connection', 10_000, () => closed);
     expect(await refused(creds)).toMatch(/bad user ?name or password|not authori[sz]ed/i);
 
     // Re-provisioning gives the same username a new password and lifts the revocation.
@@ -403,14 +396,10 @@ describe('broker configuration (infra/mosquitto/mosquitto.conf.template)', () =>
     again.once('connect', (connack) => (sessionPresent = connack.sessionPresent));
     // Wait for all of them, or until nothing new has arrived for 3 s (a dropped message never comes).
     let last = { size: -1, at: Date.now() };
-    await until(
-      'the queued messages to stop arriving',
-      () => {
-        if (seen.size !== last.size) last = { size: seen.size, at: Date.now() };
-        return seen.size === total || Date.now() - last.at > 3000;
-      },
-      30_000,
-    );
+    await until('the queued messages to stop arriving', 30_000, () => {
+      if (seen.size !== last.size) last = { size: seen.size, at: Date.now() };
+      return seen.size === total || Date.now() - last.at > 3000;
+    });
     expect(seen.size).toBe(total);
     expect(sessionPresent).toBe(true);
   });
@@ -422,13 +411,13 @@ describe('broker configuration (infra/mosquitto/mosquitto.conf.template)', () =>
     const device = await connect({ ...creds, protocolVersion: 4 });
     const big = 'x'.repeat(200 * 1024);
     await device.publishAsync(telemetryTopic(a, 'temperature'), big, { qos: 1 });
-    await until('the 200 KiB message at the bridge', () => received.length === 1);
+    await until('the 200 KiB message at the bridge', 10_000, () => received.length === 1);
     expect(received[0].payload.length).toBe(big.length);
 
     let closed = false;
     device.on('close', () => (closed = true));
     device.publish(telemetryTopic(a, 'temperature'), 'y'.repeat(1024 * 1024 + 1), { qos: 1 });
-    await until('the broker to disconnect the device', () => closed);
+    await until('the broker to disconnect the device', 10_000, () => closed);
     expect(received).toHaveLength(1);
   });
 });

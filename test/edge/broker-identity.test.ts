@@ -22,6 +22,7 @@ import { BrokerConnection, type BrokerConnectionOptions } from '../../gateways/m
 import { provisionDevice, type DeviceCredentials } from '../../gateways/mqtt-bridge/broker/credentials';
 import { telemetryTopic, type DeviceAddress } from '../../domain/contracts/topics';
 import { testEdgeDatabaseUrl } from '../support/stack';
+import { until } from '../support/until';
 import { startTestBroker, type TestBroker } from '../support/broker';
 
 jest.setTimeout(60_000);
@@ -49,14 +50,6 @@ async function connect(opts: IClientOptions): Promise<MqttClient> {
   const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 5, ...opts });
   clients.push(client);
   return client;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /**
@@ -151,7 +144,7 @@ describe("the bridge's identity", () => {
     // The bridge still receives on the connection it opened at the start.
     const device = await connect({ username: honest.username, password: honest.password });
     await device.publishAsync(telemetryTopic(honest, 'temperature'), 'after-the-attempts', { qos: 1 });
-    await until('the reading at the bridge', () => bridge.received.some((m) => m.payload === 'after-the-attempts') || bridge.lost().length > 0);
+    await until('the reading at the bridge', 10_000, () => bridge.received.some((m) => m.payload === 'after-the-attempts') || bridge.lost().length > 0);
     expect(bridge.lost()).toEqual([]);
     expect(bridge.connects()).toHaveLength(1);
     expect(bridge.connection.connected).toBe(true);
@@ -184,7 +177,7 @@ describe("the bridge's identity", () => {
     expect(again.connects().map((l) => l.sessionPresent)).toEqual([true]);
     // Published after the bridge is back: it arrives after everything that was queued.
     await device.publishAsync(telemetryTopic(honest, 'temperature'), 'sentinel', { qos: 1 });
-    await until('the sentinel at the bridge', () => again.received.some((m) => m.payload === 'sentinel'));
+    await until('the sentinel at the bridge', 10_000, () => again.received.some((m) => m.payload === 'sentinel'));
     expect(again.received.filter((m) => m.topic === telemetryTopic(honest, 'temperature')).map((m) => m.payload)).toEqual([...queued, 'sentinel']);
     expect(again.received.every((m) => m.qos === 1)).toBe(true);
     expect(again.lost()).toEqual([]);
@@ -203,7 +196,7 @@ describe("the bridge's identity", () => {
     const again = bridgeConnection(honest.tenantId);
     await again.connection.start();
     expect(again.connects().map((l) => l.sessionPresent)).toEqual([true]);
-    await until('the queued reading', () => again.received.some((m) => m.payload === 'while-away'));
+    await until('the queued reading', 10_000, () => again.received.some((m) => m.payload === 'while-away'));
   });
 });
 

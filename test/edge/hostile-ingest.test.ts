@@ -15,6 +15,7 @@ import { startTestBroker, type TestBroker } from '../support/broker';
 import { spawnBridgeProcess, countRows, type BridgeProcess } from '../support/bridge';
 import { hostileKinds, hostileMessage } from '../support/hostile-messages';
 import { testEdgeDatabaseUrl } from '../support/stack';
+import { until } from '../support/until';
 
 let pool: Pool;
 let broker: TestBroker;
@@ -59,16 +60,6 @@ function reading(d: DeviceAddress, traceId = `valid-${randomUUID()}`) {
   };
 }
 
-async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The reject rows whose stored bytes contain the marker. */
 async function rejectsWith(marker: string): Promise<{ reason: string; detail: string }[]> {
   const { rows } = await pool.query<{ reason: string; detail: string }>(
@@ -93,16 +84,11 @@ test('two readings with a NUL in trace_id are quarantined and a valid reading pu
     const valid = reading(d);
     await client.publishAsync(topic, JSON.stringify(valid), { qos: 1 });
 
-    await until(
-      () => countRows(pool, 'telemetry_raw', d.tenantId),
-      (n) => n === 1,
-      'the valid reading',
-    );
-    const rejects = await until(
-      () => rejectsWith(marker),
-      (r) => r.length === 2,
-      'two rejects',
-    );
+    await until('the valid reading', 20_000, async () => (await countRows(pool, 'telemetry_raw', d.tenantId)) === 1);
+    const rejects = await until('two rejects', 20_000, async () => {
+      const r = await rejectsWith(marker);
+      return r.length === 2 ? r : undefined;
+    });
     expect(rejects.map((r) => r.reason)).toEqual(['schema_violation:trace_id', 'schema_violation:trace_id']);
     expect(await countRows(pool, 'sync_outbox', d.tenantId)).toBe(1);
     expect(await healthy()).toBe(true);
@@ -126,21 +112,16 @@ test('a row the database refuses (a CHECK the contract does not know) is narrowe
     const all = [...valid.slice(0, 100), poison[0], ...valid.slice(100, 200), poison[1], ...valid.slice(200)];
     await Promise.all(all.map((e) => client.publishAsync(topic, JSON.stringify(e), { qos: 1 })));
 
-    await until(
-      () => countRows(pool, 'telemetry_raw', d.tenantId),
-      (n) => n === valid.length,
-      'every valid reading',
-    );
-    const rejects = await until(
-      () => rejectsWith(poisonTrace),
-      (r) => r.length === 2,
-      'both poison rows quarantined',
-    );
+    await until('every valid reading', 20_000, async () => (await countRows(pool, 'telemetry_raw', d.tenantId)) === valid.length);
+    const rejects = await until('both poison rows quarantined', 20_000, async () => {
+      const r = await rejectsWith(poisonTrace);
+      return r.length === 2 ? r : undefined;
+    });
     expect(rejects.map((r) => r.reason)).toEqual(['storage_refused:23514', 'storage_refused:23514']);
     expect(await countRows(pool, 'sync_outbox', d.tenantId)).toBe(valid.length);
     // A redelivery of the poison changes nothing but adds its record: no duplicates of the valid rows.
     expect(await countRows(pool, 'ingress_dedupe', d.tenantId)).toBe(valid.length);
-    await until(healthy, (ok) => ok, 'bridge health ok again');
+    await until('bridge health ok again', 20_000, healthy);
   } finally {
     await client.endAsync();
     await pool.query(`ALTER TABLE telemetry_raw DROP CONSTRAINT ${constraint}`);
@@ -166,17 +147,12 @@ test('generated hostile messages interleaved with valid readings: every valid re
           }
         }
         await Promise.all(publishes);
-        await until(
-          () => countRows(pool, 'telemetry_raw', d.tenantId),
-          (n) => n === validSent,
-          `${validSent} valid readings`,
-        );
+        await until(`${validSent} valid readings`, 20_000, async () => (await countRows(pool, 'telemetry_raw', d.tenantId)) === validSent);
         for (const m of messages) {
-          const rows = await until(
-            () => rejectsWith(m.marker),
-            (r) => r.length === 1,
-            `the reject of ${m.kind}`,
-          );
+          const rows = await until(`the reject of ${m.kind}`, 20_000, async () => {
+            const r = await rejectsWith(m.marker);
+            return r.length === 1 ? r : undefined;
+          });
           if (m.reason instanceof RegExp) expect(rows[0].reason).toMatch(m.reason);
           else if (m.reason) expect({ kind: m.kind, reason: rows[0].reason }).toEqual({ kind: m.kind, reason: m.reason });
           expect(rows[0].detail.length).toBeGreaterThan(0);

@@ -19,6 +19,7 @@ import { telemetryTopic, weighVisionTopic, type DeviceAddress, type WeighVisionE
 import { bridgeOptions, countRows, waitForCount } from '../support/bridge';
 import { startTestBroker, type TestBroker } from '../support/broker';
 import { testEdgeDatabaseUrl } from '../support/stack';
+import { until } from '../support/until';
 
 /** A signaller whose next answers the test scripts: an outcome, or an error (Temporal down). */
 class ScriptedSignaller implements SessionSignaller {
@@ -49,17 +50,6 @@ const signaller = new ScriptedSignaller();
 function startBridge(sessions: SessionSignaller): Promise<MqttBridge> {
   const b = new MqttBridge({ ...bridgeOptions(broker, bridgeClientId), sessions }, pino({ level: 'silent' }));
   return b.start().then(() => b);
-}
-
-/** Polls until `check` returns a value (not undefined), for up to 15 s. */
-async function until<T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not reached within 15 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -101,7 +91,7 @@ test("a session event becomes one signal on its session, with the topic's addres
   const sessionId = `S-${randomUUID().slice(0, 6)}`;
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 101.5, stable: true });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
-  const got = await until(() => (signalsOf(event.event_id).length > 0 ? signalsOf(event.event_id) : undefined));
+  const got = await until('the signal', 15_000, () => (signalsOf(event.event_id).length > 0 ? signalsOf(event.event_id) : undefined));
   expect(got).toHaveLength(1);
   expect(got[0].topic).toMatchObject({
     family: 'weighvision',
@@ -124,7 +114,7 @@ test("a session's finalized is signalled after its earlier events, even when one
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(reading), { qos: 1 });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(finalized), { qos: 1 });
   await station.publishAsync(weighVisionTopic(address, `${sessionId}-other`, 'created'), JSON.stringify(otherSession), { qos: 1 });
-  await until(() => (signaller.stored.includes(finalized.event_id) ? true : undefined));
+  await until('the finalized stored', 15_000, () => (signaller.stored.includes(finalized.event_id) ? true : undefined));
   const watched: string[] = [reading.event_id, finalized.event_id, otherSession.event_id];
   const order = signaller.stored.filter((id) => watched.includes(id));
   // Another session does not wait behind this one; this one keeps its order.
@@ -136,7 +126,7 @@ test('with Temporal down the signal is retried while telemetry goes on, and neve
   signaller.answers = Array.from({ length: 1000 }, () => new Error('Temporal unavailable'));
   const event = sessionEvent('weighvision.session.created', {});
   await station.publishAsync(weighVisionTopic(address, sessionId, 'created'), JSON.stringify(event), { qos: 1 });
-  await until(() => (signalsOf(event.event_id).length >= 2 ? true : undefined)); // failing, retried
+  await until('the signal retried', 15_000, () => (signalsOf(event.event_id).length >= 2 ? true : undefined)); // failing, retried
 
   // Telemetry is not held up behind it.
   const reading = {
@@ -155,7 +145,7 @@ test('with Temporal down the signal is retried while telemetry goes on, and neve
   const failed = signalsOf(event.event_id).length;
   signaller.answers = [];
   bridge = await startBridge(signaller);
-  await until(() => (signalsOf(event.event_id).length > failed ? true : undefined));
+  await until('the signal from the next bridge', 15_000, () => (signalsOf(event.event_id).length > failed ? true : undefined));
   expect(signalsOf(event.event_id).length).toBe(failed + 1);
 });
 
@@ -164,7 +154,7 @@ test('an event Temporal refuses for what it carries (INVALID_ARGUMENT) is quaran
   signaller.answers = [Object.assign(new Error('3 INVALID_ARGUMENT: Blob data size exceeds limit.'), { code: 3 })];
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 91 });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
-  const rows = await until(async () => {
+  const rows = await until('the temporal_refused reject', 15_000, async () => {
     const r = await pool.query(`SELECT reason, detail FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [address.tenantId, `%${event.event_id}%`]);
     return r.rowCount ? r.rows : undefined;
   });
@@ -178,7 +168,7 @@ test('an event of a closed session is quarantined as session_closed', async () =
   signaller.answers = ['session_closed'];
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 90 });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
-  const rows = await until(async () => {
+  const rows = await until('the session_closed reject', 15_000, async () => {
     const r = await pool.query(`SELECT reason, topic, device_id FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`, [
       address.tenantId,
       `%${event.event_id}%`,
@@ -193,7 +183,7 @@ test("an event for another station's session is quarantined as session_not_owned
   signaller.answers = ['session_not_owned'];
   const event = sessionEvent('weighvision.weight.recorded', { weight_kg: 4999, stable: true });
   await station.publishAsync(weighVisionTopic(address, sessionId, 'weight.recorded'), JSON.stringify(event), { qos: 1 });
-  const rows = await until(async () => {
+  const rows = await until('the session_not_owned reject', 15_000, async () => {
     const r = await pool.query(
       `SELECT source, reason, topic, device_id, detail, convert_from(payload, 'UTF8') AS payload FROM ingress_rejects WHERE tenant_id = $1 AND detail LIKE $2`,
       [address.tenantId, `%${event.event_id}%`],
@@ -217,7 +207,7 @@ test('a session id the signaller refuses to build a workflow id from is quaranti
   signaller.answers = ['invalid_address'];
   const event = sessionEvent('weighvision.session.created', {});
   await station.publishAsync(weighVisionTopic(address, sessionId, 'created'), JSON.stringify(event), { qos: 1 });
-  const rows = await until(async () => {
+  const rows = await until('the unknown_topic reject', 15_000, async () => {
     const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic = $2`, [
       address.tenantId,
       weighVisionTopic(address, sessionId, 'created'),
@@ -233,7 +223,7 @@ test('a session id made only of dots never reaches the signaller', async () => {
     const event = sessionEvent('weighvision.session.created', {});
     await station.publishAsync(weighVisionTopic(address, dots, 'created'), JSON.stringify(event), { qos: 1 });
   }
-  const rows = await until(async () => {
+  const rows = await until('both dot-only topics rejected', 15_000, async () => {
     const r = await pool.query(`SELECT topic, reason FROM ingress_rejects WHERE topic IN ($1, $2) ORDER BY id`, [
       weighVisionTopic(address, '.', 'created'),
       weighVisionTopic(address, '..', 'created'),
@@ -251,7 +241,7 @@ test('an invalid session message is quarantined with its reason and never signal
   await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(bad), { qos: 1 });
   const wrongType = sessionEvent('weighvision.session.created', {});
   await station.publishAsync(weighVisionTopic(address, sessionId, 'finalized'), JSON.stringify(wrongType), { qos: 1 });
-  const reasons = await until(async () => {
+  const reasons = await until('both invalid messages rejected', 15_000, async () => {
     const r = await pool.query(`SELECT reason FROM ingress_rejects WHERE tenant_id = $1 AND topic LIKE $2 ORDER BY id`, [address.tenantId, `%/${sessionId}/%`]);
     return r.rowCount === 2 ? r.rows.map((row) => row.reason) : undefined;
   });

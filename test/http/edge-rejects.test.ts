@@ -33,7 +33,7 @@ async function insertReject(reason: string, payload: Buffer | null, opts: { rece
 
 let operator: { name: string; token: string };
 
-/** The bodies the operator API answers with, as these tests read them (gateways/http/ingress-rejects.ts). */
+/** The bodies the operator API answers with, as these tests read them (gateways/http/ingest/rejects-router.ts). */
 interface RejectItem {
   id: string;
   received_at: string;

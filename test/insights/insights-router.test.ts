@@ -26,7 +26,7 @@ import { createMlRouter } from '../../gateways/http/insights/ml-router';
 import { requestId as requestIdMiddleware } from '../../gateways/http/request-id';
 import { farmiqFarm, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
 import { insightWorkflowId } from '../../temporal/workflow-ids';
-import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
+import { call, listen, ownerPool, seedTenant, tenantPool, testTokens, type TestTenant } from '../auth/support';
 import { temporalAddress } from '../support/stack';
 import { startOpenAiStub, type OpenAiStub } from './openai-stub';
 import { seedBarn, seedFarm, seedFeed, seedRollups, seedSessions } from './seed';
@@ -94,20 +94,17 @@ beforeAll(async () => {
       internalCalls.push({ path: req.path, requestId: req.get('x-request-id') });
     next();
   });
-  web.use(createMlRouter({ log, serviceToken, jwtSecret: testJwtSecret }));
+  web.use(createMlRouter({ log, serviceToken, tokens: testTokens }));
   web.use(
     createLlmRouter({
       log,
       serviceToken,
-      jwtSecret: testJwtSecret,
+      tokens: testTokens,
       llm: new OpenAiCompatibleWriter({ baseUrl: stub.baseUrl, model: 'stub-model', timeoutMs: 5000 }),
     }),
   );
-  web.use(createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue, authSecret: testJwtSecret, responseTimeoutMs: 20_000 }));
-  web.use(
-    '/slow',
-    createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, authSecret: testJwtSecret, responseTimeoutMs: 300 }),
-  );
+  web.use(createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue, tokens: testTokens, responseTimeoutMs: 20_000 }));
+  web.use('/slow', createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, tokens: testTokens, responseTimeoutMs: 300 }));
   web.use(notFound);
   web.use(errorHandler(log));
   server = await listen(web);

@@ -17,7 +17,8 @@ import * as outbox from '../../sync/outbox';
 import { seedRow } from '../activities/sync-db';
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix } from '../support/amqp';
 import { silentLog } from '../cloud/support';
-import { openDatabases, until, type Databases } from './support';
+import { openDatabases, type Databases } from './support';
+import { until } from '../support/until';
 
 let db: Databases;
 

@@ -20,7 +20,7 @@ import { createPool } from '../../db/pool';
 import { ensureDatabase } from '../support/databases';
 import { provisionEdge } from '../../cloud/edges';
 import { topologyNames, type TopologyNames } from '../../messaging/topology';
-import { bundlePath } from '../../temporal/bundles';
+import { bundlePath, bundleSources } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
 import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
@@ -33,22 +33,6 @@ import { asAppRole, repoRoot, temporalAddress, testCloudDatabaseUrl, testEdgeDat
 export const edgeNamespace = process.env.TEMPORAL_EDGE_NAMESPACE ?? 'farmiq-edge';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `probe` returns something truthy (which it returns); throws with `what` after timeoutMs. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false | null>, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 // ------------------------------------------------------------------------------------------------
 // Databases
@@ -213,12 +197,7 @@ export async function freshEdgeBundle(): Promise<void> {
   const bundle = bundlePath('edge');
   if (!fs.existsSync(bundle)) return;
   const builtAt = fs.statSync(bundle).mtimeMs;
-  const sources = ['workflows', 'edge/sync', 'domain/sync', 'domain/contracts', 'domain/weighvision', 'domain/telemetry'].flatMap((dir) =>
-    fs
-      .readdirSync(path.join(repoRoot, dir))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => path.join(repoRoot, dir, f)),
-  );
+  const sources = bundleSources().map((f) => path.join(repoRoot, f));
   if (sources.some((f) => fs.statSync(f).mtimeMs > builtAt)) await buildBundle('edge');
 }
 

@@ -14,7 +14,8 @@
  * cloud HTTP process is never restarted here) proves those resends happened and were absorbed.
  */
 import { randomUUID } from 'node:crypto';
-import { appendToOutbox, countOf, openDatabases, outboxCounts, SyncStack, sleep, telemetryReadings, until, type Databases } from './support';
+import { appendToOutbox, countOf, openDatabases, outboxCounts, SyncStack, sleep, telemetryReadings, type Databases } from './support';
+import { until } from '../support/until';
 
 const tenants = [randomUUID(), randomUUID(), randomUUID()];
 const total = 10_000;

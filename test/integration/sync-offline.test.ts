@@ -28,7 +28,8 @@ import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { telemetryTopic } from '../../domain/contracts/topics';
 import { startTestBroker, freePort, type TestBroker } from '../support/broker';
 import { FarmiqProcess } from '../support/processes';
-import { countOf, openDatabases, sleep, SyncStack, until, type Databases } from './support';
+import { countOf, openDatabases, sleep, SyncStack, type Databases } from './support';
+import { until } from '../support/until';
 
 const tenants = [randomUUID(), randomUUID()];
 const deviceAddresses = [

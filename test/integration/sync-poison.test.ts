@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { metricValue } from '../support/processes';
-import { appendToOutbox, countOf, openDatabases, SyncStack, sleep, telemetryReadings, until, type Databases } from './support';
+import { appendToOutbox, countOf, openDatabases, SyncStack, sleep, telemetryReadings, type Databases } from './support';
+import { until } from '../support/until';
 
 const tenant = randomUUID();
 const stranger = randomUUID(); // not one of the edge's tenants

@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { metricValue } from '../support/processes';
 import { restartRabbitApp } from '../support/amqp';
 import { edgeEvent } from '../cloud/support';
-import { appendToOutbox, countOf, openDatabases, outboxCounts, SyncStack, telemetryReadings, until, type Databases, type OutboxEvent } from './support';
+import { appendToOutbox, countOf, openDatabases, outboxCounts, SyncStack, telemetryReadings, type Databases, type OutboxEvent } from './support';
+import { until } from '../support/until';
 
 const tenants = [randomUUID(), randomUUID()];
 const readingsPerTenant = 6000;

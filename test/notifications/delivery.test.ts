@@ -20,7 +20,8 @@ import { sendNotification, type NotificationDeps } from '../../notifications/sen
 import { logger } from '../../platform/logger';
 import { withTestChannel } from '../support/amqp';
 import { ownerPool, seedTenant, tenantPool, type TestTenant } from '../auth/support';
-import { eventually, startSmtpSink, startTestBroker, startWebhookReceiver, type SmtpSink, type TestBroker, type WebhookReceiver } from './support';
+import { until } from '../support/until';
+import { startSmtpSink, startTestBroker, startWebhookReceiver, type SmtpSink, type TestBroker, type WebhookReceiver } from './support';
 
 const log = logger('test-notifications');
 const policy: RetryPolicy = { maxAttempts: 10, baseSeconds: 0.01, maxSeconds: 0.08, jitterSeconds: 0.004 };
@@ -98,7 +99,7 @@ async function row(id: string): Promise<Row> {
 }
 
 async function settled(id: string): Promise<Row> {
-  return eventually(`notification ${id} to leave queued`, async () => {
+  return until(`notification ${id} to leave queued`, 20_000, async () => {
     const r = await row(id);
     return r.status === 'queued' ? undefined : r;
   });
@@ -244,7 +245,9 @@ test('a redelivered or duplicated message for a sent notification does nothing',
   // The same through RabbitMQ: the worker consumes and skips it.
   const skipped = (await notificationMetrics.skipped.get()).values[0]?.value ?? 0;
   await queue.publish([{ notificationId: notification.id, tenantId: t.id, attempt: 1 }]);
-  await eventually('the duplicate to be skipped', async () => (((await notificationMetrics.skipped.get()).values[0]?.value ?? 0) > skipped ? true : undefined));
+  await until('the duplicate to be skipped', 20_000, async () =>
+    ((await notificationMetrics.skipped.get()).values[0]?.value ?? 0) > skipped ? true : undefined,
+  );
   expect(forThis()).toBe(1);
   expect(await row(notification.id)).toMatchObject({ status: 'sent', attempt_count: 1 });
   expect(await attempts(notification.id)).toHaveLength(1);
@@ -287,7 +290,7 @@ test('a message that is not a delivery request is dead-lettered, not dropped and
     ch.publish(broker.names.exchange, broker.names.routingKey, Buffer.from('{"not":"a request"}'), { persistent: true, messageId: 'poison-1' });
   });
   const dead = await withTestChannel((ch) =>
-    eventually('the poison message in the dead-letter queue', async () => {
+    until('the poison message in the dead-letter queue', 20_000, async () => {
       for (let m = await ch.get(broker.names.deadQueue, { noAck: true }); m; m = await ch.get(broker.names.deadQueue, { noAck: true })) {
         if (m.properties.messageId === 'poison-1') return m;
       }

@@ -131,14 +131,3 @@ export async function startTestBroker(label: string): Promise<TestBroker> {
     },
   };
 }
-
-/** Polls until `probe` returns a value other than undefined (or throws after timeoutMs). */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -8,10 +8,10 @@
  * environment wins over it, and the development passwords remain only for a machine without it.
  */
 import path from 'node:path';
-import { readLocalSecrets } from '../../config/local-secrets';
+import { defaultFarmiqHome, readLocalSecrets, repoRoot } from '../../config/local-secrets';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
-export const farmiqHome = process.env.FARMIQ_HOME ?? path.join(repoRoot, '.run');
+export { repoRoot };
+export const farmiqHome = process.env.FARMIQ_HOME ?? defaultFarmiqHome;
 
 /** The generated per-install secrets (empty when `make services` never ran here). */
 export const localSecrets: Readonly<Record<string, string>> = readLocalSecrets();

@@ -12,6 +12,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalTestServerPath } from '../support/stack';
+import { until } from '../support/until';
 import type { ClaimSyncBatchInput, ClaimedSyncBatch, SendSyncBatchInput, SentSyncBatch, SyncActivities } from '../../activities/sync/forwarder';
 import { cloudBatchFailed, cloudMisconfigured, cloudUnavailable } from '../../sync/sync-failures';
 import { syncRetryPolicy } from '../../domain/sync/retry-policy';
@@ -91,15 +92,6 @@ function config(extra: Partial<SyncForwarderConfig> = {}): SyncForwarderConfig {
   return { edgeId: `edge-test-${randomUUID().slice(0, 8)}`, claimWaitSeconds: 0, idlePollSeconds: 600, maxInFlight: 4, ...extra };
 }
 
-/** Polls (in real time, no time skipping) until the probe holds. */
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Skips test-server time in steps until the probe holds. */
 async function skipUntil(what: string, probe: () => boolean, step = '5 seconds', maxSteps = 400): Promise<void> {
   for (let i = 0; i < maxSteps && !probe(); i++) await env.sleep(step);
@@ -156,7 +148,7 @@ describe('syncForwarder retries (spec §7.4 through Temporal retry)', () => {
     });
 
     await withForwarder(activities, config({ maxRoundsPerRun: 10_000 }), async (handle) => {
-      await until('the first attempt', () => attempts.length === 1);
+      await until('the first attempt', 20_000, () => attempts.length === 1);
       await skipUntil('the DLQ move', () => dlq.length === 1);
       // Well past where an 11th attempt would have come (256 s + 300 s): none comes.
       await env.sleep('15 minutes');
@@ -204,7 +196,7 @@ describe('syncForwarder retries (spec §7.4 through Temporal retry)', () => {
       },
     });
     await withForwarder(activities, config({ maxRoundsPerRun: 10_000 }), async () => {
-      await until('the first attempt', () => attempts.length === 1);
+      await until('the first attempt', 20_000, () => attempts.length === 1);
       await skipUntil('the DLQ move', () => dlq.length === 1);
       await env.sleep('15 minutes');
       expect(attempts).toEqual([8, 9, 10]);
@@ -252,14 +244,14 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
     });
 
     await withForwarder(activities, config({ maxRoundsPerRun: 10_000 }), async (handle) => {
-      await until('the first send', () => sends.length === 1);
-      await until('offline', async () => (await status(handle)).state === 'offline');
+      await until('the first send', 20_000, () => sends.length === 1);
+      await until('offline', 20_000, async () => (await status(handle)).state === 'offline');
       const offline = await status(handle);
       expect(offline.offlineSince).toEqual(expect.any(String));
       expect(offline.halt).toMatchObject({ kind: 'offline', detail: expect.stringContaining('ECONNREFUSED') });
 
       await skipUntil(`${unavailableTimes} unavailable sends`, () => sends.length === unavailableTimes, '1 second');
-      await until('the backoff after the last failure', () => probes.length === unavailableTimes);
+      await until('the backoff after the last failure', 20_000, () => probes.length === unavailableTimes);
 
       // Offline backoff follows the same formula: after round r, min(2^(r-1) s + jitter, 300 s).
       probes.forEach((ms, i) => {
@@ -275,11 +267,11 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
       // The wait now is 16 s or more; the operator says the cloud is back.
       const waitingSince = await env.currentTimeMs();
       await handle.signal(connectivityRestoredSignal);
-      await until('the batch to go out', () => sends.length === unavailableTimes + 1);
+      await until('the batch to go out', 20_000, () => sends.length === unavailableTimes + 1);
       expect(sends[unavailableTimes].at - waitingSince).toBeLessThan(5_000);
       expect([...rows.values()].every((r) => r.status === 'acked')).toBe(true);
 
-      await until('running', async () => (await status(handle)).state === 'running');
+      await until('running', 20_000, async () => (await status(handle)).state === 'running');
       const s = await status(handle);
       expect(s.halt).toBeNull();
       expect(s.offlineSince).toBeNull();
@@ -311,7 +303,7 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
     });
     await withForwarder(activities, config({ maxRoundsPerRun: 10_000 }), async (handle) => {
       await skipUntil('the third probe', () => probes.length === 3, '1 second', 60);
-      await until('the batch acked', async () => (await status(handle)).lastSuccess !== null);
+      await until('the batch acked', 20_000, async () => (await status(handle)).lastSuccess !== null);
       expect(sends.map((x) => x.ok)).toEqual([false, false, false, true]);
       // The third wait was 4–5 s; the batch went out right after the probe instead.
       expect(probes[2].maxWaitMs).toBeGreaterThanOrEqual(4000);
@@ -348,7 +340,7 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
       },
     });
     await withForwarder(activities, config({ maxRoundsPerRun: 10_000 }), async (handle) => {
-      await until('misconfigured', async () => (await status(handle)).state === 'misconfigured');
+      await until('misconfigured', 20_000, async () => (await status(handle)).state === 'misconfigured');
       const s = await status(handle);
       expect(s.halt).toMatchObject({ kind: 'misconfigured', status: 401, code: 'unknown_key' });
       expect(s.lastError).toMatchObject({ type: 'CloudMisconfigured' });
@@ -357,8 +349,8 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
       expect(sends).toBe(1);
       refused = false;
       await handle.signal(connectivityRestoredSignal);
-      await until('the batch to go out', () => sends === 2);
-      await until('running', async () => (await status(handle)).state === 'running');
+      await until('the batch to go out', 20_000, () => sends === 2);
+      await until('running', 20_000, async () => (await status(handle)).state === 'running');
       expect(dlq).toEqual([]);
     });
   });
@@ -377,14 +369,14 @@ describe('syncForwarder offline (DESIGN.md §4)', () => {
       },
     });
     await withForwarder(activities, config(), async (handle) => {
-      await until('not_configured', async () => (await status(handle)).state === 'not_configured');
+      await until('not_configured', 20_000, async () => (await status(handle)).state === 'not_configured');
       expect((await status(handle)).halt).toMatchObject({ kind: 'not_configured', detail: expect.stringContaining('EDGE_SIGNING_KEY_FILE') });
       await env.sleep('5 minutes');
       expect(claims).toBe(0);
       expect((await status(handle)).state).toBe('not_configured');
       configured = true;
       await handle.signal(connectivityRestoredSignal);
-      await until('claims', () => claims > 0);
+      await until('claims', 20_000, () => claims > 0);
       expect((await status(handle)).state).toBe('running');
     });
   });
@@ -412,14 +404,14 @@ describe('syncForwarder configuration', () => {
       },
     });
     await withForwarder(activities, config(), async (handle) => {
-      await until('not_configured', async () => (await status(handle)).state === 'not_configured');
+      await until('not_configured', 20_000, async () => (await status(handle)).state === 'not_configured');
       await handle.signal(connectivityRestoredSignal);
-      await until('a second check running', () => checks === 2);
+      await until('a second check running', 20_000, () => checks === 2);
       // The key is installed and retry-now sent while that check (which saw no key) still runs.
       configured = true;
       await handle.signal(connectivityRestoredSignal);
       release();
-      await until('claims', () => claims > 0);
+      await until('claims', 20_000, () => claims > 0);
       expect(checks).toBe(3);
       expect((await status(handle)).state).toBe('running');
     });
@@ -463,10 +455,10 @@ describe('syncForwarder lanes', () => {
     });
     await withForwarder(activities, config({ maxInFlight: 4, idlePollSeconds: 1 }), async (handle) => {
       try {
-        await until('three slow backfill batches', () => backfillStarted === 3);
+        await until('three slow backfill batches', 20_000, () => backfillStarted === 3);
         // The live lane looks again after its 1 s idle wait (real time here: the running
         // activities hold the test server's clock).
-        await until('the live batch', () => liveSentWhileBackfillBusy >= 0, 10_000);
+        await until('the live batch', 10_000, () => liveSentWhileBackfillBusy >= 0);
         expect(liveSentWhileBackfillBusy).toBe(3);
         const s = await status(handle);
         expect(s.inFlight.filter((b) => b.lane === 'backfill')).toHaveLength(3);
@@ -474,7 +466,7 @@ describe('syncForwarder lanes', () => {
       } finally {
         gate.open();
       }
-      await until('backfill drains', async () => (await status(handle)).lanes.backfill.batches >= 3);
+      await until('backfill drains', 20_000, async () => (await status(handle)).lanes.backfill.batches >= 3);
       expect(maxInFlight).toBeLessThanOrEqual(4);
     });
   });
@@ -495,9 +487,9 @@ describe('syncForwarder pause, resume, continueAsNew', () => {
       },
     });
     await withForwarder(activities, config({ idlePollSeconds: 30 }), async (handle) => {
-      await until('three batches', async () => (await status(handle)).totals.batches === 3);
+      await until('three batches', 20_000, async () => (await status(handle)).totals.batches === 3);
       await handle.signal(pauseSyncSignal, { reason: 'barn network maintenance', by: 'test' });
-      await until('paused', async () => (await status(handle)).state === 'paused');
+      await until('paused', 20_000, async () => (await status(handle)).state === 'paused');
       const claimsAtPause = claims;
       allowance = 5;
       await env.sleep('10 minutes');
@@ -507,7 +499,7 @@ describe('syncForwarder pause, resume, continueAsNew', () => {
       expect(paused.totals.batches).toBe(3);
 
       await handle.signal(resumeSyncSignal);
-      await until('five more batches', async () => (await status(handle)).totals.batches === 8);
+      await until('five more batches', 20_000, async () => (await status(handle)).totals.batches === 8);
       expect((await status(handle)).state).toBe('running');
       expect((await status(handle)).paused).toBeNull();
     });
@@ -540,13 +532,13 @@ describe('syncForwarder pause, resume, continueAsNew', () => {
     // backfill claim completes → the run rolls over, paused.
     await withForwarder(activities, config({ maxRoundsPerRun: 3 }), async (handle) => {
       const firstRunId = (await handle.describe()).runId;
-      await until('the slow claim and one sent batch', async () => gatedClaimWaiting && (await status(handle)).totals.batches === 1 && claims >= 3);
+      await until('the slow claim and one sent batch', 20_000, async () => gatedClaimWaiting && (await status(handle)).totals.batches === 1 && claims >= 3);
       await handle.signal(pauseSyncSignal, { reason: 'before continue-as-new' });
-      await until('paused', async () => (await status(handle)).paused !== null);
+      await until('paused', 20_000, async () => (await status(handle)).paused !== null);
       gate.open();
-      await until('a new run', async () => (await env.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRunId);
+      await until('a new run', 20_000, async () => (await env.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRunId);
       const claimsAtRollOver = claims;
-      await until('the new run answers', async () => (await status(handle)).run.number === 2);
+      await until('the new run answers', 20_000, async () => (await status(handle)).run.number === 2);
 
       const s = await status(handle);
       expect(s.state).toBe('paused');
@@ -559,7 +551,7 @@ describe('syncForwarder pause, resume, continueAsNew', () => {
       expect(claims).toBe(claimsAtRollOver); // still paused in the new run
 
       await handle.signal(resumeSyncSignal);
-      await until('claims again', () => claims > claimsAtRollOver);
+      await until('claims again', 20_000, () => claims > claimsAtRollOver);
       expect((await status(handle)).state).toBe('running');
     });
   });
@@ -583,7 +575,7 @@ describe('syncStatus query', () => {
     });
     const cfg = config({ batchSize: 250, maxInFlight: 3, liveWindowSeconds: 90 });
     await withForwarder(activities, cfg, async (handle) => {
-      await until('a batch in flight', async () => (await status(handle)).inFlight.length === 1);
+      await until('a batch in flight', 20_000, async () => (await status(handle)).inFlight.length === 1);
       const s = await status(handle);
       expect(s).toEqual({
         edgeId: cfg.edgeId,
@@ -612,7 +604,7 @@ describe('syncStatus query', () => {
         config: expect.objectContaining({ edgeId: cfg.edgeId, batchSize: 250, maxInFlight: 3, liveWindowSeconds: 90, leaseSeconds: 60 }),
       });
       gate.open();
-      await until('the batch acked', async () => (await status(handle)).lastSuccess !== null);
+      await until('the batch acked', 20_000, async () => (await status(handle)).lastSuccess !== null);
       const after = await status(handle);
       expect(after.lastSuccess).toEqual({ at: expect.any(String), batchId: s.inFlight[0].batchId, lane: 'backfill', accepted: 1, duplicate: 1, rejected: 0 });
       expect(after.totals).toEqual({ batches: 1, eventsAcked: 2, eventsFailed: 0, batchesDlq: 0, eventsDlq: 0 });

@@ -18,9 +18,10 @@ import type { Pool } from 'pg';
 import { checkSignature, loadPublicKey, newEdgeKeyPair, signatureHeaders } from '../../domain/sync';
 import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
 import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
-import { bundlePath } from '../../temporal/bundles';
+import { bundlePath, bundleSources } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
 import { repoRoot, temporalAddress } from '../support/stack';
+import { until } from '../support/until';
 import { openSyncTestDatabase, syncTestDatabaseUrl } from '../activities/sync-db';
 
 const namespace = process.env.TEMPORAL_EDGE_NAMESPACE ?? 'farmiq-edge';
@@ -52,27 +53,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** The prebuilt bundle, if there is one, must hold the workflows under test (the worker prefers it). */
 async function freshBundle(): Promise<void> {
   const bundle = bundlePath('edge');
   if (!fs.existsSync(bundle)) return;
   const builtAt = fs.statSync(bundle).mtimeMs;
-  const sources = ['workflows', 'edge/sync', 'domain/sync'].flatMap((dir) =>
-    fs
-      .readdirSync(path.join(repoRoot, dir))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => path.join(repoRoot, dir, f)),
-  );
+  const sources = bundleSources().map((f) => path.join(repoRoot, f));
   if (sources.some((f) => fs.statSync(f).mtimeMs > builtAt)) await buildBundle('edge');
 }
 

@@ -11,7 +11,8 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ensureTelemetryRollupSchedule } from '../../temporal/schedules';
 import { telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
 import { repoRoot, temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
-import type { PublishTelemetryRollupsResult } from '../../domain/telemetry/rollups-contract';
+import { until } from '../support/until';
+import type { PublishTelemetryRollupsResult } from '../../ingest/rollups-contract';
 
 const namespace = process.env.TEMPORAL_EDGE_NAMESPACE ?? 'farmiq-edge';
 const cloudNamespace = process.env.TEMPORAL_CLOUD_NAMESPACE ?? 'farmiq-cloud';
@@ -84,16 +85,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 interface WorkerProcess {
   child: ChildProcess;
   output: () => string;
@@ -135,7 +126,7 @@ function killGroup(proc: WorkerProcess): void {
 }
 
 async function healthyChecks(port: number): Promise<Record<string, { ok: boolean; detail?: string }>> {
-  return waitUntil('/health 200', 90_000, async () => {
+  return until('/health 200', 90_000, async () => {
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     return res.status === 200 ? ((await res.json()) as { checks: Record<string, { ok: boolean; detail?: string }> }).checks : undefined;
   });
@@ -162,7 +153,7 @@ describe('the edge worker process', () => {
 
       // Take the scheduled action now rather than waiting for the next minute, and follow the run.
       await schedule.trigger();
-      const workflowId = await waitUntil('a scheduled run', 30_000, async () => {
+      const workflowId = await until('a scheduled run', 30_000, async () => {
         const recent = (await schedule.describe()).info.recentActions;
         return recent.length > 0 ? recent[recent.length - 1].action.workflow.workflowId : undefined;
       });

@@ -11,7 +11,7 @@
  * dots) or a UUID, so a key never holds a '/' of its own, never walks with `.`/`..`, and parses back
  * unambiguously; an operator listing the bucket reads the farm's layout.
  */
-import { isIdentifier } from '../../domain/contracts/identifiers';
+import { isIdentifier, isLowerCaseUuid } from '../../domain/contracts/identifiers';
 
 export const imageContentTypes = ['image/jpeg', 'image/png'] as const;
 export type ImageContentType = (typeof imageContentTypes)[number];
@@ -32,11 +32,9 @@ export interface MediaObjectAddress {
   contentType: ImageContentType;
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function mediaObjectKey(a: MediaObjectAddress): string {
   const parts = [a.farmId, a.barnId, a.stationId, a.sessionId];
-  if (!uuid.test(a.tenantId.toLowerCase()) || !uuid.test(a.mediaId.toLowerCase()) || !parts.every(isIdentifier)) {
+  if (!isLowerCaseUuid(a.tenantId.toLowerCase()) || !isLowerCaseUuid(a.mediaId.toLowerCase()) || !parts.every(isIdentifier)) {
     throw new Error(`cannot build an object key from ${JSON.stringify(a)}`);
   }
   return [a.tenantId.toLowerCase(), ...parts, `${a.mediaId.toLowerCase()}.${extensionOf[a.contentType]}`].join('/');
@@ -48,7 +46,7 @@ export function parseMediaObjectKey(key: string): MediaObjectAddress | undefined
   if (parts.length !== 6) return undefined;
   const [tenantId, farmId, barnId, stationId, sessionId, file] = parts;
   const m = /^([0-9a-f-]{36})\.(jpg|png)$/.exec(file);
-  if (!m || !uuid.test(tenantId) || !uuid.test(m[1]) || ![farmId, barnId, stationId, sessionId].every(isIdentifier)) return undefined;
+  if (!m || !isLowerCaseUuid(tenantId) || !isLowerCaseUuid(m[1]) || ![farmId, barnId, stationId, sessionId].every(isIdentifier)) return undefined;
   return { tenantId, farmId, barnId, stationId, sessionId, mediaId: m[1], contentType: m[2] === 'jpg' ? 'image/jpeg' : 'image/png' };
 }
 

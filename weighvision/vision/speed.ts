@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { settings } from '../../config/settings';
 import { VisionModel, visionModelConfig, type VisionModelConfig } from './vision-model';
 
-const fixtureDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'weighvision');
+const fixtureDir = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'weighvision');
 
 async function main(modelConfig: VisionModelConfig, rounds: number): Promise<void> {
   const manifest = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'manifest.json'), 'utf8')) as { images: { file: string }[] };

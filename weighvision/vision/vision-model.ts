@@ -22,7 +22,7 @@ import type { Settings } from '../../config/settings';
 import { qualityFlags, type QualityFlag } from '../../domain/contracts/payloads';
 import { imageTensor } from './preprocess';
 
-const repoRoot = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(__dirname, '..', '..');
 
 export interface VisionModelConfig {
   /** Absolute, or relative to the repository root. */

@@ -10,15 +10,11 @@
  * with its RabbitMQ publisher for the best-effort notification. RabbitMQ being down does not stop
  * the worker: a notification is then stored and left to the delivery worker's dispatcher.
  */
-import { Worker } from '@temporalio/worker';
 import { settings } from '../../config/settings';
 import { logger } from '../../platform/logger';
-import { HealthServer } from '../../platform/health';
-import { Lifecycle } from '../../platform/lifecycle';
-import { installTemporalRuntime } from '../../temporal/runtime';
 import { connectTemporal, temporalHealthCheck } from '../../temporal/connection';
 import { workflowCode } from '../../temporal/bundles';
-import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
+import { WorkerProcess } from '../worker-process';
 import { createTenantPool } from '../../auth/tenant-db';
 import { createInsightActivities } from '../../activities/insights/generation';
 import { createInsightNotificationActivities } from '../../activities/insights/notification';
@@ -30,17 +26,8 @@ import { notificationTopology } from '../../notifications/topology';
 
 async function main(): Promise<void> {
   const s = settings();
-  const log = logger('cloud-worker');
-  installTemporalRuntime(logger('temporal'));
-
-  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
-  lifecycle.installSignalHandlers();
-  const waitOpts = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
-
-  const health = new HealthServer('cloud-worker', s.CLOUD_WORKER_HEALTH_PORT);
-  await health.start();
-  lifecycle.onStop('health server', () => health.stop());
-  log.info({ health: `${health.address}/health` }, 'health endpoint listening');
+  const proc = await WorkerProcess.start(s, 'cloud-worker', s.CLOUD_WORKER_HEALTH_PORT);
+  const { log, lifecycle, health, waitOpts } = proc;
 
   const connection = await connectTemporal({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_CLOUD_NAMESPACE }, waitOpts);
   lifecycle.onStop('temporal connection', () => connection.close());
@@ -65,33 +52,22 @@ async function main(): Promise<void> {
     ...createInsightNotificationActivities({ notifier: new NotificationModuleNotifier({ pool: tenantPool, publisher: notificationQueue, log }) }),
   };
 
-  const worker = await Worker.create({
+  const worker = await proc.createWorker({
     connection,
     namespace: s.TEMPORAL_CLOUD_NAMESPACE,
     taskQueue: s.CLOUD_TASK_QUEUE,
     ...workflowCode('cloud', log),
     activities,
-    shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
-    shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
   });
-  health.addCheck('worker', workerStateCheck(worker));
 
-  const running = worker.run();
-  lifecycle.onStop('temporal worker', async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-  });
-  health.setPhase('ready');
-  lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
+  const running = proc.run(worker);
+  proc.ready();
   log.info(
     { namespace: s.TEMPORAL_CLOUD_NAMESPACE, taskQueue: s.CLOUD_TASK_QUEUE, llm: insightServices.llmModel ?? 'template', ml: s.ML_SERVICE_URL || 'in-process' },
     'cloud worker running',
   );
 
-  running.catch((err: Error) => {
-    log.fatal({ err: err.message }, 'cloud worker failed');
-    void lifecycle.shutdown().finally(() => process.exit(1));
-  });
+  proc.exitWhenWorkerFails(running, 'cloud worker failed');
 }
 
 main().catch((err: Error) => {

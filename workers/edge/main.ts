@@ -12,11 +12,8 @@
  * /health on EDGE_WORKER_HEALTH_PORT reports both and the worker's state; SIGTERM stops polling,
  * lets in-flight activities finish within SHUTDOWN_GRACE_SECONDS, then closes the clients.
  */
-import { Worker } from '@temporalio/worker';
 import { settings } from '../../config/settings';
 import { logger } from '../../platform/logger';
-import { HealthServer } from '../../platform/health';
-import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import { createPool, safeDatabaseName } from '../../db/pool';
 import { createRollupActivities } from '../../activities/telemetry/rollups';
@@ -29,25 +26,15 @@ import { lazyVisionModel } from '../../weighvision/vision/lazy-model';
 import { createCloudClient } from '../../sync/cloud-client';
 import { EdgeIdentitySource } from '../../sync/edge-identity';
 import { ensureSyncForwarder, syncForwarderConfig } from '../../sync/forwarder-start';
-import { installTemporalRuntime } from '../../temporal/runtime';
 import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 import { workflowCode } from '../../temporal/bundles';
 import { ensureSyncOutboxRetentionSchedule, ensureTelemetryRollupSchedule } from '../../temporal/schedules';
-import { workerShutdownForceSeconds, workerShutdownGraceSeconds, workerStateCheck } from '../worker-process';
+import { WorkerProcess } from '../worker-process';
 
 async function main(): Promise<void> {
   const s = settings();
-  const log = logger('edge-worker');
-  installTemporalRuntime(logger('temporal'));
-
-  const lifecycle = new Lifecycle(log, s.SHUTDOWN_GRACE_SECONDS);
-  lifecycle.installSignalHandlers();
-  const waitOpts = { log, timeoutSeconds: s.DEPENDENCY_WAIT_SECONDS, signal: lifecycle.abort.signal };
-
-  const health = new HealthServer('edge-worker', s.EDGE_WORKER_HEALTH_PORT);
-  await health.start();
-  lifecycle.onStop('health server', () => health.stop());
-  log.info({ health: `${health.address}/health` }, 'health endpoint listening');
+  const proc = await WorkerProcess.start(s, 'edge-worker', s.EDGE_WORKER_HEALTH_PORT);
+  const { log, lifecycle, health, waitOpts } = proc;
 
   const pool = createPool(s.EDGE_DATABASE_URL, { applicationName: 'farmiq-edge-worker', log });
   lifecycle.onStop('edge database pool', () => pool.end());
@@ -89,7 +76,7 @@ async function main(): Promise<void> {
   lifecycle.onStop('object store client', async () => objectStore.close());
   const estimator = lazyVisionModel(s, log);
 
-  const worker = await Worker.create({
+  const worker = await proc.createWorker({
     connection,
     namespace: s.TEMPORAL_EDGE_NAMESPACE,
     taskQueue: s.EDGE_TASK_QUEUE,
@@ -100,30 +87,19 @@ async function main(): Promise<void> {
       ...createSyncRetentionActivities({ pool }),
       ...createWeighVisionActivities({ pool, images: objectStoreImageSource(objectStore), estimator }),
     },
-    shutdownGraceTime: `${workerShutdownGraceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
-    shutdownForceTime: `${workerShutdownForceSeconds(s.SHUTDOWN_GRACE_SECONDS)} seconds`,
   });
-  health.addCheck('worker', workerStateCheck(worker));
 
-  const running = worker.run();
-  lifecycle.onStop('temporal worker', async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-  });
+  const running = proc.run(worker);
   const forwarder = await waitFor(
     'sync forwarder workflow',
     () => ensureSyncForwarder(client, { taskQueue: s.EDGE_TASK_QUEUE, config: syncForwarderConfig(s) }),
     waitOpts,
   );
   log.info({ ...forwarder, cloud: s.CLOUD_INGEST_URL }, 'sync forwarder running');
-  health.setPhase('ready');
-  lifecycle.onStop('health phase', async () => health.setPhase('stopping'));
+  proc.ready();
   log.info({ namespace: s.TEMPORAL_EDGE_NAMESPACE, taskQueue: s.EDGE_TASK_QUEUE, edgeId: s.EDGE_ID }, 'edge worker running');
 
-  running.catch((err: Error) => {
-    log.fatal({ err: err.message }, 'edge worker failed');
-    void lifecycle.shutdown().finally(() => process.exit(1));
-  });
+  proc.exitWhenWorkerFails(running, 'edge worker failed');
 }
 
 main().catch((err: Error) => {

@@ -8,7 +8,7 @@
  */
 import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createRollupActivities } from '../../activities/telemetry/rollups';
-import type { PublishTelemetryRollupsInput, PublishTelemetryRollupsResult } from '../../domain/telemetry/rollups-contract';
+import type { PublishTelemetryRollupsInput, PublishTelemetryRollupsResult } from '../../ingest/rollups-contract';
 import { edgeDatabase } from '../activity-options';
 
 const { publishClosedRollups } = proxyActivities<ReturnType<typeof createRollupActivities>>(edgeDatabase);

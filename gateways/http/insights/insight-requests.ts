@@ -4,6 +4,7 @@
  * Every refusal is an HttpError with this API's code (errors.ts).
  */
 import { z } from 'zod';
+import { isUuid } from '../../../domain/contracts/identifiers';
 import type { GenerateInsightInput, GenerateInsightResult } from '../../../insights/insight-contract';
 import type { InsightRecord } from '../../../insights/insight-store';
 import { notificationChannels } from '../../../notifications/model';
@@ -44,11 +45,9 @@ export const listInsightsQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** True when `id` can be an insight id (anything else is simply not found). */
 export function isInsightId(id: string): boolean {
-  return uuidPattern.test(id);
+  return isUuid(id);
 }
 
 /** The generate body, or 400 invalid_body naming the first offending field. */

@@ -34,6 +34,7 @@ import { withTenant } from '../../../auth/tenant-db';
 import { isDataRefusal } from '../../../db/errors';
 import { checkInsightRequest, farmExists } from '../../../insights/insight-directory';
 import { decodeCursor, getInsight, listInsights } from '../../../insights/insight-store';
+import type { TokenConfig } from '../../../auth/tokens';
 import type { Logger } from '../../../platform/logger';
 import { assertTenant, authOf, requireRole, requireUser } from '../auth-middleware';
 import { utf8Only } from '../charset';
@@ -62,8 +63,8 @@ export interface InsightsRouterDeps {
   taskQueue: string;
   /** INSIGHT_RESPONSE_TIMEOUT_MS: how long a generate request waits for the result (then 504). */
   responseTimeoutMs: number;
-  /** Token verification key; default AUTH_JWT_SECRET (tests pass their own). */
-  authSecret?: string;
+  /** How dashboard tokens verify: the process's tokenConfig() (tests pass their own key). */
+  tokens: TokenConfig;
 }
 
 const bodyErrors: ErrorRequestHandler = (err, _req, _res, next) => {
@@ -79,7 +80,7 @@ const bodyErrors: ErrorRequestHandler = (err, _req, _res, next) => {
 
 export function createInsightsRouter(deps: InsightsRouterDeps): Router {
   const { pool, log } = deps;
-  const authenticate = requireUser({ secret: deps.authSecret });
+  const authenticate = requireUser(deps.tokens);
   const router = Router();
 
   router.post('/api/v1/dashboard/insights/generate', authenticate, requireRole('operator'), utf8Only(), express.json({ limit: '64kb' }), async (req, res) => {

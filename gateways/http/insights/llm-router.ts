@@ -30,13 +30,13 @@ export interface LlmRouterDeps extends InternalRouterDeps {
 
 const analyzeBody = z.strictObject({ summary: featureSummarySchema });
 
-export function createLlmRouter({ log, serviceToken, jwtSecret, llm }: LlmRouterDeps): Router {
+export function createLlmRouter({ log, serviceToken, tokens, llm }: LlmRouterDeps): Router {
   const analyzer = new LocalInsightAnalyzer(llm, log);
   const router = Router();
   router.post(
     '/api/v1/llm-insights/analyze',
     requestIdMiddleware,
-    requireServiceToken(serviceToken, { jwtSecret }),
+    requireServiceToken(serviceToken, tokens),
     utf8Only(),
     express.json({ limit: '1mb' }),
     async (req, res) => {

@@ -22,12 +22,12 @@ import { internalBodyErrors, requireServiceToken, type InternalRouterDeps } from
 
 export type { InternalRouterDeps } from '../service-auth';
 
-export function createMlRouter({ log, serviceToken, jwtSecret }: InternalRouterDeps): Router {
+export function createMlRouter({ log, serviceToken, tokens }: InternalRouterDeps): Router {
   const router = Router();
   router.post(
     '/api/v1/ml/predict',
     requestIdMiddleware,
-    requireServiceToken(serviceToken, { jwtSecret }),
+    requireServiceToken(serviceToken, tokens),
     utf8Only(),
     express.json({ limit: '256kb' }),
     (req, res) => {

@@ -37,7 +37,7 @@ import type { Logger } from '../../../platform/logger';
 import type { StoredImage } from '../../../weighvision/session-contract';
 import { deviceOf, requireDevice, type AuthenticatedDevice, type RequireDeviceOptions } from '../device-auth';
 import { HttpError } from '../errors';
-import { recordHttpReject } from '../http-rejects';
+import { recordHttpReject } from '../../../ingest/ingress-rejects';
 
 export interface MediaRouterDeps {
   pool: Pool;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'pg';
 import { inTransaction } from '../../../db/transaction';
+import { isUuid } from '../../../domain/contracts/identifiers';
 import { parseDeviceTopic, telemetryTopic, type DeviceAddress } from '../../../domain/contracts/topics';
 
 const run = promisify(execFile);
@@ -40,11 +41,9 @@ export interface RegisteredDevice extends DeviceAddress {
   revokedAt: Date | null;
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Throws with a sentence naming the problem when the address cannot be a device's topic prefix. */
 export function assertDeviceAddress(a: DeviceAddress): void {
-  if (!uuid.test(a.tenantId)) throw new Error(`tenant id must be a UUID, got "${a.tenantId}"`);
+  if (!isUuid(a.tenantId)) throw new Error(`tenant id must be a UUID, got "${a.tenantId}"`);
   // The same rule the bridge applies to incoming topics, so a provisioned device can always publish.
   if (!parseDeviceTopic(telemetryTopic(a, 'probe'))) {
     throw new Error(`farm, barn and device ids must be 1-64 characters of A-Z a-z 0-9 . _ : - (got ${a.farmId}/${a.barnId}/${a.deviceId})`);

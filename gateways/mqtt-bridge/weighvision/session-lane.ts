@@ -13,7 +13,7 @@
  * do not wait for this lane: their PUBACKs are released by their own commits.
  */
 import type { WeighVisionEvent } from '../../../domain/contracts';
-import type { RejectRow } from '../ingest-batch';
+import type { RejectRow } from '../../../ingest/ingest-batch';
 import type { SessionSignaller, SignalOutcome, WeighVisionTopic } from './session-signaller';
 import { bridgeMetrics as m } from '../bridge-metrics';
 import { withRetry } from '../../../platform/backoff';

@@ -3,17 +3,19 @@
  * quarantined rejects. Each family is a single statement over unnest()ed arrays, so a batch of a
  * thousand readings costs a handful of round trips, not thousands (single-row autocommit tops
  * out near 300 rows/s on these machines). The outbox part of each statement comes from
- * sync/outbox.ts (outboxInsert), the one writer of sync_outbox.
+ * sync/outbox.ts (outboxInsert), the one writer of sync_outbox; the rollup part from
+ * telemetry-rollup.ts; the rejects are written by ingress-rejects.ts.
  *
  * Two batches may commit at once, so rows that both could lock (dedupe keys of a redelivered
  * event, hot rollup windows) are inserted in key order: concurrent batches then wait for each
  * other instead of deadlocking.
  */
 import type { Pool } from 'pg';
-import { inTransaction } from '../../db/transaction';
-import { toStorableText } from '../../domain/contracts/storable';
-import { outboxInsert, outboxPriority } from '../../sync/outbox';
-import type { IngestBatch, TelemetryRow, FeedRow, RejectRow } from './ingest-batch';
+import { inTransaction } from '../db/transaction';
+import { outboxInsert, outboxPriority } from '../sync/outbox';
+import type { IngestBatch, TelemetryRow, FeedRow } from './ingest-batch';
+import { quarantineRejects } from './ingress-rejects';
+import { rollupUpsert } from './telemetry-rollup';
 
 export interface IngestResult {
   telemetryAccepted: number;
@@ -21,8 +23,6 @@ export interface IngestResult {
   duplicates: number;
   rejected: number;
 }
-
-const MAX_STORED_PAYLOAD = 64 * 1024;
 
 // Only readings whose (tenant_id, event_id) was new in ingress_dedupe reach the other tables.
 const insertTelemetry = `
@@ -48,21 +48,7 @@ outbox AS (
   ${outboxInsert(`SELECT tenant_id, event_id, 'telemetry.reading', envelope, trace_id, occurred_at, ${outboxPriority.normal} FROM accepted`)}
 ),
 rollup AS (
-  INSERT INTO telemetry_rollup AS r (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start,
-                                     unit, reading_count, value_sum, value_min, value_max)
-  SELECT tenant_id, farm_id, barn_id, device_id, metric, w.width, date_trunc(w.field, occurred_at, 'UTC'),
-         max(unit), count(*), sum(value), min(value), max(value)
-  FROM accepted CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS w(width, field)
-  GROUP BY 1, 2, 3, 4, 5, 6, 7
-  ORDER BY 1, 2, 3, 4, 5, 6, 7
-  ON CONFLICT (tenant_id, farm_id, barn_id, device_id, metric, bucket_width, bucket_start) DO UPDATE SET
-    reading_count = r.reading_count + excluded.reading_count,
-    value_sum     = r.value_sum + excluded.value_sum,
-    value_min     = least(r.value_min, excluded.value_min),
-    value_max     = greatest(r.value_max, excluded.value_max),
-    unit          = excluded.unit,
-    revision      = r.revision + 1,
-    updated_at    = now()
+  ${rollupUpsert('accepted')}
 )
 SELECT count(*)::int AS accepted FROM fresh`;
 
@@ -97,10 +83,6 @@ local AS (
 )
 ${outboxInsert(`SELECT tenant_id, intake_event_id, 'feed.intake.recorded', envelope, trace_id, dispensed_at, ${outboxPriority.feedIntake} FROM accepted`)}
 RETURNING 1`;
-
-const insertRejects = `
-INSERT INTO ingress_rejects (source, topic, reason, detail, tenant_id, device_id, payload, payload_size)
-SELECT 'mqtt', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[])`;
 
 function telemetryParams(rows: TelemetryRow[]): unknown[] {
   const cols: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(rows.length));
@@ -142,23 +124,6 @@ function feedParams(rows: FeedRow[]): unknown[] {
   return cols;
 }
 
-// A quarantine record must itself be storable: what a device sent is quoted in topic and detail.
-const storable = (s: string | undefined, max: number) => (s === undefined ? null : toStorableText(s.slice(0, max)));
-
-function rejectParams(rows: RejectRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 7 }, () => new Array<unknown>(rows.length));
-  rows.forEach((r, i) => {
-    cols[0][i] = storable(r.topic, 1024);
-    cols[1][i] = storable(r.reason, 200);
-    cols[2][i] = storable(r.detail, 2000);
-    cols[3][i] = storable(r.tenantId, 64);
-    cols[4][i] = storable(r.deviceId, 64);
-    cols[5][i] = r.payload.subarray(0, MAX_STORED_PAYLOAD);
-    cols[6][i] = r.payload.byteLength;
-  });
-  return cols;
-}
-
 export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<IngestResult> {
   return inTransaction(pool, async (client) => {
     let telemetryAccepted = 0;
@@ -172,7 +137,7 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<
       feedAccepted = r.rowCount ?? 0;
     }
     if (batch.rejects.length > 0) {
-      await client.query(insertRejects, rejectParams(batch.rejects));
+      await quarantineRejects(client, batch.rejects);
     }
     const duplicates = batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
     return { telemetryAccepted, feedAccepted, duplicates, rejected: batch.rejects.length };

@@ -4,8 +4,8 @@
  * redelivery can put the same event twice into one batch).
  */
 import { randomUUID } from 'node:crypto';
-import type { FarmEvent, FeedIntakeRecordedEvent, TelemetryReadingEvent, FeedDispensedEvent } from '../../domain/contracts';
-import type { DeviceTopic, RejectReason } from '../../domain/contracts';
+import type { FarmEvent, FeedIntakeRecordedEvent, TelemetryReadingEvent, FeedDispensedEvent } from '../domain/contracts';
+import type { DeviceTopic, RejectReason } from '../domain/contracts';
 
 /** The message an accepted event came from: what is quarantined if the database refuses the event. */
 export interface RawMessage {

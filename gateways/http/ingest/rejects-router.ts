@@ -8,8 +8,8 @@
 import { Router, type Request } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { isStorableText, storableTextMessage } from '../../domain/contracts/storable';
-import { HttpError } from './errors';
+import { isStorableText, storableTextMessage } from '../../../domain/contracts/storable';
+import { HttpError } from '../errors';
 
 const listQuery = z
   .object({
