@@ -6,7 +6,8 @@
  *
  * A session whose workflow has already closed refuses a restart (REJECT_DUPLICATE): the event is
  * late, or a redelivery of one the session had, and the bridge quarantines it as session_closed
- * instead of opening a second session under the same id.
+ * instead of opening a second session under the same id. A refused start whose workflow is still
+ * running (two events racing to open it) is sent as a plain signal instead.
  *
  * A session belongs to its station: the device (with its farm and barn) of the authenticated topic
  * of the event that started the workflow. That is the workflow's input address and its FarmiqFarm /
@@ -19,7 +20,7 @@
  * is refused without reaching Temporal at all; one whose session this process has not seen yet
  * reaches the workflow's history as a signal the workflow ignores.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { WeighVisionEvent } from '../../../domain/contracts';
 import { isIdentifier } from '../../../domain/contracts/identifiers';
 import type { DeviceTopic } from '../../../domain/contracts/topics';
@@ -93,6 +94,21 @@ export function temporalSessionSignaller(client: Client, { taskQueue, config, ow
     return farmId !== undefined && barnId !== undefined && stationId !== undefined ? { farmId, barnId, stationId } : undefined;
   }
 
+  /**
+   * Two events racing to open one session: the server can refuse the second start as a duplicate
+   * while the first start is still being created. Only a closed session makes an event late; a
+   * running one takes it as a plain signal. False when the session has closed.
+   */
+  async function joinRunning(workflowId: string, event: SessionDeviceEvent): Promise<boolean> {
+    try {
+      await client.workflow.getHandle(workflowId).signal(sessionEventSignal, event);
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
   return {
     async signal(topic, event) {
       // The workflow id is built from these: only ids of the one shared pattern.
@@ -121,8 +137,8 @@ export function temporalSessionSignaller(client: Client, { taskQueue, config, ow
           staticSummary: `WeighVision session ${address.sessionId} — station ${address.stationId}, ${address.farmId}/${address.barnId}`,
         });
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'session_closed';
-        throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (!(await joinRunning(workflowId, stamped))) return 'session_closed';
       }
       if (known) return 'signalled';
       // First event of this session seen here: this signal started the workflow, or joined one that
