@@ -4,13 +4,13 @@
  *
  * Layers, lowest first. A module may import its own layer or any layer below it, never one above:
  *   0 domain       domain/**, the contracts workflows import as values (weighvision/session-contract.ts,
- *                  sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts) and the pure
- *                  Temporal contracts (temporal/workflow-ids.ts, temporal/search-attributes.ts)
+ *                  sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts); domain/temporal/
+ *                  holds the workflow ids and search attributes
  *   1 platform     platform/, config/, db/: the process kit (logger, lifecycle, settings, pool, transactions)
  *   2 context      ingest/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
  *   4 workflows    workflows/
- *   5 edge of the process: gateways/, workers/, temporal/ (the rest of it), scripts/
+ *   5 edge of the process: gateways/, workers/, temporal/, scripts/
  * test/ and bench/ sit outside the layers and may import anything; nothing else may import them.
  *
  * Type-only imports count for the layer rules too: a contract type that lives above its user is exactly the
@@ -19,14 +19,7 @@
  */
 
 /** Modules that are pure (no I/O, no Node built-ins, no settings) and so belong to layer 0 wherever they sit. */
-const pure = [
-  '^domain/',
-  '^weighvision/session-contract[.]ts$',
-  '^sync/sync-(contract|failures)[.]ts$',
-  '^ingest/rollups-contract[.]ts$',
-  '^temporal/workflow-ids[.]ts$',
-  '^temporal/search-attributes[.]ts$',
-];
+const pure = ['^domain/', '^weighvision/session-contract[.]ts$', '^sync/sync-(contract|failures)[.]ts$', '^ingest/rollups-contract[.]ts$'];
 
 const layers = [
   { name: 'domain', path: pure },
@@ -59,7 +52,7 @@ module.exports = {
       comment:
         'Workflow code runs in the Temporal sandbox. A workflows/ file may import as a value only @temporalio/workflow, ' +
         '@temporalio/common, other workflows/ files and pure modules (domain/, weighvision/session-contract.ts, ' +
-        'sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts, temporal/workflow-ids.ts, temporal/search-attributes.ts); anything else, activities included, only with `import type`.',
+        'sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts); anything else, activities included, only with `import type`.',
       severity: 'error',
       from: { path: '^workflows/' },
       to: {
@@ -70,7 +63,7 @@ module.exports = {
     {
       name: 'pure-modules-stay-pure',
       comment:
-        'A pure module (domain/, a context contract, temporal/workflow-ids.ts, temporal/search-attributes.ts) may import as a value only ' +
+        'A pure module (domain/ or a context contract) may import as a value only ' +
         'other pure modules, zod, @temporalio/workflow and @temporalio/common; workflows import it, so it must stay ' +
         'free of I/O. Two files are exempt because they hash with node:crypto and no workflow imports them: ' +
         "domain/sync/request-signing.ts (HMAC) and domain/ids.ts (name-based UUIDs). Temporal's bundler refuses " +

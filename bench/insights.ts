@@ -43,7 +43,7 @@ import { readSummaryInputs, tenantScopedDb, type AggregationRequest } from '../i
 import { buildFeatureSummary } from '../insights/kpis/summary';
 import { LocalInsightAnalyzer, templateInsight } from '../insights/llm/analyzer';
 import { localPredictor } from '../insights/ml/predictor';
-import { farmiqSearchAttributes } from '../temporal/search-attributes';
+import { farmiqSearchAttributes } from '../domain/temporal/search-attributes';
 import { asAppRole, repoRoot } from '../test/support/stack';
 import { machine, withDatabase } from './support/stats';
 

@@ -51,8 +51,13 @@ import { settings } from '../config/settings';
 import { migrate } from '../db/migrate';
 import { provisionDevice } from '../gateways/mqtt-bridge/broker/credentials';
 import { objectStoreConfigFromSettings, s3ObjectStore } from '../weighvision/media/object-store';
-import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../temporal/search-attributes';
-import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId, weighVisionSessionWorkflowId } from '../temporal/workflow-ids';
+import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../domain/temporal/search-attributes';
+import {
+  syncForwarderWorkflowId,
+  syncOutboxRetentionScheduleId,
+  telemetryRollupsScheduleId,
+  weighVisionSessionWorkflowId,
+} from '../domain/temporal/workflow-ids';
 import { VisionModel, visionModelConfig } from '../weighvision/vision/vision-model';
 import { freshEdgeBundle } from '../test/integration/support';
 import { freePort, startTestBroker, type TestBroker } from '../test/support/broker';

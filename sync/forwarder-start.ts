@@ -7,7 +7,7 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Settings } from '../config/settings';
 import { configureSyncSignal, syncForwarderWorkflowType, type SyncForwarderConfig, type SyncForwarderInput, type SyncForwarderWorkflow } from './sync-contract';
-import { syncForwarderWorkflowId } from '../temporal/workflow-ids';
+import { syncForwarderWorkflowId } from '../domain/temporal/workflow-ids';
 
 export function syncForwarderConfig(
   s: Pick<Settings, 'EDGE_ID' | 'SYNC_BATCH_SIZE' | 'SYNC_LEASE_SECONDS' | 'SYNC_MAX_IN_FLIGHT' | 'SYNC_LIVE_WINDOW_SECONDS'>,

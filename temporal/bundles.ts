@@ -63,14 +63,9 @@ export function bundleSources(): string[] {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => path.join(top, f));
   });
-  const contracts = [
-    'weighvision/session-contract.ts',
-    'sync/sync-contract.ts',
-    'sync/sync-failures.ts',
-    'ingest/rollups-contract.ts',
-    'temporal/workflow-ids.ts',
-    'temporal/search-attributes.ts',
-  ].filter((f) => fs.existsSync(path.join(root, f)));
+  const contracts = ['weighvision/session-contract.ts', 'sync/sync-contract.ts', 'sync/sync-failures.ts', 'ingest/rollups-contract.ts'].filter((f) =>
+    fs.existsSync(path.join(root, f)),
+  );
   return [...trees, ...contracts];
 }
 

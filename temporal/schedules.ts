@@ -6,7 +6,12 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { Duration } from '@temporalio/common';
 import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../sync/sync-contract';
 import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsInput, type PublishTelemetryRollupsWorkflow } from '../ingest/rollups-contract';
-import { syncOutboxRetentionScheduleId, syncOutboxRetentionWorkflowId, telemetryRollupsScheduleId, telemetryRollupsWorkflowId } from './workflow-ids';
+import {
+  syncOutboxRetentionScheduleId,
+  syncOutboxRetentionWorkflowId,
+  telemetryRollupsScheduleId,
+  telemetryRollupsWorkflowId,
+} from '../domain/temporal/workflow-ids';
 
 export interface TelemetryRollupScheduleConfig {
   edgeId: string;

@@ -19,7 +19,7 @@ import { bearer, newOperator } from './support';
 import { temporalSyncControl, type SyncForwarderControl } from '../../gateways/http/sync/control';
 import type { SyncActivities } from '../../activities/sync/forwarder';
 import { ensureSyncForwarder } from '../../sync/forwarder-start';
-import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
+import { syncForwarderWorkflowId } from '../../domain/temporal/workflow-ids';
 import { temporalAddress } from '../support/stack';
 import { openSyncTestDatabase, rowsById, seedRow } from '../activities/sync-db';
 

@@ -24,8 +24,8 @@ import { createInsightsRouter } from '../../gateways/http/insights/insights-rout
 import { createLlmRouter } from '../../gateways/http/insights/llm-router';
 import { createMlRouter } from '../../gateways/http/insights/ml-router';
 import { requestId as requestIdMiddleware } from '../../gateways/http/request-id';
-import { farmiqFarm, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
-import { insightWorkflowId } from '../../temporal/workflow-ids';
+import { farmiqFarm, farmiqStatus, farmiqTenant } from '../../domain/temporal/search-attributes';
+import { insightWorkflowId } from '../../domain/temporal/workflow-ids';
 import { call, listen, ownerPool, seedTenant, tenantPool, testTokens, type TestTenant } from '../auth/support';
 import { temporalAddress } from '../support/stack';
 import { startOpenAiStub, type OpenAiStub } from './openai-stub';

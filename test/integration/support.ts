@@ -22,7 +22,7 @@ import { provisionEdge } from '../../cloud/edges';
 import { topologyNames, type TopologyNames } from '../../messaging/topology';
 import { bundlePath, bundleSources } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';
-import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
+import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../domain/temporal/workflow-ids';
 import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
 import { deleteNotificationTopology, notificationTopology } from '../../notifications/topology';
 import { deleteTestTopology, testAmqpUrl, testTopologyPrefix, withTestChannel } from '../support/amqp';

@@ -21,8 +21,8 @@ import type { InsightNotificationActivities } from '../../activities/insights/no
 import type { MlPredictions } from '../../insights/feature-summary';
 import type { InsightRecord, StoreInsightInput } from '../../insights/insight-store';
 import { templateInsight } from '../../insights/llm/analyzer';
-import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
-import { insightNotificationWorkflowId, insightWorkflowId } from '../../temporal/workflow-ids';
+import { farmiqSearchAttributes, farmiqStatus } from '../../domain/temporal/search-attributes';
+import { insightNotificationWorkflowId, insightWorkflowId } from '../../domain/temporal/workflow-ids';
 import { insightAggregation, insightStore, llmAnalysis, mlPrediction, notificationDelivery } from '../../workflows/insights/activity-options';
 import type { GenerateInsightInput, GenerateInsightResult } from '../../insights/insight-contract';
 import type { generateInsight } from '../../workflows/insights/generation';

@@ -1,11 +1,11 @@
 /**
- * The search attributes workflows set (temporal/search-attributes.ts) must be exactly the ones the
+ * The search attributes workflows set (domain/temporal/search-attributes.ts) must be exactly the ones the
  * local server registers from infra/temporal/search-attributes.txt; a name in one and not the
  * other fails every workflow start that uses it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { farmiqSearchAttributes } from '../../temporal/search-attributes';
+import { farmiqSearchAttributes } from '../../domain/temporal/search-attributes';
 import { repoRoot } from '../support/stack';
 
 const typeNames: Record<string, string> = {

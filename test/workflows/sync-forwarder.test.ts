@@ -25,7 +25,7 @@ import {
   type SyncStatus,
 } from '../../sync/sync-contract';
 import type { syncForwarder } from '../../workflows/sync/forwarder';
-import { syncForwarderWorkflowId } from '../../temporal/workflow-ids';
+import { syncForwarderWorkflowId } from '../../domain/temporal/workflow-ids';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { checkSignature, loadPublicKey, newEdgeKeyPair, signatureHeaders } from '../../domain/sync';
-import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
+import { syncForwarderWorkflowId, syncOutboxRetentionScheduleId, telemetryRollupsScheduleId } from '../../domain/temporal/workflow-ids';
 import { syncStatusQuery, type SyncStatus } from '../../sync/sync-contract';
 import { bundlePath, bundleSources } from '../../temporal/bundles';
 import { buildBundle } from '../../temporal/build-bundle';

@@ -16,8 +16,8 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { ImageInference, InferImageInput, RecordSessionInput, createWeighVisionActivities } from '../../activities/weighvision/session';
 import type { WeighVisionEvent } from '../../domain/contracts';
 import { temporalSessionSignaller, type SessionSignaller, type WeighVisionTopic } from '../../gateways/mqtt-bridge/weighvision/session-signaller';
-import { farmiqSearchAttributes, farmiqStatus } from '../../temporal/search-attributes';
-import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
+import { farmiqSearchAttributes, farmiqStatus } from '../../domain/temporal/search-attributes';
+import { weighVisionSessionWorkflowId } from '../../domain/temporal/workflow-ids';
 import { concludeSession } from '../../weighvision/session-result';
 import { imageStoredSignal, sessionStateQuery, type SessionConfig, type SessionResult, type StoredImage } from '../../weighvision/session-contract';
 import { recordHistory } from '../support/record-history';

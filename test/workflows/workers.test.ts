@@ -9,7 +9,7 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ensureTelemetryRollupSchedule } from '../../temporal/schedules';
-import { telemetryRollupsScheduleId } from '../../temporal/workflow-ids';
+import { telemetryRollupsScheduleId } from '../../domain/temporal/workflow-ids';
 import { repoRoot, temporalAddress, testEdgeDatabaseUrl } from '../support/stack';
 import { until } from '../support/until';
 import type { PublishTelemetryRollupsResult } from '../../ingest/rollups-contract';

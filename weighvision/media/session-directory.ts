@@ -10,8 +10,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { isIdentifier } from '../../domain/contracts/identifiers';
 import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../../platform/lazy-temporal-client';
-import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../../temporal/search-attributes';
-import { weighVisionSessionWorkflowId } from '../../temporal/workflow-ids';
+import { farmiqBarn, farmiqFarm, farmiqStation, farmiqTenant } from '../../domain/temporal/search-attributes';
+import { weighVisionSessionWorkflowId } from '../../domain/temporal/workflow-ids';
 import { imageStoredSignal, type StoredImage } from '../session-contract';
 
 export interface SessionInfo {

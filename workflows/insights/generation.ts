@@ -2,7 +2,7 @@
  * One insight generation (spec §5, DESIGN §3): aggregate → (ML predict) → LLM analysis → store →
  * best-effort notification, each step an activity with its own preset
  * (workflows/insights/activity-options.ts). Started by POST /api/v1/dashboard/insights/generate
- * with the id insight/<tenant>/<request id> (temporal/workflow-ids.ts), which waits for the result.
+ * with the id insight/<tenant>/<request id> (domain/temporal/workflow-ids.ts), which waits for the result.
  *
  * - Predictions are optional: when asked for and the ML service fails, the insight is written
  *   without them (and says so in `predictionsError`).
@@ -31,8 +31,8 @@ import type { FeatureSummary, MlPredictions } from '../../insights/feature-summa
 import type { GenerateInsightInput, GenerateInsightResult, InsightStatus } from '../../insights/insight-contract';
 import type { InsightRecord } from '../../insights/insight-store';
 import type { GeneratedInsight } from '../../insights/insight-schema';
-import { farmiqStatus } from '../../temporal/search-attributes';
-import { insightNotificationWorkflowId } from '../../temporal/workflow-ids';
+import { farmiqStatus } from '../../domain/temporal/search-attributes';
+import { insightNotificationWorkflowId } from '../../domain/temporal/workflow-ids';
 import { insightAggregation, insightStore, llmAnalysis, mlPrediction, templateFallback } from './activity-options';
 import { failureMessage, failureType } from './failures';
 import { notifyInsight } from './notification';

@@ -5,7 +5,7 @@
 import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { ClaimedSyncBatch } from '../../activities/sync/forwarder';
 import type { SyncLane } from '../../sync/sync-contract';
-import { syncBatchId } from '../../temporal/workflow-ids';
+import { syncBatchId } from '../../domain/temporal/workflow-ids';
 import { failureOf } from './activity-failure';
 import { claimActivities } from './forwarder-activities';
 import { now, type ForwarderState } from './forwarder-state';

@@ -3,7 +3,7 @@
  *
  * Started by whichever of its messages comes first — the MQTT bridge signals-with-start every
  * device event (`sessionEvent`), the media store signals every verified upload (`imageStored`) —
- * under the id weighvision-session/<tenant>/<session> (temporal/workflow-ids.ts).
+ * under the id weighvision-session/<tenant>/<session> (domain/temporal/workflow-ids.ts).
  *
  *   created ──first reading or image──▶ collecting ──session.finalized──▶ finalizing
  *      │                                     │                                  │ images stored and
@@ -37,7 +37,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createWeighVisionActivities } from '../../activities/weighvision/session';
-import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../temporal/search-attributes';
+import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../domain/temporal/search-attributes';
 import { sessionRecord, visionInference } from './activity-options';
 import {
   imageStoredSignal,

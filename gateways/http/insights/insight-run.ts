@@ -13,8 +13,8 @@ import { isGrpcServiceError, WorkflowFailedError, type Client, type WorkflowHand
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { GenerateInsightInput, GenerateInsightResult, GenerateInsightWorkflow } from '../../../insights/insight-contract';
 import type { Logger } from '../../../platform/logger';
-import { farmiqBarn, farmiqFarm, farmiqTenant } from '../../../temporal/search-attributes';
-import { insightWorkflowId } from '../../../temporal/workflow-ids';
+import { farmiqBarn, farmiqFarm, farmiqTenant } from '../../../domain/temporal/search-attributes';
+import { insightWorkflowId } from '../../../domain/temporal/workflow-ids';
 import { HttpError } from '../errors';
 
 export interface InsightRunOptions {

@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { grpcCode, lazyTemporalClient, TemporalUnreachableError } from '../../../platform/lazy-temporal-client';
-import { syncForwarderWorkflowId } from '../../../temporal/workflow-ids';
+import { syncForwarderWorkflowId } from '../../../domain/temporal/workflow-ids';
 import {
   connectivityRestoredSignal,
   pauseSyncSignal,

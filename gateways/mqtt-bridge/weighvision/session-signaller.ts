@@ -31,8 +31,8 @@ import {
   type SessionDeviceEvent,
   type WeighVisionSessionWorkflow,
 } from '../../../weighvision/session-contract';
-import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../../temporal/search-attributes';
-import { weighVisionSessionWorkflowId } from '../../../temporal/workflow-ids';
+import { farmiqBarn, farmiqFarm, farmiqStation, farmiqStatus, farmiqTenant } from '../../../domain/temporal/search-attributes';
+import { weighVisionSessionWorkflowId } from '../../../domain/temporal/workflow-ids';
 
 export type WeighVisionTopic = Extract<DeviceTopic, { family: 'weighvision' }>;
 /**

@@ -3,7 +3,7 @@
  * them in the Temporal UI (`telemetry-rollups/edge-farm-7`) and so two processes that mean the same
  * thing always name it the same way.
  */
-import { isIdentifier } from '../domain/contracts/identifiers';
+import { isIdentifier } from '../contracts/identifiers';
 
 /** The per-edge schedule that publishes closed telemetry rollup windows every minute. */
 export function telemetryRollupsScheduleId(edgeId: string): string {
