@@ -3,9 +3,8 @@
  * that uses it, so no module imports upward). `npm run lint` runs `depcruise` with this file; any `error` fails it.
  *
  * Layers, lowest first. A module may import its own layer or any layer below it, never one above:
- *   0 domain       domain/**, the contracts workflows import as values (weighvision/session-contract.ts,
- *                  sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts); domain/temporal/
- *                  holds the workflow ids and search attributes
+ *   0 domain       domain/** (domain/temporal/ holds the workflow ids and search attributes) and the
+ *                  contracts workflows import as values, listed in temporal/workflow-contracts.json
  *   1 platform     platform/, config/, db/: the process kit (logger, lifecycle, settings, pool, transactions)
  *   2 context      ingest/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
@@ -18,8 +17,14 @@
  * erased `import type` is how a workflow names its activities without pulling them into the sandbox bundle.
  */
 
+/**
+ * The contracts workflows import as values, kept in the contexts' homes; one list, which the bundle
+ * staleness check (temporal/bundles.ts) reads too.
+ */
+const workflowContracts = require('./temporal/workflow-contracts.json');
+
 /** Modules that are pure (no I/O, no Node built-ins, no settings) and so belong to layer 0 wherever they sit. */
-const pure = ['^domain/', '^weighvision/session-contract[.]ts$', '^sync/sync-(contract|failures)[.]ts$', '^ingest/rollups-contract[.]ts$'];
+const pure = ['^domain/', ...workflowContracts.map((f) => `^${f.replace(/[.]/g, '[.]')}$`)];
 
 const layers = [
   { name: 'domain', path: pure },
@@ -51,8 +56,8 @@ module.exports = {
       name: 'workflow-imports',
       comment:
         'Workflow code runs in the Temporal sandbox. A workflows/ file may import as a value only @temporalio/workflow, ' +
-        '@temporalio/common, other workflows/ files and pure modules (domain/, weighvision/session-contract.ts, ' +
-        'sync/sync-contract.ts, sync/sync-failures.ts, ingest/rollups-contract.ts); anything else, activities included, only with `import type`.',
+        '@temporalio/common, other workflows/ files and pure modules (domain/ and the contracts in ' +
+        'temporal/workflow-contracts.json); anything else, activities included, only with `import type`.',
       severity: 'error',
       from: { path: '^workflows/' },
       to: {

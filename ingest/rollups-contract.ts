@@ -1,6 +1,6 @@
 /**
  * The contract of telemetry rollup publication (spec §8.1 `telemetry.aggregated`), below everything
- * that uses it: the input and result of one run of workflows/telemetry/rollups.ts, which a Temporal
+ * that uses it: the input and result of one run of workflows/ingest/rollups.ts, which a Temporal
  * Schedule (temporal/schedules.ts) starts by name every minute.
  *
  * Workflow-bundle safe: types and one name only.

@@ -2,7 +2,7 @@
  * The only writer of telemetry_rollup, the edge's minute and hour windows per device and metric.
  * Ingest keeps them current inside each micro-batch's transaction (rollupUpsert, one statement
  * with the batch's readings) and bumps `revision` on every change; the rollup publisher
- * (activities/telemetry/rollups.ts) selects closed windows and marks each published with the
+ * (activities/ingest/rollups.ts) selects closed windows and marks each published with the
  * revision it appended to the outbox.
  */
 import type { PoolClient } from 'pg';

@@ -41,7 +41,7 @@ export interface SyncForwarderConfig {
   configurationRecheckSeconds?: number;
 }
 
-/** The claim's long poll is capped so that its activity timeout (sync-activity-options.ts) holds. */
+/** The claim's long poll is capped so that its activity timeout (workflows/sync/activity-options.ts) holds. */
 export const maxClaimWaitSeconds = 60;
 
 export type ResolvedSyncForwarderConfig = Required<SyncForwarderConfig>;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { Logger } from '../platform/logger';
+import workflowContracts from './workflow-contracts.json';
 
 export type WorkerKind = 'edge' | 'cloud';
 
@@ -50,8 +51,9 @@ export function workflowCode(kind: WorkerKind, log: Logger): WorkflowCode {
 
 /**
  * What a workflow bundle is built from, relative to the repository root: the workflows and every
- * pure module they import as values (the `pure` list of .dependency-cruiser.cjs: domain/ and the
- * contracts that live in the contexts' homes). A change to any of them makes a bundle stale.
+ * pure module they import as values: domain/ and the contracts in the contexts' homes listed in
+ * workflow-contracts.json (the list .dependency-cruiser.cjs treats as pure). A change to any of them
+ * makes a bundle stale.
  */
 export function bundleSources(): string[] {
   const root = repoRoot();
@@ -63,9 +65,7 @@ export function bundleSources(): string[] {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => path.join(top, f));
   });
-  const contracts = ['weighvision/session-contract.ts', 'sync/sync-contract.ts', 'sync/sync-failures.ts', 'ingest/rollups-contract.ts'].filter((f) =>
-    fs.existsSync(path.join(root, f)),
-  );
+  const contracts = workflowContracts.filter((f) => fs.existsSync(path.join(root, f)));
   return [...trees, ...contracts];
 }
 

@@ -2,7 +2,7 @@
  * The workflows the edge worker registers (namespace farmiq-edge, EDGE_TASK_QUEUE).
  * Everything exported here becomes a workflow type; export workflows only.
  */
-export { publishTelemetryRollups } from './telemetry/rollups';
+export { publishTelemetryRollups } from './ingest/rollups';
 export { syncForwarder } from './sync/forwarder';
 export { pruneSyncOutbox } from './sync/retention';
 export { weighVisionSession } from './weighvision/session';

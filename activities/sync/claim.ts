@@ -139,7 +139,7 @@ export async function claimSyncBatch({ pool }: SyncActivityDeps, input: ClaimSyn
           ids: rows.map((r) => r.id),
           tenantId: rows[0]?.tenant_id ?? null,
           priorAttempts: rows.reduce((n, r) => Math.max(n, r.attempt_count), 0),
-          monitoringOnly: rows.length > 0 && rows.every((r) => r.event_type.startsWith('sync.batch.')),
+          monitoringOnly: rows.length > 0 && rows.every((r) => outbox.isMonitoringEvent(r.event_type)),
           oldestOccurredAt: rows.length ? new Date(Math.min(...rows.map((r) => r.occurred_at.getTime()))).toISOString() : null,
         };
       }

@@ -21,7 +21,7 @@ import { logger } from '../../platform/logger';
 import { waitFor } from '../../platform/wait-for';
 import { startOutboxRelay } from '../../cloud/ingestion/relay-process';
 import { cloudHttpConfig, createCloudApp } from './cloud-app';
-import { createEdgeBatchRouter } from './ingestion/edge-batch-router';
+import { createEdgeBatchRouter } from './cloud-ingestion/edge-batch-router';
 import type { Phase } from './health';
 
 async function main(): Promise<void> {

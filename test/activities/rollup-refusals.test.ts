@@ -13,7 +13,7 @@ import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { classifyDatabaseError } from '../../db/errors';
-import { createRollupActivities, type PublishClosedRollupsInput, type PublishClosedRollupsResult } from '../../activities/telemetry/rollups';
+import { createRollupActivities, type PublishClosedRollupsInput, type PublishClosedRollupsResult } from '../../activities/ingest/rollups';
 import { edgeTestDatabaseUrl, openSyncTestDatabase } from './sync-db';
 
 let pool: Pool;

@@ -1,7 +1,7 @@
 /**
  * Both sides of the wire contract together, in process: the edge's real send activity (signing,
  * body bytes, per-event settlement) against the cloud's real ingestion router
- * (gateways/http/ingestion/edge-batch-router.ts) on the cloud test database, with an edge provisioned the way
+ * (gateways/http/cloud-ingestion/edge-batch-router.ts) on the cloud test database, with an edge provisioned the way
  * `cloud-admin edge add` does it. The full multi-process run (kill -9, restarts) is separate.
  */
 import fs from 'node:fs';

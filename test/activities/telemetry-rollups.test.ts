@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
-import { createRollupActivities, type PublishClosedRollupsInput, type PublishClosedRollupsResult } from '../../activities/telemetry/rollups';
+import { createRollupActivities, type PublishClosedRollupsInput, type PublishClosedRollupsResult } from '../../activities/ingest/rollups';
 import { farmEventSchema, type TelemetryAggregatedEvent } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { testEdgeDatabaseUrl } from '../support/stack';

@@ -14,7 +14,7 @@ import { edgeBatchPaths, loadPrivateKey, signRequest, type EdgeBatchResponse, ty
 import type { CloudEventOf } from '../../cloud/cloud-event';
 import { provisionEdge } from '../../cloud/edges';
 import type { OutboxNudge } from '../../cloud/ingestion/batch-ingestion';
-import { createEdgeBatchRouter } from '../../gateways/http/ingestion/edge-batch-router';
+import { createEdgeBatchRouter } from '../../gateways/http/cloud-ingestion/edge-batch-router';
 import { requestId } from '../../gateways/http/request-id';
 import { validEvent, type EventOverrides } from '../support/events';
 

@@ -33,7 +33,7 @@ import { settings } from '../../config/settings';
 import { createPool } from '../../db/pool';
 import { signRequest } from '../../domain/sync';
 import { createCloudApp } from '../../gateways/http/cloud-app';
-import { createEdgeBatchRouter } from '../../gateways/http/ingestion/edge-batch-router';
+import { createEdgeBatchRouter } from '../../gateways/http/cloud-ingestion/edge-batch-router';
 import { createEdgeOperatorApp, createEdgeStationApp } from '../../gateways/http/edge-app';
 import { ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
 import { batchOf, batchPath, edgeEvent, newEdge, type TestEdge } from '../cloud/support';

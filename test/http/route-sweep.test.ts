@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { cloudHttpConfig, createCloudApp, type CloudAppDeps } from '../../gateways/http/cloud-app';
-import { createEdgeBatchRouter } from '../../gateways/http/ingestion/edge-batch-router';
+import { createEdgeBatchRouter } from '../../gateways/http/cloud-ingestion/edge-batch-router';
 import { edgeBatchPaths } from '../../domain/sync';
 import { logger } from '../../platform/logger';
 import { settings } from '../../config/settings';

@@ -38,7 +38,7 @@ async function serve(control: SyncForwarderControl): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** The bodies of the sync API (gateways/http/sync/sync-http.ts, sync-dlq.ts), as far as these tests read into them. */
+/** The bodies of the sync API (gateways/http/sync/status.ts, dlq.ts), as far as these tests read into them. */
 interface SyncStatusBody {
   state: string;
   outbox: { oldest_pending: { age_seconds: number } };

@@ -10,8 +10,8 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporalTestServerPath } from '../support/stack';
-import type { RollupActivities, PublishClosedRollupsInput, PublishClosedRollupsResult } from '../../activities/telemetry/rollups';
-import { publishTelemetryRollups } from '../../workflows/telemetry/rollups';
+import type { RollupActivities, PublishClosedRollupsInput, PublishClosedRollupsResult } from '../../activities/ingest/rollups';
+import { publishTelemetryRollups } from '../../workflows/ingest/rollups';
 import { edgeDatabase } from '../../workflows/activity-options';
 
 let env: TestWorkflowEnvironment;

@@ -16,7 +16,7 @@ import { settings } from '../../config/settings';
 import { logger } from '../../platform/logger';
 import { waitFor } from '../../platform/wait-for';
 import { createPool, safeDatabaseName } from '../../db/pool';
-import { createRollupActivities } from '../../activities/telemetry/rollups';
+import { createRollupActivities } from '../../activities/ingest/rollups';
 import { createSyncActivities } from '../../activities/sync/forwarder';
 import { createSyncRetentionActivities } from '../../activities/sync/retention';
 import { createWeighVisionActivities } from '../../activities/weighvision/session';

@@ -56,7 +56,7 @@ import {
 type Activities = ReturnType<typeof createWeighVisionActivities>;
 
 // Local activities: milliseconds of work each, on the worker that holds the session (see
-// weighvision-activity-options.ts for why).
+// ./activity-options.ts for why).
 const { inferImage } = proxyLocalActivities<Activities>({ ...visionInference, summary: 'infer the weight from one image' });
 const { recordSession } = proxyLocalActivities<Activities>({ ...sessionRecord, summary: 'record the session and append its events to the outbox' });
 

@@ -7,7 +7,7 @@
  * carries on, so the history of one run stays small whatever backlog a long outage left behind.
  */
 import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createRollupActivities } from '../../activities/telemetry/rollups';
+import type { createRollupActivities } from '../../activities/ingest/rollups';
 import type { PublishTelemetryRollupsInput, PublishTelemetryRollupsResult } from '../../ingest/rollups-contract';
 import { edgeDatabase } from '../activity-options';
 
