@@ -6,7 +6,7 @@
  *   0 domain       domain/** (domain/temporal/ holds the workflow ids and search attributes) and the
  *                  contracts workflows import as values, listed in temporal/workflow-contracts.json
  *   1 platform     platform/, config/, db/: the process kit (logger, lifecycle, settings, pool, transactions)
- *   2 context      ingest/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
+ *   2 context      ingest/, flocks/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
  *   4 workflows    workflows/
  *   5 edge of the process: gateways/, workers/, temporal/, scripts/
@@ -29,7 +29,7 @@ const pure = ['^domain/', ...workflowContracts.map((f) => `^${f.replace(/[.]/g, 
 const layers = [
   { name: 'domain', path: pure },
   { name: 'platform', path: ['^(platform|config|db)/'] },
-  { name: 'context', path: ['^(ingest|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
+  { name: 'context', path: ['^(ingest|flocks|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
   { name: 'activities', path: ['^activities/'] },
   { name: 'workflows', path: ['^workflows/'] },
   { name: 'process edge', path: ['^(gateways|workers|temporal|scripts)/'] },

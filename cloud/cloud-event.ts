@@ -24,6 +24,8 @@ const requiredPlacement: Partial<Record<EventType, readonly PlacementField[]>> =
   'weighvision.session.created': ['farm_id', 'barn_id', 'session_id'],
   'weighvision.weight.recorded': ['farm_id', 'barn_id', 'session_id'],
   'weighvision.session.finalized': ['farm_id', 'barn_id', 'session_id'],
+  'weighvision.session.concluded': ['farm_id', 'barn_id', 'session_id'],
+  'flock.mortality.recorded': ['farm_id', 'barn_id'],
 };
 
 export type ParsedCloudEvent = { ok: true; event: CloudEvent } | { ok: false; reason: string; detail: string; eventId?: string; tenantId?: string };

@@ -4,7 +4,7 @@
  * redelivery can put the same event twice into one batch).
  */
 import { randomUUID } from 'node:crypto';
-import type { FarmEvent, FeedIntakeRecordedEvent, TelemetryReadingEvent, FeedDispensedEvent } from '../domain/contracts';
+import type { FarmEvent, FeedIntakeRecordedEvent, TelemetryReadingEvent, FeedDispensedEvent, FlockMortalityRecordedEvent } from '../domain/contracts';
 import type { DeviceTopic, RejectReason } from '../domain/contracts';
 
 /** The message an accepted event came from: what is quarantined if the database refuses the event. */
@@ -26,6 +26,14 @@ export interface FeedRow {
   raw: RawMessage;
 }
 
+/** A day's deaths and culls from a mortality counter, judged against its flock in the batch's transaction. */
+export interface MortalityRow {
+  event: FlockMortalityRecordedEvent;
+  farmId: string;
+  barnId: string;
+  raw: RawMessage;
+}
+
 export interface RejectRow {
   topic: string;
   reason: RejectReason;
@@ -38,26 +46,33 @@ export interface RejectRow {
 export interface IngestBatch {
   telemetry: TelemetryRow[];
   feed: FeedRow[];
+  mortality: MortalityRow[];
   rejects: RejectRow[];
   /** Events seen twice within this batch; they are dropped before the database sees them. */
   inBatchDuplicates: number;
 }
 
 export function emptyBatch(): IngestBatch {
-  return { telemetry: [], feed: [], rejects: [], inBatchDuplicates: 0 };
+  return { telemetry: [], feed: [], mortality: [], rejects: [], inBatchDuplicates: 0 };
 }
 
 export function batchLength(b: IngestBatch): number {
-  return b.telemetry.length + b.feed.length + b.rejects.length;
+  return b.telemetry.length + b.feed.length + b.mortality.length + b.rejects.length;
 }
 
 /** Two batches of about half the rows each, in row order (the in-batch duplicate count stays with the first). */
 export function halves(b: IngestBatch): [IngestBatch, IngestBatch] {
-  const rows = [...b.telemetry.map((r) => ({ telemetry: r })), ...b.feed.map((r) => ({ feed: r })), ...b.rejects.map((r) => ({ reject: r }))];
+  const rows = [
+    ...b.telemetry.map((r) => ({ telemetry: r })),
+    ...b.feed.map((r) => ({ feed: r })),
+    ...b.mortality.map((r) => ({ mortality: r })),
+    ...b.rejects.map((r) => ({ reject: r })),
+  ];
   const mid = Math.ceil(rows.length / 2);
   const rebuild = (part: typeof rows, inBatchDuplicates: number): IngestBatch => ({
     telemetry: part.flatMap((r) => ('telemetry' in r ? [r.telemetry] : [])),
     feed: part.flatMap((r) => ('feed' in r ? [r.feed] : [])),
+    mortality: part.flatMap((r) => ('mortality' in r ? [r.mortality] : [])),
     rejects: part.flatMap((r) => ('reject' in r ? [r.reject] : [])),
     inBatchDuplicates,
   });
@@ -109,6 +124,10 @@ export class BatchBuilder {
       this.batch.telemetry.push({ event, farmId: topic.farmId, barnId: topic.barnId, raw });
     } else if (event.event_type === 'feed.dispensed') {
       this.batch.feed.push({ source: event, intake: feedIntakeFrom(event, topic), raw });
+    } else if (event.event_type === 'flock.mortality.recorded') {
+      // The channel is the authority on who counted: over MQTT it is a device.
+      event.payload.source = 'device';
+      this.batch.mortality.push({ event, farmId: topic.farmId, barnId: topic.barnId, raw });
     } else {
       throw new Error(`the ingest batch does not take ${event.event_type}`);
     }

@@ -11,15 +11,20 @@
  * other instead of deadlocking.
  */
 import type { Pool } from 'pg';
-import { inTransaction } from '../db/transaction';
-import { outboxInsert, outboxPriority } from '../sync/outbox';
-import type { IngestBatch, TelemetryRow, FeedRow } from './ingest-batch';
+import { inTransaction, type Queryable } from '../db/transaction';
+import type { RejectReason } from '../domain/contracts/rejects';
+import { checkMortality, recordDailyCounts, type MortalityRecord } from '../flocks/flock-store';
+import { appendEvents, outboxInsert, outboxPriority } from '../sync/outbox';
+import type { IngestBatch, TelemetryRow, FeedRow, MortalityRow, RejectRow } from './ingest-batch';
 import { quarantineRejects } from './ingress-rejects';
 import { rollupUpsert } from './telemetry-rollup';
 
 export interface IngestResult {
   telemetryAccepted: number;
   feedAccepted: number;
+  mortalityAccepted: number;
+  /** Mortality counts their flock refused (quarantined in this transaction), by reason. */
+  mortalityRefused: RejectReason[];
   duplicates: number;
   rejected: number;
 }
@@ -28,8 +33,8 @@ export interface IngestResult {
 const insertTelemetry = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-                       $7::float8[], $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[])
-    AS t(tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id, envelope)
+                       $7::float8[], $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::float8[], $13::text[])
+    AS t(tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id, envelope, source_value, source_unit)
 ),
 fresh AS (
   INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
@@ -41,8 +46,8 @@ accepted AS (
   SELECT input.* FROM input JOIN fresh USING (tenant_id, event_id)
 ),
 raw AS (
-  INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id)
-  SELECT tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id FROM accepted
+  INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id, source_value, source_unit)
+  SELECT tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id, source_value, source_unit FROM accepted
 ),
 outbox AS (
   ${outboxInsert(`SELECT tenant_id, event_id, 'telemetry.reading', envelope, trace_id, occurred_at, ${outboxPriority.normal} FROM accepted`)}
@@ -85,7 +90,7 @@ ${outboxInsert(`SELECT tenant_id, intake_event_id, 'feed.intake.recorded', envel
 RETURNING 1`;
 
 function telemetryParams(rows: TelemetryRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(rows.length));
+  const cols: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(rows.length));
   rows.forEach(({ event: e, farmId, barnId }, i) => {
     cols[0][i] = e.tenant_id;
     cols[1][i] = e.event_id;
@@ -98,6 +103,8 @@ function telemetryParams(rows: TelemetryRow[]): unknown[] {
     cols[8][i] = e.ts;
     cols[9][i] = e.trace_id;
     cols[10][i] = JSON.stringify(e);
+    cols[11][i] = e.payload.source_value ?? null;
+    cols[12][i] = e.payload.source_unit ?? null;
   });
   return cols;
 }
@@ -124,6 +131,72 @@ function feedParams(rows: FeedRow[]): unknown[] {
   return cols;
 }
 
+const dedupeMortality = `
+INSERT INTO ingress_dedupe (tenant_id, event_id, event_type)
+SELECT tenant_id, event_id, 'flock.mortality.recorded' FROM unnest($1::uuid[], $2::uuid[]) AS t(tenant_id, event_id) ORDER BY tenant_id, event_id
+ON CONFLICT DO NOTHING
+RETURNING tenant_id::text, event_id::text`;
+
+function mortalityRecord({ event: e, farmId, barnId }: MortalityRow): MortalityRecord {
+  return {
+    tenantId: e.tenant_id.toLowerCase(),
+    farmId,
+    barnId,
+    deviceId: e.device_id,
+    eventId: e.event_id.toLowerCase(),
+    traceId: e.trace_id,
+    recordedAt: e.ts,
+    source: 'device',
+    payload: e.payload,
+  };
+}
+
+/**
+ * Counts from mortality counters: each is judged against its flock first (refused ones are
+ * quarantined with their reason and leave no dedupe row, so a count resent once the flock is placed
+ * is taken), then deduped, written to the flock's day and appended to the outbox.
+ */
+async function writeMortality(client: Queryable, rows: MortalityRow[]): Promise<{ accepted: number; refused: RejectRow[] }> {
+  const records = rows.map(mortalityRecord);
+  const verdicts = await checkMortality(client, records);
+  const refused: RejectRow[] = [];
+  const judgedOk: number[] = [];
+  verdicts.forEach((v, i) => {
+    if (v.ok) judgedOk.push(i);
+    else {
+      const { event, raw } = rows[i];
+      refused.push({ topic: raw.topic, reason: v.reason, detail: v.detail, tenantId: event.tenant_id, deviceId: event.device_id, payload: raw.payload });
+    }
+  });
+  if (judgedOk.length === 0) return { accepted: 0, refused };
+  const fresh = await client.query<{ tenant_id: string; event_id: string }>(dedupeMortality, [
+    judgedOk.map((i) => records[i].tenantId),
+    judgedOk.map((i) => records[i].eventId),
+  ]);
+  const isFresh = new Set(fresh.rows.map((r) => `${r.tenant_id}/${r.event_id}`));
+  const accepted = judgedOk.filter((i) => isFresh.has(`${records[i].tenantId}/${records[i].eventId}`));
+  await recordDailyCounts(
+    client,
+    accepted.map((i) => records[i]),
+  );
+  await appendEvents(
+    client,
+    accepted.map((i) => {
+      const e = rows[i].event;
+      return {
+        tenant_id: e.tenant_id,
+        event_id: e.event_id,
+        event_type: e.event_type,
+        envelope: e,
+        trace_id: e.trace_id,
+        occurred_at: e.ts,
+        priority: outboxPriority.normal,
+      };
+    }),
+  );
+  return { accepted: accepted.length, refused };
+}
+
 export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<IngestResult> {
   return inTransaction(pool, async (client) => {
     let telemetryAccepted = 0;
@@ -136,10 +209,20 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<
       const r = await client.query(insertFeed, feedParams(batch.feed));
       feedAccepted = r.rowCount ?? 0;
     }
-    if (batch.rejects.length > 0) {
-      await quarantineRejects(client, batch.rejects);
+    let mortalityAccepted = 0;
+    let refused: RejectRow[] = [];
+    if (batch.mortality.length > 0) {
+      ({ accepted: mortalityAccepted, refused } = await writeMortality(client, batch.mortality));
     }
-    const duplicates = batch.inBatchDuplicates + (batch.telemetry.length - telemetryAccepted) + (batch.feed.length - feedAccepted);
-    return { telemetryAccepted, feedAccepted, duplicates, rejected: batch.rejects.length };
+    const rejects = [...batch.rejects, ...refused];
+    if (rejects.length > 0) {
+      await quarantineRejects(client, rejects);
+    }
+    const duplicates =
+      batch.inBatchDuplicates +
+      (batch.telemetry.length - telemetryAccepted) +
+      (batch.feed.length - feedAccepted) +
+      (batch.mortality.length - refused.length - mortalityAccepted);
+    return { telemetryAccepted, feedAccepted, mortalityAccepted, mortalityRefused: refused.map((r) => r.reason), duplicates, rejected: rejects.length };
   });
 }

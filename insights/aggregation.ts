@@ -11,7 +11,7 @@ import { withTenant } from '../auth/tenant-db';
 import type { FeatureSummary } from './feature-summary';
 import { addDays } from './kpis/calendar';
 import type { BarnHour } from './kpis/climate';
-import { buildFeatureSummary, type BarnAggregates, type SummaryInputs } from './kpis/summary';
+import { buildFeatureSummary, type BarnAggregates, type FlockAggregates, type SummaryInputs } from './kpis/summary';
 
 /** Runs `fn` in a transaction scoped to the request's tenant (auth/tenant-db.ts withTenant). */
 export type TenantDb = <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
@@ -71,6 +71,17 @@ interface ClimateRow {
   mins: number[];
   maxs: number[];
   readings: number[];
+}
+
+interface FlockRow {
+  barn_id: string;
+  flock_id: string;
+  species: string;
+  breed: string;
+  head_count_placed: number;
+  age_at_placement_days: number;
+  placed_at: Date;
+  depopulated_at: Date | null;
 }
 
 interface BarnRow {
@@ -157,6 +168,34 @@ SELECT barn_id, station_id,
 ${finalizedSessions} AND vision_weight_kg > 0
 GROUP BY barn_id, station_id`;
 
+// The flock of each barn in the window (cloud/consumers/flock-service.ts writes the table): the
+// latest placed whose stay overlaps [from, to). A barn without one keeps barns.animal_count.
+const flocksQuery = `
+SELECT DISTINCT ON (barn_id) barn_id, flock_id::text AS flock_id, species, breed, head_count_placed, age_at_placement_days,
+       placed_at, depopulated_at
+FROM flocks
+WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[]) AND placed_at IS NOT NULL
+  AND placed_at < $5 AND (depopulated_at IS NULL OR depopulated_at > $4)
+ORDER BY barn_id, placed_at DESC`;
+
+// One figure per flock and day up to the window's last local day: the operator's count of a day
+// stands over a device's (flocks/head-count.ts effectiveDailyLosses).
+const flockLossesQuery = `
+SELECT DISTINCT ON (flock_id, day) flock_id::text AS flock_id, to_char(day, 'YYYY-MM-DD') AS day, dead, culled
+FROM flock_daily_counts
+WHERE tenant_id = $1 AND flock_id = ANY($2::uuid[]) AND day <= $3::date
+ORDER BY flock_id, day, (source = 'operator') DESC`;
+
+// Feed per local day from each flock's placement to the window's end (cumulative FCR needs it all);
+// feed dispensed before the placement instant is not the flock's.
+const flockFeedQuery = `
+SELECT f.barn_id, to_char((i.dispensed_at AT TIME ZONE $6)::date, 'YYYY-MM-DD') AS day, sum(i.quantity_kg)::float8 AS kg
+FROM unnest($3::text[], $4::timestamptz[]) AS f(barn_id, placed_at)
+JOIN feed_intake i ON i.tenant_id = $1 AND i.farm_id = $2 AND i.barn_id = f.barn_id
+                  AND i.dispensed_at >= f.placed_at AND i.dispensed_at < $5
+GROUP BY 1, 2
+ORDER BY 1, 2`;
+
 function emptyBarn(b: BarnRow): BarnAggregates {
   return {
     barnId: b.barn_id,
@@ -174,17 +213,65 @@ function emptyBarn(b: BarnRow): BarnAggregates {
   };
 }
 
+async function readFlockRecords(c: PoolClient, tenantId: string, farmId: string, flocks: FlockRow[], to: string, timezone: string, toDay: string) {
+  return {
+    losses: (await c.query<{ flock_id: string; day: string; dead: number; culled: number }>(flockLossesQuery, [tenantId, flocks.map((f) => f.flock_id), toDay]))
+      .rows,
+    flockFeed: (
+      await c.query<{ barn_id: string; day: string; kg: number }>(flockFeedQuery, [
+        tenantId,
+        farmId,
+        flocks.map((f) => f.barn_id),
+        flocks.map((f) => f.placed_at),
+        to,
+        timezone,
+      ])
+    ).rows,
+  };
+}
+
+/**
+ * A barn's flock as the KPIs take it. The weighings are the last weighing day's sessions, one per
+ * finalized session: sessions identify no animal, so each counts once (flock-uniformity.ts).
+ */
+function flockAggregates(
+  f: FlockRow,
+  barn: BarnAggregates,
+  losses: { flock_id: string; day: string; dead: number; culled: number }[],
+  feed: { barn_id: string; day: string; kg: number }[],
+): FlockAggregates {
+  const lastDay = barn.dailyWeights.reduce<string | null>((d, w) => (d === null || w.day > d ? w.day : d), null);
+  return {
+    flock: {
+      flockId: f.flock_id,
+      placedAt: f.placed_at.toISOString(),
+      headPlaced: f.head_count_placed,
+      ageAtPlacementDays: f.age_at_placement_days,
+      species: f.species,
+      breed: f.breed,
+      placementWeightKg: null,
+      depopulatedAt: f.depopulated_at ? f.depopulated_at.toISOString() : null,
+    },
+    losses: losses.filter((l) => l.flock_id === f.flock_id).map((l) => ({ day: l.day, deaths: l.dead, culls: l.culled })),
+    feedSincePlacement: feed.filter((r) => r.barn_id === f.barn_id).map((r) => ({ day: r.day, kg: r.kg })),
+    weighings: lastDay
+      ? barn.lastDayWeightsKg.map((w, i) => ({ sessionId: `${barn.barnId}/${lastDay}/${i}`, stationId: 'any', day: lastDay, weightKg: w }))
+      : [],
+  };
+}
+
 /** The summary inputs for a request; FarmNotFound when the farm (or barn) is not the tenant's. */
 export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): Promise<SummaryInputs> {
   const { tenantId, farmId, barnId, window } = req;
   const directory = await db(async (c) => {
     const farm = (await c.query<FarmRow>(farmQuery, [tenantId, farmId, window.from, window.to])).rows[0];
     const barns = farm ? (await c.query<BarnRow>(barnsQuery, [tenantId, farmId, barnId])).rows : [];
-    return { farm, barns };
+    const flocks = barns.length ? (await c.query<FlockRow>(flocksQuery, [tenantId, farmId, barns.map((b) => b.barn_id), window.from, window.to])).rows : [];
+    return { farm, barns, flocks };
   });
   if (!directory.farm) throw new FarmNotFound(`farm ${farmId}`);
   if (barnId !== null && directory.barns.length === 0) throw new FarmNotFound(`barn ${barnId} of farm ${farmId}`);
-  const { farm } = directory;
+  const { farm, flocks } = directory;
 
   const barns = new Map(directory.barns.map((b) => [b.barn_id, emptyBarn(b)]));
   const params = [tenantId, farmId, [...barns.keys()], window.from, window.to, farm.timezone];
@@ -199,6 +286,7 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
       weights: (await c.query<{ barn_id: string; day: string; sessions: number; mean_kg: number }>(dailyWeightsQuery, params)).rows,
       lastDay: (await c.query<{ barn_id: string; weights: number[] }>(lastDayWeightsQuery, params)).rows,
       stations: (await c.query<{ barn_id: string; station_id: string; scale_kg: number[]; vision_kg: number[] }>(stationPairsQuery, params.slice(0, 5))).rows,
+      ...(flocks.length ? await readFlockRecords(c, tenantId, farmId, flocks, window.to, farm.timezone, farm.to_day) : { losses: [], flockFeed: [] }),
     })),
     ...halves.map((half) => db((c) => c.query<ClimateRow>(hourlyClimateQuery, [tenantId, farmId, half, window.from, window.to, farm.timezone]))),
   ]);
@@ -242,6 +330,10 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
   }
   for (const r of daily.stations) {
     barns.get(r.barn_id)?.stations.push({ stationId: r.station_id, pairs: r.scale_kg.map((s, i) => ({ scaleKg: s, visionKg: r.vision_kg[i] })) });
+  }
+  for (const f of flocks) {
+    const barn = barns.get(f.barn_id);
+    if (barn) barn.flock = flockAggregates(f, barn, daily.losses, daily.flockFeed);
   }
 
   return {

@@ -62,6 +62,117 @@ const forecast = z.strictObject({
   feed_needed_kg: num.nullable(),
 });
 
+/**
+ * The flock KPIs (insights/kpis/flock-kpis.ts), present only when the barn has a recorded flock
+ * (placement, head count, losses). Optional, so summaries stored before flocks existed still parse.
+ */
+const flockKpis = z.strictObject({
+  flock_id: id,
+  breed: name.nullable(),
+  placed_day: day,
+  head_placed: count,
+  head_count: count,
+  age_days_at_end: z.number().int(),
+  mortality: z.strictObject({
+    deaths: count,
+    culls: count,
+    mortality_pct: num,
+    culls_pct: num,
+    depletion_pct: num,
+    livability_pct: num,
+  }),
+  period_losses: z.strictObject({ deaths: count, culls: count, worst_day: z.strictObject({ day: day, depletion_pct: num }).nullable() }),
+  feed: z.strictObject({
+    feed_kg: num,
+    animal_days: num,
+    per_animal_day_kg: num.nullable(),
+    days_in_barn: count,
+    zero_feed_days: z.array(day).max(366),
+  }),
+  adg: z
+    .strictObject({
+      g_per_day: num,
+      standard_error_g_per_day: num.nullable(),
+      ci95_g_per_day: z.tuple([num, num]).nullable(),
+      weighing_days: count,
+    })
+    .nullable(),
+  fcr: z
+    .strictObject({
+      as_of_day: day,
+      feed_kg: num,
+      flock_gain_kg: num,
+      lost_weight_kg: num,
+      cumulative: num.nullable(),
+      mortality_adjusted: num.nullable(),
+      placement_weight_source: z.enum(['recorded', 'breed_standard']),
+    })
+    .nullable(),
+  fcr_missing_reason: z.enum(['no_weighing', 'no_placement_weight']).nullable(),
+  epef: num.nullable(),
+  uniformity: z
+    .discriminatedUnion('status', [
+      z.strictObject({
+        status: z.literal('ok'),
+        day: day,
+        sample_unit: z.enum(['animal', 'session']),
+        n: count,
+        weighings: count,
+        mean_kg: num,
+        cv_pct: num,
+        cv_ci95_pct: z.tuple([num, num]),
+        within_band_pct: num,
+        within_band_ci95_pct: z.tuple([num, num]),
+        band_pct: num,
+      }),
+      z.strictObject({
+        status: z.literal('insufficient_sample'),
+        day: day,
+        sample_unit: z.enum(['animal', 'session']),
+        n: count,
+        weighings: count,
+        minimum: count,
+      }),
+    ])
+    .nullable(),
+  versus_standard: z
+    .strictObject({
+      standard_key: z.string().max(64),
+      selected_by: z.enum(['breed', 'species_default']),
+      age_days: num,
+      weight_kg: num,
+      standard_kg: num,
+      deviation_pct: num,
+      tolerance_pct: num,
+      verdict: z.enum(['below', 'within', 'above']),
+    })
+    .nullable(),
+  forecast: z
+    .discriminatedUnion('status', [
+      z.strictObject({
+        status: z.literal('insufficient_evidence'),
+        reason: z.enum(['too_few_weighing_days', 'age_span_too_short', 'no_growth']),
+        weighing_days: count,
+        span_days: num,
+        minimum_days: count,
+        minimum_span_days: num,
+      }),
+      z.strictObject({
+        status: z.literal('ok'),
+        weighing_days: count,
+        span_days: num,
+        b: num,
+        k: num,
+        residual_sd: num,
+        days_to_target: num.nullable(),
+        days_to_target_ci95: z.tuple([num, num.nullable()]).nullable(),
+        weight_at_forecast_kg: num,
+        weight_at_forecast_ci95_kg: z.tuple([num, num]),
+      }),
+    ])
+    .nullable(),
+});
+
 export const barnFeaturesSchema = z.strictObject({
   barn_id: id,
   barn_name: name,
@@ -91,6 +202,7 @@ export const barnFeaturesSchema = z.strictObject({
     target_reached_on: day.nullable(),
   }),
   forecast: forecast.nullable(),
+  flock: flockKpis.optional(),
 });
 
 const worstHour = z.strictObject({ hour: z.iso.datetime({ offset: true }), value: num, robust_z: num });
@@ -189,6 +301,7 @@ export const featureSummarySchema = z.strictObject({
 export type FeatureSummary = z.infer<typeof featureSummarySchema>;
 export type BarnFeatures = z.infer<typeof barnFeaturesSchema>;
 export type Anomaly = z.infer<typeof anomalySchema>;
+export type FlockFeatures = z.infer<typeof flockKpis>;
 export type MlPredictions = z.infer<typeof predictionsSchema>;
 
 export class FeatureSummaryRejected extends Error {

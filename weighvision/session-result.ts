@@ -7,9 +7,15 @@
  *   without a stability flag counts as stable (many scales do not report one); one flagged
  *   unstable never counts.
  * - Vision: the median of the estimates of the images that show exactly one whole animal (no
- *   not_fully_in_frame / multiple_animals / empty_frame), times the station's calibration factor.
+ *   not_fully_in_frame / multiple_animals / empty_frame / out_of_distribution), times the station's
+ *   calibration factor.
  * - The session weight is the scale's when there is one, else the vision estimate when it is
  *   confident enough; with neither a finalized session ends `failed` and says why.
+ * - multiple_animals vetoes the scale: when any image of the session saw more than one animal, the
+ *   scale may have weighed two, so its median is reported but is not the session weight (the
+ *   vision estimate of the one-animal images may still be, when confident).
+ * - Vision is used only when the caller says the model serves this station (`visionUsable`: a
+ *   pig model at a broiler station is not); its raw estimates stay stored either way.
  */
 import { qualityFlags, type QualityFlag } from '../domain/contracts/quality-flags';
 import type { SessionResult } from './session-contract';
@@ -40,10 +46,15 @@ export interface SessionResultInputs {
   disagreementRatio: number;
   /** Below this a vision estimate alone does not make a session weight. */
   minVisionConfidence?: number;
+  /**
+   * False when the vision model does not serve this station (another species): its estimates make
+   * no vision weight, no disagreement and no calibration. Undefined counts as usable.
+   */
+  visionUsable?: boolean;
 }
 
-/** Flags that mean the image cannot show the weight of the one animal on the scale. */
-const unusableForVision: readonly QualityFlag[] = ['not_fully_in_frame', 'multiple_animals', 'empty_frame'];
+/** Flags that mean the image cannot show the weight of the one animal on the scale (or of an animal the model knows). */
+const unusableForVision: readonly QualityFlag[] = ['not_fully_in_frame', 'multiple_animals', 'empty_frame', 'out_of_distribution'];
 
 export function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
@@ -61,7 +72,7 @@ export function concludeSession(inputs: SessionResultInputs): SessionResult {
   const stable = inputs.readings.filter((r) => r.stable !== false);
   const scale = median(stable.map((r) => r.weightKg));
 
-  const usable = inputs.estimates.filter((e) => !e.qualityFlags.some((f) => unusableForVision.includes(f)));
+  const usable = inputs.visionUsable === false ? [] : inputs.estimates.filter((e) => !e.qualityFlags.some((f) => unusableForVision.includes(f)));
   const visionRaw = median(usable.map((e) => e.estimatedWeightKg));
   const vision = visionRaw === undefined ? undefined : visionRaw * inputs.calibrationFactor;
   const visionConfidence = median(usable.map((e) => e.confidence));
@@ -71,12 +82,14 @@ export function concludeSession(inputs: SessionResultInputs): SessionResult {
     raised.add('scale_vision_disagree');
   }
 
+  // Two animals in a frame: the scale may carry both, so its reading does not make the weight.
+  const scaleVetoed = raised.has('multiple_animals');
   let weightKg: number | undefined;
   let weightSource: SessionResult['weightSource'];
-  if (scale !== undefined) {
+  if (scale !== undefined && !scaleVetoed) {
     weightKg = scale;
     weightSource = 'scale';
-  } else if (vision !== undefined && vision > 0 && (visionConfidence ?? 0) >= (inputs.minVisionConfidence ?? 0.5)) {
+  } else if (vision !== undefined && roundKg(vision) > 0 && (visionConfidence ?? 0) >= (inputs.minVisionConfidence ?? 0.5)) {
     weightKg = vision;
     weightSource = 'vision';
   }
@@ -91,7 +104,9 @@ export function concludeSession(inputs: SessionResultInputs): SessionResult {
     failureReason =
       inputs.readings.length === 0 && inputs.estimates.length === 0
         ? 'no scale reading and no inferred image'
-        : 'no stable scale reading and no confident vision estimate of one whole animal';
+        : scale !== undefined && scaleVetoed
+          ? 'the scale reading is vetoed (multiple_animals) and there is no confident vision estimate of one whole animal'
+          : 'no stable scale reading and no confident vision estimate of one whole animal';
   }
   if (missing > 0) {
     const note = `${missing} of ${inputs.imageCount} announced images never arrived`;

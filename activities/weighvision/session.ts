@@ -4,23 +4,26 @@
  * - inferImage — edge-vision-inference (spec §3 step 9): fetch one stored image, decode, resize and
  *   run the model, store the result and append `inference.completed`, in one transaction.
  * - recordSession — step 12: conclude the session (weighvision/session-result.ts, with the
- *   station's calibration), write the session row and its readings, append its device events to
- *   the outbox, and recalibrate the station — in one transaction.
+ *   station's calibration), write the session row and its readings, append its device events and
+ *   the edge's conclusion (`weighvision.session.concluded`, what the cloud stores as the session's
+ *   result) to the outbox, and recalibrate the station (weighvision/station-calibration.ts:
+ *   median of recent ratios, drift flagged) — in one transaction.
  *
  * Both are idempotent, because Temporal may run an attempt again after one that committed but
  * whose completion was lost: an image has one inference row (its outbox event is appended only when
  * that row is new), a reading one weighvision_weights row, every device event one
  * weighvision_session_events row (appended only when new), and a closed session row is never
- * concluded again.
+ * concluded again (so its conclusion event, whose id is derived from the session, and its
+ * calibration ratio are appended once).
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../../db/transaction';
-import { outboxInsert, outboxPriority } from '../../sync/outbox';
+import { appendEvents, outboxInsert, outboxPriority } from '../../sync/outbox';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { farmEventSchema, type QualityFlag } from '../../domain/contracts';
+import { farmEventSchema, qualityFlags, type QualityFlag } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { concludeSession, type ImageEstimateInput, type ReadingInput } from '../../weighvision/session-result';
-import { recalibrate } from '../../weighvision/station-calibration';
+import { calibrationPolicy, calibrationStep, sessionRatio } from '../../weighvision/station-calibration';
 import type { ImageSource, SessionAddress, SessionDeviceEvent, SessionResult, StoredImage } from '../../weighvision/session-contract';
 
 /** What the activities need of the vision model (weighvision/vision/vision-model.ts). */
@@ -34,6 +37,12 @@ export interface WeighVisionActivityDeps {
   images: ImageSource;
   /** Loaded on first use, once per worker process; a failed load is retried on the next attempt. */
   estimator: () => Promise<ImageEstimator>;
+  /**
+   * Whether the vision model serves this station (its species): when it answers false the images
+   * are still inferred and stored, but no vision estimate makes the session weight, a disagreement
+   * or a calibration. Absent: every station is served (one model, one species).
+   */
+  visionServes?: (station: SessionAddress) => Promise<boolean>;
 }
 
 export interface InferImageInput extends SessionAddress {
@@ -99,6 +108,26 @@ const selectCalibration = `
 SELECT factor, sessions FROM station_calibrations
 WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND station_id = $4
 FOR UPDATE`;
+
+// The recent history the next factor and the drift check are taken from (calibrationPolicy sizes).
+const selectAcceptedRatios = `
+SELECT ratio FROM (
+  SELECT id, ratio FROM station_calibration_ratios
+  WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND station_id = $4 AND verdict = 'accepted'
+  ORDER BY id DESC LIMIT $5
+) r ORDER BY id`;
+
+const selectRecentRatios = `
+SELECT ratio FROM (
+  SELECT id, ratio FROM station_calibration_ratios
+  WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND station_id = $4 AND verdict <> 'out_of_bounds'
+  ORDER BY id DESC LIMIT $5
+) r ORDER BY id`;
+
+const insertRatio = `
+INSERT INTO station_calibration_ratios (tenant_id, farm_id, barn_id, station_id, session_id, ratio, verdict)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (tenant_id, session_id) DO NOTHING`;
 
 const upsertCalibration = `
 INSERT INTO station_calibrations (tenant_id, farm_id, barn_id, station_id, factor, sessions, updated_at)
@@ -187,11 +216,56 @@ function resultOf(row: SessionRow): SessionResult {
   };
 }
 
+/** scale_drift_suspected joins the flags of a session whose scale weighed it, in catalog order. */
+function withDriftVerdict(result: SessionResult, driftSuspected: boolean): SessionResult {
+  if (!driftSuspected || result.scaleMedianKg === undefined) return result;
+  const raised = new Set<QualityFlag>([...result.qualityFlags, 'scale_drift_suspected']);
+  return { ...result, qualityFlags: qualityFlags.filter((f) => raised.has(f)) };
+}
+
 export function inferenceEventId(tenantId: string, mediaId: string, modelId: string): string {
   return uuidV5(['inference.completed', tenantId.toLowerCase(), mediaId, modelId].join('|'));
 }
 
-export function createWeighVisionActivities({ pool, images, estimator }: WeighVisionActivityDeps) {
+/** One conclusion per session: a retried attempt derives the same id. */
+export function concludedEventId(tenantId: string, sessionId: string): string {
+  return uuidV5(['weighvision.session.concluded', tenantId.toLowerCase(), sessionId].join('|'));
+}
+
+/** The edge's conclusion as the cloud stores it (domain/contracts/payloads.ts weighVisionSessionConcluded). */
+function concludedEvent(input: RecordSessionInput, result: SessionResult, calibrationFactor: number) {
+  return farmEventSchema.parse({
+    schema_version: '1.0',
+    event_id: concludedEventId(input.tenantId, input.sessionId),
+    trace_id: input.events[0]?.trace_id ?? input.workflowId,
+    event_type: 'weighvision.session.concluded',
+    tenant_id: input.tenantId,
+    device_id: input.stationId,
+    ts: new Date().toISOString(),
+    farm_id: input.farmId,
+    barn_id: input.barnId,
+    session_id: input.sessionId,
+    payload: {
+      status: result.status,
+      weight_kg: result.weightKg,
+      weight_source: result.weightSource,
+      scale_median_kg: result.scaleMedianKg,
+      reading_count: result.readingCount,
+      stable_reading_count: result.stableReadingCount,
+      vision_raw_kg: result.visionRawKg,
+      vision_weight_kg: result.visionWeightKg,
+      vision_confidence: result.visionConfidence,
+      calibration_factor: calibrationFactor,
+      images_inferred: result.imagesInferred,
+      missing_images: result.missingImages,
+      quality_flags: result.qualityFlags,
+      batch_id: input.batchId,
+      failure_reason: result.failureReason,
+    },
+  });
+}
+
+export function createWeighVisionActivities({ pool, images, estimator, visionServes }: WeighVisionActivityDeps) {
   return {
     async inferImage(input: InferImageInput): Promise<ImageInference> {
       const { tenantId, sessionId, image } = input;
@@ -271,12 +345,15 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
 
     async recordSession(input: RecordSessionInput): Promise<SessionResult> {
       const { tenantId, sessionId, farmId, barnId, stationId } = input;
+      const visionUsable = visionServes ? await visionServes({ tenantId, sessionId, farmId, barnId, stationId }) : true;
       return inTransaction(
         pool,
         async (c) => {
-          const calibration = await c.query<{ factor: number; sessions: number }>(selectCalibration, [tenantId, farmId, barnId, stationId]);
-          const factor = calibration.rows[0]?.factor ?? 1;
-          const computed = concludeSession({
+          const station = [tenantId, farmId, barnId, stationId];
+          const calibration = await c.query<{ factor: number; sessions: number }>(selectCalibration, station);
+          const current = { factor: calibration.rows[0]?.factor ?? 1, sessions: calibration.rows[0]?.sessions ?? 0 };
+          const factor = current.factor;
+          const concludedFromInputs = concludeSession({
             ending: input.ending,
             readings: input.readings,
             estimates: input.estimates,
@@ -284,7 +361,17 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
             imageCount: input.imageCount,
             calibrationFactor: factor,
             disagreementRatio: input.disagreementRatio,
+            visionUsable,
           });
+          // The station's history judges this session's ratio and says whether its scale drifts.
+          const accepted = await c.query<{ ratio: number }>(selectAcceptedRatios, [...station, calibrationPolicy.window]);
+          const recent = await c.query<{ ratio: number }>(selectRecentRatios, [...station, calibrationPolicy.driftWindow - 1]);
+          const step = calibrationStep(
+            current,
+            { accepted: accepted.rows.map((r) => r.ratio), recent: recent.rows.map((r) => r.ratio) },
+            sessionRatio(concludedFromInputs),
+          );
+          const computed = withDriftVerdict(concludedFromInputs, step.driftSuspected);
           const concluded = await c.query(concludeRow, [
             tenantId,
             sessionId,
@@ -313,10 +400,13 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
             input.events[0]?.trace_id ?? null,
           ]);
           let result = computed;
+          let conclusion: ReturnType<typeof concludedEvent> | undefined;
           if (concluded.rowCount === 1) {
-            // Concluded now: the scale teaches the station's vision calibration, once per session.
-            const next = recalibrate({ factor, sessions: calibration.rows[0]?.sessions ?? 0 }, computed);
-            if (next) await c.query(upsertCalibration, [tenantId, farmId, barnId, stationId, next.factor, next.sessions]);
+            // Concluded now: the scale teaches the station's vision calibration, once per session,
+            // and the conclusion goes to the cloud after the device events (one event: its id is the session's).
+            if (step.ratio) await c.query(insertRatio, [...station, sessionId, step.ratio.value, step.ratio.verdict]);
+            if (step.ratio?.verdict === 'accepted') await c.query(upsertCalibration, [...station, step.next.factor, step.next.sessions]);
+            conclusion = concludedEvent(input, computed, factor);
           } else {
             const stored = await c.query<SessionRow>(selectSession, [tenantId, sessionId]);
             result = resultOf(stored.rows[0]);
@@ -337,6 +427,19 @@ export function createWeighVisionActivities({ pool, images, estimator }: WeighVi
             input.events.map((e) => e.trace_id),
             input.events.map((e) => e.ts),
           ]);
+          if (conclusion) {
+            await appendEvents(c, [
+              {
+                tenant_id: tenantId,
+                event_id: conclusion.event_id,
+                event_type: conclusion.event_type,
+                envelope: conclusion,
+                trace_id: conclusion.trace_id,
+                occurred_at: conclusion.ts,
+                priority: outboxPriority.normal,
+              },
+            ]);
+          }
           return result;
         },
         { statementTimeout: '20s' },

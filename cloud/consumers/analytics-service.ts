@@ -4,7 +4,9 @@
  *
  * telemetry.aggregated: one row per device, metric and window, the highest revision wins whatever
  * order revisions arrive in. inference.completed: one result per image (a re-run of the model on
- * the same image replaces it when newer), and the session's vision estimate is recomputed.
+ * the same image replaces it when newer), kept for analysis; the session's vision estimate is
+ * recomputed only while it is provisional (the edge's weighvision.session.concluded, stored by the
+ * telemetry service, is the session's result once it has arrived: weighvision-sessions.ts).
  */
 import type { CloudEventOf } from '../cloud-event';
 import type { ConsumerService } from './event-consumer';

@@ -2,8 +2,9 @@
 import { analyticsService } from './analytics-service';
 import type { ConsumerService } from './event-consumer';
 import { feedService } from './feed-service';
+import { flockService } from './flock-service';
 import { internalMonitoring } from './internal-monitoring';
 import { mediaStore } from './media-store';
 import { telemetryService } from './telemetry-service';
 
-export const consumerServiceList: readonly ConsumerService[] = [telemetryService, feedService, analyticsService, mediaStore, internalMonitoring];
+export const consumerServiceList: readonly ConsumerService[] = [telemetryService, feedService, flockService, analyticsService, mediaStore, internalMonitoring];

@@ -1,14 +1,16 @@
 /**
  * cloud-telemetry-service (spec §2 step 8, §8.1–8.2): telemetry readings into telemetry_raw and
- * the WeighVision session events into weighvision_sessions / weighvision_weights.
+ * the WeighVision session events into weighvision_sessions / weighvision_weights — including the
+ * edge's conclusion of a session (weighvision.session.concluded), which becomes its summary.
  */
 import type { ConsumerService } from './event-consumer';
-import { lockSessions, refreshSessionSummaries, sessionPlace, upsertSessions } from './weighvision-sessions';
+import { lockSessions, recordConclusions, refreshSessionSummaries, sessionPlace, upsertSessions } from './weighvision-sessions';
 
 const telemetrySql = `
-INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id)
+INSERT INTO telemetry_raw (tenant_id, event_id, farm_id, barn_id, device_id, metric, value, unit, occurred_at, trace_id,
+                           source_value, source_unit)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[],
-                     $9::timestamptz[], $10::text[])
+                     $9::timestamptz[], $10::text[], $11::float8[], $12::text[])
 ON CONFLICT DO NOTHING`;
 
 const weightsSql = `
@@ -34,6 +36,8 @@ export const telemetryService: ConsumerService = {
         events.map((e) => e.payload.unit),
         events.map((e) => e.ts),
         events.map((e) => e.trace_id),
+        events.map((e) => e.payload.source_value ?? null),
+        events.map((e) => e.payload.source_unit ?? null),
       ]);
     },
 
@@ -79,6 +83,19 @@ export const telemetryService: ConsumerService = {
       await lockSessions(client, rows);
       await upsertSessions(client, rows);
       await refreshSessionSummaries(client, rows);
+    },
+
+    async 'weighvision.session.concluded'(client, events) {
+      const rows = events.map((e) => ({
+        tenantId: e.tenant_id,
+        ...sessionPlace(e),
+        status: e.payload.status,
+        batchId: e.payload.batch_id,
+        traceId: e.trace_id,
+      }));
+      await lockSessions(client, rows);
+      await upsertSessions(client, rows);
+      await recordConclusions(client, events);
     },
   },
 };

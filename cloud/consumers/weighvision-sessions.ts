@@ -6,6 +6,13 @@
  * flags) are recomputed from the child rows rather than incremented — the same rows give the same
  * session whatever the order or the number of redeliveries.
  *
+ * One truth for a weighing: once the edge's `weighvision.session.concluded` has arrived, the
+ * summary is the edge's conclusion (weight and its source, scale median, vision estimate before and
+ * after calibration, confidence, factor, flags, status), stored as sent, and the recompute no
+ * longer touches it; the raw readings and image results stay stored for analysis. Before it
+ * arrives (or for an edge that predates it) the recompute is provisional, `concluded_at IS NULL`:
+ * weight_kg the stable readings' median, vision the mean of every image estimate.
+ *
  * Concurrency: two services write a session's rows (telemetry: session, weights; analytics: image
  * results), and a recompute must see every child committed before it. Row locks are not enough —
  * an UPDATE that waited for a row lock re-checks the row but still reads the other tables with its
@@ -15,9 +22,9 @@
  * rows. (A deadlock between two batches locking in two handlers is retried as transient.)
  */
 import type { PoolClient } from 'pg';
-import type { CloudEvent } from '../cloud-event';
+import type { CloudEvent, CloudEventOf } from '../cloud-event';
 
-export type SessionStatus = 'created' | 'collecting' | 'finalized';
+export type SessionStatus = 'created' | 'collecting' | 'finalized' | 'timed_out' | 'failed';
 
 export interface SessionUpsert {
   tenantId: string;
@@ -33,7 +40,8 @@ export interface SessionUpsert {
   traceId: string;
 }
 
-const statusRank: Record<SessionStatus, number> = { created: 0, collecting: 1, finalized: 3 };
+// As rankSql: the edge's timed_out / failed are final and outrank a device's finalized.
+const statusRank: Record<SessionStatus, number> = { created: 0, collecting: 1, finalized: 3, timed_out: 4, failed: 4 };
 
 /** Where a WeighVision event happened; ingestion guarantees these are present (cloud-event.ts). */
 export function sessionPlace(e: CloudEvent): { sessionId: string; farmId: string; barnId: string; stationId: string } {
@@ -131,10 +139,76 @@ CROSS JOIN LATERAL (
                    WHERE r2.tenant_id = k.tenant_id AND r2.session_id = k.session_id), '{}') AS flags
   FROM inference_results r WHERE r.tenant_id = k.tenant_id AND r.session_id = k.session_id
 ) v
-WHERE s.tenant_id = k.tenant_id AND s.session_id = k.session_id`;
+WHERE s.tenant_id = k.tenant_id AND s.session_id = k.session_id AND s.concluded_at IS NULL`;
 
-/** Recomputes the summary of these sessions from their rows (sessions not stored yet are skipped). */
+/**
+ * Recomputes the provisional summary of these sessions from their rows (sessions not stored yet,
+ * and sessions the edge's conclusion has reached, are skipped).
+ */
 export async function refreshSessionSummaries(client: PoolClient, sessions: { tenantId: string; sessionId: string }[]): Promise<void> {
   if (sessions.length === 0) return;
   await client.query(refreshSql, [sessions.map((s) => s.tenantId), sessions.map((s) => s.sessionId)]);
+}
+
+type Concluded = CloudEventOf<'weighvision.session.concluded'>;
+
+// The edge's conclusion, as sent. A later conclusion of the same session (there is one per
+// session; a second could only come from a re-run) replaces an earlier one, never the reverse.
+const concludeSql = `
+UPDATE weighvision_sessions s SET
+  status               = c.status,
+  weight_kg            = c.weight_kg,
+  weight_source        = c.weight_source,
+  scale_median_kg      = c.scale_median_kg,
+  reading_count        = c.reading_count,
+  stable_reading_count = c.stable_reading_count,
+  vision_raw_kg        = c.vision_raw_kg,
+  vision_weight_kg     = c.vision_weight_kg,
+  vision_confidence    = c.vision_confidence,
+  calibration_factor   = c.calibration_factor,
+  images_inferred      = c.images_inferred,
+  missing_images       = c.missing_images,
+  quality_flags        = ARRAY(SELECT jsonb_array_elements_text(c.quality_flags)),
+  failure_reason       = c.failure_reason,
+  concluded_event_id   = c.event_id,
+  concluded_at         = c.concluded_at,
+  updated_at           = now()
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::numeric[], $7::text[], $8::numeric[], $9::int[],
+            $10::int[], $11::numeric[], $12::numeric[], $13::float8[], $14::float8[], $15::int[], $16::int[], $17::jsonb[], $18::text[])
+  AS c(tenant_id, session_id, event_id, concluded_at, status, weight_kg, weight_source, scale_median_kg, reading_count,
+       stable_reading_count, vision_raw_kg, vision_weight_kg, vision_confidence, calibration_factor, images_inferred,
+       missing_images, quality_flags, failure_reason)
+WHERE s.tenant_id = c.tenant_id AND s.session_id = c.session_id
+  AND (s.concluded_at IS NULL OR c.concluded_at >= s.concluded_at)`;
+
+/** Stores the edge's conclusions (their sessions locked and upserted by the caller). */
+export async function recordConclusions(client: PoolClient, events: Concluded[]): Promise<void> {
+  const latest = new Map<string, Concluded>();
+  for (const e of events) {
+    const key = `${e.tenant_id.toLowerCase()}/${sessionPlace(e).sessionId}`;
+    const kept = latest.get(key);
+    if (!kept || Date.parse(e.ts) > Date.parse(kept.ts)) latest.set(key, e);
+  }
+  const rows = [...latest.values()];
+  if (rows.length === 0) return;
+  await client.query(concludeSql, [
+    rows.map((e) => e.tenant_id),
+    rows.map((e) => sessionPlace(e).sessionId),
+    rows.map((e) => e.event_id),
+    rows.map((e) => e.ts),
+    rows.map((e) => e.payload.status),
+    rows.map((e) => e.payload.weight_kg ?? null),
+    rows.map((e) => e.payload.weight_source ?? null),
+    rows.map((e) => e.payload.scale_median_kg ?? null),
+    rows.map((e) => e.payload.reading_count),
+    rows.map((e) => e.payload.stable_reading_count),
+    rows.map((e) => e.payload.vision_raw_kg ?? null),
+    rows.map((e) => e.payload.vision_weight_kg ?? null),
+    rows.map((e) => e.payload.vision_confidence ?? null),
+    rows.map((e) => e.payload.calibration_factor),
+    rows.map((e) => e.payload.images_inferred),
+    rows.map((e) => e.payload.missing_images),
+    rows.map((e) => JSON.stringify(e.payload.quality_flags)),
+    rows.map((e) => e.payload.failure_reason ?? null),
+  ]);
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { envelopeBase } from './envelope';
 import * as p from './payloads';
+import * as flock from './flock-payloads';
 
 interface CatalogEntry<S extends z.ZodType> {
   payload: S;
@@ -48,6 +49,13 @@ export const eventCatalog = {
     routingKey: 'weighvision.session.finalized',
     consumers: ['cloud-telemetry-service', 'cloud-analytics-service'],
   }),
+  // Edge-derived like telemetry.aggregated: the session result the edge concluded (docs/weighvision.md).
+  'weighvision.session.concluded': entry({
+    payload: p.weighVisionSessionConcluded,
+    source: 'edge-weighvision-session',
+    routingKey: 'weighvision.session.concluded',
+    consumers: ['cloud-telemetry-service'],
+  }),
   'media.stored': entry({
     payload: p.mediaStored,
     source: 'edge-media-store',
@@ -72,6 +80,25 @@ export const eventCatalog = {
     source: 'edge-feed-intake',
     routingKey: 'feed.intake.recorded',
     consumers: ['cloud-feed-service'],
+  }),
+  'flock.placed': entry({
+    payload: flock.flockPlaced,
+    source: 'edge-flocks',
+    routingKey: 'flock.placed',
+    consumers: ['cloud-flock-service'],
+  }),
+  'flock.mortality.recorded': entry({
+    payload: flock.flockMortalityRecorded,
+    // A mortality counter over MQTT, or an operator through the edge API (payload.source says which).
+    source: 'iot-mortality-counter',
+    routingKey: 'flock.mortality.recorded',
+    consumers: ['cloud-flock-service'],
+  }),
+  'flock.depopulated': entry({
+    payload: flock.flockDepopulated,
+    source: 'edge-flocks',
+    routingKey: 'flock.depopulated',
+    consumers: ['cloud-flock-service'],
   }),
   'sync.batch.sent': entry({
     payload: p.syncBatchSent,
@@ -100,6 +127,9 @@ export type TelemetryReadingEvent = EventOf<'telemetry.reading'>;
 export type TelemetryAggregatedEvent = EventOf<'telemetry.aggregated'>;
 export type FeedDispensedEvent = EventOf<'feed.dispensed'>;
 export type FeedIntakeRecordedEvent = EventOf<'feed.intake.recorded'>;
+export type FlockPlacedEvent = EventOf<'flock.placed'>;
+export type FlockMortalityRecordedEvent = EventOf<'flock.mortality.recorded'>;
+export type FlockDepopulatedEvent = EventOf<'flock.depopulated'>;
 export type WeighVisionEvent = EventOf<'weighvision.session.created' | 'weighvision.weight.recorded' | 'weighvision.session.finalized'>;
 
 function envelopeFor<T extends EventType>(type: T) {

@@ -15,8 +15,12 @@ const unit = text(1, 16);
 
 export const telemetryReading = z.object({
   metric: topicSegment,
+  /** In `unit`; the edge converts a reading to its metric's stored unit (units.ts) at ingest. */
   value: measurement,
   unit,
+  /** What the sensor sent, when the edge converted it (set by the edge; a device's own are dropped). */
+  source_value: measurement.optional(),
+  source_unit: unit.optional(),
 });
 
 export const rollupWindows = ['1m', '1h'] as const;
@@ -50,6 +54,35 @@ export const weighVisionWeightRecorded = z.object({
 
 export const weighVisionSessionFinalized = z.object({
   image_count: z.number().int().min(0).max(100),
+});
+
+export const concludedSessionStatuses = ['finalized', 'timed_out', 'failed'] as const;
+
+/**
+ * The result the edge concluded for a session (weighvision/session-result.ts), which the cloud
+ * stores as is instead of recomputing it. A value the session does not have (no stable reading, no
+ * usable image, no weight) is left out. A calibrated vision estimate may reach twice the model's
+ * 5000 kg bound (calibration factor ≤ 2).
+ */
+export const weighVisionSessionConcluded = z.object({
+  status: z.enum(concludedSessionStatuses),
+  weight_kg: positiveQuantity(10000).optional(),
+  weight_source: z.enum(['scale', 'vision']).optional(),
+  scale_median_kg: positiveQuantity(5000).optional(),
+  reading_count: int32.nonnegative(),
+  stable_reading_count: int32.nonnegative(),
+  /** Median of the usable images' raw model estimates, before calibration. */
+  vision_raw_kg: z.number().nonnegative().max(5000).optional(),
+  vision_weight_kg: z.number().nonnegative().max(10000).optional(),
+  vision_confidence: z.number().min(0).max(1).optional(),
+  /** The station's scale ÷ vision factor the vision estimate was multiplied by. */
+  calibration_factor: z.number().positive().max(10),
+  images_inferred: int32.nonnegative(),
+  missing_images: int32.nonnegative(),
+  quality_flags: z.array(z.enum(qualityFlags)).max(qualityFlags.length),
+  /** The flock (session.created's batch_id), when the station named one. */
+  batch_id: z.uuid().optional(),
+  failure_reason: text(1, 500).optional(),
 });
 
 export const mediaStored = z.object({

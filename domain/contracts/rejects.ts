@@ -17,6 +17,16 @@ export type RejectReason =
   | 'session_not_owned'
   /** A valid WeighVision event whose signal Temporal refused for what it carries (INVALID_ARGUMENT, OUT_OF_RANGE). */
   | 'temporal_refused'
+  /** A flock event for a flock id the edge has no placement of (flocks/flock-store.ts). */
+  | 'unknown_flock'
+  /** Mortality for a flock that has left its barn. */
+  | 'flock_depopulated'
+  /** Mortality from a device in another farm or barn than the flock's. */
+  | 'flock_barn_mismatch'
+  /** Mortality for a day before the flock's placement day. */
+  | 'flock_day_out_of_range'
+  /** A telemetry unit that is not one the metric accepts (domain/contracts/units.ts). */
+  | 'unit_not_accepted'
   | `schema_violation:${string}`
   /** Valid by the contract, yet refused by the database (SQLSTATE); quarantined alone, the rest of its batch committed. */
   | `storage_refused:${string}`;

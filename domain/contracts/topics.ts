@@ -21,6 +21,10 @@ export type DeviceTopic =
 
 const sessionSteps: readonly SessionStep[] = ['created', 'weight.recorded', 'finalized'];
 
+/** Events a device publishes on `iot/event/<tenant>/<farm>/<barn>/<device>/<event name>`. */
+export const deviceEventNames = ['feed.dispensed', 'flock.mortality.recorded'] as const satisfies readonly EventType[];
+export type DeviceEventName = (typeof deviceEventNames)[number];
+
 /** The event_type a message on this topic must carry. */
 export function expectedEventType(topic: DeviceTopic): EventType | undefined {
   switch (topic.family) {
@@ -33,7 +37,7 @@ export function expectedEventType(topic: DeviceTopic): EventType | undefined {
           ? 'weighvision.weight.recorded'
           : 'weighvision.session.finalized';
     case 'event':
-      return topic.eventName === 'feed.dispensed' ? 'feed.dispensed' : undefined;
+      return (deviceEventNames as readonly string[]).includes(topic.eventName) ? (topic.eventName as DeviceEventName) : undefined;
   }
 }
 
@@ -69,7 +73,7 @@ export function weighVisionTopic(a: DeviceAddress, sessionId: string, step: Sess
   return `${base('weighvision', a)}/session/${sessionId}/${step}`;
 }
 
-export function deviceEventTopic(a: DeviceAddress, eventName: 'feed.dispensed'): string {
+export function deviceEventTopic(a: DeviceAddress, eventName: DeviceEventName): string {
   return `${base('event', a)}/${eventName}`;
 }
 

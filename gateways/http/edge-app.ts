@@ -7,7 +7,7 @@
  *                 device credentials (media-router.ts, device-auth.ts)
  *   operator app  EDGE_HTTP_HOST:EDGE_HTTP_PORT (loopback by default)
  *                 /health, /metrics; every other route needs an operator token (operator-auth.ts):
- *                 /api/v1/ingress/rejects, /api/v1/sync/status|pause|resume|retry-now, /api/v1/sync/dlq
+ *                 /api/v1/ingress/rejects, /api/v1/flocks, /api/v1/sync/status|pause|resume|retry-now, /api/v1/sync/dlq
  *
  * Neither app serves the other's routes: an operator route on the station listener is 404, and a
  * station's credentials on the operator listener are 401. Bodies in a charset other than UTF-8 are
@@ -23,6 +23,7 @@ import { logger, type Logger } from '../../platform/logger';
 import { utf8Only } from './charset';
 import { parseBasicAuth } from './device-auth';
 import { errorHandler, notFound } from './errors';
+import { flocksRouter } from './flocks/flocks-router';
 import { healthRouter, type Phase } from './health';
 import { recordHttpReject } from '../../ingest/ingress-rejects';
 import { ingressRejectsRouter } from './ingest/rejects-router';
@@ -130,7 +131,7 @@ export function createEdgeStationApp({
   return app;
 }
 
-/** The operators' listener: rejects, sync status and control, DLQ — each behind an operator token. */
+/** The operators' listener: rejects, flocks, sync status and control, DLQ — each behind an operator token. */
 export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId, config = fromSettings() }: EdgeAppDeps): Express {
   const id = edgeId ?? config.edgeId;
   const sync = syncControl ?? temporalSyncControl({ ...config.temporal, edgeId: id });
@@ -139,6 +140,7 @@ export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, 
   app.use(requireOperator(pool));
   app.use(utf8Only());
   app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
+  app.use('/api/v1/flocks', flocksRouter(pool));
   app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
   app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: id }));
   app.use(notFound);

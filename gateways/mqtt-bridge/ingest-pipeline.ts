@@ -16,7 +16,9 @@
  */
 import type { Pool } from 'pg';
 import { parseDeviceMessage, parseDeviceTopic } from '../../domain/contracts';
-import type { WeighVisionEvent } from '../../domain/contracts';
+import type { DeviceTopic, FarmEvent, WeighVisionEvent } from '../../domain/contracts';
+import { normaliseReading } from '../../domain/contracts/units';
+import { isCurrentFlockOf } from '../../flocks/flock-store';
 import { classifyDatabaseError, refusalReason } from '../../db/errors';
 import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type RejectRow } from '../../ingest/ingest-batch';
 import type { SessionLane } from './weighvision/session-lane';
@@ -68,11 +70,22 @@ export class IngestPipeline {
     if (parsed.ok) {
       m.received.inc({ family: parsed.topic.family });
       if (parsed.topic.family === 'weighvision') {
-        if (this.sessions) return this.sessions.deliver(parsed.topic, parsed.event as WeighVisionEvent, topic, payload);
+        if (this.sessions) return this.deliverSession(parsed.topic, parsed.event as WeighVisionEvent, topic, payload);
         return this.quarantine({
           topic,
           reason: 'unknown_topic',
           detail: 'this bridge does not handle WeighVision sessions',
+          tenantId: parsed.topic.tenantId,
+          deviceId: parsed.topic.deviceId,
+          payload,
+        });
+      }
+      const unitRefusal = normaliseUnit(parsed.event);
+      if (unitRefusal) {
+        return this.quarantine({
+          topic,
+          reason: 'unit_not_accepted',
+          detail: unitRefusal,
           tenantId: parsed.topic.tenantId,
           deviceId: parsed.topic.deviceId,
           payload,
@@ -84,6 +97,40 @@ export class IngestPipeline {
     const address = parsed.topic ?? parseDeviceTopic(topic);
     m.received.inc({ family: address?.family ?? 'unknown' });
     return this.quarantine({ topic, reason: parsed.reason, detail: parsed.detail, tenantId: address?.tenantId, deviceId: address?.deviceId, payload });
+  }
+
+  /**
+   * A session's `batch_id` names its flock. One that is not the barn's current flock is dropped
+   * from the event (the session goes on: a weighing must not be lost for a wrong label) and the
+   * message is recorded in ingress_rejects as `unknown_flock`, so the operator sees it. When the
+   * check itself cannot run (the database is away) the batch_id is kept as sent.
+   */
+  private async deliverSession(address: DeviceTopic & { family: 'weighvision' }, event: WeighVisionEvent, topic: string, payload: Buffer): Promise<void> {
+    const noted: Promise<void>[] = [];
+    const created = event.event_type === 'weighvision.session.created' ? (event.payload as { batch_id?: string }) : undefined;
+    if (created?.batch_id !== undefined) {
+      const batchId = created.batch_id;
+      let current = true;
+      try {
+        current = await isCurrentFlockOf(this.pool, address.tenantId, address.farmId, address.barnId, batchId, event.ts);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, sessionId: address.sessionId }, 'could not check the session batch_id against the flocks; kept as sent');
+      }
+      if (!current) {
+        delete created.batch_id;
+        noted.push(
+          this.quarantine({
+            topic,
+            reason: 'unknown_flock',
+            detail: `batch_id ${batchId} is not the flock in ${address.farmId}/${address.barnId} at ${event.ts}; session ${address.sessionId} was accepted without it`,
+            tenantId: address.tenantId,
+            deviceId: address.deviceId,
+            payload,
+          }),
+        );
+      }
+    }
+    await Promise.all([this.sessions!.deliver(address, event, topic, payload), ...noted]);
   }
 
   /** Stores a rejected message in ingress_rejects with the next batch; resolves once committed. */
@@ -168,6 +215,8 @@ export class IngestPipeline {
       return {
         telemetryAccepted: a.telemetryAccepted + b.telemetryAccepted,
         feedAccepted: a.feedAccepted + b.feedAccepted,
+        mortalityAccepted: a.mortalityAccepted + b.mortalityAccepted,
+        mortalityRefused: [...a.mortalityRefused, ...b.mortalityRefused],
         duplicates: a.duplicates + b.duplicates,
         rejected: a.rejected + b.rejected,
       };
@@ -182,6 +231,8 @@ export class IngestPipeline {
     m.batchSize.observe(batch.settle.length);
     m.accepted.inc({ event_type: 'telemetry.reading' }, result.telemetryAccepted);
     m.accepted.inc({ event_type: 'feed.dispensed' }, result.feedAccepted);
+    m.accepted.inc({ event_type: 'flock.mortality.recorded' }, result.mortalityAccepted);
+    for (const reason of result.mortalityRefused) m.rejected.inc({ reason });
     m.duplicates.inc(result.duplicates);
     for (const r of [...batch.builder.batch.rejects, ...quarantined]) m.rejected.inc({ reason: r.reason.replace(/:.*$/, '') });
     this.lastResult = { ...result, at: new Date() };
@@ -223,6 +274,29 @@ function refusedMessage(rows: IngestBatch, err: unknown): RejectRow {
   if (t) return { topic: t.raw.topic, reason, detail, tenantId: t.event.tenant_id, deviceId: t.event.device_id, payload: t.raw.payload };
   const f = rows.feed[0];
   if (f) return { topic: f.raw.topic, reason, detail, tenantId: f.source.tenant_id, deviceId: f.source.device_id, payload: f.raw.payload };
+  const d = rows.mortality[0];
+  if (d) return { topic: d.raw.topic, reason, detail, tenantId: d.event.tenant_id, deviceId: d.event.device_id, payload: d.raw.payload };
   const r = rows.rejects[0];
   return { topic: '', reason, detail: `${detail} (while quarantining it as ${r.reason})`, payload: r.payload };
+}
+
+/**
+ * A telemetry reading in its metric's stored unit (units.ts), converted in place with what the
+ * sensor sent kept beside it; the refusal's sentence when its unit is not one the metric takes.
+ */
+function normaliseUnit(event: FarmEvent): string | undefined {
+  if (event.event_type !== 'telemetry.reading') return undefined;
+  const p = event.payload;
+  // Only the edge says what it converted.
+  delete p.source_value;
+  delete p.source_unit;
+  const n = normaliseReading(p);
+  if (!n.ok) return n.detail;
+  if (n.converted) {
+    p.source_value = p.value;
+    p.source_unit = p.unit;
+    p.value = n.value;
+    p.unit = n.unit;
+  }
+  return undefined;
 }

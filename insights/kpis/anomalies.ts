@@ -1,16 +1,26 @@
 /**
- * Anomaly detectors over aggregates (docs/insights.md, "Anomalies"):
+ * Anomaly detectors over aggregates (docs/insights.md, "Anomalies" and "Climate judgement"):
  *
- * - robust z-scores (median / MAD) of hourly rollups and of daily feed: a value far from the
- *   window's median in units of its median absolute deviation, insensitive to the outliers
- *   themselves (a mean and standard deviation would be dragged towards them);
+ * - the climate judgement (domain/climate, shared with the alarms): absolute limits per metric
+ *   (temperature, humidity, CO2, NH3), the comfort band for the animals' age, deviation from the
+ *   barn's own same-hour profile (sustained shifts and spikes), feed outages and sharp drops —
+ *   `barnClimateFindings` and `climateFindingAnomaly`;
+ * - robust z-scores (median / MAD) relative to the window itself (`outliers`): kept for callers
+ *   that have not moved to the judgement; they miss a 48-hour heat wave (it moves the window's
+ *   median) and flag a harmless blip in a tightly controlled barn (its MAD is tiny);
  * - growth curve flattening: the gain of the last days against the gain the curve fitted on the
  *   earlier days expects;
  * - a WeighVision station whose scale and vision estimate disagree.
  */
+import { judgeClimate, type ClimateJudgement } from '../../domain/climate/judge';
+import type { ClimateFinding } from '../../domain/climate/findings';
+import { canonicalUnits, type ClimateMetric } from '../../domain/climate/metrics';
 import { addDays, ageOnDay, daysBetween } from './calendar';
+import type { BarnHour } from './climate';
 import { fitGompertz, gompertzWeight } from './growth-curve';
-import type { DailyWeight, Placement } from './growth';
+import type { DailyFeed, DailyWeight, Placement } from './growth';
+import { localClock } from './local-time';
+import type { ComfortBand } from './species';
 import { median, medianAbsoluteDeviation, round } from './stats';
 
 /** Iglewicz and Hoaglin's modified z-score cut-off. */
@@ -141,4 +151,102 @@ export function scaleVisionCheck(pairs: readonly { scaleKg: number; visionKg: nu
     thresholdPct: scaleVisionThresholdPct,
     disagree: diffs.length >= scaleVisionMinSessions && Math.abs(m) > scaleVisionThresholdPct,
   };
+}
+
+export interface BarnClimateInputs {
+  species: string;
+  window: { from: string; to: string };
+  placement: Placement;
+  /** The farm's band: used only for a barn without a placement date (bands.ts resolveBand). */
+  farmBand: ComfortBand | null;
+  flockBand?: ComfortBand | null;
+  barnBand?: ComfortBand | null;
+  /** Hourly barn means per metric, in the canonical units (ingest converts or rejects others). */
+  hours: Partial<Record<ClimateMetric, readonly BarnHour[]>>;
+  outsideTemperatureHours?: readonly BarnHour[];
+  dailyFeed: readonly DailyFeed[];
+  /** Complete farm-local days the flock was in the barn, on which feed was expected. */
+  expectedFeedDays: readonly string[];
+}
+
+/** The barn's climate and feed judged by domain/climate: the findings the alarms raise on too. */
+export function barnClimateFindings(input: BarnClimateInputs): ClimateJudgement {
+  const toHours = (hours: readonly BarnHour[]) => hours.map((h) => ({ hour: h.hour, localDay: h.localDay, value: h.mean }));
+  return judgeClimate({
+    species: input.species,
+    window: input.window,
+    series: (Object.keys(input.hours) as ClimateMetric[]).map((metric) => ({
+      metric,
+      unit: canonicalUnits[metric],
+      hours: toHours(input.hours[metric] ?? []),
+    })),
+    outsideTemperature: input.outsideTemperatureHours ? toHours(input.outsideTemperatureHours) : null,
+    placement: input.placement,
+    bands: { flock: input.flockBand ?? null, barn: input.barnBand ?? null, farm: input.farmBand },
+    feed: { days: input.dailyFeed, expectedDays: input.expectedFeedDays },
+  });
+}
+
+/** A finding as a feature-summary anomaly (kind `climate_finding`; docs/insights.md). */
+export interface ClimateFindingAnomaly {
+  kind: 'climate_finding';
+  barn_id: string;
+  code: ClimateFinding['code'];
+  metric: ClimateFinding['metric'];
+  from: string;
+  to: string;
+  duration: number;
+  value: number;
+  threshold: number;
+  unit: string;
+  baseline: number | null;
+  source: string;
+}
+
+export function climateFindingAnomaly(barnId: string, f: ClimateFinding): ClimateFindingAnomaly {
+  return {
+    kind: 'climate_finding',
+    barn_id: barnId,
+    code: f.code,
+    metric: f.metric,
+    from: f.window.from,
+    to: f.window.to,
+    duration: f.duration,
+    value: f.value,
+    threshold: f.threshold,
+    unit: f.unit,
+    baseline: f.baseline ?? null,
+    source: f.source,
+  };
+}
+
+export interface FeedExpectation {
+  window: { from: string; to: string };
+  timeZone: string;
+  /** Farm-local days of the window's first and last instant. */
+  localDays: { from: string; to: string };
+  /** Farm-local day the animals came in (placement; without one, the first day with feed), or null. */
+  occupiedFrom: string | null;
+  /** Farm-local day the barn was emptied, or null while occupied. */
+  occupiedUntil?: string | null;
+}
+
+/**
+ * The complete farm-local days of the window on which feed was expected: after the placement day
+ * and before the depopulation day (both are partial), and not the window's first or last day when
+ * the window cuts it. A day in this list with no feed record is a zero-feed day.
+ */
+export function expectedFeedDays(e: FeedExpectation): string[] {
+  if (e.occupiedFrom === null) return [];
+  let first = e.localDays.from;
+  if (localClock(e.window.from, e.timeZone).elapsedShare !== 0) first = addDays(first, 1);
+  let last = e.localDays.to;
+  if (localClock(e.window.to, e.timeZone).elapsedShare !== 0) last = addDays(last, -1);
+  const days: string[] = [];
+  for (let d = first; d <= last; d = addDays(d, 1)) {
+    if (d <= e.occupiedFrom) continue;
+    if (e.occupiedUntil && d >= e.occupiedUntil) break;
+    days.push(d);
+  }
+  return days;
 }

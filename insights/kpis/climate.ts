@@ -3,8 +3,9 @@
  * raw readings. The database combines the sensors of a barn into one value per hour; this module
  * only does the arithmetic (docs/insights.md, "Climate").
  */
+import { resolveBand, type ResolvedBand } from '../../domain/climate/bands';
 import { ageOnDay } from './calendar';
-import { comfortBand, type ComfortBand, type ComfortBandRow } from './species';
+import type { ComfortBand, ComfortBandRow } from './species';
 import { round, roundOrNull } from './stats';
 
 /** One hour of one metric in one barn: every sensor's 1h rollup of that hour, combined. */
@@ -45,7 +46,7 @@ export function metricStats(hours: readonly BarnHour[]): MetricStats | null {
 }
 
 export interface ComfortHours {
-  /** 'farm' when the farm's configured band was used, 'species_age_table' otherwise. */
+  /** 'farm' when the farm's configured band was used (only without an age), 'species_age_table' otherwise. */
   bandSource: 'farm' | 'species_age_table';
   /** Hours that had a temperature and a band to compare with. */
   hoursEvaluated: number;
@@ -67,9 +68,10 @@ export interface ComfortInputs {
 
 /**
  * Hours outside the comfort band: an hour counts as below (above) when the barn's mean temperature
- * of that hour is below the band's minimum (above its maximum) for the animals' age on that day.
- * Hours without a band (no placement date and no farm band) are not evaluated. Null when no hour
- * could be evaluated.
+ * of that hour is below the band's minimum (above its maximum) for the animals' age on that day
+ * (domain/climate/bands.ts: the species table by age; pigs by production stage, a farrowing room
+ * judged for the sow, not the creep). The farm's band applies only to a barn without a placement
+ * date. Hours without a band are not evaluated. Null when no hour could be evaluated.
  */
 export function comfortHours(temperature: readonly BarnHour[], inputs: ComfortInputs): ComfortHours | null {
   let evaluated = 0;
@@ -77,23 +79,25 @@ export function comfortHours(temperature: readonly BarnHour[], inputs: ComfortIn
   let above = 0;
   let first: ComfortBand | null = null;
   let last: ComfortBand | null = null;
-  const bandOfDay = new Map<string, ComfortBand | null>(); // a 90-day window has 2,160 hours but only 90 days
+  let tableUsed = false;
+  const bandOfDay = new Map<string, ResolvedBand | null>(); // a 90-day window has 2,160 hours but only 90 days
   for (const h of temperature) {
     let band = bandOfDay.get(h.localDay);
     if (band === undefined) {
-      band = comfortBand(inputs.farmBand, inputs.speciesBands, ageOnDay(h.localDay, inputs.placement));
+      band = resolveBand({ table: inputs.speciesBands, ageDays: ageOnDay(h.localDay, inputs.placement), farm: inputs.farmBand });
       bandOfDay.set(h.localDay, band);
     }
     if (!band) continue;
-    first ??= band;
-    last = band;
+    tableUsed ||= band.source === 'species_age_table';
+    first ??= { minC: band.minC, maxC: band.maxC };
+    last = { minC: band.minC, maxC: band.maxC };
     evaluated++;
     if (h.mean < band.minC) below++;
     else if (h.mean > band.maxC) above++;
   }
   if (evaluated === 0) return null;
   return {
-    bandSource: inputs.farmBand ? 'farm' : 'species_age_table',
+    bandSource: tableUsed ? 'species_age_table' : 'farm',
     hoursEvaluated: evaluated,
     hoursBelow: below,
     hoursAbove: above,

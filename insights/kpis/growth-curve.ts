@@ -12,6 +12,9 @@
  * deterministic, no iterative optimiser to tune. t is the animals' age in days when the barn has a
  * placement date, else days since the first weighing: moving the origin of t only changes b, so the
  * forecasts are the same either way (docs/insights.md, "Growth curve").
+ *
+ * The fit accepts as few as two points (a barn without a flock and the flattening check use it so);
+ * a flock's forecast goes through growth-forecast.ts, which refuses thin evidence and gives intervals.
  */
 import { linearFit } from './stats';
 

@@ -1,18 +1,14 @@
 /**
- * Reference data per species: the thermal comfort band by animal age, the reference growth curve
- * and the default target (market) weight. The values are FarmIQ defaults rounded from common
- * broiler and pig management guides (docs/insights.md shows the tables and their sources); a farm
- * with its own comfort band (farms.comfort_temp_min_c / _max_c) uses that instead of the table.
+ * Reference data per species: the thermal comfort band by animal age (domain/climate/bands.ts, the
+ * table the alarms share), the reference growth curve and the default target (market) weight. The
+ * values are FarmIQ defaults rounded from common broiler and pig management guides
+ * (docs/insights.md shows the tables and their sources).
  */
+import { bandRowAt, broilerComfortBands, pigComfortBands, type ComfortBand, type ComfortBandRow } from '../../domain/climate/bands';
+
+export type { ComfortBand, ComfortBandRow };
 
 export type Species = 'broiler' | 'swine';
-
-export interface ComfortBandRow {
-  /** First age (days) the row applies to; the row holds until the next row's fromAgeDays. */
-  fromAgeDays: number;
-  minC: number;
-  maxC: number;
-}
 
 /**
  * Gompertz growth W(t) = A · exp(−b · e^(−k·t)) with t the age in days.
@@ -33,25 +29,15 @@ export interface SpeciesReference {
 export const speciesReference: Record<Species, SpeciesReference> = {
   // Broilers: 42 g at hatch, about 2.2 kg at 35 d and 2.9 kg at 42 d on the reference curve.
   broiler: {
-    comfortBands: [
-      { fromAgeDays: 0, minC: 30, maxC: 34 },
-      { fromAgeDays: 4, minC: 28, maxC: 32 },
-      { fromAgeDays: 8, minC: 25, maxC: 29 },
-      { fromAgeDays: 15, minC: 22, maxC: 26 },
-      { fromAgeDays: 22, minC: 20, maxC: 24 },
-      { fromAgeDays: 29, minC: 18, maxC: 22 },
-    ],
+    comfortBands: broilerComfortBands,
     growth: { asymptoteKg: 6.5, b: 5.04, k: 0.0436 },
     targetWeightKg: 2.5,
   },
   // Pigs: 1.4 kg at birth, about 120 kg at 180 d on the reference curve.
   swine: {
-    comfortBands: [
-      { fromAgeDays: 0, minC: 28, maxC: 32 },
-      { fromAgeDays: 8, minC: 26, maxC: 30 },
-      { fromAgeDays: 28, minC: 22, maxC: 26 },
-      { fromAgeDays: 70, minC: 16, maxC: 22 },
-    ],
+    // Room temperature by production stage (farrowing room for the sow, weaners, growers, finishers),
+    // never the piglets' creep-area temperature: a room sensor does not measure the creep.
+    comfortBands: pigComfortBands,
     growth: { asymptoteKg: 300, b: 5.37, k: 0.00982 },
     targetWeightKg: 115,
   },
@@ -62,19 +48,14 @@ export function referenceFor(species: string): SpeciesReference | null {
   return Object.prototype.hasOwnProperty.call(speciesReference, species) ? speciesReference[species as Species] : null;
 }
 
-export interface ComfortBand {
-  minC: number;
-  maxC: number;
-}
-
 /**
- * The comfort band for an age: the farm's own band when configured (it wins for every age), else
- * the species table row for that age. Null when neither is known (no band, or no age).
+ * The comfort band for an age: the species table row for that age; the farm's own band only when
+ * the age is unknown (no placement date). A farm band no longer overrides every age and barn: an
+ * 18–22 °C farm setting would call every brooding day of a broiler flock "too warm". Flock and barn
+ * overrides are resolved by domain/climate/bands.ts resolveBand. Null when nothing applies.
  */
 export function comfortBand(farmBand: ComfortBand | null, bands: readonly ComfortBandRow[] | null, ageDays: number | null): ComfortBand | null {
-  if (farmBand) return farmBand;
-  if (!bands || ageDays === null || ageDays < 0) return null;
-  let row: ComfortBandRow | undefined;
-  for (const r of bands) if (r.fromAgeDays <= ageDays) row = r;
-  return row ? { minC: row.minC, maxC: row.maxC } : null;
+  const row = bands ? bandRowAt(bands, ageDays) : null;
+  if (row) return { minC: row.minC, maxC: row.maxC };
+  return farmBand && ageDays === null ? farmBand : null;
 }

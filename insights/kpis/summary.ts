@@ -6,8 +6,11 @@
 import type { Anomaly, BarnFeatures, FeatureSummary } from '../feature-summary';
 import { featureSummarySchemaVersion } from '../feature-summary';
 import { growthFlattening, outliers, robustZThreshold, scaleVisionCheck } from './anomalies';
-import { ageOnDay } from './calendar';
+import { addDays, ageOnDay } from './calendar';
 import { comfortHours, metricStats, type BarnHour } from './climate';
+import type { DailyFeedKg, DailyLosses, Flock, Weighing } from './flock';
+import { flockFeatures } from './flock-features';
+import { flockKpis, type FlockKpis } from './flock-kpis';
 import { feedKpis, growthKpis, uniformity, type DailyFeed, type DailyWeight } from './growth';
 import { referenceFor, type ComfortBand } from './species';
 import { round } from './stats';
@@ -26,6 +29,21 @@ export interface BarnAggregates {
   /** Individual session weights of the barn's last weighing day in the window. */
   lastDayWeightsKg: number[];
   stations: { stationId: string; pairs: { scaleKg: number; visionKg: number }[] }[];
+  /**
+   * The barn's flock in the window and its records, when flocks are recorded. Absent (every barn
+   * before flocks existed): the KPIs stand on barns.animal_count and placed_at exactly as before.
+   */
+  flock?: FlockAggregates;
+}
+
+export interface FlockAggregates {
+  flock: Flock;
+  /** Deaths and culls per farm-local day since placement. */
+  losses: DailyLosses[];
+  /** Feed per farm-local day since placement (cumulative FCR needs the feed before the window too). */
+  feedSincePlacement: DailyFeedKg[];
+  /** Individual weighings of the window's last weighing day (or the whole window). */
+  weighings: Weighing[];
 }
 
 export interface SummaryInputs {
@@ -78,6 +96,21 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
     : { growth: null, forecast: null };
   const unif = uniformity(barn.lastDayWeightsKg);
   const feed = feedKpis(barn.dailyFeed, barn.animalCount);
+  const flock =
+    barn.flock && reference
+      ? flockKpis({
+          flock: barn.flock.flock,
+          losses: barn.flock.losses,
+          feed: barn.flock.feedSincePlacement,
+          dailyWeights: sortedWeights,
+          weighings: barn.flock.weighings,
+          timeZone: input.farm.timezone,
+          period: input.localDays,
+          forecastDate: input.forecastDate,
+          targetWeightKg,
+          asymptoteKg: reference.growth.asymptoteKg,
+        })
+      : null;
 
   for (const [metric, hours] of [
     ['temperature', barn.temperatureHours],
@@ -138,7 +171,7 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
     }
   }
 
-  return {
+  const features: BarnFeatures = {
     barn_id: barn.barnId,
     barn_name: barn.name,
     animal_count: barn.animalCount,
@@ -197,6 +230,46 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
       feed_needed_kg: forecast.feedNeededKg,
     },
   };
+  return flock ? withFlock(features, flock) : features;
+}
+
+/**
+ * With a recorded flock the headline KPIs stand on it: head count instead of barns.animal_count,
+ * feed over real animal-days, ADG from the fit over every weighing day, cumulative FCR of the flock,
+ * uniformity only from a sample of at least 30, and days to target / forecast only with enough
+ * weighing days (insights/kpis/flock-kpis.ts). The details are in `flock`.
+ */
+function withFlock(f: BarnFeatures, k: FlockKpis): BarnFeatures {
+  const u = k.uniformity?.status === 'ok' ? k.uniformity : null;
+  const forecast = k.forecast?.status === 'ok' ? k.forecast : null;
+  const reached = f.growth.mean_weight_kg !== null && f.growth.mean_weight_kg >= f.growth.target_weight_kg;
+  const daysToTarget = reached ? 0 : (forecast?.daysToTarget ?? null);
+  const fcr = k.fcr?.cumulative ?? null;
+  return {
+    ...f,
+    animal_count: k.headCount,
+    feed: { ...f.feed, per_animal_per_day_kg: k.feed.perAnimalDayKg },
+    growth: {
+      ...f.growth,
+      adg_g_per_day: k.adg?.gPerDay ?? null,
+      fcr,
+      uniformity: u && { day: u.day, weighed: u.n, mean_kg: u.meanKg, cv_pct: u.cvPct, within_band_pct: u.withinBandPct, band_pct: u.bandPct },
+      days_to_target: daysToTarget,
+      target_reached_on: reached ? f.growth.last_day : daysToTarget !== null && f.growth.last_day ? addDays(f.growth.last_day, Math.ceil(daysToTarget)) : null,
+    },
+    forecast:
+      forecast && f.forecast
+        ? {
+            ...f.forecast,
+            weight_at_forecast_kg: forecast.weightAtForecastKg,
+            feed_needed_kg:
+              fcr !== null && f.growth.mean_weight_kg !== null
+                ? round(Math.max(0, forecast.weightAtForecastKg - f.growth.mean_weight_kg) * fcr * k.headCount, 1)
+                : null,
+          }
+        : null,
+    flock: flockFeatures(k),
+  };
 }
 
 export function buildFeatureSummary(input: SummaryInputs): FeatureSummary {
@@ -226,7 +299,7 @@ export function buildFeatureSummary(input: SummaryInputs): FeatureSummary {
     },
     farm: {
       barns: barns.length,
-      animals: barns.reduce((n, b) => n + (b.animalCount ?? 0), 0),
+      animals: features.reduce((n, f) => n + (f.animal_count ?? 0), 0),
       feed_total_kg: round(
         features.reduce((n, f) => n + f.feed.total_kg, 0),
         3,

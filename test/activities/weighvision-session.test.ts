@@ -2,8 +2,10 @@
  * The WeighVision session activities against the real edge test database: inferImage stores one
  * result and one valid inference.completed per image however often it runs, and refuses missing
  * or undecodable images for good; recordSession writes the session row, readings and device events
- * exactly once (a repeat after a committed attempt appends nothing), records late events of a
- * closed session without touching its result, and recalibrates the station once per session.
+ * exactly once (a repeat after a committed attempt appends nothing) and the edge's conclusion
+ * (`weighvision.session.concluded`) once, records late events of a closed session without touching
+ * its result, recalibrates the station once per session from the median of its recent ratios,
+ * flags a drifting scale, and lets multiple_animals veto the scale.
  * The estimator here is a fake; the shipped model is tested in test/vision and end to end.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,8 +13,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
-import { createWeighVisionActivities, inferenceEventId, type ImageEstimator, type RecordSessionInput } from '../../activities/weighvision/session';
-import { farmEventSchema } from '../../domain/contracts';
+import {
+  concludedEventId,
+  createWeighVisionActivities,
+  inferenceEventId,
+  type ImageEstimator,
+  type RecordSessionInput,
+} from '../../activities/weighvision/session';
+import { farmEventSchema, type QualityFlag } from '../../domain/contracts';
 import type { SessionDeviceEvent, StoredImage } from '../../weighvision/session-contract';
 import { testEdgeDatabaseUrl } from '../support/stack';
 
@@ -160,14 +168,34 @@ describe('recordSession', () => {
       deviceEvent(sessionId, 'weighvision.session.finalized', { image_count: 0 }),
     ];
     const { recordSession } = activities();
-    const first = await run(recordSession, input(sessionId, events));
-    const repeat = await run(recordSession, input(sessionId, events));
+    const batchId = events[0].payload.batch_id;
+    const first = await run(recordSession, input(sessionId, events, { batchId }));
+    const repeat = await run(recordSession, input(sessionId, events, { batchId }));
 
     expect(first).toMatchObject({ status: 'finalized', weightKg: 111, weightSource: 'scale', readingCount: 3, stableReadingCount: 2 });
     expect(repeat).toEqual(first);
     const rows = await outbox(sessionId);
-    expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.event_id).sort());
+    // The device events, then the conclusion: one of each, however often the activity ran.
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...events.map((e) => e.event_id), concludedEventId(tenantId, sessionId)].sort());
+    expect(rows[rows.length - 1].event_type).toBe('weighvision.session.concluded');
     for (const r of rows) expect(farmEventSchema.safeParse(r.envelope).success).toBe(true);
+    const conclusion = farmEventSchema.parse(rows[rows.length - 1].envelope);
+    expect(conclusion).toMatchObject({ farm_id: 'farm-a', barn_id: 'barn-b', session_id: sessionId, device_id: 'station-c', trace_id: `trace-${sessionId}` });
+    // Median of the stable 110.5 and 111.5 = 111; no image, so no vision and the factor 1 of a new station.
+    expect(conclusion.payload).toEqual({
+      status: 'finalized',
+      weight_kg: 111,
+      weight_source: 'scale',
+      scale_median_kg: 111,
+      reading_count: 3,
+      stable_reading_count: 2,
+      calibration_factor: 1,
+      images_inferred: 0,
+      missing_images: 0,
+      quality_flags: [],
+      batch_id: batchId,
+    });
+    expect(Object.keys(conclusion.payload)).not.toContain('vision_raw_kg');
     const session = await pool.query(
       'SELECT status, weight_kg::float8 AS kg, reading_count, workflow_id FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2',
       [tenantId, sessionId],
@@ -193,7 +221,8 @@ describe('recordSession', () => {
       }),
     );
     expect(after.weightKg).toBe(90);
-    expect((await outbox(sessionId)).map((r) => r.event_id)).toEqual([reading.event_id, late.event_id]);
+    // The late call appends its event only: the conclusion went out once, with the first call.
+    expect((await outbox(sessionId)).map((r) => r.event_id)).toEqual([reading.event_id, concludedEventId(tenantId, sessionId), late.event_id]);
   });
 
   it('keeps a timed-out session and its partial data', async () => {
@@ -204,29 +233,93 @@ describe('recordSession', () => {
     expect(result.status).toBe('timed_out');
     const row = await pool.query('SELECT status, failure_reason FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2', [tenantId, sessionId]);
     expect(row.rows).toEqual([{ status: 'timed_out', failure_reason: 'session.finalized never arrived' }]);
-    expect(await outbox(sessionId)).toHaveLength(1);
+    const rows = await outbox(sessionId);
+    expect(rows.map((r) => r.event_type)).toEqual(['weighvision.session.created', 'weighvision.session.concluded']);
+    expect(farmEventSchema.parse(rows[1].envelope).payload).toMatchObject({ status: 'timed_out', failure_reason: 'session.finalized never arrived' });
   });
 
-  it('recalibrates the station by the scale once per session and applies it to the next', async () => {
+  /** One station's sessions, each with one stable reading and one clean image. */
+  function stationSessions() {
     const station = { ...address, stationId: `station-${randomUUID().slice(0, 6)}` };
     const { recordSession } = activities();
-    const conclude = (sessionId: string, scaleKg: number, visionKg: number) =>
-      run(recordSession, {
+    const conclude = (scaleKg: number, visionKg: number, flags: QualityFlag[] = []) => {
+      const sessionId = `S-${randomUUID().slice(0, 8)}`;
+      return run(recordSession, {
         ...input(sessionId, [deviceEvent(sessionId, 'weighvision.weight.recorded', { weight_kg: scaleKg, stable: true })]),
         ...station,
-        estimates: [{ estimatedWeightKg: visionKg, confidence: 0.9, qualityFlags: [] }],
+        estimates: [{ estimatedWeightKg: visionKg, confidence: 0.9, qualityFlags: flags }],
         imagesStored: 1,
         imageCount: 1,
-      });
-    const s1 = `S-${randomUUID().slice(0, 8)}`;
-    const first = await conclude(s1, 110, 100);
-    await run(recordSession, { ...input(s1, []), ...station }); // a repeat must not teach twice
-    expect(first.visionWeightKg).toBe(100); // factor 1 before any session
-    expect(first.qualityFlags).toEqual([]);
-    const cal = await pool.query('SELECT factor, sessions FROM station_calibrations WHERE tenant_id = $1 AND station_id = $2', [tenantId, station.stationId]);
-    expect(cal.rows).toEqual([{ factor: 1.05, sessions: 1 }]); // half-way to 1.1 on the first session
-    const second = await conclude(`S-${randomUUID().slice(0, 8)}`, 110, 100);
-    expect(second.visionRawKg).toBe(100);
-    expect(second.visionWeightKg).toBe(105);
+      }).then((result) => ({ sessionId, result }));
+    };
+    const calibration = async () =>
+      (await pool.query('SELECT factor, sessions FROM station_calibrations WHERE tenant_id = $1 AND station_id = $2', [tenantId, station.stationId])).rows;
+    const ratios = async () =>
+      (
+        await pool.query('SELECT session_id, ratio, verdict FROM station_calibration_ratios WHERE tenant_id = $1 AND station_id = $2 ORDER BY id', [
+          tenantId,
+          station.stationId,
+        ])
+      ).rows;
+    return { station, recordSession, conclude, calibration, ratios };
+  }
+
+  it('recalibrates from the median of the recent ratios, once per session, and one bad first session does not set it', async () => {
+    const { station, recordSession, conclude, calibration, ratios } = stationSessions();
+    // Vision raw 100 kg each time; the scale says 60 (the sow half off the scale), then 104, 106:
+    // ratios 0.60, 1.04, 1.06.
+    const first = await conclude(60, 100);
+    await run(recordSession, { ...input(first.sessionId, []), ...station }); // a repeat must not teach twice
+    expect(first.result.visionWeightKg).toBe(100); // factor 1 before any session
+    expect(await calibration()).toEqual([{ factor: 1, sessions: 1 }]); // one ratio: below minSessions (3), the factor stays 1
+    const second = await conclude(104, 100);
+    expect(second.result.visionWeightKg).toBe(100);
+    await conclude(106, 100);
+    // median(0.60, 1.04, 1.06) = 1.04 (the old running average would have been at 0.925).
+    expect(await calibration()).toEqual([{ factor: 1.04, sessions: 3 }]);
+    expect((await ratios()).map((r) => [r.ratio, r.verdict])).toEqual([
+      [0.6, 'accepted'],
+      [1.04, 'accepted'],
+      [1.06, 'accepted'],
+    ]);
+    const fourth = await conclude(105, 100);
+    expect(fourth.result.visionRawKg).toBe(100);
+    expect(fourth.result.visionWeightKg).toBe(104); // 100 × 1.04
+    // And the conclusion the cloud receives names the factor it used.
+    const rows = await outbox(fourth.sessionId);
+    expect(farmEventSchema.parse(rows[rows.length - 1].envelope).payload).toMatchObject({
+      calibration_factor: 1.04,
+      vision_raw_kg: 100,
+      vision_weight_kg: 104,
+    });
+  });
+
+  it('flags a drifting scale instead of absorbing it', async () => {
+    const { conclude, calibration, ratios } = stationSessions();
+    // The camera is right (raw 100 kg); the scale reads 1 kg more each session: 100 … 109, ratios
+    // 1.00 … 1.09. Sessions 1–5 are accepted (factor median(1.00 … 1.04) = 1.02); from session 6
+    // the Theil–Sen trend over the window, 0.01 × 5 = 0.05 ≥ 0.04 × 1.02, flags drift and the
+    // ratio is not learnt (weighvision/station-calibration.ts; test/weighvision for the arithmetic).
+    const flags = [];
+    for (let i = 0; i < 10; i++) flags.push((await conclude(100 + i, 100)).result.qualityFlags);
+    expect(flags).toEqual([[], [], [], [], [], ...Array.from({ length: 5 }, () => ['scale_drift_suspected'])]);
+    expect(await calibration()).toEqual([{ factor: 1.02, sessions: 5 }]);
+    expect((await ratios()).map((r) => r.verdict)).toEqual([...Array(5).fill('accepted'), ...Array(5).fill('drift')]);
+    // The next session is flagged as well while the trend lasts.
+    const { result } = await conclude(110, 100);
+    expect(result.qualityFlags).toContain('scale_drift_suspected');
+  });
+
+  it('does not take the scale reading as the weight when the images saw two animals', async () => {
+    const { conclude, ratios } = stationSessions();
+    // Scale 180 (two pigs); the only image has multiple_animals: no usable vision → failed.
+    const { sessionId, result } = await conclude(180, 178, ['multiple_animals']);
+    expect(result).toMatchObject({ status: 'failed', scaleMedianKg: 180, weightKg: undefined });
+    expect(await ratios()).toEqual([]); // a vetoed scale teaches no calibration
+    const row = await pool.query(
+      'SELECT status, weight_kg, scale_median_kg::float8 AS scale FROM weighvision_sessions WHERE tenant_id = $1 AND session_id = $2',
+      [tenantId, sessionId],
+    );
+    expect(row.rows).toEqual([{ status: 'failed', weight_kg: null, scale: 180 }]);
   });
 });

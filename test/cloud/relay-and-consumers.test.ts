@@ -101,6 +101,7 @@ test('every consumer service handles exactly the event types the catalog routes 
   expect([...consumerServices].sort()).toEqual([
     'cloud-analytics-service',
     'cloud-feed-service',
+    'cloud-flock-service',
     'cloud-media-store',
     'cloud-telemetry-service',
     'internal-monitoring',

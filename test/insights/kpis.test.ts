@@ -55,13 +55,35 @@ describe('climate', () => {
     expect(metricStats([])).toBeNull();
   });
 
-  it('picks the comfort band for the age from the species table, or the farm band for every age', () => {
+  it('picks the comfort band for the age from the species table; the farm band only without an age', () => {
     const bands = speciesReference.broiler.comfortBands;
     expect(comfortBand(null, bands, 0)).toEqual({ minC: 30, maxC: 34 });
     expect(comfortBand(null, bands, 4)).toEqual({ minC: 28, maxC: 32 });
     expect(comfortBand(null, bands, 40)).toEqual({ minC: 18, maxC: 22 });
     expect(comfortBand(null, bands, null)).toBeNull();
-    expect(comfortBand({ minC: 20, maxC: 25 }, bands, 0)).toEqual({ minC: 20, maxC: 25 });
+    // Issue 10 changed this on purpose: a farm band no longer overrides every age (it used to give
+    // 20–25 °C to day-old chicks); it stands in only when the age is unknown.
+    expect(comfortBand({ minC: 20, maxC: 25 }, bands, 0)).toEqual({ minC: 30, maxC: 34 });
+    expect(comfortBand({ minC: 20, maxC: 25 }, bands, null)).toEqual({ minC: 20, maxC: 25 });
+  });
+
+  it('uses pig room temperatures by production stage, not the piglet creep', () => {
+    const pigs = speciesReference.swine.comfortBands;
+    // Farrowing room (days 0–27): 18–24 °C for the sow; the old table said 28–32 °C (the creep).
+    expect(comfortBand(null, pigs, 3)).toEqual({ minC: 18, maxC: 24 });
+    expect(comfortBand(null, pigs, 30)).toEqual({ minC: 24, maxC: 28 }); // weaners just after weaning
+    expect(comfortBand(null, pigs, 50)).toEqual({ minC: 21, maxC: 26 });
+    expect(comfortBand(null, pigs, 90)).toEqual({ minC: 17, maxC: 22 }); // growers
+    expect(comfortBand(null, pigs, 150)).toEqual({ minC: 15, maxC: 21 }); // finishers
+    // A normal farrowing room at 20–22 °C, litters 0–2 days old: no hour outside (the old table: 100 % below).
+    const placement = { placedAt: '2026-03-01', ageAtPlacementDays: 0 };
+    const room = [0, 1, 2].flatMap((d) => ['08', '14'].map((h) => hour(`2026-03-0${1 + d}T${h}:00:00.000Z`, `2026-03-0${1 + d}`, h === '14' ? 22 : 20)));
+    expect(comfortHours(room, { farmBand: null, speciesBands: pigs, placement })).toMatchObject({
+      hoursEvaluated: 6,
+      hoursBelow: 0,
+      hoursAbove: 0,
+      shareOutsidePct: 0,
+    });
   });
 
   it('counts hours below and above the band of the animals age on each day', () => {
@@ -82,9 +104,17 @@ describe('climate', () => {
       bandAtStart: { minC: 30, maxC: 34 },
       bandAtEnd: { minC: 25, maxC: 29 },
     });
-    // The farm's own band 20–25 °C wins: all four hours are above it.
+    // Issue 10: the farm's band 20–25 °C no longer wins over the age table (it made all four hours
+    // "above"); with a placement date the table decides, as above.
     const farm = comfortHours(hours, { farmBand: { minC: 20, maxC: 25 }, speciesBands: speciesReference.broiler.comfortBands, placement });
-    expect(farm).toMatchObject({ bandSource: 'farm', hoursAbove: 4, hoursBelow: 0, shareOutsidePct: 100 });
+    expect(farm).toMatchObject({ bandSource: 'species_age_table', hoursAbove: 1, hoursBelow: 1, shareOutsidePct: 50 });
+    // Without a placement date it stands in: 29.5, 31, 30, 27 are all above 25.
+    const noAge = { placedAt: null, ageAtPlacementDays: 0 };
+    expect(comfortHours(hours, { farmBand: { minC: 20, maxC: 25 }, speciesBands: speciesReference.broiler.comfortBands, placement: noAge })).toMatchObject({
+      bandSource: 'farm',
+      hoursAbove: 4,
+      shareOutsidePct: 100,
+    });
     // No placement and no farm band: nothing to compare with.
     expect(
       comfortHours(hours, { farmBand: null, speciesBands: speciesReference.broiler.comfortBands, placement: { placedAt: null, ageAtPlacementDays: 0 } }),

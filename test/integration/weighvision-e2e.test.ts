@@ -249,6 +249,8 @@ describe('a station weighs an animal', () => {
       'weighvision.session.created': 1,
       'weighvision.weight.recorded': 4,
       'weighvision.session.finalized': 1,
+      // The edge's conclusion (issue 10): what the cloud stores as the session's result.
+      'weighvision.session.concluded': 1,
       'media.stored': 3,
       'inference.completed': 3,
     });

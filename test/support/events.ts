@@ -24,7 +24,8 @@ const defaults = {
 
 /** One valid payload per catalog event type (a missing type is a compile error). */
 const payloads: { [T in EventType]: PayloadOf<T> } = {
-  'telemetry.reading': { metric: 'temperature', value: 26.4, unit: 'C' },
+  // 79.52 °F = 26.4 °C: a reading the edge converted (source_* are set by the edge only).
+  'telemetry.reading': { metric: 'temperature', value: 26.4, unit: 'C', source_value: 79.52, source_unit: 'F' },
   'telemetry.aggregated': {
     farm_id: 'farm-1',
     barn_id: 'barn-1',
@@ -42,6 +43,23 @@ const payloads: { [T in EventType]: PayloadOf<T> } = {
   'weighvision.session.created': { batch_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0400' },
   'weighvision.weight.recorded': { weight_kg: 120.5, stable: true },
   'weighvision.session.finalized': { image_count: 3 },
+  'weighvision.session.concluded': {
+    status: 'finalized',
+    weight_kg: 120.5,
+    weight_source: 'scale',
+    scale_median_kg: 120.5,
+    reading_count: 4,
+    stable_reading_count: 3,
+    vision_raw_kg: 115,
+    vision_weight_kg: 119.6,
+    vision_confidence: 0.91,
+    calibration_factor: 1.04,
+    images_inferred: 3,
+    missing_images: 1,
+    quality_flags: [],
+    batch_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0400',
+    failure_reason: '1 of 4 announced images never arrived',
+  },
   'media.stored': {
     session_id: 'session-001',
     media_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0300',
@@ -73,6 +91,26 @@ const payloads: { [T in EventType]: PayloadOf<T> } = {
     barn_id: 'barn-1',
     dispensed_at: '2025-01-01T09:59:58Z',
   },
+  'flock.placed': {
+    flock_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0600',
+    farm_id: 'farm-1',
+    barn_id: 'barn-1',
+    placed_at: '2025-01-01T08:00:00Z',
+    species: 'broiler',
+    breed: 'ross-308',
+    sex: 'mixed',
+    head_count: 20000,
+    age_at_placement_days: 0,
+  },
+  'flock.mortality.recorded': {
+    flock_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0600',
+    day: '2025-01-01',
+    dead: 30,
+    culled: 2,
+    reason: 'leg problems',
+    source: 'device',
+  },
+  'flock.depopulated': { flock_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0600', farm_id: 'farm-1', barn_id: 'barn-1', depopulated_at: '2025-02-06T06:00:00Z' },
   'sync.batch.sent': { edge_id: 'edge-001', batch_id: 'batch-0001', event_count: 250, attempt: 1 },
   'sync.batch.acked': { edge_id: 'edge-001', batch_id: 'batch-0001', accepted: 248, duplicate: 2, rejected: 0 },
 };
@@ -110,11 +148,15 @@ const defaultUnits: Record<string, string> = { temperature: 'C', humidity: '%', 
 
 /** A valid telemetry.reading as a sensor publishes it on iot/telemetry/{tenantId}/…/{deviceId}/{metric}. */
 export function telemetryReading(input: TelemetryReadingInput): EventOf<'telemetry.reading'> {
-  return validEvent('telemetry.reading', {
+  const event = validEvent('telemetry.reading', {
     tenant_id: input.tenantId,
     device_id: input.deviceId,
     ts: input.ts ?? defaults.ts,
     ...(input.eventId ? { event_id: input.eventId } : {}),
     payload: { metric: input.metric, value: input.value, unit: input.unit ?? defaultUnits[input.metric] ?? 'unit' },
   });
+  // What a sensor publishes: the edge's conversion note is not part of it.
+  delete event.payload.source_value;
+  delete event.payload.source_unit;
+  return event;
 }

@@ -226,9 +226,11 @@ describe('weighVisionSession', () => {
     expect(result.readingCount).toBe(4);
     expect(result.stableReadingCount).toBe(3);
     expect(result.scaleMedianKg).toBe(100.2);
-    expect(result.weightKg).toBe(100.2);
-    expect(result.weightSource).toBe('scale');
-    // The two-animal image is not used for the weight; its flag is still reported.
+    // Issue 10: an image saw two animals, so the scale (which may carry both) is vetoed; the weight
+    // is the vision estimate of the one-animal images, median(101, 99) = 100 × factor 1, confidence
+    // median(0.9, 0.8) = 0.85 ≥ 0.5. The two-animal image is not used; its flag is still reported.
+    expect(result.weightKg).toBe(100);
+    expect(result.weightSource).toBe('vision');
     expect(result.visionWeightKg).toBe(100);
     expect(result.qualityFlags).toEqual(['multiple_animals', 'blurred']);
     expect(result.imagesInferred).toBe(3);

@@ -17,7 +17,7 @@ import { parseDeviceTopic, telemetryTopic, type DeviceAddress } from '../../../d
 
 const run = promisify(execFile);
 
-export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser'] as const;
+export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter'] as const;
 export type DeviceKind = (typeof deviceKinds)[number];
 
 export interface DeviceRegistration extends DeviceAddress {
