@@ -11,7 +11,7 @@ import { inTransaction, type Queryable } from '../db/transaction';
 import { farmEventSchema, type FarmEvent } from '../domain/contracts';
 import type { FlockMortalityPayload, FlockPlacedPayload, MortalitySource } from '../domain/contracts/flock-payloads';
 import type { RejectReason } from '../domain/contracts/rejects';
-import { appendEvents, outboxPriority } from '../sync/outbox';
+import { appendEvents, outboxEvent, outboxPriority } from '../sync/outbox';
 import type { DailyCount, Flock } from './flock-model';
 import { addDays, dayOf } from './head-count';
 
@@ -202,17 +202,7 @@ function edgeEvent(type: 'flock.placed' | 'flock.mortality.recorded' | 'flock.de
 }
 
 async function appendEvent(db: Queryable, event: FarmEvent): Promise<void> {
-  await appendEvents(db, [
-    {
-      tenant_id: event.tenant_id,
-      event_id: event.event_id,
-      event_type: event.event_type,
-      envelope: event,
-      trace_id: event.trace_id,
-      occurred_at: event.ts,
-      priority: outboxPriority.normal,
-    },
-  ]);
+  await appendEvents(db, [outboxEvent(event, outboxPriority.normal)]);
 }
 
 export type PlaceInput = FlockPlacedPayload & { tenant_id: string };

@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { inTransaction, type Queryable } from '../db/transaction';
 import type { RejectReason } from '../domain/contracts/rejects';
 import { checkMortality, recordDailyCounts, type MortalityRecord } from '../flocks/flock-store';
-import { appendEvents, outboxInsert, outboxPriority } from '../sync/outbox';
+import { appendEvents, outboxEvent, outboxInsert, outboxPriority } from '../sync/outbox';
 import type { IngestBatch, TelemetryRow, FeedRow, MortalityRow, RejectRow } from './ingest-batch';
 import { quarantineRejects } from './ingress-rejects';
 import { rollupUpsert } from './telemetry-rollup';
@@ -181,18 +181,7 @@ async function writeMortality(client: Queryable, rows: MortalityRow[]): Promise<
   );
   await appendEvents(
     client,
-    accepted.map((i) => {
-      const e = rows[i].event;
-      return {
-        tenant_id: e.tenant_id,
-        event_id: e.event_id,
-        event_type: e.event_type,
-        envelope: e,
-        trace_id: e.trace_id,
-        occurred_at: e.ts,
-        priority: outboxPriority.normal,
-      };
-    }),
+    accepted.map((i) => outboxEvent(rows[i].event, outboxPriority.normal)),
   );
   return { accepted: accepted.length, refused };
 }

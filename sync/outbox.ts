@@ -24,7 +24,7 @@ export type { Queryable };
 
 export { outboxStatuses, type DeadStatus, type OutboxStatus } from './outbox/statuses';
 export { isMonitoringEvent, monitoringEventTypes, monitoringPriority, outboxPriority } from './outbox/priority';
-export { appendEvents, outboxColumns, outboxInsert, type NewOutboxEvent } from './outbox/append';
+export { appendEvents, outboxColumns, outboxEvent, outboxInsert, type NewOutboxEvent } from './outbox/append';
 export { firstIdCreatedAtOrAfter } from './outbox/id-boundary';
 export { syncLanes, tenantWindowFactor, type ClaimRequest, type SyncLane } from './outbox/lanes';
 export { claimBatch, sortClaimed, type ClaimedRow } from './outbox/claim';

@@ -25,7 +25,7 @@ import { isDataRefusal, refusalReason } from '../../db/errors';
 import { farmEventSchema, type TelemetryAggregatedEvent } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { inSavepoint, inTransaction } from '../../db/transaction';
-import { appendEvents, outboxPriority } from '../../sync/outbox';
+import { appendEvents, outboxEvent, outboxPriority } from '../../sync/outbox';
 import { markRollupsPublished, selectClosedRollups, type RollupRow } from '../../ingest/telemetry-rollup';
 import { narrowRefusals } from '../../db/narrow';
 import { refusalsAreFinal } from '../failures';
@@ -110,15 +110,7 @@ async function writeWindows(client: PoolClient, windows: readonly Window[]): Pro
   const events = windows.flatMap((w) => (w.event ? [w.event] : []));
   await appendEvents(
     client,
-    events.map((e) => ({
-      tenant_id: e.tenant_id,
-      event_id: e.event_id,
-      event_type: e.event_type,
-      envelope: e,
-      trace_id: e.trace_id,
-      occurred_at: e.payload.window_end,
-      priority: outboxPriority.normal,
-    })),
+    events.map((e) => outboxEvent(e, outboxPriority.normal, e.payload.window_end)),
   );
   if (windows.length > 0)
     await markRollupsPublished(

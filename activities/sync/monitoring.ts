@@ -47,13 +47,5 @@ export function monitoringOutboxEvents(
   delivered: number,
   counts: { accepted: number; duplicate: number; rejected: number },
 ): outbox.NewOutboxEvent[] {
-  return monitoringEvents(edgeId, batchId, tenantId, attempt, delivered, counts).map((e) => ({
-    tenant_id: e.tenant_id,
-    event_id: e.event_id,
-    event_type: e.event_type,
-    envelope: e,
-    trace_id: e.trace_id,
-    occurred_at: e.ts,
-    priority: outbox.monitoringPriority,
-  }));
+  return monitoringEvents(edgeId, batchId, tenantId, attempt, delivered, counts).map((e) => outbox.outboxEvent(e, outbox.monitoringPriority));
 }

@@ -18,7 +18,7 @@
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../../db/transaction';
-import { appendEvents, outboxInsert, outboxPriority } from '../../sync/outbox';
+import { appendEvents, outboxEvent, outboxInsert, outboxPriority } from '../../sync/outbox';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { farmEventSchema, qualityFlags, type QualityFlag } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
@@ -428,17 +428,7 @@ export function createWeighVisionActivities({ pool, images, estimator, visionSer
             input.events.map((e) => e.ts),
           ]);
           if (conclusion) {
-            await appendEvents(c, [
-              {
-                tenant_id: tenantId,
-                event_id: conclusion.event_id,
-                event_type: conclusion.event_type,
-                envelope: conclusion,
-                trace_id: conclusion.trace_id,
-                occurred_at: conclusion.ts,
-                priority: outboxPriority.normal,
-              },
-            ]);
+            await appendEvents(c, [outboxEvent(conclusion, outboxPriority.normal)]);
           }
           return result;
         },

@@ -29,6 +29,21 @@ export interface NewOutboxEvent {
   priority: number;
 }
 
+/** What every envelope carries that its outbox row is made of. */
+interface OutboxEnvelope {
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  trace_id: string;
+  ts: string;
+}
+
+/** The outbox row of one envelope: occurred when it says (`ts`) unless the producer knows better. */
+export function outboxEvent(envelope: OutboxEnvelope, priority: number, occurredAt: string = envelope.ts): NewOutboxEvent {
+  const { tenant_id, event_id, event_type, trace_id } = envelope;
+  return { tenant_id, event_id, event_type, envelope, trace_id, occurred_at: occurredAt, priority };
+}
+
 /** Appends the events (one statement); returns how many. */
 export async function appendEvents(db: Queryable, events: readonly NewOutboxEvent[]): Promise<number> {
   if (events.length === 0) return 0;

@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { farmEventSchema, type FarmEvent } from '../../domain/contracts';
 import { uuidV5 } from '../../domain/ids';
 import { inTransaction } from '../../db/transaction';
-import { appendEvents, type Queryable } from '../../sync/outbox';
+import { appendEvents, outboxEvent, outboxPriority, type Queryable } from '../../sync/outbox';
 import type { ImageContentType } from './object-key';
 
 export type MediaStatus = 'presigned' | 'stored';
@@ -167,17 +167,7 @@ export async function storeVerifiedMedia(
     if (!check.success) {
       throw new Error(`media ${mediaId} does not make a valid media.stored event: ${check.error.issues[0]?.path.join('.')}: ${check.error.issues[0]?.message}`);
     }
-    await appendEvents(client, [
-      {
-        tenant_id: event.tenant_id,
-        event_id: event.event_id,
-        event_type: event.event_type,
-        envelope: event,
-        trace_id: event.trace_id,
-        occurred_at: event.ts,
-        priority: 0,
-      },
-    ]);
+    await appendEvents(client, [outboxEvent(event, outboxPriority.normal)]);
     return { record, transitioned: true };
   });
 }

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Settings } from '../../config/settings';
 import { qualityFlags, type QualityFlag } from '../../domain/contracts/payloads';
+import { sessionVerdictFlags } from '../../domain/contracts/quality-flags';
 import { imageTensor } from './preprocess';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -49,7 +50,7 @@ export interface ImageEstimate {
 }
 
 /** Flags the model may raise; scale_vision_disagree is the session's verdict, never the model's. */
-const modelFlags: readonly QualityFlag[] = qualityFlags.filter((f) => f !== 'scale_vision_disagree');
+const modelFlags: readonly QualityFlag[] = qualityFlags.filter((f) => !sessionVerdictFlags.includes(f));
 
 export function visionModelConfig(s: Settings): VisionModelConfig {
   return {
