@@ -29,6 +29,16 @@ const duration = z.string().regex(/^\d+\s*(s|m|h|d)?$/, 'a number of seconds or 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
+/** True for a zone name this Node's Intl knows (IANA names, e.g. Asia/Bangkok; UTC). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const schema = z
   .object({
     FARMIQ_HOME: z.string().default(defaultFarmiqHome),
@@ -40,6 +50,8 @@ const schema = z
     FARMIQ_SECRETS_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     EDGE_ID: z.string().min(1).default('edge-dev-01'),
+    /** The farm's IANA time zone: which local day a death, a cull or a placement belongs to. */
+    EDGE_FARM_TIME_ZONE: z.string().default('UTC').refine(isTimeZone, 'EDGE_FARM_TIME_ZONE must be an IANA time zone such as Europe/Amsterdam'),
 
     EDGE_DATABASE_URL: z.string().url().default('postgres://farmiq:farmiq@127.0.0.1:5432/farmiq_edge'),
     CLOUD_DATABASE_URL: z.string().url().default('postgres://farmiq:farmiq@127.0.0.1:5432/farmiq_cloud'),
@@ -165,6 +177,10 @@ const schema = z
     VISION_QUALITY_LABELS: z.string().default('not_fully_in_frame,multiple_animals,empty_frame,blurred'),
     /** A quality probability at or above this raises its flag. */
     VISION_QUALITY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+    /** The model's sidecar manifest (sha256 of the ONNX file, species served, OOD threshold), checked at load. */
+    VISION_MANIFEST_PATH: z.string().min(1).default('models/weighvision-v1.json'),
+    /** The out-of-distribution score output; empty runs a model that has none WITHOUT that check (docs/model-card.md). */
+    VISION_OUTPUT_OOD: z.string().default('ood_score'),
 
     /**
      * The edge's operator API (ingress rejects, sync status and control, DLQ): every route but

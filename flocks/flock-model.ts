@@ -1,5 +1,6 @@
 /** A flock as the edge holds it (table flocks), and one day's recorded losses (flock_daily_counts). */
 import type { FlockSex, FlockSpecies, MortalitySource } from '../domain/contracts/flock-payloads';
+import type { FlockStay } from './head-count';
 
 export interface Flock {
   tenantId: string;
@@ -11,6 +12,8 @@ export interface Flock {
   sex: FlockSex | null;
   headCountPlaced: number;
   ageAtPlacementDays: number;
+  /** Mean body weight at placement, kg, when the operator recorded it. */
+  placementWeightKg: number | null;
   /** ISO time. */
   placedAt: string;
   status: 'placed' | 'depopulated';
@@ -27,6 +30,6 @@ export interface DailyCount {
 }
 
 /** A flock in the shape the pure head-count functions take. */
-export function flockSpan(f: Flock) {
-  return { placed_at: f.placedAt, head_count: f.headCountPlaced, depopulated_at: f.depopulatedAt };
+export function flockStay(f: Flock): FlockStay {
+  return { placedAt: f.placedAt, headPlaced: f.headCountPlaced, depopulatedAt: f.depopulatedAt };
 }

@@ -13,7 +13,8 @@ import type { FlockMortalityPayload, FlockPlacedPayload, MortalitySource } from 
 import type { RejectReason } from '../domain/contracts/rejects';
 import { appendEvents, outboxEvent, outboxPriority } from '../sync/outbox';
 import type { DailyCount, Flock } from './flock-model';
-import { addDays, dayOf } from './head-count';
+import { addDays } from '../domain/calendar/days';
+import { farmDayOf } from './head-count';
 
 /** Why an operator action was refused; the HTTP layer turns the code into its answer. */
 export class FlockRefusal extends Error {
@@ -42,13 +43,14 @@ interface FlockRow {
   sex: Flock['sex'];
   head_count_placed: number;
   age_at_placement_days: number;
+  placement_weight_kg: string | null;
   placed_at: Date;
   status: Flock['status'];
   depopulated_at: Date | null;
 }
 
 const flockColumns = `tenant_id::text, flock_id::text, farm_id, barn_id, species, breed, sex, head_count_placed,
-  age_at_placement_days, placed_at, status, depopulated_at`;
+  age_at_placement_days, placement_weight_kg, placed_at, status, depopulated_at`;
 
 function toFlock(r: FlockRow): Flock {
   return {
@@ -61,6 +63,7 @@ function toFlock(r: FlockRow): Flock {
     sex: r.sex,
     headCountPlaced: r.head_count_placed,
     ageAtPlacementDays: r.age_at_placement_days,
+    placementWeightKg: r.placement_weight_kg === null ? null : Number(r.placement_weight_kg),
     placedAt: r.placed_at.toISOString(),
     status: r.status,
     depopulatedAt: r.depopulated_at?.toISOString() ?? null,
@@ -111,7 +114,13 @@ export interface MortalityRecord {
 
 export type MortalityVerdict = { ok: true } | { ok: false; reason: RejectReason; detail: string };
 
-function judge(rec: MortalityRecord, flock: Flock | undefined): MortalityVerdict {
+/**
+ * The farm's IANA time zone, in which a record's `day` and the placement's day are read. The farm
+ * server has no setting for it yet: UTC until one is passed (docs/flocks.md).
+ */
+export const defaultFarmTimeZone = 'UTC';
+
+function judge(rec: MortalityRecord, flock: Flock | undefined, timeZone: string): MortalityVerdict {
   const p = rec.payload;
   if (!flock || flock.tenantId !== rec.tenantId) return { ok: false, reason: 'unknown_flock', detail: `no flock ${p.flock_id} is placed on this farm server` };
   if (flock.farmId !== rec.farmId || flock.barnId !== rec.barnId) {
@@ -123,22 +132,23 @@ function judge(rec: MortalityRecord, flock: Flock | undefined): MortalityVerdict
   }
   if (flock.status === 'depopulated')
     return { ok: false, reason: 'flock_depopulated', detail: `flock ${p.flock_id} was depopulated at ${flock.depopulatedAt}` };
-  if (p.day < dayOf(flock.placedAt)) {
-    return { ok: false, reason: 'flock_day_out_of_range', detail: `day ${p.day} is before flock ${p.flock_id} was placed (${dayOf(flock.placedAt)})` };
+  const placedDay = farmDayOf(flock.placedAt, timeZone);
+  if (p.day < placedDay) {
+    return { ok: false, reason: 'flock_day_out_of_range', detail: `day ${p.day} is before flock ${p.flock_id} was placed (${placedDay})` };
   }
-  // One day of slack for a farm east of UTC, whose day starts before the UTC one.
-  if (p.day > addDays(dayOf(rec.recordedAt), 1)) {
+  // One day of slack for a counter whose clock runs behind, or a farm east of the zone assumed.
+  if (p.day > addDays(farmDayOf(rec.recordedAt, timeZone), 1)) {
     return { ok: false, reason: 'flock_day_out_of_range', detail: `day ${p.day} is after the record's own time ${rec.recordedAt}` };
   }
   return { ok: true };
 }
 
 /** Each record's verdict against the flocks as they stand (read under FOR SHARE: a depopulation waits). */
-export async function checkMortality(db: Queryable, records: readonly MortalityRecord[]): Promise<MortalityVerdict[]> {
+export async function checkMortality(db: Queryable, records: readonly MortalityRecord[], timeZone: string = defaultFarmTimeZone): Promise<MortalityVerdict[]> {
   const ids = [...new Set(records.map((r) => r.payload.flock_id.toLowerCase()))];
   const r = await db.query<FlockRow>(`SELECT ${flockColumns} FROM flocks WHERE flock_id = ANY($1::uuid[]) ORDER BY flock_id FOR SHARE`, [ids]);
   const flocks = new Map(r.rows.map((row) => [row.flock_id, toFlock(row)]));
-  return records.map((rec) => judge(rec, flocks.get(rec.payload.flock_id.toLowerCase())));
+  return records.map((rec) => judge(rec, flocks.get(rec.payload.flock_id.toLowerCase()), timeZone));
 }
 
 const upsertCounts = `
@@ -217,6 +227,7 @@ function samePlacement(f: Flock, p: PlaceInput): boolean {
     f.sex === (p.sex ?? null) &&
     f.headCountPlaced === p.head_count &&
     f.ageAtPlacementDays === p.age_at_placement_days &&
+    f.placementWeightKg === (p.placement_weight_kg ?? null) &&
     Date.parse(f.placedAt) === Date.parse(p.placed_at)
   );
 }
@@ -225,7 +236,10 @@ function samePlacement(f: Flock, p: PlaceInput): boolean {
  * Places a flock: its row and `flock.placed` in one transaction. Placing the same flock again with
  * the same figures is a no-op (`created: false`), so a retried request is harmless.
  */
-export async function placeFlock(pool: Pool, input: PlaceInput, meta: ActionMeta): Promise<{ flock: Flock; created: boolean }> {
+export async function placeFlock(pool: Pool, placement: PlaceInput, meta: ActionMeta): Promise<{ flock: Flock; created: boolean }> {
+  // To the grams the column keeps (numeric(8,3)), so a retried request compares equal to its row.
+  const w = placement.placement_weight_kg;
+  const input = w === undefined ? placement : { ...placement, placement_weight_kg: Math.round(w * 1000) / 1000 };
   return inTransaction(pool, async (client) => {
     // Serialises placements into one barn (the partial unique index would refuse the second anyway).
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
@@ -253,12 +267,13 @@ export async function placeFlock(pool: Pool, input: PlaceInput, meta: ActionMeta
       ...(input.sex ? { sex: input.sex } : {}),
       head_count: input.head_count,
       age_at_placement_days: input.age_at_placement_days,
+      ...(input.placement_weight_kg !== undefined ? { placement_weight_kg: input.placement_weight_kg } : {}),
     };
     const event = edgeEvent('flock.placed', { tenantId: input.tenant_id, farmId: input.farm_id, barnId: input.barn_id } as Flock, payload, meta);
     const r = await client.query<FlockRow>(
       `INSERT INTO flocks (tenant_id, flock_id, farm_id, barn_id, species, breed, sex, head_count_placed, age_at_placement_days,
-                           placed_at, placed_event_id, trace_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                           placement_weight_kg, placed_at, placed_event_id, trace_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        RETURNING ${flockColumns}`,
       [
         input.tenant_id,
@@ -270,6 +285,7 @@ export async function placeFlock(pool: Pool, input: PlaceInput, meta: ActionMeta
         input.sex ?? null,
         input.head_count,
         input.age_at_placement_days,
+        input.placement_weight_kg ?? null,
         input.placed_at,
         event.event_id,
         meta.traceId,
@@ -286,6 +302,7 @@ export async function recordOperatorMortality(
   flockId: string,
   counts: Omit<FlockMortalityPayload, 'flock_id' | 'source'>,
   meta: ActionMeta,
+  timeZone: string = defaultFarmTimeZone,
 ): Promise<{ flock: Flock; eventId: string }> {
   return inTransaction(pool, async (client) => {
     const flock = await getFlock(client, flockId, { lock: true });
@@ -303,7 +320,7 @@ export async function recordOperatorMortality(
       source: 'operator',
       payload,
     };
-    const verdict = judge(record, flock);
+    const verdict = judge(record, flock, timeZone);
     if (!verdict.ok) throw new FlockRefusal(verdict.reason === 'flock_depopulated' ? 'flock_depopulated' : 'flock_day_out_of_range', verdict.detail);
     await recordDailyCounts(client, [record]);
     await appendEvent(client, event);

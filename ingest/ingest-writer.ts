@@ -156,9 +156,9 @@ function mortalityRecord({ event: e, farmId, barnId }: MortalityRow): MortalityR
  * quarantined with their reason and leave no dedupe row, so a count resent once the flock is placed
  * is taken), then deduped, written to the flock's day and appended to the outbox.
  */
-async function writeMortality(client: Queryable, rows: MortalityRow[]): Promise<{ accepted: number; refused: RejectRow[] }> {
+async function writeMortality(client: Queryable, rows: MortalityRow[], timeZone: string | undefined): Promise<{ accepted: number; refused: RejectRow[] }> {
   const records = rows.map(mortalityRecord);
-  const verdicts = await checkMortality(client, records);
+  const verdicts = await checkMortality(client, records, timeZone);
   const refused: RejectRow[] = [];
   const judgedOk: number[] = [];
   verdicts.forEach((v, i) => {
@@ -186,7 +186,7 @@ async function writeMortality(client: Queryable, rows: MortalityRow[]): Promise<
   return { accepted: accepted.length, refused };
 }
 
-export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<IngestResult> {
+export async function writeIngestBatch(pool: Pool, batch: IngestBatch, farmTimeZone?: string): Promise<IngestResult> {
   return inTransaction(pool, async (client) => {
     let telemetryAccepted = 0;
     let feedAccepted = 0;
@@ -201,7 +201,7 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch): Promise<
     let mortalityAccepted = 0;
     let refused: RejectRow[] = [];
     if (batch.mortality.length > 0) {
-      ({ accepted: mortalityAccepted, refused } = await writeMortality(client, batch.mortality));
+      ({ accepted: mortalityAccepted, refused } = await writeMortality(client, batch.mortality, farmTimeZone));
     }
     const rejects = [...batch.rejects, ...refused];
     if (rejects.length > 0) {

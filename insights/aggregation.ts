@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTenant } from '../auth/tenant-db';
 import type { FeatureSummary } from './feature-summary';
-import { addDays } from './kpis/calendar';
+import { addDays } from '../domain/calendar/days';
 import type { BarnHour } from './kpis/climate';
 import { buildFeatureSummary, type BarnAggregates, type FlockAggregates, type SummaryInputs } from './kpis/summary';
 
@@ -80,6 +80,7 @@ interface FlockRow {
   breed: string;
   head_count_placed: number;
   age_at_placement_days: number;
+  placement_weight_kg: number | null;
   placed_at: Date;
   depopulated_at: Date | null;
 }
@@ -112,11 +113,15 @@ ORDER BY barn_id`;
 // (a single scan over all barns with = ANY sorted all 170,000 rows of 90 days: 2–3× slower), and
 // arrays instead of one row per hour keep the client-side parsing small. The arrays come from one
 // aggregate node, so they are aligned with each other whatever their order; the client sorts by
-// hour if they ever are not. local_day is days since 1970-01-01 in the farm's time zone.
+// hour if they ever are not. local_day is days since 1970-01-01 in the farm's time zone. The scan
+// starts 7 days before the window: those hours are the barn's own profile the climate judgement
+// measures shifts and spikes against (domain/climate/); the KPIs count only the window's hours.
+// Ammonia is stored under either name units.ts accepts (nh3, ammonia).
 const hourlyClimateQuery = `
 SELECT b.barn_id, m.metric, h.hours, h.local_days, h.means, h.mins, h.maxs, h.readings
 FROM unnest($3::text[]) AS b(barn_id)
-CROSS JOIN (VALUES ('temperature'), ('humidity')) AS m(metric)
+CROSS JOIN (VALUES ('temperature', ARRAY['temperature']), ('humidity', ARRAY['humidity']), ('co2', ARRAY['co2']),
+                   ('nh3', ARRAY['nh3', 'ammonia'])) AS m(metric, stored_as)
 CROSS JOIN LATERAL (
   SELECT array_agg(extract(epoch FROM g.bucket_start)::float8) AS hours,
          array_agg((g.bucket_start AT TIME ZONE $6)::date - date '1970-01-01') AS local_days,
@@ -125,8 +130,8 @@ CROSS JOIN LATERAL (
     SELECT r.bucket_start, sum(r.value_mean * r.reading_count) / sum(r.reading_count::float8) AS mean,
            min(r.value_min) AS min, max(r.value_max) AS max, sum(r.reading_count::float8) AS readings
     FROM telemetry_rollups r
-    WHERE r.tenant_id = $1 AND r.farm_id = $2 AND r.barn_id = b.barn_id AND r.metric = m.metric AND r.bucket_width = '1h'
-      AND r.bucket_start >= date_trunc('hour', $4::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+    WHERE r.tenant_id = $1 AND r.farm_id = $2 AND r.barn_id = b.barn_id AND r.metric = ANY(m.stored_as) AND r.bucket_width = '1h'
+      AND r.bucket_start >= (date_trunc('hour', $4::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - interval '7 days'
       AND r.bucket_start < $5
     GROUP BY r.bucket_start
     ORDER BY r.bucket_start
@@ -138,41 +143,65 @@ const dailyFeedQuery = `
 SELECT barn_id, to_char((dispensed_at AT TIME ZONE $6)::date, 'YYYY-MM-DD') AS day,
        sum(quantity_kg)::float8 AS kg, count(*)::int AS events
 FROM feed_intake
-WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[]) AND dispensed_at >= $4 AND dispensed_at < $5
+WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[]) AND dispensed_at >= $4::timestamptz - interval '7 days' AND dispensed_at < $5
 GROUP BY 1, 2
 ORDER BY 1, 2`;
 
-const finalizedSessions = `
-  FROM weighvision_sessions
-  WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[])
-    AND status = 'finalized' AND weight_kg IS NOT NULL AND finalized_at >= $4 AND finalized_at < $5`;
+// The finalized sessions of the window, each with one weight: the edge's concluded result where it
+// has arrived (concluded_at set; cloud/consumers/weighvision-sessions.ts stores it in weight_kg,
+// scale_median_kg and vision_weight_kg as the edge sent it, status included, so a session the edge
+// timed out or failed is not 'finalized' here even if the station said so), else the provisional
+// recompute (weight_kg the stable readings' median, vision the mean image estimate).
+// Scale: the concluded scale median, or the provisional weight_kg, which is the scale median too;
+// a concluded weight_kg may be the vision estimate (weight_source 'vision') and is no scale figure.
+//
+// In a barn with a flock in the window ($7…$10: barn, flock, stay), only that flock's sessions:
+// those whose batch_id names it, and those without a batch_id finalized within its stay. A
+// session naming another flock (the previous one's, a stray) is never this flock's, whatever its date.
+const windowSessions = `
+WITH bf AS (SELECT * FROM unnest($7::text[], $8::uuid[], $9::timestamptz[], $10::timestamptz[])
+              AS bf(barn_id, flock_id, placed_at, depopulated_at)),
+ws AS (
+  SELECT s.barn_id, s.station_id, s.session_id, (s.finalized_at AT TIME ZONE $6)::date AS day, s.weight_kg::float8 AS weight_kg,
+         (CASE WHEN s.concluded_at IS NOT NULL THEN s.scale_median_kg ELSE s.weight_kg END)::float8 AS scale_kg,
+         s.vision_weight_kg::float8 AS vision_kg
+  FROM weighvision_sessions s
+  LEFT JOIN bf ON bf.barn_id = s.barn_id
+  WHERE s.tenant_id = $1 AND s.farm_id = $2 AND s.barn_id = ANY($3::text[])
+    AND s.status = 'finalized' AND s.weight_kg IS NOT NULL AND s.finalized_at >= $4 AND s.finalized_at < $5
+    AND (bf.flock_id IS NULL
+         OR s.batch_id = bf.flock_id
+         OR (s.batch_id IS NULL AND s.finalized_at >= bf.placed_at AND (bf.depopulated_at IS NULL OR s.finalized_at < bf.depopulated_at)))
+)`;
 
 const dailyWeightsQuery = `
-SELECT barn_id, to_char((finalized_at AT TIME ZONE $6)::date, 'YYYY-MM-DD') AS day,
-       count(*)::int AS sessions, avg(weight_kg)::float8 AS mean_kg
-${finalizedSessions}
+${windowSessions}
+SELECT barn_id, to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS sessions, avg(weight_kg)::float8 AS mean_kg
+FROM ws
 GROUP BY 1, 2
 ORDER BY 1, 2`;
 
 const lastDayWeightsQuery = `
-WITH s AS (SELECT barn_id, (finalized_at AT TIME ZONE $6)::date AS day, weight_kg ${finalizedSessions}),
-     last AS (SELECT barn_id, max(day) AS day FROM s GROUP BY barn_id)
-SELECT s.barn_id, array_agg(s.weight_kg::float8 ORDER BY s.weight_kg) AS weights
-FROM s JOIN last USING (barn_id, day)
-GROUP BY s.barn_id`;
+${windowSessions},
+last AS (SELECT barn_id, max(day) AS day FROM ws GROUP BY barn_id)
+SELECT ws.barn_id, array_agg(ws.weight_kg ORDER BY ws.weight_kg) AS weights
+FROM ws JOIN last USING (barn_id, day)
+GROUP BY ws.barn_id`;
 
 const stationPairsQuery = `
+${windowSessions}
 SELECT barn_id, station_id,
-       array_agg(weight_kg::float8 ORDER BY session_id) AS scale_kg,
-       array_agg(vision_weight_kg::float8 ORDER BY session_id) AS vision_kg
-${finalizedSessions} AND vision_weight_kg > 0
+       array_agg(scale_kg ORDER BY session_id) AS scale_kg,
+       array_agg(vision_kg ORDER BY session_id) AS vision_kg
+FROM ws
+WHERE scale_kg > 0 AND vision_kg > 0
 GROUP BY barn_id, station_id`;
 
 // The flock of each barn in the window (cloud/consumers/flock-service.ts writes the table): the
 // latest placed whose stay overlaps [from, to). A barn without one keeps barns.animal_count.
 const flocksQuery = `
 SELECT DISTINCT ON (barn_id) barn_id, flock_id::text AS flock_id, species, breed, head_count_placed, age_at_placement_days,
-       placed_at, depopulated_at
+       placement_weight_kg::float8 AS placement_weight_kg, placed_at, depopulated_at
 FROM flocks
 WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = ANY($3::text[]) AND placed_at IS NOT NULL
   AND placed_at < $5 AND (depopulated_at IS NULL OR depopulated_at > $4)
@@ -249,7 +278,8 @@ function flockAggregates(
       ageAtPlacementDays: f.age_at_placement_days,
       species: f.species,
       breed: f.breed,
-      placementWeightKg: null,
+      // Recorded at placement when weighed; else the KPIs take the breed standard's (fcr.placementWeightSource).
+      placementWeightKg: f.placement_weight_kg,
       depopulatedAt: f.depopulated_at ? f.depopulated_at.toISOString() : null,
     },
     losses: losses.filter((l) => l.flock_id === f.flock_id).map((l) => ({ day: l.day, deaths: l.dead, culls: l.culled })),
@@ -275,6 +305,13 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
 
   const barns = new Map(directory.barns.map((b) => [b.barn_id, emptyBarn(b)]));
   const params = [tenantId, farmId, [...barns.keys()], window.from, window.to, farm.timezone];
+  const sessionParams = [
+    ...params,
+    flocks.map((f) => f.barn_id),
+    flocks.map((f) => f.flock_id),
+    flocks.map((f) => f.placed_at),
+    flocks.map((f) => f.depopulated_at),
+  ];
 
   // The climate scan is the big one: barns are split over two connections (two cores' worth of
   // Postgres) beside a third that runs the small daily queries.
@@ -283,9 +320,9 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
   const [daily, ...climate] = await Promise.all([
     db(async (c) => ({
       feed: (await c.query<{ barn_id: string; day: string; kg: number; events: number }>(dailyFeedQuery, params)).rows,
-      weights: (await c.query<{ barn_id: string; day: string; sessions: number; mean_kg: number }>(dailyWeightsQuery, params)).rows,
-      lastDay: (await c.query<{ barn_id: string; weights: number[] }>(lastDayWeightsQuery, params)).rows,
-      stations: (await c.query<{ barn_id: string; station_id: string; scale_kg: number[]; vision_kg: number[] }>(stationPairsQuery, params.slice(0, 5))).rows,
+      weights: (await c.query<{ barn_id: string; day: string; sessions: number; mean_kg: number }>(dailyWeightsQuery, sessionParams)).rows,
+      lastDay: (await c.query<{ barn_id: string; weights: number[] }>(lastDayWeightsQuery, sessionParams)).rows,
+      stations: (await c.query<{ barn_id: string; station_id: string; scale_kg: number[]; vision_kg: number[] }>(stationPairsQuery, sessionParams)).rows,
       ...(flocks.length ? await readFlockRecords(c, tenantId, farmId, flocks, window.to, farm.timezone, farm.to_day) : { losses: [], flockFeed: [] }),
     })),
     ...halves.map((half) => db((c) => c.query<ClimateRow>(hourlyClimateQuery, [tenantId, farmId, half, window.from, window.to, farm.timezone]))),
@@ -315,11 +352,18 @@ export async function readSummaryInputs(db: TenantDb, req: AggregationRequest): 
       readingCount: r.readings[i],
     }));
     if (r.metric === 'temperature') barn.temperatureHours = hours;
-    else barn.humidityHours = hours;
+    else if (r.metric === 'humidity') barn.humidityHours = hours;
+    else if (r.metric === 'co2') barn.co2Hours = hours;
+    else barn.nh3Hours = hours;
   }
   for (const r of daily.feed) {
     const barn = barns.get(r.barn_id);
     if (!barn) continue;
+    // The 7 days before the window are the history a feed drop is measured against, not the window's feed.
+    if (r.day < farm.from_day) {
+      (barn.feedBeforeWindow ??= []).push({ day: r.day, kg: r.kg });
+      continue;
+    }
     barn.dailyFeed.push({ day: r.day, kg: r.kg });
     barn.feedEvents += r.events;
   }

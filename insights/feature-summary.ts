@@ -12,6 +12,7 @@
  * prompt quotes them inside a delimited JSON block (insights/llm/prompt.ts).
  */
 import { z } from 'zod';
+import { findingCodes } from '../domain/climate/findings';
 
 const num = z.number();
 const count = z.number().int().min(0);
@@ -181,7 +182,12 @@ export const barnFeaturesSchema = z.strictObject({
   climate: z.strictObject({
     temperature_c: metricStats.nullable(),
     humidity_pct: metricStats.nullable(),
+    /** Present when the barn's CO2 / NH3 hours were read (ppm). */
+    co2_ppm: metricStats.nullable().optional(),
+    nh3_ppm: metricStats.nullable().optional(),
     comfort: comfort.nullable(),
+    /** Climate findings beyond the reported ones (anomalies.ts reportedFindings); absent when none. */
+    findings_omitted: count.optional(),
   }),
   feed: z.strictObject({
     total_kg: num,
@@ -205,27 +211,30 @@ export const barnFeaturesSchema = z.strictObject({
   flock: flockKpis.optional(),
 });
 
-const worstHour = z.strictObject({ hour: z.iso.datetime({ offset: true }), value: num, robust_z: num });
-const worstDay = z.strictObject({ day: day, feed_kg: num, robust_z: num });
+/**
+ * A finding of the climate judgement (domain/climate, shared with the alarms): the rule (`code`,
+ * `source`, law or guidance), the run it held over ([from, to): ISO instants, or farm-local days
+ * for feed days), its worst value and what that was compared with (docs/insights.md, "Climate
+ * judgement"). Replaces the window-relative z-scores (`climate_outlier`, `feed_intake_outlier`).
+ */
+const climateFinding = z.strictObject({
+  kind: z.literal('climate_finding'),
+  barn_id: id,
+  code: z.enum(findingCodes),
+  metric: z.enum(['temperature', 'humidity', 'co2', 'nh3', 'feed']),
+  from: z.union([z.iso.datetime({ offset: true }), day]),
+  to: z.union([z.iso.datetime({ offset: true }), day]),
+  duration: num,
+  value: num,
+  threshold: num,
+  unit: z.string().max(32),
+  baseline: num.nullable(),
+  source: z.string().max(64),
+  status: z.enum(['law', 'guidance']),
+});
 
 export const anomalySchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('climate_outlier'),
-    barn_id: id,
-    metric: z.enum(['temperature', 'humidity']),
-    hours_flagged: count,
-    hours_evaluated: count,
-    threshold_z: num,
-    worst: z.array(worstHour).max(3),
-  }),
-  z.strictObject({
-    kind: z.literal('feed_intake_outlier'),
-    barn_id: id,
-    days_flagged: count,
-    days_evaluated: count,
-    threshold_z: num,
-    worst: z.array(worstDay).max(3),
-  }),
+  climateFinding,
   z.strictObject({
     kind: z.literal('growth_flattening'),
     barn_id: id,
@@ -286,7 +295,8 @@ export const featureSummarySchema = z.strictObject({
     anomalies: count,
   }),
   barns: z.array(barnFeaturesSchema).max(64),
-  anomalies: z.array(anomalySchema).max(256),
+  // 64 barns × 8 climate findings (insights/kpis/anomalies.ts maxFindingsPerBarn) and the rest.
+  anomalies: z.array(anomalySchema).max(1024),
   data_quality: z.strictObject({
     expected_barn_hours: count,
     temperature_barn_hours: count,

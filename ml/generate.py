@@ -35,7 +35,8 @@ CASES = ("normal", "not_fully_in_frame", "multiple_animals", "empty_frame", "blu
 CASE_SHARE = (0.50, 0.13, 0.12, 0.10, 0.15)
 
 # Seed streams: a sample is np.random.default_rng([SPLIT_SEED[split], index]); the streams never overlap.
-SPLIT_SEED = {"train": 1001, "heldout": 2002}
+# `ood_calibration` is in-distribution like `heldout`, used only to set the out-of-distribution threshold (ml/ood.py).
+SPLIT_SEED = {"train": 1001, "heldout": 2002, "ood_calibration": 3003}
 # Fixtures come from the held-out stream far beyond the evaluated images.
 FIXTURE_START = 900_000
 

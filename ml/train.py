@@ -16,6 +16,9 @@ Model contract (the edge's VISION_* defaults in config/settings.ts):
 
 Training data: the `train` seed stream only; `heldout` is never read here (ml/evaluate.py uses it).
 Run from the repo root:  ml/.venv/bin/python ml/train.py
+then ml/ood.py, which adds the out-of-distribution output `ood_score` to the exported file (from
+these same weights) and writes its manifest models/weighvision-v1.json; the edge refuses a model
+whose manifest does not match it.
 """
 from __future__ import annotations
 

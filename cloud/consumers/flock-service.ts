@@ -1,5 +1,6 @@
 /**
- * cloud-flock-service: the cloud copy of the flocks (docs/flocks.md) from flock.placed,
+ * cloud-flock-service: the cloud copy of the flocks (docs/flocks.md) from flock.placed (with its
+ * optional placement_weight_kg, NULL when an edge sends none),
  * flock.mortality.recorded and flock.depopulated. Idempotent and order-free: the first placement
  * of a flock stands; a depopulation that comes before its placement makes the row the placement
  * later fills in; per (flock, day, source) the newest count wins (recorded_at, then event_id),
@@ -11,13 +12,14 @@ import type { ConsumerService } from './event-consumer';
 
 const placedSql = `
 INSERT INTO flocks (tenant_id, flock_id, farm_id, barn_id, species, breed, sex, head_count_placed, age_at_placement_days,
-                    placed_at, placed_event_id)
+                    placed_at, placed_event_id, placement_weight_kg)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[],
-                     $10::timestamptz[], $11::uuid[])
+                     $10::timestamptz[], $11::uuid[], $12::numeric[])
 ON CONFLICT (tenant_id, flock_id) DO UPDATE
    SET farm_id = excluded.farm_id, barn_id = excluded.barn_id, species = excluded.species, breed = excluded.breed,
        sex = excluded.sex, head_count_placed = excluded.head_count_placed,
-       age_at_placement_days = excluded.age_at_placement_days, placed_at = excluded.placed_at,
+       age_at_placement_days = excluded.age_at_placement_days, placement_weight_kg = excluded.placement_weight_kg,
+       placed_at = excluded.placed_at,
        placed_event_id = excluded.placed_event_id, updated_at = now()
  WHERE flocks.placed_event_id IS NULL`;
 
@@ -103,6 +105,8 @@ export const flockService: ConsumerService = {
         rows.map((e) => e.payload.age_at_placement_days),
         rows.map((e) => e.payload.placed_at),
         rows.map((e) => e.event_id),
+        // Optional in the event (edges before it send none): NULL, and the KPIs use the breed standard.
+        rows.map((e) => e.payload.placement_weight_kg ?? null),
       ]);
     },
 

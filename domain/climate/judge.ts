@@ -9,8 +9,18 @@ import { comfortBandTable, expectedTemperatureAt, resolveBand, type ComfortBand,
 import { feedFindings, feedGaps, type FeedDay } from './feed';
 import { compareFindings, type ClimateFinding } from './findings';
 import { limitsFor, type AbsoluteLimit, type OutsideExcessLimit } from './limits';
-import { canonicalUnits as defaultCanonicalUnits, hourMs, hourStart, isClimateMetric, isoHour, roundTo, type ClimateMetric, type HourValue } from './metrics';
-import { deviations, profileRules, spikes, sustainedShifts, type JudgedWindow } from './profile';
+import {
+  canonicalUnits as defaultCanonicalUnits,
+  hourMs,
+  hourStart,
+  isClimateMetric,
+  isoHour,
+  roundTo,
+  type ClimateMetric,
+  type HourValue,
+  type TimedHour,
+} from './metrics';
+import { deviations, profileRules, spikes, sustainedShifts, withoutShiftSpikes, type JudgedWindow } from './profile';
 import { runsOf } from './runs';
 
 export interface ClimateSeries {
@@ -69,32 +79,71 @@ function dayNumber(day: string): number {
 
 const localDayOf = (h: HourValue) => h.localDay ?? h.hour.slice(0, 10);
 
-/** Several series of one metric in its canonical unit: the mean of the hour across them. */
-function combine(series: readonly ClimateSeries[]): HourValue[] {
-  const sums = new Map<string, { h: HourValue; sum: number; n: number }>();
+/** Several series of one metric in its canonical unit: the mean of the hour across them, by hour. */
+function combine(series: readonly ClimateSeries[]): TimedHour[] {
+  // One series with one value per hour in order (what the insights pass): nothing to average.
+  if (series.length === 1) {
+    const single = asTimed(series[0].hours);
+    if (single) return single;
+  }
+  const sums = new Map<number, { h: HourValue; sum: number; n: number }>();
   for (const s of series) {
     for (const h of s.hours) {
       if (!Number.isFinite(h.value)) continue;
-      const key = isoHour(hourStart(h));
-      const e = sums.get(key);
+      const ms = hourStart(h);
+      const e = sums.get(ms);
       if (e) {
         e.sum += h.value;
         e.n++;
-      } else sums.set(key, { h: { ...h, hour: key }, sum: h.value, n: 1 });
+      } else sums.set(ms, { h, sum: h.value, n: 1 });
     }
   }
-  return [...sums.values()].map((e) => ({ ...e.h, value: e.sum / e.n })).sort((a, b) => hourStart(a) - hourStart(b));
+  const out: TimedHour[] = [];
+  for (const [ms, e] of sums) {
+    // The hour as an ISO instant; the usual spelling (toISOString's) is kept without re-formatting.
+    const hour = canonicalHour(e.h.hour) ? e.h.hour : isoHour(ms);
+    out.push(e.h.localDay === undefined ? { hour, ms, value: e.sum / e.n } : { hour, localDay: e.h.localDay, ms, value: e.sum / e.n });
+  }
+  return out.sort((a, b) => a.ms - b.ms);
 }
 
-function trailingMean(byMs: ReadonlyMap<number, number>, ms: number, hours: number): number | null {
+const canonicalHour = (hour: string) => hour.length === 24 && hour.endsWith(':00:00.000Z');
+
+/** The hours, parsed once, when they are finite and strictly in order; else null. */
+function asTimed(hours: readonly HourValue[]): TimedHour[] | null {
+  const out: TimedHour[] = [];
+  let previous = -Infinity;
+  for (const h of hours) {
+    if (!Number.isFinite(h.value)) continue;
+    const ms = hourStart(h);
+    if (!(ms > previous)) return null;
+    previous = ms;
+    const hour = canonicalHour(h.hour) ? h.hour : isoHour(ms);
+    out.push(h.localDay === undefined ? { hour, ms, value: h.value } : { hour, localDay: h.localDay, ms, value: h.value });
+  }
+  return out;
+}
+
+/**
+ * The mean of a series over the `hours` hours ending with the hour at `ms` (that hour and the
+ * ones before it), or null with fewer than 75 % of them. `sorted` is ordered by start; the sum runs
+ * from the newest hour back, always in the same order.
+ */
+function trailingMean(sorted: readonly TimedHour[], ms: number, hours: number): number | null {
+  // The last hour starting at or before ms (binary search), then back while inside the span.
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid].ms <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  const oldest = ms - (hours - 1) * hourMs;
   let sum = 0;
   let n = 0;
-  for (let k = 0; k < hours; k++) {
-    const v = byMs.get(ms - k * hourMs);
-    if (v !== undefined) {
-      sum += v;
-      n++;
-    }
+  for (let i = lo - 1; i >= 0 && sorted[i].ms >= oldest; i--) {
+    sum += sorted[i].value;
+    n++;
   }
   return n >= Math.ceil(hours * minAveragedShare) ? sum / n : null;
 }
@@ -137,17 +186,16 @@ function runFindings(
 
 function limitFindings(
   limit: AbsoluteLimit,
-  hours: readonly HourValue[],
-  outside: ReadonlyMap<number, number> | null,
+  hours: readonly TimedHour[],
+  outside: readonly TimedHour[] | null,
   unit: string,
   inWindow: (ms: number) => boolean,
 ): ClimateFinding[] {
-  const byMs = new Map(hours.map((h) => [hourStart(h), h.value]));
   const judged: Judged[] = [];
   for (const h of hours) {
-    const ms = hourStart(h);
+    const ms = h.ms;
     if (!inWindow(ms)) continue;
-    const value = limit.averagingHours <= 1 ? h.value : trailingMean(byMs, ms, limit.averagingHours);
+    const value = limit.averagingHours <= 1 ? h.value : trailingMean(hours, ms, limit.averagingHours);
     if (value === null) continue;
     if (limit.onlyWhenOutsideBelowC !== undefined) {
       const out = outside ? trailingMean(outside, ms, Math.max(1, limit.averagingHours)) : null;
@@ -160,14 +208,14 @@ function limitFindings(
 
 function outsideExcessFindings(
   rule: OutsideExcessLimit,
-  inside: readonly HourValue[],
+  inside: readonly TimedHour[],
   outside: ReadonlyMap<number, number>,
   unit: string,
   inWindow: (ms: number) => boolean,
 ): ClimateFinding[] {
   const judged: Judged[] = [];
   for (const h of inside) {
-    const ms = hourStart(h);
+    const ms = h.ms;
     const out = outside.get(ms);
     if (!inWindow(ms) || out === undefined || !(out > rule.outsideAboveC)) continue;
     if (h.value > out + rule.maxExcessC) judged.push({ hour: h, value: h.value, threshold: out + rule.maxExcessC });
@@ -194,8 +242,9 @@ export function judgeClimate(input: ClimateJudgementInput): ClimateJudgement {
 
   const limits = limitsFor(input.species);
   const table = comfortBandTable(input.species);
-  const outsideHours = input.outsideTemperature?.filter((h) => Number.isFinite(h.value)) ?? [];
-  const outside = outsideHours.length ? new Map(outsideHours.map((h) => [hourStart(h), h.value])) : null;
+  const outsideHours = input.outsideTemperature ? combine([{ metric: 'temperature', unit: '', hours: input.outsideTemperature }]) : [];
+  const outsideSeries = outsideHours.length ? outsideHours : null;
+  const outside = outsideSeries ? new Map(outsideSeries.map((h) => [h.ms, h.value])) : null;
   const placement = input.placement ?? null;
   const ageOnDay = (day: string): number | null =>
     placement?.placedAt ? placement.ageAtPlacementDays + (dayNumber(day) - dayNumber(placement.placedAt)) : null;
@@ -223,7 +272,7 @@ export function judgeClimate(input: ClimateJudgementInput): ClimateJudgement {
     const unit = units[metric];
     if (limits) {
       const rules = outside ? limits.absolute : [...limits.absolute.filter((l) => l.onlyWhenOutsideBelowC === undefined), ...limits.withoutOutside];
-      for (const limit of rules.filter((l) => l.metric === metric)) findings.push(...limitFindings(limit, hours, outside, unit, inWindow));
+      for (const limit of rules.filter((l) => l.metric === metric)) findings.push(...limitFindings(limit, hours, outsideSeries, unit, inWindow));
       if (metric === 'temperature' && limits.outsideExcess && outside)
         findings.push(...outsideExcessFindings(limits.outsideExcess, hours, outside, unit, inWindow));
     }
@@ -232,7 +281,7 @@ export function judgeClimate(input: ClimateJudgementInput): ClimateJudgement {
       const below: Judged[] = [];
       let source = 'species_age_table';
       for (const h of hours) {
-        if (!inWindow(hourStart(h))) continue;
+        if (!inWindow(h.ms)) continue;
         const band = bandOf(h);
         if (!band) continue;
         source = band.source;
@@ -244,7 +293,8 @@ export function judgeClimate(input: ClimateJudgementInput): ClimateJudgement {
     }
     const rule = profileRules[metric];
     const devs = deviations(hours, rule, metric === 'temperature' ? rampOf : undefined);
-    findings.push(...spikes(devs, rule, metric, unit, window), ...sustainedShifts(devs, rule, metric, unit, window));
+    const shifts = sustainedShifts(devs, rule, metric, unit, window);
+    findings.push(...withoutShiftSpikes(spikes(devs, rule, metric, unit, window), shifts), ...shifts);
   }
   if (input.feed) {
     findings.push(...feedFindings(input.feed.days, input.feed.expectedDays, input.feed.historyDays ?? []));

@@ -31,8 +31,13 @@ export interface HourValue {
 
 export const hourMs = 3_600_000;
 
+/** An hour whose start is already parsed (the judgement parses each hour once, not in every loop). */
+export interface TimedHour extends HourValue {
+  ms: number;
+}
+
 export function hourStart(h: HourValue): number {
-  return Date.parse(h.hour);
+  return (h as Partial<TimedHour>).ms ?? Date.parse(h.hour);
 }
 
 export function isoHour(ms: number): string {

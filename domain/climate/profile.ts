@@ -11,10 +11,12 @@
  * - sustained shift: the mean deviation over the last 24 hours (at least 18 of them) beyond the
  *   metric's shift size (e.g. +3 °C for 48 h: the heat wave no single hour reveals).
  *
- * Consecutive flagged hours in one direction make one finding.
+ * Consecutive flagged hours in one direction make one finding. A run of spike hours as long as the
+ * shift's minimum (18 h) that lies inside a sustained shift in the same direction is that shift,
+ * not a spike, and is left out (`withoutShiftSpikes`); a short spike on top of a shift stays.
  */
 import type { ClimateFinding } from './findings';
-import { hourMs, hourStart, isoHour, medianOf, roundTo, type ClimateMetric, type HourValue } from './metrics';
+import { hourMs, hourStart, isoHour, roundTo, type ClimateMetric, type HourValue } from './metrics';
 
 export interface ProfileRule {
   /** Smallest spread the baseline may claim (unit of the metric). */
@@ -51,32 +53,62 @@ export interface HourDeviation {
  * meant to follow at that instant (null: none), removed before comparing days.
  */
 export function deviations(hours: readonly HourValue[], rule: ProfileRule, expected?: (ms: number) => number | null): HourDeviation[] {
-  const byHour = new Map<number, number>();
-  for (const h of hours) byHour.set(hourStart(h), h.value);
-  const residual = (ms: number, value: number): number | null => {
-    if (!expected) return value;
-    const e = expected(ms);
-    return e === null ? null : value - e;
-  };
+  if (hours.length === 0) return [];
+  // The hours on a dense grid (index = hours since the first), each hour's residual (value − the
+  // set-point expected then) computed once: the 7 baseline look-ups per hour are array reads.
+  const starts = hours.map(hourStart);
+  let first = Infinity;
+  let last = -Infinity;
+  for (const ms of starts) {
+    if (ms < first) first = ms;
+    if (ms > last) last = ms;
+  }
+  const size = Math.round((last - first) / hourMs) + 1;
+  const values = new Float64Array(size).fill(NaN);
+  const residuals = new Float64Array(size).fill(NaN);
+  hours.forEach((h, i) => {
+    const at = (starts[i] - first) / hourMs;
+    if (!Number.isInteger(at)) return; // not an hour start: not part of the grid
+    values[at] = h.value;
+    const e = expected ? expected(starts[i]) : 0;
+    residuals[at] = e === null ? NaN : h.value - e;
+  });
   const out: HourDeviation[] = [];
-  for (const [ms, value] of [...byHour].sort((a, b) => a[0] - b[0])) {
-    const own = residual(ms, value);
-    if (own === null) continue;
-    const past: number[] = [];
+  const past = new Float64Array(baselineDays);
+  const spreadOf = new Float64Array(baselineDays);
+  for (let at = 0; at < size; at++) {
+    const own = residuals[at];
+    if (Number.isNaN(own)) continue;
+    let n = 0;
     for (let k = 1; k <= baselineDays; k++) {
-      const at = ms - k * 24 * hourMs;
-      const v = byHour.get(at);
-      const r = v === undefined ? null : residual(at, v);
-      if (r !== null) past.push(r);
+      const r = at - 24 * k >= 0 ? residuals[at - 24 * k] : NaN;
+      if (!Number.isNaN(r)) past[n++] = r;
     }
-    if (past.length < minBaselineDays) continue;
-    const centre = medianOf(past) as number;
-    const mad = medianOf(past.map((p) => Math.abs(p - centre))) as number;
+    if (n < minBaselineDays) continue;
+    const centre = medianInPlace(past, n);
+    for (let i = 0; i < n; i++) spreadOf[i] = Math.abs(past[i] - centre);
+    const mad = medianInPlace(spreadOf, n);
     const spread = Math.max(madToSpread * mad, rule.spreadFloor);
     const deviation = own - centre;
-    out.push({ ms, value, baseline: value - deviation, spread, deviation });
+    const value = values[at];
+    out.push({ ms: first + at * hourMs, value, baseline: value - deviation, spread, deviation });
   }
   return out;
+}
+
+/** The median of the first n values of a small buffer, sorting them in place (no allocation per hour). */
+function medianInPlace(buf: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = buf[i];
+    let j = i - 1;
+    while (j >= 0 && buf[j] > v) {
+      buf[j + 1] = buf[j];
+      j--;
+    }
+    buf[j + 1] = v;
+  }
+  const mid = n >> 1;
+  return n % 2 === 1 ? buf[mid] : (buf[mid - 1] + buf[mid]) / 2;
 }
 
 interface Flagged {
@@ -140,17 +172,20 @@ export function sustainedShifts(
   unit: string,
   window: JudgedWindow,
 ): ClimateFinding[] {
-  const byMs = new Map(devs.map((d) => [d.ms, d]));
   const flagged: Flagged[] = [];
-  for (const d of devs) {
+  // devs are sorted by hour: the last 24 hours of hour i are devs[i], devs[i − 1], … back to 23 h before.
+  for (let i = 0; i < devs.length; i++) {
+    const d = devs[i];
     if (!inWindow(d.ms, window)) continue;
-    const last: HourDeviation[] = [];
-    for (let k = 0; k < shiftHours; k++) {
-      const p = byMs.get(d.ms - k * hourMs);
-      if (p) last.push(p);
+    const oldest = d.ms - (shiftHours - 1) * hourMs;
+    let sum = 0;
+    let n = 0;
+    for (let j = i; j >= 0 && devs[j].ms >= oldest; j--) {
+      sum += devs[j].deviation;
+      n++;
     }
-    if (last.length < minShiftHours) continue;
-    const mean = last.reduce((s, p) => s + p.deviation, 0) / last.length;
+    if (n < minShiftHours) continue;
+    const mean = sum / n;
     if (Math.abs(mean) >= rule.shiftSize) {
       flagged.push({ ms: d.ms, sign: Math.sign(mean), magnitude: Math.abs(mean), threshold: rule.shiftSize, baseline: d.baseline });
     }
@@ -166,4 +201,19 @@ export function sustainedShifts(
     const to = carrying.length ? carrying[carrying.length - 1].ms + hourMs : spanTo;
     return toFinding(run, 'sustained_shift', metric, unit, from, to);
   });
+}
+
+/**
+ * Spikes minus those that are a sustained shift seen hour by hour: runs of at least `minShiftHours`
+ * inside a same-metric shift in the same direction (humidity 14 % up for three days is one shift,
+ * not also a 72-hour "spike").
+ */
+export function withoutShiftSpikes(spikeFindings: readonly ClimateFinding[], shifts: readonly ClimateFinding[]): ClimateFinding[] {
+  return spikeFindings.filter(
+    (s) =>
+      s.duration < minShiftHours ||
+      !shifts.some(
+        (sh) => sh.metric === s.metric && Math.sign(sh.value) === Math.sign(s.value) && sh.window.from <= s.window.from && s.window.to <= sh.window.to,
+      ),
+  );
 }

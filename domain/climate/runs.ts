@@ -14,8 +14,7 @@ export interface HourRun {
 export function runsOf(hours: readonly HourValue[], holds: (h: HourValue) => boolean): HourRun[] {
   const runs: HourRun[] = [];
   let current: HourRun | null = null;
-  for (const h of [...hours].sort((a, b) => hourStart(a) - hourStart(b))) {
-    const start = hourStart(h);
+  for (const { h, start } of hours.map((h) => ({ h, start: hourStart(h) })).sort((a, b) => a.start - b.start)) {
     if (!holds(h)) {
       current = null;
       continue;

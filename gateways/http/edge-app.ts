@@ -37,6 +37,8 @@ import { syncStatusRouter } from './sync/status';
 /** What the edge apps are configured with; edgeHttpConfig() reads it from the settings. */
 export interface EdgeHttpConfig {
   edgeId: string;
+  /** EDGE_FARM_TIME_ZONE: the local day an operator's count belongs to. */
+  farmTimeZone: string;
   /** The edge's Temporal (TEMPORAL_ADDRESS, TEMPORAL_EDGE_NAMESPACE): sessions and the sync forwarder. */
   temporal: { address: string; namespace: string };
   media: { presignExpirySeconds: number; maxImageBytes: number; sessionWaitMs: number };
@@ -47,6 +49,7 @@ export interface EdgeHttpConfig {
 export function edgeHttpConfig(s: Settings): EdgeHttpConfig {
   return {
     edgeId: s.EDGE_ID,
+    farmTimeZone: s.EDGE_FARM_TIME_ZONE,
     temporal: { address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE },
     media: { presignExpirySeconds: s.MEDIA_PRESIGN_EXPIRY_SECONDS, maxImageBytes: s.MEDIA_MAX_IMAGE_BYTES, sessionWaitMs: s.MEDIA_SESSION_WAIT_MS },
     objectStore: objectStoreConfigFromSettings(s),
@@ -140,7 +143,7 @@ export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, 
   app.use(requireOperator(pool));
   app.use(utf8Only());
   app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
-  app.use('/api/v1/flocks', flocksRouter(pool));
+  app.use('/api/v1/flocks', flocksRouter(pool, { timeZone: config.farmTimeZone }));
   app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
   app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: id }));
   app.use(notFound);

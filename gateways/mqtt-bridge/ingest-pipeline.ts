@@ -33,6 +33,8 @@ export interface PipelineOptions {
   maxPayloadBytes: number;
   /** Batches committing at once (each on its own connection). */
   commitConcurrency: number;
+  /** The farm's time zone for the day a mortality count belongs to; UTC when not given. */
+  farmTimeZone?: string;
 }
 
 interface Batch {
@@ -191,7 +193,7 @@ export class IngestPipeline {
 
   /** Commits rows, retrying transient failures; a refusal narrows the rows instead (see the top). */
   private async commit(rows: IngestBatch, quarantined: RejectRow[], messages: number): Promise<IngestResult> {
-    return withRetry(() => writeIngestBatch(this.pool, rows), {
+    return withRetry(() => writeIngestBatch(this.pool, rows, this.opts.farmTimeZone), {
       backoff: { firstMs: 100, maxMs: 5000 },
       onFailure: (err, { retryInMs }) => {
         m.commitFailures.inc();

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       batchWaitMs: s.BRIDGE_BATCH_WAIT_MS,
       commitConcurrency: s.BRIDGE_COMMIT_CONCURRENCY,
       maxPayloadBytes: s.MQTT_MAX_PAYLOAD_BYTES,
+      farmTimeZone: s.EDGE_FARM_TIME_ZONE,
       sessions,
     },
     log,

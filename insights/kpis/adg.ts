@@ -12,7 +12,7 @@
  * growth curve). With two days the line is exact and its error unknown (SE null); with one day there
  * is no ADG.
  */
-import { daysBetween } from './calendar';
+import { daysBetween } from '../../domain/calendar/days';
 import { linearFit, round, roundOrNull } from './stats';
 import { studentT975 } from './student-t';
 

@@ -5,68 +5,22 @@
  *   (temperature, humidity, CO2, NH3), the comfort band for the animals' age, deviation from the
  *   barn's own same-hour profile (sustained shifts and spikes), feed outages and sharp drops —
  *   `barnClimateFindings` and `climateFindingAnomaly`;
- * - robust z-scores (median / MAD) relative to the window itself (`outliers`): kept for callers
- *   that have not moved to the judgement; they miss a 48-hour heat wave (it moves the window's
- *   median) and flag a harmless blip in a tightly controlled barn (its MAD is tiny);
  * - growth curve flattening: the gain of the last days against the gain the curve fitted on the
  *   earlier days expects;
  * - a WeighVision station whose scale and vision estimate disagree.
  */
 import { judgeClimate, type ClimateJudgement } from '../../domain/climate/judge';
-import type { ClimateFinding } from '../../domain/climate/findings';
+import { compareFindings, type ClimateFinding } from '../../domain/climate/findings';
+import { limitsFor, type LimitStatus } from '../../domain/climate/limits';
 import { canonicalUnits, type ClimateMetric } from '../../domain/climate/metrics';
-import { addDays, ageOnDay, daysBetween } from './calendar';
+import type { Anomaly } from '../feature-summary';
+import { addDays, ageOnDay, daysBetween } from '../../domain/calendar/days';
 import type { BarnHour } from './climate';
 import { fitGompertz, gompertzWeight } from './growth-curve';
 import type { DailyFeed, DailyWeight, Placement } from './growth';
-import { localClock } from './local-time';
+import { localClock } from '../../domain/calendar/local-clock';
 import type { ComfortBand } from './species';
-import { median, medianAbsoluteDeviation, round } from './stats';
-
-/** Iglewicz and Hoaglin's modified z-score cut-off. */
-export const robustZThreshold = 3.5;
-/** 0.6745 = Φ⁻¹(0.75): makes the MAD comparable to a standard deviation for normal data. */
-const madScale = 0.6745;
-
-/**
- * zᵢ = 0.6745 · (xᵢ − median(x)) / MAD(x). Null when the MAD is 0 (half or more of the values are
- * identical, so no spread to measure against) or there are fewer than three values.
- */
-export function robustZScores(values: readonly number[]): number[] | null {
-  if (values.length < 3) return null;
-  const m = median(values) as number;
-  const mad = medianAbsoluteDeviation(values, m) as number;
-  if (mad === 0) return null;
-  return values.map((v) => (madScale * (v - m)) / mad);
-}
-
-export interface Outlier<K extends string> {
-  key: Record<K, string>;
-  value: number;
-  robustZ: number;
-}
-
-export interface OutlierReport<K extends string> {
-  evaluated: number;
-  flagged: number;
-  /** The flagged values with the largest |z|, at most `keep`, largest first. */
-  worst: Outlier<K>[];
-}
-
-/** Values with |z| > 3.5. */
-export function outliers<K extends string>(items: readonly { key: Record<K, string>; value: number }[], keep = 3): OutlierReport<K> | null {
-  const z = robustZScores(items.map((i) => i.value));
-  if (!z) return null;
-  const flagged = items
-    .map((item, i) => ({ key: item.key, value: item.value, robustZ: z[i] }))
-    .filter((o) => Math.abs(o.robustZ) > robustZThreshold)
-    .sort((a, b) => Math.abs(b.robustZ) - Math.abs(a.robustZ) || JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
-  return {
-    evaluated: items.length,
-    flagged: flagged.length,
-    worst: flagged.slice(0, keep).map((o) => ({ ...o, value: round(o.value, 2), robustZ: round(o.robustZ, 2) })),
-  };
-}
+import { median, round } from './stats';
 
 export const flatteningRecentDays = 7;
 /** Flattening when the recent gain is below this share of the expected gain. */
@@ -161,12 +115,17 @@ export interface BarnClimateInputs {
   farmBand: ComfortBand | null;
   flockBand?: ComfortBand | null;
   barnBand?: ComfortBand | null;
-  /** Hourly barn means per metric, in the canonical units (ingest converts or rejects others). */
+  /**
+   * Hourly barn means per metric, in the canonical units (ingest converts or rejects others).
+   * Hours before the window are the barn's own baseline (profile.ts: the 7 days before an hour).
+   */
   hours: Partial<Record<ClimateMetric, readonly BarnHour[]>>;
   outsideTemperatureHours?: readonly BarnHour[];
   dailyFeed: readonly DailyFeed[];
   /** Complete farm-local days the flock was in the barn, on which feed was expected. */
   expectedFeedDays: readonly string[];
+  /** Earlier fed days: the trailing median of a feed drop may reach back before the window. */
+  feedHistoryDays?: readonly string[];
 }
 
 /** The barn's climate and feed judged by domain/climate: the findings the alarms raise on too. */
@@ -183,27 +142,25 @@ export function barnClimateFindings(input: BarnClimateInputs): ClimateJudgement 
     outsideTemperature: input.outsideTemperatureHours ? toHours(input.outsideTemperatureHours) : null,
     placement: input.placement,
     bands: { flock: input.flockBand ?? null, barn: input.barnBand ?? null, farm: input.farmBand },
-    feed: { days: input.dailyFeed, expectedDays: input.expectedFeedDays },
+    feed: { days: input.dailyFeed, expectedDays: input.expectedFeedDays, historyDays: input.feedHistoryDays ?? [] },
   });
 }
 
 /** A finding as a feature-summary anomaly (kind `climate_finding`; docs/insights.md). */
-export interface ClimateFindingAnomaly {
-  kind: 'climate_finding';
-  barn_id: string;
-  code: ClimateFinding['code'];
-  metric: ClimateFinding['metric'];
-  from: string;
-  to: string;
-  duration: number;
-  value: number;
-  threshold: number;
-  unit: string;
-  baseline: number | null;
-  source: string;
+export type ClimateFindingAnomaly = Extract<Anomaly, { kind: 'climate_finding' }>;
+
+/**
+ * Whether the rule that raised a finding is law or guidance: the absolute limits say so per rule
+ * (limits.ts); bands, the barn's own profile and feed are FarmIQ defaults, i.e. guidance.
+ */
+export function findingStatus(species: string, source: string): LimitStatus {
+  const limits = limitsFor(species);
+  if (!limits) return 'guidance';
+  const rule = [...limits.absolute, ...limits.withoutOutside, ...(limits.outsideExcess ? [limits.outsideExcess] : [])].find((l) => l.id === source);
+  return rule?.status ?? 'guidance';
 }
 
-export function climateFindingAnomaly(barnId: string, f: ClimateFinding): ClimateFindingAnomaly {
+export function climateFindingAnomaly(barnId: string, f: ClimateFinding, species: string): ClimateFindingAnomaly {
   return {
     kind: 'climate_finding',
     barn_id: barnId,
@@ -217,7 +174,36 @@ export function climateFindingAnomaly(barnId: string, f: ClimateFinding): Climat
     unit: f.unit,
     baseline: f.baseline ?? null,
     source: f.source,
+    status: findingStatus(species, f.source),
   };
+}
+
+/** At most this many findings of one barn reach the summary (the LLM prompt stays small). */
+export const maxFindingsPerBarn = 8;
+
+// What a farm manager must see first when a barn has more findings than are reported.
+const findingPriority: Record<ClimateFinding['code'], number> = {
+  above_limit: 0,
+  below_limit: 0,
+  feed_outage: 1,
+  feed_drop: 2,
+  above_band: 3,
+  below_band: 3,
+  sustained_shift: 4,
+  spike: 5,
+};
+
+/**
+ * The findings a barn reports: all of them when there are at most `maxFindingsPerBarn`; otherwise
+ * the most important (limits, feed, band, shift, spike; then the longest, then the earliest), in
+ * the judgement's order. `omitted` says how many were left out.
+ */
+export function reportedFindings(findings: readonly ClimateFinding[], max = maxFindingsPerBarn): { findings: ClimateFinding[]; omitted: number } {
+  if (findings.length <= max) return { findings: [...findings], omitted: 0 };
+  const kept = new Set(
+    [...findings].sort((a, b) => findingPriority[a.code] - findingPriority[b.code] || b.duration - a.duration || compareFindings(a, b)).slice(0, max),
+  );
+  return { findings: findings.filter((f) => kept.has(f)), omitted: findings.length - max };
 }
 
 export interface FeedExpectation {

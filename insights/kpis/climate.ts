@@ -4,7 +4,7 @@
  * only does the arithmetic (docs/insights.md, "Climate").
  */
 import { resolveBand, type ResolvedBand } from '../../domain/climate/bands';
-import { ageOnDay } from './calendar';
+import { ageOnDay } from '../../domain/calendar/days';
 import type { ComfortBand, ComfortBandRow } from './species';
 import { round, roundOrNull } from './stats';
 

@@ -5,11 +5,12 @@
  *
  * over every day the flock was in the barn within the period — days without any dispense included
  * (they add animal-days and no feed, and are listed, so a feeder outage shows), the placement and
- * depopulation days by the share of the day the flock was there (insights/kpis/animal-days.ts).
+ * depopulation days by the share of the farm-local day the flock was there (flocks/head-count.ts,
+ * the one head-count convention of the edge and the cloud).
  * Feed dispensed on a day the flock was not in the barn (before placement, after depopulation) is
  * not the flock's and is left out.
  */
-import type { AnimalDay } from './animal-days';
+import type { AnimalDay } from '../../flocks/head-count';
 import type { DailyFeedKg } from './flock';
 import { round } from './stats';
 

@@ -5,16 +5,15 @@
  * formula is in its own file; this one only feeds them the same flock.
  */
 import { adgFromWeighings, type Adg } from './adg';
-import { animalDaysByDay } from './animal-days';
+import { animalDaysByDay, farmDayOf } from '../../flocks/head-count';
 import { standardFor, standardWeight, versusStandard, type VersusStandard } from './breed-standard';
-import { addDays, daysBetween } from './calendar';
+import { addDays, daysBetween } from '../../domain/calendar/days';
 import { epef } from './epef';
 import { flockFcr, type Fcr } from './fcr';
 import { feedPerAnimalDay, type FeedPerAnimalDay } from './feed-per-animal-day';
 import type { DailyFeedKg, DailyLosses, Flock, Weighing } from './flock';
 import { flockUniformity, type UniformityResult } from './flock-uniformity';
 import { growthForecast, type GrowthForecast } from './growth-forecast';
-import { localClock } from './local-time';
 import { mortality, type Mortality } from './mortality';
 import { round } from './stats';
 import { weightOnDay } from './weight-on-day';
@@ -62,16 +61,17 @@ export interface FlockKpis {
 
 export function flockKpis(input: FlockKpiInputs): FlockKpis {
   const { flock } = input;
-  const placedDay = localClock(flock.placedAt, input.timeZone).day;
+  const placedDay = farmDayOf(flock.placedAt, input.timeZone);
   const age = (day: string) => flock.ageAtPlacementDays + daysBetween(placedDay, day);
   const periodFrom = input.period.from < placedDay ? placedDay : input.period.from;
-  const days = periodFrom <= input.period.to ? animalDaysByDay(flock, input.losses, input.timeZone, periodFrom, input.period.to) : [];
+  const dayLosses = input.losses.map((l) => ({ day: l.day, dead: l.deaths, culled: l.culls }));
+  const days = periodFrom <= input.period.to ? animalDaysByDay(flock, dayLosses, input.timeZone, periodFrom, input.period.to) : [];
   const toDate = mortality(flock.headPlaced, input.losses, placedDay, input.period.to) as Mortality;
   const inPeriod = toDate.daily.filter((d) => d.day >= input.period.from);
   const worst = inPeriod.reduce<(typeof inPeriod)[number] | null>((w, d) => (w === null || d.depletionPct > w.depletionPct ? d : w), null);
 
   // Only this flock's weighings: none before its placement or after its depopulation day.
-  const depopDay = flock.depopulatedAt === null ? null : localClock(flock.depopulatedAt, input.timeZone).day;
+  const depopDay = flock.depopulatedAt === null ? null : farmDayOf(flock.depopulatedAt, input.timeZone);
   const weighed = input.dailyWeights
     .filter((d) => d.sessions > 0 && d.meanKg > 0 && d.day >= placedDay && (depopDay === null || d.day <= depopDay))
     .sort((a, b) => a.day.localeCompare(b.day));

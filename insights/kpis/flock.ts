@@ -14,7 +14,10 @@ export interface Flock {
   species: string;
   /** Breed or line, e.g. 'ross_308', 'cobb_500'; selects the breed standard curve. */
   breed: string | null;
-  /** Mean weight at placement when weighed (chick weight); else the breed standard's. */
+  /**
+   * Mean weight at placement when weighed (flocks.placement_weight_kg, from flock.placed); null:
+   * FCR takes the breed standard's weight at the age of placement and says so.
+   */
   placementWeightKg?: number | null;
   /** The instant the barn was emptied, or null while the flock is in the barn. */
   depopulatedAt: string | null;

@@ -3,7 +3,7 @@
  * weight per farm-local day, the feed dispensed per day and the individual weights of the last
  * weighing day (docs/insights.md, "Growth", "Feed", "Forecast").
  */
-import { addDays, ageOnDay, daysBetween } from './calendar';
+import { addDays, ageOnDay, daysBetween } from '../../domain/calendar/days';
 import { fitGompertz, gompertzWeight, timeToWeight, type GompertzFit, type WeightPoint } from './growth-curve';
 import { mean, round, roundOrNull, sampleStdDev, sum } from './stats';
 

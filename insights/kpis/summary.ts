@@ -5,13 +5,14 @@
  */
 import type { Anomaly, BarnFeatures, FeatureSummary } from '../feature-summary';
 import { featureSummarySchemaVersion } from '../feature-summary';
-import { growthFlattening, outliers, robustZThreshold, scaleVisionCheck } from './anomalies';
-import { addDays, ageOnDay } from './calendar';
+import { barnClimateFindings, climateFindingAnomaly, expectedFeedDays, growthFlattening, reportedFindings, scaleVisionCheck } from './anomalies';
+import { addDays, ageOnDay } from '../../domain/calendar/days';
 import { comfortHours, metricStats, type BarnHour } from './climate';
 import type { DailyFeedKg, DailyLosses, Flock, Weighing } from './flock';
 import { flockFeatures } from './flock-features';
 import { flockKpis, type FlockKpis } from './flock-kpis';
-import { feedKpis, growthKpis, uniformity, type DailyFeed, type DailyWeight } from './growth';
+import { feedKpis, growthKpis, uniformity, type DailyFeed, type DailyWeight, type Placement } from './growth';
+import { localClock } from '../../domain/calendar/local-clock';
 import { referenceFor, type ComfortBand } from './species';
 import { round } from './stats';
 
@@ -21,9 +22,26 @@ export interface BarnAggregates {
   animalCount: number | null;
   placedAt: string | null;
   ageAtPlacementDays: number;
+  /**
+   * The barn's hourly climate, sensors combined, in the canonical units (°C, % RH, ppm). Hours
+   * before the window, when read, are the climate judgement's baseline (the barn's own previous 7
+   * days, domain/climate/profile.ts); the KPIs and data quality count only the window's hours.
+   */
   temperatureHours: BarnHour[];
   humidityHours: BarnHour[];
+  /** CO2 and NH3, when read: judged against their limits (2007/43/EC Annex II 3(a) for broilers). */
+  co2Hours?: BarnHour[];
+  nh3Hours?: BarnHour[];
+  /** Outside temperature in the shade, when a sensor reports it (2007/43/EC Annex II 3(b), 3(c)). */
+  outsideTemperatureHours?: BarnHour[];
   dailyFeed: DailyFeed[];
+  /**
+   * Feed per farm-local day before the window, for the trailing median of a feed drop. With a
+   * flock, its feed since placement serves instead.
+   */
+  feedBeforeWindow?: DailyFeed[];
+  /** A comfort band set for the barn or its flock (domain/climate/bands.ts resolveBand); none is stored yet. */
+  comfortBands?: { barn?: ComfortBand | null; flock?: ComfortBand | null };
   feedEvents: number;
   dailyWeights: DailyWeight[];
   /** Individual session weights of the barn's last weighing day in the window. */
@@ -74,11 +92,70 @@ function band(b: ComfortBand | null) {
   return b ? { min_c: b.minC, max_c: b.maxC } : null;
 }
 
+/** The hours whose start lies in [floor_hour(from), to): the window's own, not the baseline before it. */
+function inWindow(window: { from: string; to: string }, hours: readonly BarnHour[]): BarnHour[] {
+  const from = Math.floor(Date.parse(window.from) / 3_600_000) * 3_600_000;
+  const to = Date.parse(window.to);
+  // toISOString spellings compare as strings; any other spelling is parsed.
+  const fromIso = new Date(from).toISOString();
+  const toIso = new Date(to).toISOString();
+  const within = (h: BarnHour) => {
+    if (h.hour.length === 24 && h.hour.endsWith('Z')) return h.hour >= fromIso && h.hour < toIso;
+    const ms = Date.parse(h.hour);
+    return ms >= from && ms < to;
+  };
+  return hours.every(within) ? (hours as BarnHour[]) : hours.filter(within);
+}
+
+interface BarnClimate {
+  species: string;
+  /** The animals' placement: the flock's when one is recorded (its farm-local day), else the barn's. */
+  placement: Placement;
+  feed: { dailyFeed: DailyFeed[]; expectedFeedDays: string[]; feedHistoryDays: string[] };
+}
+
+/**
+ * What the climate judgement of a barn stands on: the species and age of the animals in it (one
+ * band per flock age), and the feed days to judge. Feed is judged only in a barn that reports feed
+ * at all (one without a connected feeder has no outage to find): on the complete days after the
+ * placement day (without a placement, from the first day with feed) and before depopulation, a day
+ * without any feed record counting as a zero-feed day. The fed days before the window (after the
+ * partial placement day) are the history a feed drop is measured against.
+ */
+function climateOfBarn(input: SummaryInputs, barn: BarnAggregates): BarnClimate {
+  const tz = input.farm.timezone;
+  const flock = barn.flock?.flock;
+  const placement: Placement = flock
+    ? { placedAt: localClock(flock.placedAt, tz).day, ageAtPlacementDays: flock.ageAtPlacementDays }
+    : { placedAt: barn.placedAt, ageAtPlacementDays: barn.ageAtPlacementDays };
+  const before = (barn.flock ? barn.flock.feedSincePlacement : (barn.feedBeforeWindow ?? [])).filter(
+    (d) => d.day < input.localDays.from && (placement.placedAt === null || d.day > placement.placedAt),
+  );
+  const fed = [...before, ...barn.dailyFeed].filter((d) => d.kg > 0).sort((a, b) => a.day.localeCompare(b.day));
+  const species = flock?.species ?? input.farm.species;
+  if (fed.length === 0) return { species, placement, feed: { dailyFeed: [], expectedFeedDays: [], feedHistoryDays: [] } };
+  const expected = expectedFeedDays({
+    window: input.window,
+    timeZone: tz,
+    localDays: input.localDays,
+    occupiedFrom: placement.placedAt ?? addDays(fed[0].day, -1),
+    occupiedUntil: flock?.depopulatedAt ? localClock(flock.depopulatedAt, tz).day : null,
+  });
+  const history = before.filter((d) => d.kg > 0 && (expected.length === 0 || d.day < expected[0])).map((d) => d.day);
+  return { species, placement, feed: { dailyFeed: [...before, ...barn.dailyFeed], expectedFeedDays: expected, feedHistoryDays: history } };
+}
+
 function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Anomaly[]): BarnFeatures {
   const reference = referenceFor(input.farm.species);
   const farmBand = input.farm.comfortMinC !== null && input.farm.comfortMaxC !== null ? { minC: input.farm.comfortMinC, maxC: input.farm.comfortMaxC } : null;
   const placement = { placedAt: barn.placedAt, ageAtPlacementDays: barn.ageAtPlacementDays };
-  const comfort = comfortHours(barn.temperatureHours, { farmBand, speciesBands: reference?.comfortBands ?? null, placement });
+  const climate = climateOfBarn(input, barn);
+  const temperatureHours = inWindow(input.window, barn.temperatureHours);
+  const comfort = comfortHours(temperatureHours, {
+    farmBand,
+    speciesBands: referenceFor(climate.species)?.comfortBands ?? null,
+    placement: climate.placement,
+  });
   const targetWeightKg = input.targetWeightKg ?? reference?.targetWeightKg ?? 0;
 
   const sortedWeights = [...barn.dailyWeights].sort((a, b) => a.day.localeCompare(b.day));
@@ -112,34 +189,25 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
         })
       : null;
 
-  for (const [metric, hours] of [
-    ['temperature', barn.temperatureHours],
-    ['humidity', barn.humidityHours],
-  ] as const) {
-    const report = outliers(hours.map((h) => ({ key: { hour: h.hour }, value: h.mean })));
-    if (report && report.flagged > 0) {
-      anomalies.push({
-        kind: 'climate_outlier',
-        barn_id: barn.barnId,
-        metric,
-        hours_flagged: report.flagged,
-        hours_evaluated: report.evaluated,
-        threshold_z: robustZThreshold,
-        worst: report.worst.map((o) => ({ hour: o.key.hour, value: o.value, robust_z: o.robustZ })),
-      });
-    }
-  }
-  const feedReport = outliers(barn.dailyFeed.map((d) => ({ key: { day: d.day }, value: d.kg })));
-  if (feedReport && feedReport.flagged > 0) {
-    anomalies.push({
-      kind: 'feed_intake_outlier',
-      barn_id: barn.barnId,
-      days_flagged: feedReport.flagged,
-      days_evaluated: feedReport.evaluated,
-      threshold_z: robustZThreshold,
-      worst: feedReport.worst.map((o) => ({ day: o.key.day, feed_kg: o.value, robust_z: o.robustZ })),
-    });
-  }
+  const judged = reportedFindings(
+    barnClimateFindings({
+      species: climate.species,
+      window: input.window,
+      placement: climate.placement,
+      farmBand,
+      flockBand: barn.comfortBands?.flock ?? null,
+      barnBand: barn.comfortBands?.barn ?? null,
+      hours: {
+        temperature: barn.temperatureHours,
+        humidity: barn.humidityHours,
+        ...(barn.co2Hours ? { co2: barn.co2Hours } : {}),
+        ...(barn.nh3Hours ? { nh3: barn.nh3Hours } : {}),
+      },
+      outsideTemperatureHours: barn.outsideTemperatureHours,
+      ...climate.feed,
+    }).findings,
+  );
+  for (const f of judged.findings) anomalies.push(climateFindingAnomaly(barn.barnId, f, climate.species));
   if (reference) {
     const flat = growthFlattening(sortedWeights, placement, reference.growth.asymptoteKg);
     if (flat?.flattening) {
@@ -180,8 +248,10 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
       at_window_end: ageOnDay(input.localDays.to, placement),
     },
     climate: {
-      temperature_c: metricStats(barn.temperatureHours),
-      humidity_pct: metricStats(barn.humidityHours),
+      temperature_c: metricStats(temperatureHours),
+      humidity_pct: metricStats(inWindow(input.window, barn.humidityHours)),
+      ...(barn.co2Hours ? { co2_ppm: metricStats(inWindow(input.window, barn.co2Hours)) } : {}),
+      ...(barn.nh3Hours ? { nh3_ppm: metricStats(inWindow(input.window, barn.nh3Hours)) } : {}),
       comfort: comfort && {
         band_source: comfort.bandSource,
         hours_evaluated: comfort.hoursEvaluated,
@@ -192,6 +262,7 @@ function barnFeatures(input: SummaryInputs, barn: BarnAggregates, anomalies: Ano
         band_at_start: band(comfort.bandAtStart),
         band_at_end: band(comfort.bandAtEnd),
       },
+      ...(judged.omitted > 0 ? { findings_omitted: judged.omitted } : {}),
     },
     feed: { total_kg: feed.totalKg, feed_days: feed.feedDays, per_animal_per_day_kg: feed.perAnimalPerDayKg },
     growth: {
@@ -278,8 +349,8 @@ export function buildFeatureSummary(input: SummaryInputs): FeatureSummary {
   const features = barns.map((b) => barnFeatures(input, b, anomalies));
   const hours = windowHours(input.window);
   const expected = hours * barns.length;
-  const temperatureHours = barns.reduce((n, b) => n + b.temperatureHours.length, 0);
-  const humidityHours = barns.reduce((n, b) => n + b.humidityHours.length, 0);
+  const temperatureHours = barns.reduce((n, b) => n + inWindow(input.window, b.temperatureHours).length, 0);
+  const humidityHours = barns.reduce((n, b) => n + inWindow(input.window, b.humidityHours).length, 0);
   return {
     schema_version: featureSummarySchemaVersion,
     scope: {

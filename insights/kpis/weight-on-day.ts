@@ -3,7 +3,7 @@
  * mean weights; after the last weighing day the last weight holds. Used to estimate what the dead
  * weighed when nobody weighed them (mortality-adjusted FCR).
  */
-import { daysBetween } from './calendar';
+import { daysBetween } from '../../domain/calendar/days';
 
 export interface WeightAt {
   day: string;

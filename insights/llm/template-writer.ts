@@ -123,38 +123,50 @@ function growthFindings(b: BarnFeatures): { findings: Finding[]; recs: Recommend
   return { findings, recs, metrics };
 }
 
+const findingWords: Record<Extract<Anomaly, { kind: 'climate_finding' }>['code'], string> = {
+  above_limit: 'above its limit',
+  below_limit: 'below its limit',
+  above_band: "above the comfort band for the animals' age",
+  below_band: "below the comfort band for the animals' age",
+  sustained_shift: "shifted away from the barn's own recent profile",
+  spike: "spiked away from the barn's own recent profile",
+  feed_outage: 'no feed',
+  feed_drop: 'a sharp drop in feed',
+};
+
+/** A climate judgement finding (domain/climate) in words; its numbers are the summary's own. */
+function climateFindingText(a: Extract<Anomaly, { kind: 'climate_finding' }>): { finding: Finding; rec: Recommendation | null } {
+  const unit = a.unit === 'C' ? '°C' : a.unit;
+  const d = (v: number) => fmt(v, Number.isInteger(v) ? 0 : 2);
+  const usual = a.baseline !== null ? ` (usual for this barn: ${d(a.baseline)} ${unit})` : '';
+  const what = a.metric === 'feed' ? findingWords[a.code] : `${a.metric} ${findingWords[a.code]}`;
+  // Shifts and spikes are measured as a deviation from the barn's own baseline, not as a level.
+  const relative = a.code === 'spike' || a.code === 'sustained_shift';
+  const measured = relative
+    ? `off by ${d(a.value)} ${unit} (threshold ${d(a.threshold)} ${unit})${usual}`
+    : `${d(a.value)} ${unit} against ${d(a.threshold)} ${unit}${usual}`;
+  const feed = a.metric === 'feed';
+  const critical = feed ? a.code === 'feed_outage' : a.status === 'law' || a.code === 'above_band' || a.code === 'below_band';
+  return {
+    finding: {
+      severity: critical ? 'critical' : 'warning',
+      topic: 'anomaly',
+      barn_id: a.barn_id,
+      text: `${a.barn_id}: ${what} from ${a.from} to ${a.to} — ${measured}; rule ${a.source} (${a.status}).`,
+    },
+    rec: feed
+      ? {
+          priority: 'high',
+          text: `Check feeders, feed lines, silo and water supply in ${a.barn_id}: a feed outage or sudden fall in intake is often the first sign of a problem.`,
+        }
+      : { priority: critical ? 'high' : 'medium', text: `Check the ventilation, heating and ${a.metric} sensors of ${a.barn_id} for the flagged period.` },
+  };
+}
+
 function anomalyText(a: Anomaly): { finding: Finding; rec: Recommendation | null } {
   switch (a.kind) {
-    case 'climate_outlier': {
-      const worst = a.worst[0];
-      const unit = a.metric === 'temperature' ? '°C' : '%';
-      const at = worst ? `; the most extreme was ${fmt(worst.value, 1)} ${unit} at ${worst.hour}` : '';
-      return {
-        finding: {
-          severity: 'warning',
-          topic: 'anomaly',
-          barn_id: a.barn_id,
-          text: `${a.barn_id}: ${a.hours_flagged} of ${a.hours_evaluated} hourly ${a.metric} values are outliers (robust z beyond ${fmt(a.threshold_z, 1)})${at}.`,
-        },
-        rec: { priority: 'medium', text: `Check the ${a.metric} sensors and climate control of ${a.barn_id} around the flagged hours.` },
-      };
-    }
-    case 'feed_intake_outlier': {
-      const worst = a.worst[0];
-      const at = worst ? `; the most extreme was ${fmt(worst.feed_kg, 1)} kg on ${worst.day}` : '';
-      return {
-        finding: {
-          severity: 'warning',
-          topic: 'anomaly',
-          barn_id: a.barn_id,
-          text: `${a.barn_id}: feed intake was unusual on ${a.days_flagged} of ${a.days_evaluated} days (robust z beyond ${fmt(a.threshold_z, 1)})${at}.`,
-        },
-        rec: {
-          priority: 'high',
-          text: `Check feeders, water supply and animal health in ${a.barn_id}: a sudden change in feed intake is often the first sign of a problem.`,
-        },
-      };
-    }
+    case 'climate_finding':
+      return climateFindingText(a);
     case 'growth_flattening':
       return {
         finding: {

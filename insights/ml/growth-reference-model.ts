@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { MlPredictions } from '../feature-summary';
-import { addDays } from '../kpis/calendar';
+import { addDays } from '../../domain/calendar/days';
 import { gompertzWeight, timeToWeight } from '../kpis/growth-curve';
 import { referenceFor } from '../kpis/species';
 import { round, roundOrNull } from '../kpis/stats';

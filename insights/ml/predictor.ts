@@ -4,7 +4,7 @@
  * request's x-request-id and the internal service token).
  */
 import { predictionsSchema, type FeatureSummary, type MlPredictions } from '../feature-summary';
-import { daysBetween } from '../kpis/calendar';
+import { daysBetween } from '../../domain/calendar/days';
 import { growthReferenceModelId, predictGrowth, type PredictRequest } from './growth-reference-model';
 
 export interface GrowthPredictor {

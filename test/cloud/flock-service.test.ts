@@ -33,7 +33,8 @@ let edge: TestEdge;
 const flockRows = (flockId: string) =>
   pool
     .query(
-      `SELECT farm_id, barn_id, species, breed, sex, head_count_placed, age_at_placement_days, placed_at, depopulated_at
+      `SELECT farm_id, barn_id, species, breed, sex, head_count_placed, age_at_placement_days, placement_weight_kg::float8, placed_at,
+              depopulated_at
          FROM flocks WHERE tenant_id = $1 AND flock_id = $2`,
       [tenant, flockId],
     )
@@ -97,12 +98,20 @@ afterAll(async () => {
   }
 });
 
+/** flock.placed as an edge sent it before placement_weight_kg existed: the field absent. */
+function withoutPlacementWeight(e: ReturnType<typeof edgeEvent<'flock.placed'>>): ReturnType<typeof edgeEvent<'flock.placed'>> {
+  const { placement_weight_kg: _dropped, ...payload } = e.payload;
+  return { ...e, payload };
+}
+
 test('depopulation and counts that arrive before the placement, and everything published twice, end as one flock', async () => {
   const flockId = randomUUID();
-  const placed = edgeEvent('flock.placed', tenant, {
-    ts: '2026-03-01T06:00:01Z',
-    payload: { flock_id: flockId, placed_at: '2026-03-01T06:00:00Z', head_count: 20000 },
-  });
+  const placed = withoutPlacementWeight(
+    edgeEvent('flock.placed', tenant, {
+      ts: '2026-03-01T06:00:01Z',
+      payload: { flock_id: flockId, placed_at: '2026-03-01T06:00:00Z', head_count: 20000 },
+    }),
+  );
   const day1 = edgeEvent('flock.mortality.recorded', tenant, {
     ts: '2026-03-01T22:00:00Z',
     payload: { flock_id: flockId, day: '2026-03-01', dead: 30, culled: 0, source: 'device' },
@@ -131,6 +140,8 @@ test('depopulation and counts that arrive before the placement, and everything p
         sex: 'mixed',
         head_count_placed: 20000,
         age_at_placement_days: 0,
+        // An edge's flock.placed from before placement_weight_kg existed: consumed, NULL.
+        placement_weight_kg: null,
         placed_at: new Date('2026-03-01T06:00:00Z'),
         depopulated_at: new Date('2026-04-05T06:00:00Z'),
       },
@@ -175,4 +186,27 @@ test('the writers alone: the same events again change nothing, and per day and s
   const flock = await flockRows(flockId);
   expect(flock.map((f) => [f.head_count_placed, f.breed])).toEqual([[18000, 'cobb-500']]);
   expect(await dayRows(flockId)).toEqual([{ day: '2026-03-02', source: 'device', dead: 14, culled: 1 }]);
+});
+
+test('the placement weight reaches the cloud flock; an implausible one is rejected at ingestion and the rest of the batch goes on', async () => {
+  const weighed = randomUUID();
+  const oldStyle = randomUUID();
+  // 20,000 Ross 308 chicks weighed at 41 g on arrival; beside it an edge that sends no weight.
+  const placed = edgeEvent('flock.placed', tenant, { payload: { flock_id: weighed, placement_weight_kg: 0.041 } });
+  const noWeight = withoutPlacementWeight(edgeEvent('flock.placed', tenant, { payload: { flock_id: oldStyle } }));
+  // 41 typed for 41 g: no broiler weighs 41 kg (the contract allows 0.02–6 kg for broilers).
+  const grams = edgeEvent('flock.placed', tenant, { payload: { flock_id: randomUUID(), placement_weight_kg: 41 } });
+  const res = await postSigned(server.base, edge, batchOf(edge, [placed, grams, noWeight]));
+  expect(resultsOf(res).map((r) => [r.status, r.reason])).toEqual([
+    ['accepted', undefined],
+    ['rejected', 'schema_violation:payload.placement_weight_kg'],
+    ['accepted', undefined],
+  ]);
+  await until(
+    'both placements consumed',
+    30_000,
+    async () => ((await flockRows(weighed)).length === 1 && (await flockRows(oldStyle)).length === 1) || undefined,
+  );
+  expect((await flockRows(weighed))[0].placement_weight_kg).toBe(0.041);
+  expect((await flockRows(oldStyle))[0].placement_weight_kg).toBeNull();
 });

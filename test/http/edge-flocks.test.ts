@@ -146,6 +146,11 @@ test('refusals carry stable codes and name the field', async () => {
     ['/api/v1/flocks', placement('barn-3', { head_count: 0 }), 'head_count'],
     ['/api/v1/flocks', placement('barn-3', { tenant_id: 'tenant-a' }), 'tenant_id'],
     ['/api/v1/flocks', placement('barn-3', { colour: 'white' }), 'colour'],
+    // 42 typed for 42 g: no broiler weighs 42 kg at placement (0.02–6 kg); no pig is placed at 40 g (0.5–400 kg).
+    ['/api/v1/flocks', placement('barn-3', { placement_weight_kg: 42 }), 'placement_weight_kg'],
+    ['/api/v1/flocks', placement('barn-3', { species: 'swine', breed: 'large-white', placement_weight_kg: 0.04 }), 'placement_weight_kg'],
+    ['/api/v1/flocks', placement('barn-3', { placement_weight_kg: 0 }), 'placement_weight_kg'],
+    ['/api/v1/flocks', placement('barn-3', { placement_weight_kg: '0.042' }), 'placement_weight_kg'],
     [`/api/v1/flocks/${flockId}/mortality`, { day: '2026-03-02', dead: -1, culled: 0 }, 'dead'],
     [`/api/v1/flocks/${flockId}/mortality`, { day: '2 March', dead: 1, culled: 0 }, 'day'],
     [`/api/v1/flocks/${flockId}/mortality`, { day: '2026-03-02', dead: 1, culled: 0, source: 'device' }, 'source'],
@@ -175,4 +180,32 @@ test('refusals carry stable codes and name the field', async () => {
     tenantId,
   ]);
   expect(r.rows[0].n).toBe(1);
+});
+
+test('the mean weight at placement is kept on the flock and sent in flock.placed; without it the event has no such field', async () => {
+  // 20,000 Ross 308 chicks, a sample of boxes weighed at 42 g a chick.
+  const weighed = await post('/api/v1/flocks', placement('barn-4', { placement_weight_kg: 0.042 }));
+  expect([weighed.status, weighed.body.flock.placement_weight_kg]).toEqual([201, 0.042]);
+  const flockId: string = weighed.body.flock.flock_id;
+  expect((await get(`/api/v1/flocks/${flockId}?day=2026-03-01`)).body.flock.placement_weight_kg).toBe(0.042);
+  // A retry with the same figures is the same placement; one without the weight is other figures.
+  const again = await post('/api/v1/flocks', placement('barn-4', { flock_id: flockId, placement_weight_kg: 0.042 }));
+  expect([again.status, again.body.created]).toEqual([200, false]);
+  const other = await post('/api/v1/flocks', placement('barn-4', { flock_id: flockId }));
+  expect([other.status, other.body.error.code]).toEqual([409, 'flock_id_conflict']);
+
+  const unweighed = await post('/api/v1/flocks', placement('barn-5'));
+  expect([unweighed.status, unweighed.body.flock.placement_weight_kg]).toEqual([201, null]);
+
+  const sent = await pool.query<{ payload: Record<string, unknown> }>(
+    `SELECT envelope->'payload' AS payload FROM sync_outbox
+      WHERE tenant_id = $1 AND event_type = 'flock.placed' AND envelope->'payload'->>'barn_id' IN ('barn-4', 'barn-5')
+      ORDER BY id`,
+    [tenantId],
+  );
+  expect(sent.rows.map((r) => [r.payload.barn_id, r.payload.placement_weight_kg])).toEqual([
+    ['barn-4', 0.042],
+    ['barn-5', undefined],
+  ]);
+  expect(sent.rows[1].payload).not.toHaveProperty('placement_weight_kg');
 });

@@ -197,8 +197,9 @@ it('computes the hand-computed KPIs of the fixture farm', async () => {
   });
   expect(b2.feed).toEqual({ total_kg: 0, feed_days: 0, per_animal_per_day_kg: null });
 
-  // Anomalies: temperatures 21, 23, 16.5, 20 → median 20.5, MAD 1.5, largest |z| = 0.6745·4/1.5 = 1.80 (< 3.5);
-  // feed 500, 520, 540 → |z| ≤ 0.67; two weighing days are too few to judge flattening. The station
+  // Anomalies: no climate finding — 23 °C is not above the band's 22 + 1 °C margin, 16.5 °C is only
+  // one hour below it, and there are no baseline days before the window to judge a shift or spike
+  // against; two weighing days are too few to judge flattening. The station
   // reads +20 % on all 6 sessions (median 20 %, 100 % beyond ±10 %).
   expect(s.anomalies).toEqual([
     {
@@ -238,6 +239,43 @@ it('scopes to one barn, and never shows another tenant its rows', async () => {
   const c = await seedTenant(owner, 'Insights C');
   await expect(aggregate(c.id)).rejects.toMatchObject({ type: 'FarmNotFound', nonRetryable: true });
   await expect(aggregate(a.id, 'barn-404')).rejects.toMatchObject({ type: 'FarmNotFound' });
+});
+
+it('reads NH3 stored under either name and CO2, and judges feed against the week before the window', async () => {
+  // A farm of its own: placed 2026-03-01 at 20 days old (broiler), window 03-11 … 03-14 as above.
+  const scope = { tenantId: a.id, farmId: 'farm-history', barnId: 'barn-h' };
+  await seedFarm(owner, { tenantId: a.id, farmId: 'farm-history', name: 'History farm', species: 'broiler' });
+  await seedBarn(owner, { tenantId: a.id, farmId: 'farm-history', barnId: 'barn-h', animalCount: 1000, placedAt: '2026-03-01', ageAtPlacementDays: 20 });
+  await seedRollups(owner, scope, [
+    // Ammonia as `ammonia` (a name units.ts accepts): 25 ppm for 03-12 06h–09h, above the 20 ppm of
+    // 2007/43/EC Annex II 3(a): one above_limit finding, 3 hours, worst 25.
+    ...[6, 7, 8].map((h) => ({ deviceId: 'nh3-1', metric: 'ammonia', start: `2026-03-12T0${h}:00:00Z`, count: 60, mean: 25, min: 24, max: 26, unit: 'ppm' })),
+    // CO2 3,400 ppm for one hour (> 3,000 ppm, Annex II 3(a)).
+    { deviceId: 'co2-1', metric: 'co2', start: '2026-03-12T02:00:00Z', count: 60, mean: 3400, min: 3300, max: 3500, unit: 'ppm' },
+  ]);
+  // 500 kg a day on 03-04 … 03-10 (the week before the window: history only), then 250 on 03-11,
+  // 500 on 03-12 and 03-13. 03-11 is 250 < 75 % × median(500 ×7) = 375: a feed_drop that only the
+  // history can show (03-11 is the window's first day). Window total 250 + 500 + 500 = 1250 kg.
+  await seedFeed(owner, scope, [
+    ...[4, 5, 6, 7, 8, 9, 10].map((d) => ({ kg: 500, at: `2026-03-${String(d).padStart(2, '0')}T08:00:00Z` })),
+    { kg: 250, at: '2026-03-11T08:00:00Z' },
+    { kg: 500, at: '2026-03-12T08:00:00Z' },
+    { kg: 500, at: '2026-03-13T08:00:00Z' },
+  ]);
+  const s: FeatureSummary = await env.run(activities.aggregateFeatureSummary, {
+    tenantId: a.id,
+    farmId: 'farm-history',
+    barnId: null,
+    window,
+    requestId: `req-agg-${randomUUID()}`,
+  });
+  expect(s.barns[0].feed).toMatchObject({ total_kg: 1250, feed_days: 3 });
+  const findings = s.anomalies.filter((x) => x.kind === 'climate_finding');
+  expect(findings.filter((f) => f.code === 'above_limit')).toEqual([
+    expect.objectContaining({ metric: 'co2', value: 3400, threshold: 3000, duration: 1, status: 'law' }),
+    expect.objectContaining({ metric: 'nh3', value: 25, threshold: 20, duration: 3, status: 'law' }),
+  ]);
+  expect(findings.filter((f) => f.metric === 'feed')).toEqual([expect.objectContaining({ code: 'feed_drop', value: 250, threshold: 375, baseline: 500 })]);
 });
 
 it('predicts with the reference model from the summary', async () => {

@@ -8,7 +8,7 @@ import { broilerComfortBands, expectedTemperatureAt, pigComfortBands, resolveBan
 import { feedFindings, feedGaps } from '../../domain/climate/feed';
 import { judgeClimate, type ClimateSeries } from '../../domain/climate/judge';
 import type { HourValue } from '../../domain/climate/metrics';
-import { barnClimateFindings, climateFindingAnomaly, expectedFeedDays, outliers } from '../../insights/kpis/anomalies';
+import { barnClimateFindings, climateFindingAnomaly, expectedFeedDays } from '../../insights/kpis/anomalies';
 import type { BarnHour } from '../../insights/kpis/climate';
 import { buildFeatureSummary } from '../../insights/kpis/summary';
 import { sampleInputs } from './fixtures';
@@ -82,6 +82,23 @@ describe('deviation from the barn’s own profile', () => {
     ]);
   });
 
+  it('does not call a day-long heat wave a spike as well, and keeps a short spike apart from it', () => {
+    // +6 °C in window hours 36–59 (24 h), +5 more (+11) in hours 40–41, and a lone +5 °C in hours
+    // 2–3. Baselines stay the normal values (at most 1 of 7 days hot). Heat hours deviate ≥ 6, beyond
+    // the 4 °C spike size: a 24-hour run of "spike" hours, but it lies inside the same-direction
+    // shift and lasts ≥ 18 hours: it is the shift, and is left out as a spike (the +11 hours are part
+    // of that run). The shift: a 24-hour mean ≥ 2 needs ≥ 8 heat hours, first at hour 43; the hours
+    // carrying it (≥ 1 °C) from 43 − 23 = hour 20 on are the 24 heat hours. Worst 24-hour mean, the
+    // hours 36–59 exactly: (6 · 22 + 11 · 2) / 24 = 154 / 24 = 6.4167 → 6.42.
+    // Hours 2–3: +5 ≥ 4 → a spike, 2 hours, outside the shift's span.
+    const extra = (h: number) => (h >= 36 && h < 60 ? 6 : 0) + (h >= 40 && h < 42 ? 5 : 0) + (h >= 2 && h < 4 ? 5 : 0);
+    const { findings } = judgeClimate({ species: 'swine', window, series: [barnWithWindow(extra)] });
+    expect(findings.map((f) => [f.code, f.window.from, f.duration, f.value])).toEqual([
+      ['spike', '2026-05-08T02:00:00.000Z', 2, 5],
+      ['sustained_shift', '2026-05-09T12:00:00.000Z', 24, 6.42],
+    ]);
+  });
+
   it('does not flag a harmless 1 °C blip in a tightly controlled barn (the window z-score did)', () => {
     // Held at 21.0 ± 0.05 °C: MAD of the baseline days 0.05, 1.4826 · 0.05 = 0.074 < the 0.5 °C
     // floor, so the spread is 0.5. The blip hour deviates by 1 °C: below the 4 °C spike size and
@@ -89,9 +106,8 @@ describe('deviation from the barn’s own profile', () => {
     const tight = (i: number) => 21 + (i % 2 === 0 ? 0.05 : -0.05);
     const series = temperature(hours(historyStart, 240, (i) => tight(i) + (i === 168 + 40 ? 1 : 0)));
     expect(judgeClimate({ species: 'swine', window, series: [series] }).findings).toEqual([]);
-    // The window's own robust z: MAD 0.05, z = 0.6745 · 1 / 0.05 ≈ 13.5 > 3.5 — a false alarm.
-    const report = outliers(series.hours.slice(168).map((h) => ({ key: { hour: h.hour }, value: h.value })));
-    expect(report?.flagged).toBe(1);
+    // The window's own robust z the insights used before (removed): MAD 0.05, z = 0.6745 · 1 / 0.05
+    // ≈ 13.5 > 3.5 — a false alarm.
   });
 
   it('does not take a broiler house following its set-point ramp for a cold shift', () => {
@@ -393,7 +409,7 @@ describe('in the insights', () => {
       ['above_band', 'temperature', '2026-05-08T00:00:00.000Z', 24, 30, 23],
       ['above_limit', 'nh3', '2026-05-08T06:00:00.000Z', 3, 25, 20],
     ]);
-    expect(climateFindingAnomaly('barn-1', judged.findings[2])).toEqual({
+    expect(climateFindingAnomaly('barn-1', judged.findings[2], 'broiler')).toEqual({
       kind: 'climate_finding',
       barn_id: 'barn-1',
       code: 'above_limit',
@@ -406,6 +422,7 @@ describe('in the insights', () => {
       unit: 'ppm',
       baseline: null,
       source: 'eu_2007_43_annex_ii_3a_nh3',
+      status: 'law',
     });
   });
 });

@@ -3,7 +3,7 @@
  * synthetic aggregates: two barns, one of which carries a prompt-injection attempt in its name.
  */
 import type { FeatureSummary } from '../../insights/feature-summary';
-import { addDays } from '../../insights/kpis/calendar';
+import { addDays } from '../../domain/calendar/days';
 import type { BarnHour } from '../../insights/kpis/climate';
 import { gompertzWeight } from '../../insights/kpis/growth-curve';
 import { buildFeatureSummary, type BarnAggregates, type SummaryInputs } from '../../insights/kpis/summary';

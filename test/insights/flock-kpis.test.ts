@@ -5,7 +5,7 @@
  * day 35 has eaten ~1.5 kg of feed per kg of gain.
  */
 import { adgFromWeighings } from '../../insights/kpis/adg';
-import { animalDaysByDay } from '../../insights/kpis/animal-days';
+import { animalDaysByDay } from '../../flocks/head-count';
 import { breedKey, standardFor, standardWeight, versusStandard } from '../../insights/kpis/breed-standard';
 import { epef } from '../../insights/kpis/epef';
 import { flockFcr } from '../../insights/kpis/fcr';
@@ -15,7 +15,7 @@ import { flockKpis } from '../../insights/kpis/flock-kpis';
 import { flockUniformity, sampleUnits } from '../../insights/kpis/flock-uniformity';
 import { fitGompertz, gompertzWeight, timeToWeight } from '../../insights/kpis/growth-curve';
 import { growthForecast } from '../../insights/kpis/growth-forecast';
-import { localClock } from '../../insights/kpis/local-time';
+import { localClock } from '../../domain/calendar/local-clock';
 import { mortality } from '../../insights/kpis/mortality';
 import { standardCurves } from '../../insights/kpis/standards';
 import { studentT975 } from '../../insights/kpis/student-t';
@@ -36,10 +36,12 @@ const losses: DailyLosses[] = [
   { day: '2026-03-02', deaths: 30, culls: 10 },
   { day: '2026-03-03', deaths: 20, culls: 0 },
 ];
+/** The same losses in the words of the flock records (flocks/head-count.ts). */
+const counts = losses.map((l) => ({ day: l.day, dead: l.deaths, culled: l.culls }));
 
 describe('animal-days', () => {
   it('counts the placement day from placed_at and each day at its average head count', () => {
-    const days = animalDaysByDay(flock, losses, 'UTC', '2026-02-28', '2026-03-04');
+    const days = animalDaysByDay(flock, counts, 'UTC', '2026-02-28', '2026-03-04');
     // 02-28: before placement, 0.
     // 03-01: placed 06:00 → 18 of 24 h = 0.75; opening 10000, closing 9950 → 0.75 · 9975 = 7481.25
     // 03-02: opening 9950, closing 9950 − 40 = 9910 → 9930
@@ -70,6 +72,38 @@ describe('animal-days', () => {
   });
 });
 
+describe('a flock in a farm east of UTC', () => {
+  it('takes its days, head count and feed per animal-day from the farm clock (flocks/head-count.ts)', () => {
+    // Bangkok (UTC+7): 10,000 chicks placed 18:00 UTC on 03-01 = 01:00 on 03-02 local; 40 dead on
+    // 03-02, 24 dead + 6 culls on 03-03 (farm days); feed 150 kg on 03-02 and 200 kg on 03-03.
+    //   animal-days 03-02: 23/24 · (10000 + 9960) / 2 = 9564.1667;  03-03: (9960 + 9930) / 2 = 9945
+    //   feed per animal-day = 350 / 19509.1667 = 0.017940 → 0.0179 kg (18 g a chick a day)
+    // Read in UTC the flock would be placed on 03-01 and 03-02 would be a whole day.
+    const k = flockKpis({
+      flock: { ...flock, placedAt: '2026-03-01T18:00:00Z', placementWeightKg: 0.042 },
+      losses: [
+        { day: '2026-03-02', deaths: 40, culls: 0 },
+        { day: '2026-03-03', deaths: 24, culls: 6 },
+      ],
+      feed: [
+        { day: '2026-03-02', kg: 150 },
+        { day: '2026-03-03', kg: 200 },
+      ],
+      dailyWeights: [],
+      weighings: [],
+      timeZone: 'Asia/Bangkok',
+      period: { from: '2026-03-02', to: '2026-03-03' },
+      forecastDate: '2026-03-10',
+      targetWeightKg: 2.5,
+      asymptoteKg: 6.5,
+    });
+    expect(k).toMatchObject({ placedDay: '2026-03-02', headCount: 9930, ageDaysAtEnd: 1 });
+    expect(k.feed).toEqual({ feedKg: 350, animalDays: 19509.167, perAnimalDayKg: 0.0179, daysInBarn: 2, zeroFeedDays: [] });
+    // 64 dead + 6 culls of 10,000 = 0.7 % depletion.
+    expect(k.mortality).toMatchObject({ deaths: 64, culls: 6, depletionPct: 0.7, livabilityPct: 99.3 });
+  });
+});
+
 describe('mortality and livability', () => {
   it('divides deaths, culls and total depletion by the head placed', () => {
     const m = mortality(10_000, losses, '2026-03-01', '2026-03-04')!;
@@ -83,7 +117,7 @@ describe('mortality and livability', () => {
 
 describe('feed per animal-day', () => {
   it('divides by real animal-days, a zero-feed day and a partial first day included', () => {
-    const days = animalDaysByDay(flock, losses, 'UTC', '2026-03-01', '2026-03-04');
+    const days = animalDaysByDay(flock, counts, 'UTC', '2026-03-01', '2026-03-04');
     // 03-01 100 kg, 03-02 nothing (feeder outage), 03-03 170 kg, 03-04 200 kg = 470 kg.
     // Animal-days 7481.25 + 9930 + 9900 + 9890 = 37201.25 → 470 / 37201.25 = 0.012634 kg = 12.6 g per
     // chick-day — what day-old to 4-day-old chicks eat. The old formula (470 / 10000 head / 3 feed
@@ -167,6 +201,63 @@ describe('FCR and EPEF', () => {
     // EPEF = 97 % · 2.3 kg · 100 / (35 d · 1.5) = 22310 / 52.5 = 424.95 → 425.0
     expect(epef({ species: 'broiler', livabilityPct: 97, meanWeightKg: 2.3, ageDays: 35, fcr: 1.5 })).toBe(425);
     expect(epef({ species: 'swine', livabilityPct: 97, meanWeightKg: 110, ageDays: 160, fcr: 2.7 })).toBeNull();
+  });
+});
+
+describe('FCR from the recorded placement weight, or the breed standard', () => {
+  // 1000 Ross 308 day-old chicks placed at midnight 03-01, from a young breeder flock: weighed at
+  // 36 g (the Ross 308 objective says 44 g at day 0). 10 died on 03-02 (0.45 kg weighed together).
+  // Weighed on 03-15 (0.52 kg) and on 03-22, age 21 (1.00 kg, 40 sessions); feed bought in three
+  // lots before 03-22 (150 + 450 + 700 = 1300 kg, ~62 g a bird a day) and 90 kg on 03-22 itself,
+  // which is not in FCR as of 03-22 (it grows the birds after the weighing).
+  const run = (placementWeightKg: number | null) =>
+    flockKpis({
+      flock: { ...flock, headPlaced: 1000, placedAt: '2026-03-01T00:00:00Z', placementWeightKg },
+      losses: [{ day: '2026-03-02', deaths: 10, culls: 0, weightKg: 0.45 }],
+      feed: [
+        { day: '2026-03-01', kg: 150 },
+        { day: '2026-03-08', kg: 450 },
+        { day: '2026-03-15', kg: 700 },
+        { day: '2026-03-22', kg: 90 },
+      ],
+      dailyWeights: [
+        { day: '2026-03-15', sessions: 40, meanKg: 0.52 },
+        { day: '2026-03-22', sessions: 40, meanKg: 1.0 },
+      ],
+      weighings: [],
+      timeZone: 'UTC',
+      period: { from: '2026-03-16', to: '2026-03-22' },
+      forecastDate: '2026-03-29',
+      targetWeightKg: 2.5,
+      asymptoteKg: 6.5,
+    }).fcr;
+
+  it('uses the weight recorded at placement and says so', () => {
+    // 990 alive · 1.00 − 1000 · 0.036 = 990 − 36 = 954 kg gained
+    // cumulative 1300 / 954 = 1.36268 → 1.363; mortality-adjusted 1300 / (954 + 0.45) = 1.36204 → 1.362
+    expect(run(0.036)).toEqual({
+      flockGainKg: 954,
+      lostWeightKg: 0.45,
+      cumulative: 1.363,
+      mortalityAdjusted: 1.362,
+      asOfDay: '2026-03-22',
+      feedKg: 1300,
+      placementWeightSource: 'recorded',
+    });
+  });
+
+  it('falls back to the breed standard weight at the age of placement without one', () => {
+    // Ross 308 day 0 = 0.044 kg: 990 − 1000 · 0.044 = 946 kg; 1300 / 946 = 1.37421 → 1.374;
+    // adjusted 1300 / 946.45 = 1.37355 → 1.374. The 8 g a chick the standard overstates cost 0.011 of FCR.
+    expect(run(null)).toEqual({
+      flockGainKg: 946,
+      lostWeightKg: 0.45,
+      cumulative: 1.374,
+      mortalityAdjusted: 1.374,
+      asOfDay: '2026-03-22',
+      feedKg: 1300,
+      placementWeightSource: 'breed_standard',
+    });
   });
 });
 

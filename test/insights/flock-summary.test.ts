@@ -4,7 +4,7 @@
  * without one the summary is exactly what it was (the existing tests pin that output).
  */
 import { parseFeatureSummary } from '../../insights/feature-summary';
-import { addDays } from '../../insights/kpis/calendar';
+import { addDays } from '../../domain/calendar/days';
 import { buildFeatureSummary, type FlockAggregates } from '../../insights/kpis/summary';
 import { sampleInputs, sampleSummary } from './fixtures';
 

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { insightSchema } from '../../insights/insight-schema';
-import { addDays } from '../../insights/kpis/calendar';
+import { addDays } from '../../domain/calendar/days';
 import { buildFeatureSummary } from '../../insights/kpis/summary';
 import { checkInsightNumbers, numbersInText, summaryNumbers } from '../../insights/llm/number-check';
 import { writeTemplateInsight } from '../../insights/llm/template-writer';

@@ -101,6 +101,7 @@ const payloads: { [T in EventType]: PayloadOf<T> } = {
     sex: 'mixed',
     head_count: 20000,
     age_at_placement_days: 0,
+    placement_weight_kg: 0.042,
   },
   'flock.mortality.recorded': {
     flock_id: '018f1a84-bb0e-7d3f-b2e4-9e8b5f8e0600',

@@ -5,7 +5,9 @@
  * held-out generated fixtures against what ml/evaluate.py measured, quality flags, bad input, bad
  * configuration, and concurrent use of the one session.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { settings } from '../../config/settings';
@@ -53,12 +55,13 @@ describe('the shipped model', () => {
     const session = await InferenceSession.create(path.resolve(repoRoot, shipped.modelPath));
     try {
       expect(session.inputNames).toEqual(['image']);
-      expect(session.outputNames.slice().sort()).toEqual(['quality', 'weight_kg']);
+      // ood_score since issue 10: the out-of-distribution check (ml/ood.py), from the same weights.
+      expect(session.outputNames.slice().sort()).toEqual(['ood_score', 'quality', 'weight_kg']);
       const [input] = session.inputMetadata;
       expect(input.isTensor && input.type).toBe('float32');
       expect(input.isTensor && input.shape.slice(1)).toEqual([3, 96, 96]);
       const shapes = Object.fromEntries(session.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape.slice(1) : null]));
-      expect(shapes).toEqual({ weight_kg: [1], quality: [4] });
+      expect(shapes).toEqual({ weight_kg: [1], quality: [4], ood_score: [1] });
     } finally {
       await session.release();
     }
@@ -178,6 +181,15 @@ describe('loading a model against the configured contract', () => {
 
   it('names a model file that is missing or not ONNX', async () => {
     expect(await loadError({ modelPath: 'models/nope.onnx' })).toMatch(/nope\.onnx does not exist \(VISION_MODEL_PATH\)/);
-    expect(await loadError({ modelPath: path.join(fixtureDir, 'manifest.json') })).toMatch(/is not a loadable ONNX model/);
+    // A file that is not ONNX, with a manifest that does describe it (else the manifest check refuses it first).
+    const notOnnx = path.join(fixtureDir, 'manifest.json');
+    const bytes = fs.readFileSync(notOnnx);
+    const manifestPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'farmiq-vision-')), 'not-onnx.json');
+    fs.writeFileSync(
+      manifestPath,
+      JSON.stringify({ model_id: shipped.modelId, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, species: ['swine'] }),
+    );
+    expect(await loadError({ modelPath: notOnnx, manifestPath, oodOutput: '' })).toMatch(/is not a loadable ONNX model/);
+    fs.rmSync(path.dirname(manifestPath), { recursive: true });
   });
 });

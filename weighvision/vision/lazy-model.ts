@@ -19,6 +19,12 @@ export function lazyVisionModel(s: Settings, log: Logger): () => Promise<VisionM
         const { VisionModel, visionModelConfig } = require('./vision-model') as typeof VisionModelModule;
         return VisionModel.load(visionModelConfig(s));
       })
+      .then((loaded) => {
+        log.info({ modelId: loaded.modelId, species: loaded.species, outOfDistributionCheck: loaded.checksOutOfDistribution }, 'vision model loaded');
+        if (!loaded.checksOutOfDistribution)
+          log.warn({ modelId: loaded.modelId }, 'VISION_OUTPUT_OOD is empty: images unlike the training set are not detected');
+        return loaded;
+      })
       .catch((err: Error) => {
         model = undefined;
         log.error({ err: err.message, path: s.VISION_MODEL_PATH }, 'vision model failed to load');

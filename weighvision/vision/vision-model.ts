@@ -3,17 +3,24 @@
  * estimating an animal's weight and what is wrong with the picture (docs/model-card.md).
  *
  * The model is swappable by configuration (VISION_* settings), so load() checks the file against
- * the configured contract — input name and size, output names, one quality column per label —
- * and fails with a sentence naming the mismatch instead of producing nonsense per image.
+ * the configured contract — input name and size, output names, one quality column per label — and
+ * against its sidecar manifest (VISION_MANIFEST_PATH: the sha256 and size of the very ONNX file,
+ * its model id, the species it serves, its out-of-distribution threshold), and fails with a
+ * sentence naming the mismatch instead of producing nonsense per image. A manifest, not ONNX
+ * metadata, because onnxruntime-node does not expose a model's metadata_props.
  *
  * Confidence is the model's own probability that the image has none of its quality problems,
- * Π (1 − p_flag) over the quality columns: 1 for a clean frame, falling toward 0 as any problem
- * becomes likely. It says how much to trust the image, not a weight error bar.
+ * Π (1 − p_flag) over the quality columns, times how much the image looks like what the model was
+ * trained on: σ(threshold − ood_score), 1 for a familiar image, ½ at the out-of-distribution
+ * threshold (where out_of_distribution is raised), toward 0 beyond it. It says how much to trust
+ * the image, not a weight error bar. With VISION_OUTPUT_OOD empty the model runs without that
+ * check (a model that has no such output), and confidence is the quality product alone.
  *
  * Concurrency: onnxruntime-node runs a session synchronously on the JS thread (run() only defers
  * it with setImmediate), so concurrent estimate() calls interleave their decodes (sharp, on the
  * libuv pool) and take turns on the session; ONNX Runtime's Run is thread-safe in any case.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +29,8 @@ import type { Settings } from '../../config/settings';
 import { qualityFlags, type QualityFlag } from '../../domain/contracts/payloads';
 import { sessionVerdictFlags } from '../../domain/contracts/quality-flags';
 import { imageTensor } from './preprocess';
+import { VisionModelLoadError } from './load-error';
+import { readModelManifest, type ModelManifest } from './model-manifest';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -38,6 +47,10 @@ export interface VisionModelConfig {
   qualityLabels: string[];
   /** A quality probability at or above this raises its flag. */
   qualityThreshold: number;
+  /** The sidecar manifest: absolute, or relative to the repository root. */
+  manifestPath: string;
+  /** The out-of-distribution score output; '' runs the model without that check. */
+  oodOutput: string;
 }
 
 export interface ImageEstimate {
@@ -47,10 +60,15 @@ export interface ImageEstimate {
   qualityFlags: QualityFlag[];
   /** Decode + resize + model run, milliseconds. */
   inferenceMs: number;
+  /** The model's out-of-distribution score (a logit: higher is less familiar); absent when the check is off. */
+  oodScore?: number;
 }
 
-/** Flags the model may raise; scale_vision_disagree is the session's verdict, never the model's. */
-const modelFlags: readonly QualityFlag[] = qualityFlags.filter((f) => !sessionVerdictFlags.includes(f));
+/**
+ * Flags a quality column may stand for: not the session's verdicts (scale_vision_disagree,
+ * scale_drift_suspected), nor out_of_distribution, which the OOD check decides.
+ */
+const modelFlags: readonly QualityFlag[] = qualityFlags.filter((f) => !sessionVerdictFlags.includes(f) && f !== 'out_of_distribution');
 
 export function visionModelConfig(s: Settings): VisionModelConfig {
   return {
@@ -64,31 +82,48 @@ export function visionModelConfig(s: Settings): VisionModelConfig {
       .map((l) => l.trim())
       .filter((l) => l.length > 0),
     qualityThreshold: s.VISION_QUALITY_THRESHOLD,
+    manifestPath: s.VISION_MANIFEST_PATH,
+    oodOutput: s.VISION_OUTPUT_OOD.trim(),
   };
 }
 
-export class VisionModelLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VisionModelLoadError';
-  }
-}
+export { VisionModelLoadError };
 
 export class VisionModel {
   private constructor(
     private readonly session: InferenceSession,
     private readonly config: VisionModelConfig,
     private readonly labels: readonly QualityFlag[],
+    private readonly manifest: ModelManifest,
+    /** The out-of-distribution threshold; undefined when the check is off. */
+    private readonly oodThreshold: number | undefined,
   ) {}
 
   get modelId(): string {
     return this.config.modelId;
   }
 
+  /** The species the model declares it serves (its manifest), in the flocks' words. */
+  get species(): readonly string[] {
+    return this.manifest.species;
+  }
+
+  /** Whether the model's estimates may weigh an animal of this species. */
+  serves(species: string): boolean {
+    return this.manifest.species.includes(species as ModelManifest['species'][number]);
+  }
+
+  /** Whether out-of-distribution images are detected (VISION_OUTPUT_OOD set). */
+  get checksOutOfDistribution(): boolean {
+    return this.oodThreshold !== undefined;
+  }
+
   static async load(config: VisionModelConfig): Promise<VisionModel> {
     const labels = checkLabels(config.qualityLabels);
     const file = path.resolve(repoRoot, config.modelPath);
     if (!fs.existsSync(file)) throw new VisionModelLoadError(`vision model ${file} does not exist (VISION_MODEL_PATH)`);
+    const manifest = checkManifest(config, file);
+    const oodThreshold = checkOodDeclaration(config, manifest);
     let session: InferenceSession;
     try {
       // Tiny model, one image at a time: extra threads only contend with the rest of the worker.
@@ -96,7 +131,7 @@ export class VisionModel {
     } catch (err) {
       throw new VisionModelLoadError(`vision model ${file} is not a loadable ONNX model: ${(err as Error).message}`);
     }
-    const model = new VisionModel(session, config, labels);
+    const model = new VisionModel(session, config, labels, manifest, oodThreshold);
     try {
       checkSignature(session, config, file);
       await model.checkOutputs(file);
@@ -111,16 +146,26 @@ export class VisionModel {
     const started = performance.now();
     const { inputSize: size } = this.config;
     const input = new Tensor('float32', await imageTensor(bytes, size), [1, 3, size, size]);
-    const { weight, quality } = await this.run(input);
+    const { weight, quality, ood } = await this.run(input);
     const inferenceMs = performance.now() - started;
     const estimatedWeightKg = weight[0];
     if (!Number.isFinite(estimatedWeightKg)) throw new Error(`vision model ${this.modelId} returned a non-finite weight`);
     const probabilities = Array.from(quality, (p) => Math.min(1, Math.max(0, p)));
+    const flags = this.labels.filter((_, i) => probabilities[i] >= this.config.qualityThreshold);
+    let confidence = probabilities.reduce((clean, p) => clean * (1 - p), 1);
+    let oodScore: number | undefined;
+    if (ood && this.oodThreshold !== undefined) {
+      // A NaN score is no evidence of familiarity: it counts as out of distribution.
+      oodScore = Number.isFinite(ood[0]) ? ood[0] : Number.POSITIVE_INFINITY;
+      confidence *= inDistribution(oodScore, this.oodThreshold);
+      if (oodScore >= this.oodThreshold) flags.push('out_of_distribution');
+    }
     return {
       estimatedWeightKg: Math.max(0, estimatedWeightKg),
-      confidence: probabilities.reduce((clean, p) => clean * (1 - p), 1),
-      qualityFlags: this.labels.filter((_, i) => probabilities[i] >= this.config.qualityThreshold),
+      confidence,
+      qualityFlags: qualityFlags.filter((f) => flags.includes(f)),
       inferenceMs,
+      ...(oodScore === undefined ? {} : { oodScore }),
     };
   }
 
@@ -128,15 +173,20 @@ export class VisionModel {
     await this.session.release();
   }
 
-  private async run(input: Tensor): Promise<{ weight: Float32Array; quality: Float32Array }> {
-    const { inputName, weightOutput, qualityOutput } = this.config;
-    const out = await this.session.run({ [inputName]: input }, [weightOutput, qualityOutput]);
-    return { weight: out[weightOutput].data as Float32Array, quality: out[qualityOutput].data as Float32Array };
+  private async run(input: Tensor): Promise<{ weight: Float32Array; quality: Float32Array; ood?: Float32Array }> {
+    const { inputName, weightOutput, qualityOutput, oodOutput } = this.config;
+    const names = oodOutput ? [weightOutput, qualityOutput, oodOutput] : [weightOutput, qualityOutput];
+    const out = await this.session.run({ [inputName]: input }, names);
+    return {
+      weight: out[weightOutput].data as Float32Array,
+      quality: out[qualityOutput].data as Float32Array,
+      ood: oodOutput ? (out[oodOutput].data as Float32Array) : undefined,
+    };
   }
 
-  /** One run on a blank image: the outputs must hold one weight and one column per label. */
+  /** One run on a blank image: the outputs must hold one weight, one column per label and one score. */
   private async checkOutputs(file: string): Promise<void> {
-    const { inputSize: size, weightOutput, qualityOutput } = this.config;
+    const { inputSize: size, weightOutput, qualityOutput, oodOutput } = this.config;
     let result;
     try {
       result = await this.run(new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]));
@@ -152,7 +202,50 @@ export class VisionModel {
           `but VISION_QUALITY_LABELS names ${this.labels.length} (${this.labels.join(',')})`,
       );
     }
+    if (result.ood && result.ood.length !== 1) {
+      throw new VisionModelLoadError(`vision model ${file}: output "${oodOutput}" holds ${result.ood.length} values per image, expected 1`);
+    }
   }
+}
+
+/** σ(threshold − score): the model's belief that the image is like its training images. */
+function inDistribution(score: number, threshold: number): number {
+  return 1 / (1 + Math.exp(score - threshold));
+}
+
+/** The manifest must describe this very file (sha256 and size) and this model id. */
+function checkManifest(config: VisionModelConfig, file: string): ModelManifest {
+  const manifestFile = path.resolve(repoRoot, config.manifestPath);
+  const manifest = readModelManifest(manifestFile);
+  const bytes = fs.readFileSync(file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (manifest.sha256 !== sha256 || manifest.bytes !== bytes.length) {
+    throw new VisionModelLoadError(
+      `vision model ${file} is not the model its manifest ${manifestFile} describes ` +
+        `(file: ${bytes.length} bytes, sha256 ${sha256}; manifest: ${manifest.bytes} bytes, sha256 ${manifest.sha256}); ` +
+        `a model and its manifest are replaced together (VISION_MODEL_PATH, VISION_MANIFEST_PATH)`,
+    );
+  }
+  if (manifest.model_id !== config.modelId) {
+    throw new VisionModelLoadError(`vision model manifest ${manifestFile} is for model "${manifest.model_id}", but VISION_MODEL_ID is "${config.modelId}"`);
+  }
+  return manifest;
+}
+
+/** The OOD output configured must be the one the manifest calibrated; returns its threshold. */
+function checkOodDeclaration(config: VisionModelConfig, manifest: ModelManifest): number | undefined {
+  if (!config.oodOutput) return undefined;
+  const declared = manifest.out_of_distribution;
+  if (!declared) {
+    throw new VisionModelLoadError(
+      `VISION_OUTPUT_OOD is "${config.oodOutput}" but the model's manifest declares no out-of-distribution check; ` +
+        `set VISION_OUTPUT_OOD= (empty) to run this model without one`,
+    );
+  }
+  if (declared.output !== config.oodOutput) {
+    throw new VisionModelLoadError(`VISION_OUTPUT_OOD is "${config.oodOutput}" but the model's manifest calibrated output "${declared.output}"`);
+  }
+  return declared.threshold;
 }
 
 function checkLabels(labels: readonly string[]): QualityFlag[] {
@@ -177,6 +270,12 @@ function checkSignature(session: InferenceSession, config: VisionModelConfig, fi
     if (!session.outputNames.includes(name)) {
       throw new VisionModelLoadError(`vision model ${file} has no output "${name}" (${setting}); its outputs: ${session.outputNames.join(', ')}`);
     }
+  }
+  if (config.oodOutput && !session.outputNames.includes(config.oodOutput)) {
+    throw new VisionModelLoadError(
+      `vision model ${file} has no out-of-distribution output "${config.oodOutput}" (VISION_OUTPUT_OOD); its outputs: ${session.outputNames.join(', ')}; ` +
+        `set VISION_OUTPUT_OOD= (empty) to run it without an out-of-distribution check`,
+    );
   }
   const meta = session.inputMetadata.find((m) => m.name === inputName);
   if (meta?.isTensor) {

@@ -23,6 +23,7 @@ import { createWeighVisionActivities } from '../../activities/weighvision/sessio
 import { objectStoreConfigFromSettings, s3ObjectStore } from '../../weighvision/media/object-store';
 import { objectStoreImageSource } from '../../weighvision/media/image-source';
 import { lazyVisionModel } from '../../weighvision/vision/lazy-model';
+import { visionServesStation } from '../../weighvision/vision/station-served';
 import { createCloudClient } from '../../sync/cloud-client';
 import { EdgeIdentitySource } from '../../sync/edge-identity';
 import { ensureSyncForwarder, syncForwarderConfig } from '../../sync/forwarder-start';
@@ -72,9 +73,11 @@ async function main(): Promise<void> {
 
   // WeighVision: images come from the edge's object store; the model is loaded on the first
   // inference (a missing or broken model fails those activities, visibly, not the whole worker).
+  // Its estimates count only at a barn whose flock is of a species the model serves.
   const objectStore = s3ObjectStore(objectStoreConfigFromSettings(s));
   lifecycle.onStop('object store client', async () => objectStore.close());
   const estimator = lazyVisionModel(s, log);
+  const visionServes = visionServesStation(pool, estimator, log);
 
   const worker = await proc.createWorker({
     connection,
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
       ...createRollupActivities({ pool, edgeId: s.EDGE_ID }),
       ...createSyncActivities({ pool, edgeId: s.EDGE_ID, cloud, identity, requestTimeoutMs: s.SYNC_REQUEST_TIMEOUT_SECONDS * 1000 }),
       ...createSyncRetentionActivities({ pool }),
-      ...createWeighVisionActivities({ pool, images: objectStoreImageSource(objectStore), estimator }),
+      ...createWeighVisionActivities({ pool, images: objectStoreImageSource(objectStore), estimator, visionServes }),
     },
   });
 

@@ -3,8 +3,10 @@
  * the operator app. Each action writes the flock tables and appends its catalog event to the sync
  * outbox in one transaction (flocks/flock-store.ts); sync carries it to the cloud.
  *
- *   POST /api/v1/flocks                         place a flock: 201, or 200 when the same placement exists
- *   GET  /api/v1/flocks/:flockId?day=           the flock, its day rows and its head count on `day` (today)
+ *   POST /api/v1/flocks                         place a flock (optionally with placement_weight_kg, the mean
+ *                                               weight at placement): 201, or 200 when the same placement exists
+ *   GET  /api/v1/flocks/:flockId?day=           the flock, its day rows and its head count at the end of the
+ *                                               farm day `day` (today), in the farm's time zone
  *   POST /api/v1/flocks/:flockId/mortality      { day, dead, culled, reason? }: one day's losses, 201
  *   POST /api/v1/flocks/:flockId/depopulate     { depopulated_at }: 200 (again with the same time: unchanged)
  *
@@ -15,11 +17,20 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { farmDay, flockDepopulated, flockMortalityRecorded, flockPlaced } from '../../../domain/contracts/flock-payloads';
+import { checkPlacementWeight, farmDay, flockDepopulated, flockMortalityRecorded, flockPlacedFields } from '../../../domain/contracts/flock-payloads';
 import { isUuid } from '../../../domain/contracts/identifiers';
-import { flockSpan } from '../../../flocks/flock-model';
-import { dailyCounts, depopulateFlock, FlockRefusal, getFlock, placeFlock, recordOperatorMortality, type ActionMeta } from '../../../flocks/flock-store';
-import { effectiveDailyLosses, headCountOn } from '../../../flocks/head-count';
+import { flockStay } from '../../../flocks/flock-model';
+import {
+  dailyCounts,
+  defaultFarmTimeZone,
+  depopulateFlock,
+  FlockRefusal,
+  getFlock,
+  placeFlock,
+  recordOperatorMortality,
+  type ActionMeta,
+} from '../../../flocks/flock-store';
+import { effectiveDailyLosses, farmDayOf, headCountOn } from '../../../flocks/head-count';
 import { HttpError, type ErrorCode } from '../errors';
 import { operatorOf } from '../operator-auth';
 import { parseBody, parseQuery } from '../sync/sync-http';
@@ -41,13 +52,14 @@ function httpError(err: unknown): unknown {
   return err instanceof FlockRefusal ? new HttpError(refusalStatus[err.code], err.code as unknown as ErrorCode, err.message) : err;
 }
 
-const placeBody = flockPlaced
+const placeBody = flockPlacedFields
   .extend({
     tenant_id: z.uuid(),
     flock_id: z.uuid().optional(),
-    age_at_placement_days: flockPlaced.shape.age_at_placement_days.default(0),
+    age_at_placement_days: flockPlacedFields.shape.age_at_placement_days.default(0),
   })
-  .strict();
+  .strict()
+  .superRefine(checkPlacementWeight);
 const mortalityBody = flockMortalityRecorded.omit({ flock_id: true, source: true }).strict();
 const depopulateBody = flockDepopulated.pick({ depopulated_at: true }).strict();
 const flockQuery = z.object({ day: farmDay.optional() }).strict();
@@ -77,14 +89,21 @@ function flockBody(f: Awaited<ReturnType<typeof getFlock>> & object) {
     sex: f.sex,
     head_count_placed: f.headCountPlaced,
     age_at_placement_days: f.ageAtPlacementDays,
+    placement_weight_kg: f.placementWeightKg,
     placed_at: f.placedAt,
     status: f.status,
     depopulated_at: f.depopulatedAt,
   };
 }
 
-export function flocksRouter(pool: Pool): Router {
+export interface FlocksRouterOptions {
+  /** The farm's IANA time zone: the days of the head count and of the mortality records. */
+  timeZone?: string;
+}
+
+export function flocksRouter(pool: Pool, options: FlocksRouterOptions = {}): Router {
   const router = Router();
+  const timeZone = options.timeZone ?? defaultFarmTimeZone;
 
   router.post('/', jsonBody, async (req, res) => {
     parseQuery(noQuery, req);
@@ -100,11 +119,12 @@ export function flocksRouter(pool: Pool): Router {
     const flock = await getFlock(pool, flockIdOf(req.params.flockId));
     if (!flock) throw new HttpError(404, 'flock_not_found' as unknown as ErrorCode, `no flock ${req.params.flockId}`);
     const rows = await dailyCounts(pool, flock.tenantId, flock.flockId);
-    const day = q.day ?? new Date().toISOString().slice(0, 10);
+    const day = q.day ?? farmDayOf(new Date().toISOString(), timeZone);
     res.json({
       flock: flockBody(flock),
       day,
-      head_count: headCountOn(flockSpan(flock), effectiveDailyLosses(rows), day),
+      time_zone: timeZone,
+      head_count: headCountOn(flockStay(flock), effectiveDailyLosses(rows), timeZone, day),
       daily_counts: rows.map((r) => ({ day: r.day, source: r.source, dead: r.dead, culled: r.culled, reason: r.reason, recorded_at: r.recordedAt })),
     });
   });
@@ -113,7 +133,7 @@ export function flocksRouter(pool: Pool): Router {
     parseQuery(noQuery, req);
     const flockId = flockIdOf(req.params.flockId);
     const body = parseBody(mortalityBody, req);
-    const { eventId } = await recordOperatorMortality(pool, flockId, body, metaOf(res)).catch((e) => {
+    const { eventId } = await recordOperatorMortality(pool, flockId, body, metaOf(res), timeZone).catch((e) => {
       throw httpError(e);
     });
     res.status(201).json({ flock_id: flockId, day: body.day, dead: body.dead, culled: body.culled, event_id: eventId });
