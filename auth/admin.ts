@@ -1,5 +1,5 @@
 /**
- * Tenant and user administration on the owner pool, and the only writer of tenants and users (CLOUD_DATABASE_URL): what scripts/tenant-admin.ts
+ * Tenant and user administration on the owner pool, and the only writer of tenants and users (CLOUD_DATABASE_URL): what `farmiq tenants|users|tokens`
  * runs to create a tenant, its first admin, and a dashboard token. Not reachable over HTTP.
  */
 import type { Pool } from 'pg';
@@ -72,4 +72,26 @@ export async function issueTokenForUser(pool: Pool, userId: string, config: Toke
   if (row.disabled_at) throw new Error(`user ${userId} is disabled`);
   const user: User = { id: row.id, tenantId: row.tenant_id, email: row.email, displayName: row.display_name, role: row.role };
   return { token: issueToken({ userId: user.id, tenantId: user.tenantId, role: user.role }, config, opts), user };
+}
+
+/** Creates the tenant with this id and name, or renames it (the demo's tenant has a fixed id). */
+export async function ensureNamedTenant(pool: Pool, tenant: Tenant): Promise<void> {
+  await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name', [tenant.id, tenant.name]);
+}
+
+/**
+ * The user with this email in the tenant, created when missing; its role, display name and
+ * password are set to the given ones either way, so signing in with them works after a re-run.
+ */
+export async function ensureUser(pool: Pool, u: NewUser & { password: string }): Promise<User> {
+  if (!isRole(u.role)) throw new Error(`unknown role ${String(u.role)}: use viewer, operator or admin`);
+  const hash = await hashPassword(u.password);
+  const r = await pool.query<{ id: string }>(
+    `INSERT INTO users (tenant_id, email, display_name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, lower(email)) DO UPDATE SET display_name = EXCLUDED.display_name, role = EXCLUDED.role,
+       password_hash = EXCLUDED.password_hash, disabled_at = NULL
+     RETURNING id`,
+    [u.tenantId, u.email, u.displayName ?? null, u.role, hash],
+  );
+  return { id: r.rows[0].id, tenantId: u.tenantId, email: u.email, displayName: u.displayName ?? null, role: u.role };
 }

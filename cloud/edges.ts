@@ -1,5 +1,5 @@
 /**
- * The edge directory as an operator changes it (scripts/cloud-admin.ts): register a farm server
+ * The edge directory as an operator changes it (`farmiq edges`): register a farm server
  * with the tenants it may sync for and a fresh Ed25519 key pair (the cloud keeps only the public
  * key), rotate its key, revoke it, list edges and dead letters.
  */
@@ -93,4 +93,18 @@ export async function listDeadLetters(pool: Pool, opts: { limit: number; queue?:
     [opts.limit, opts.queue ?? null],
   );
   return rows;
+}
+
+/** Lets an existing edge sync for one more tenant (the demo's, on a farm server already registered). */
+export async function addEdgeTenant(pool: Pool, edgeId: string, tenantId: string): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await ensureTenants(client, [tenantId]);
+    await client.query('INSERT INTO edge_tenants (edge_id, tenant_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [edgeId, tenantId]);
+  });
+}
+
+/** Whether the edge is registered (revoked or not). */
+export async function edgeExists(pool: Pool, edgeId: string): Promise<boolean> {
+  const r = await pool.query('SELECT 1 FROM edges WHERE edge_id = $1', [edgeId]);
+  return r.rowCount === 1;
 }

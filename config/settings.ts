@@ -51,6 +51,19 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     EDGE_ID: z.string().min(1).default('edge-dev-01'),
     /** The farm's IANA time zone: which local day a death, a cull or a placement belongs to. */
+    /** The device simulator (docs/simulator.md): its farm description, state, seed and health port. */
+    SIMULATOR_FARM_FILE: z.string().min(1).default('demo/farm.json'),
+    /** Default $FARMIQ_HOME/simulator/state.json (also where the demo keeps it). */
+    SIMULATOR_STATE_FILE: z.string().min(1).optional(),
+    SIMULATOR_SEED: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    SIMULATOR_HEALTH_PORT: port.default(8106),
+    /** The station listener the simulated stations upload to; default EDGE_STATION_HTTP_HOST:PORT. */
+    SIMULATOR_STATION_URL: z.string().url().optional(),
     EDGE_FARM_TIME_ZONE: z.string().default('UTC').refine(isTimeZone, 'EDGE_FARM_TIME_ZONE must be an IANA time zone such as Europe/Amsterdam'),
 
     EDGE_DATABASE_URL: z.string().url().default('postgres://farmiq:farmiq@127.0.0.1:5432/farmiq_edge'),
@@ -184,7 +197,7 @@ const schema = z
 
     /**
      * The edge's operator API (ingress rejects, sync status and control, DLQ): every route but
-     * /health and /metrics needs an operator token (`npx tsx scripts/operator-credentials.ts add`). Loopback by default.
+     * /health and /metrics needs an operator token (`farmiq operators add`). Loopback by default.
      */
     EDGE_HTTP_PORT: port.default(8080),
     EDGE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -222,7 +235,7 @@ const schema = z
     INSIGHT_RESPONSE_TIMEOUT_MS: positiveInt.max(300_000).default(30_000),
 
     // Edge → cloud sync (docs/sync.md)
-    /** The edge's Ed25519 private key (PEM), from `scripts/cloud-admin.ts edge add`. Unset: sync reports not_configured and idles. */
+    /** The edge's Ed25519 private key (PEM), from `farmiq edges provision`. Unset: sync reports not_configured and idles. */
     EDGE_SIGNING_KEY_FILE: z
       .string()
       .optional()

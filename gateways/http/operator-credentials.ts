@@ -1,7 +1,7 @@
 /**
  * Operator credentials of the farm server (table edge_operators, edge migration 0004): the people
  * and tools allowed on the operator API (ingress rejects, sync status and control, DLQ). Made and
- * revoked with scripts/operator-credentials.ts, the way scripts/device-credentials.ts makes device
+ * revoked with `farmiq operators`, the way `farmiq devices` makes device
  * credentials.
  *
  * A token is `fiqop_` + 32 random bytes (base64url). It is returned once; the table keeps only its

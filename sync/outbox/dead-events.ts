@@ -1,4 +1,4 @@
-/** Dead events: list, inspect, requeue (operators, through the edge HTTP API or scripts/sync-dlq.ts). */
+/** Dead events: list, inspect, requeue (operators, through the edge HTTP API or `farmiq sync dlq`). */
 import type { Queryable } from '../../db/transaction';
 import type { DeadStatus, OutboxStatus } from './statuses';
 

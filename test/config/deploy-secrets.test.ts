@@ -107,7 +107,7 @@ describe('the farm server files', () => {
       });
     }
     const s3 = fs.readFileSync(path.join(dir, 'farmiq-s3.service'), 'utf8');
-    expect(s3.indexOf('scripts/check-config.ts')).toBeGreaterThan(-1);
-    expect(s3.indexOf('scripts/check-config.ts')).toBeLessThan(s3.indexOf('ExecStart='));
+    expect(s3.indexOf('farmiq config check')).toBeGreaterThan(-1);
+    expect(s3.indexOf('farmiq config check')).toBeLessThan(s3.indexOf('ExecStart='));
   });
 });
