@@ -7,6 +7,7 @@
  * nothing that exists, so a second `make up` finds the same sign-in and no duplicate data.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Pool } from 'pg';
 import { ensureNamedTenant, ensureUser } from '../auth/admin';
 import { addEdgeTenant, edgeExists, provisionEdge, rotateEdgeKey } from '../cloud/edges';
@@ -62,7 +63,9 @@ async function provisionCloud(cloud: Pool, s: Settings, farm: FarmDescription, a
     edgeRegistered = 'new';
   } else {
     await addEdgeTenant(cloud, s.EDGE_ID, farm.tenant_id);
-    if (!fs.existsSync(edgeKeyFile)) {
+    // A farm server with a key of its own (EDGE_SIGNING_KEY_FILE elsewhere) keeps it: only the demo's own is replaced.
+    const ownKey = s.EDGE_SIGNING_KEY_FILE !== undefined && path.resolve(s.EDGE_SIGNING_KEY_FILE) !== path.resolve(edgeKeyFile);
+    if (!ownKey && !fs.existsSync(edgeKeyFile)) {
       pem = (await rotateEdgeKey(cloud, s.EDGE_ID)).privateKeyPem;
       edgeRegistered = 'key_rotated';
     }

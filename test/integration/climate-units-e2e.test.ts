@@ -105,9 +105,11 @@ test('a °F sensor is stored and synced in °C with what it sent; a unit the met
     { device_id: 'temp-c', metric: 'temperature', value: 20.5, unit: 'C', source_value: null, source_unit: null },
   ];
   await until('7 readings on the edge', 30_000, async () => (await readingsOf(db.edge)).length >= 7);
+  // The two devices publish on their own connections, so their refusals may commit in either
+  // order: sorted by device (temp-f, then air-1), not by arrival.
   const rejects = await until('2 refusals', 30_000, async () => {
     const r = await db.edge.query<{ device_id: string; reason: string; detail: string; topic: string }>(
-      'SELECT device_id, reason, detail, topic FROM ingress_rejects WHERE tenant_id = $1 ORDER BY id',
+      'SELECT device_id, reason, detail, topic FROM ingress_rejects WHERE tenant_id = $1 ORDER BY device_id DESC',
       [tenant],
     );
     return r.rows.length >= 2 && r.rows;
