@@ -20,6 +20,25 @@ export interface Flock {
   depopulatedAt: string | null;
 }
 
+/** A flock as the operator API and `farmiq flocks` answer it (snake_case, the wire's words). */
+export function flockJson(f: Flock) {
+  return {
+    tenant_id: f.tenantId,
+    flock_id: f.flockId,
+    farm_id: f.farmId,
+    barn_id: f.barnId,
+    species: f.species,
+    breed: f.breed,
+    sex: f.sex,
+    head_count_placed: f.headCountPlaced,
+    age_at_placement_days: f.ageAtPlacementDays,
+    placement_weight_kg: f.placementWeightKg,
+    placed_at: f.placedAt,
+    status: f.status,
+    depopulated_at: f.depopulatedAt,
+  };
+}
+
 export interface DailyCount {
   day: string;
   source: MortalitySource;

@@ -10,17 +10,8 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { checkPlacementWeight, flockMortalityRecorded, flockPlacedFields, flockSexes, flockSpecies } from '../../domain/contracts/flock-payloads';
 import { isUuid } from '../../domain/contracts/identifiers';
-import { flockStay, type Flock } from '../../flocks/flock-model';
-import {
-  dailyCounts,
-  defaultFarmTimeZone,
-  depopulateFlock,
-  FlockRefusal,
-  getFlock,
-  placeFlock,
-  recordOperatorMortality,
-  type ActionMeta,
-} from '../../flocks/flock-store';
+import { flockJson, flockStay, type Flock } from '../../flocks/flock-model';
+import { dailyCounts, depopulateFlock, FlockRefusal, getFlock, placeFlock, recordOperatorMortality, type ActionMeta } from '../../flocks/flock-store';
 import { effectiveDailyLosses, farmDayOf, headCountOn } from '../../flocks/head-count';
 import type { CliContext, CommandGroup } from '../context';
 import { CliError, invalidInput, type CliErrorCode } from '../errors';
@@ -71,23 +62,9 @@ function instant(flag: string, v: string | undefined): string {
   return new Date(t).toISOString();
 }
 
-function flockJson(f: Flock, headCount?: number) {
-  return {
-    tenant_id: f.tenantId,
-    flock_id: f.flockId,
-    farm_id: f.farmId,
-    barn_id: f.barnId,
-    species: f.species,
-    breed: f.breed,
-    sex: f.sex,
-    head_count_placed: f.headCountPlaced,
-    age_at_placement_days: f.ageAtPlacementDays,
-    placement_weight_kg: f.placementWeightKg,
-    placed_at: f.placedAt,
-    status: f.status,
-    depopulated_at: f.depopulatedAt,
-    ...(headCount === undefined ? {} : { head_count: headCount }),
-  };
+/** The flock as the operator API answers it, with its head count today in a listing. */
+function flockWithHead(f: Flock, headCount?: number) {
+  return { ...flockJson(f), ...(headCount === undefined ? {} : { head_count: headCount }) };
 }
 
 function register(program: Command, ctx: CliContext): void {
@@ -157,7 +134,7 @@ function register(program: Command, ctx: CliContext): void {
     .action(async (id: string, o: { day: string; dead: number; culled: number; reason?: string }) => {
       const counts = mortality.parse({ day: o.day, dead: o.dead, culled: o.culled, ...(o.reason ? { reason: o.reason } : {}) });
       const { eventId } = await ctx
-        .edge((pool) => recordOperatorMortality(pool, flockId(id), counts, meta()))
+        .edge((pool) => recordOperatorMortality(pool, flockId(id), counts, meta(), ctx.settings().EDGE_FARM_TIME_ZONE))
         .catch((e: unknown) => {
           throw refusal(e);
         });
@@ -191,7 +168,8 @@ function register(program: Command, ctx: CliContext): void {
     .option('--all', 'include depopulated flocks')
     .action(async (o: { tenant?: string; farm?: string; barn?: string; all?: boolean }) => {
       if (o.tenant !== undefined && !isUuid(o.tenant)) throw invalidInput(`--tenant must be a tenant uuid, got "${o.tenant}"`);
-      const today = farmDayOf(new Date().toISOString(), defaultFarmTimeZone);
+      const timeZone = ctx.settings().EDGE_FARM_TIME_ZONE;
+      const today = farmDayOf(new Date().toISOString(), timeZone);
       const rows = await ctx.edge(async (pool) => {
         // Which flocks: a read only; each is then loaded and counted by the flock store itself.
         const ids = await pool.query<{ flock_id: string }>(
@@ -205,7 +183,7 @@ function register(program: Command, ctx: CliContext): void {
         for (const { flock_id } of ids.rows) {
           const f = (await getFlock(pool, flock_id))!;
           const losses = effectiveDailyLosses(await dailyCounts(pool, f.tenantId, f.flockId));
-          out.push(flockJson(f, headCountOn(flockStay(f), losses, defaultFarmTimeZone, today)));
+          out.push(flockWithHead(f, headCountOn(flockStay(f), losses, timeZone, today)));
         }
         return out;
       });

@@ -19,7 +19,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { checkPlacementWeight, farmDay, flockDepopulated, flockMortalityRecorded, flockPlacedFields } from '../../../domain/contracts/flock-payloads';
 import { isUuid } from '../../../domain/contracts/identifiers';
-import { flockStay } from '../../../flocks/flock-model';
+import { flockJson, flockStay } from '../../../flocks/flock-model';
 import {
   dailyCounts,
   defaultFarmTimeZone,
@@ -78,24 +78,6 @@ function flockIdOf(raw: unknown): string {
   return id;
 }
 
-function flockBody(f: Awaited<ReturnType<typeof getFlock>> & object) {
-  return {
-    tenant_id: f.tenantId,
-    flock_id: f.flockId,
-    farm_id: f.farmId,
-    barn_id: f.barnId,
-    species: f.species,
-    breed: f.breed,
-    sex: f.sex,
-    head_count_placed: f.headCountPlaced,
-    age_at_placement_days: f.ageAtPlacementDays,
-    placement_weight_kg: f.placementWeightKg,
-    placed_at: f.placedAt,
-    status: f.status,
-    depopulated_at: f.depopulatedAt,
-  };
-}
-
 export interface FlocksRouterOptions {
   /** The farm's IANA time zone: the days of the head count and of the mortality records. */
   timeZone?: string;
@@ -111,7 +93,7 @@ export function flocksRouter(pool: Pool, options: FlocksRouterOptions = {}): Rou
     const { flock, created } = await placeFlock(pool, { ...body, flock_id: body.flock_id ?? randomUUID() }, metaOf(res)).catch((e) => {
       throw httpError(e);
     });
-    res.status(created ? 201 : 200).json({ flock: flockBody(flock), created });
+    res.status(created ? 201 : 200).json({ flock: flockJson(flock), created });
   });
 
   router.get('/:flockId', async (req, res) => {
@@ -121,7 +103,7 @@ export function flocksRouter(pool: Pool, options: FlocksRouterOptions = {}): Rou
     const rows = await dailyCounts(pool, flock.tenantId, flock.flockId);
     const day = q.day ?? farmDayOf(new Date().toISOString(), timeZone);
     res.json({
-      flock: flockBody(flock),
+      flock: flockJson(flock),
       day,
       time_zone: timeZone,
       head_count: headCountOn(flockStay(flock), effectiveDailyLosses(rows), timeZone, day),
@@ -146,7 +128,7 @@ export function flocksRouter(pool: Pool, options: FlocksRouterOptions = {}): Rou
     const { flock, changed } = await depopulateFlock(pool, flockId, body.depopulated_at, metaOf(res)).catch((e) => {
       throw httpError(e);
     });
-    res.json({ flock: flockBody(flock), changed });
+    res.json({ flock: flockJson(flock), changed });
   });
 
   return router;
