@@ -8,6 +8,7 @@
  * A barn's current animals are its flock now (flocks, from the edge); the older directory figures
  * `barns.animal_count` / `placed_at` are left as they are and not set here.
  */
+import { isTimeZone } from '../domain/calendar/local-clock';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { withTenant } from '../auth/tenant-db';
@@ -25,14 +26,7 @@ export class DirectoryRefusal extends Error {
   }
 }
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Europe/Amsterdam');
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Amsterdam');
 
 const comfortC = z.number().min(-50).max(99.9);
 

@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { isTimeZone } from '../domain/calendar/local-clock';
 import { defaultFarmiqHome, readLocalSecrets } from './local-secrets';
 import { checkProductionSecrets, processRoles, secretSettings, type ConfigProblem, type ProcessRole } from './secrets';
 
@@ -28,16 +29,6 @@ const duration = z.string().regex(/^\d+\s*(s|m|h|d)?$/, 'a number of seconds or 
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-
-/** True for a zone name this Node's Intl knows (IANA names, e.g. Asia/Bangkok; UTC). */
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const schema = z
   .object({

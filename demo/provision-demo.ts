@@ -14,9 +14,8 @@ import { addEdgeTenant, edgeExists, provisionEdge, rotateEdgeKey } from '../clou
 import { createBarn, createFarm, DirectoryRefusal } from '../cloud/farm-directory';
 import type { Settings } from '../config/settings';
 import { addOperator, listOperators } from '../gateways/http/operator-credentials';
-import { brokerPaths, reloadBroker, writeBrokerAuthFiles } from '../gateways/mqtt-bridge/broker/render';
 import { breeds } from '../simulator/models/breeds';
-import { loadFarmDescription, provisionFarm, readFarmState, simulatorSettings, writeFarmState, type FarmDescription } from '../simulator';
+import { provisionConfiguredFarm, type FarmDescription } from '../simulator';
 import { demoAccounts, demoPaths, demoTenantName, type DemoAccounts } from './demo-accounts';
 
 export interface DemoProvisioned {
@@ -78,24 +77,11 @@ async function provisionCloud(cloud: Pool, s: Settings, farm: FarmDescription, a
 }
 
 export async function provisionDemo(edge: Pool, cloud: Pool, s: Settings): Promise<DemoProvisioned> {
-  const sim = simulatorSettings(s);
-  const farm = loadFarmDescription(sim.farmFile);
   const paths = demoPaths(s.FARMIQ_HOME);
   const accounts = demoAccounts(s.FARMIQ_HOME);
+  const provisioned = await provisionConfiguredFarm(edge, s);
+  const { farm } = provisioned;
   const edgeRegistered = await provisionCloud(cloud, s, farm, accounts, paths.edgeKeyFile);
-
-  const provisioned = await provisionFarm(edge, farm, readFarmState(sim.stateFile));
-  writeFarmState(sim.stateFile, provisioned.state);
-  if (provisioned.devicesProvisioned > 0) {
-    const broker = brokerPaths(s.FARMIQ_HOME);
-    await writeBrokerAuthFiles(edge, {
-      passwordFile: broker.passwordFile,
-      aclFile: broker.aclFile,
-      bridgeUsername: s.MQTT_BRIDGE_USERNAME,
-      bridgePassword: s.MQTT_BRIDGE_PASSWORD,
-    });
-    reloadBroker(broker.pidFile);
-  }
   const operators = await listOperators(edge);
   if (!operators.some((o) => o.name === accounts.edge_operator.name)) await addOperator(edge, accounts.edge_operator);
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import type { Settings } from '../config/settings';
 import { inSavepoint, inTransaction } from '../db/transaction';
-import { brokerPaths, reloadBroker, writeBrokerAuthFiles } from '../gateways/mqtt-bridge/broker/render';
+import { refreshBrokerAuth } from '../gateways/mqtt-bridge/broker/render';
 import { simulatorSettings } from '../simulator';
 import { demoPaths } from './demo-accounts';
 
@@ -67,14 +67,7 @@ export async function removeDemo(edge: Pool, cloud: Pool, s: Settings, tenantId:
   const edgeRows = await deleteTenantRows(edge, tenantId, false);
   const cloudRows = await deleteTenantRows(cloud, tenantId, true);
   // The devices are gone from edge_devices: the broker must forget their logins now.
-  const broker = brokerPaths(s.FARMIQ_HOME);
-  await writeBrokerAuthFiles(edge, {
-    passwordFile: broker.passwordFile,
-    aclFile: broker.aclFile,
-    bridgeUsername: s.MQTT_BRIDGE_USERNAME,
-    bridgePassword: s.MQTT_BRIDGE_PASSWORD,
-  });
-  reloadBroker(broker.pidFile);
+  await refreshBrokerAuth(edge, s);
   fs.rmSync(demoPaths(s.FARMIQ_HOME).dir, { recursive: true, force: true });
   fs.rmSync(simulatorSettings(s).stateFile, { force: true });
   fs.writeFileSync(demoRemovedMarker(s.FARMIQ_HOME), `${new Date().toISOString()}\n`);

@@ -5,18 +5,10 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { isTimeZone } from '../domain/calendar/local-clock';
 import { topicSegment } from '../domain/contracts/envelope';
 import { farmDay } from '../domain/contracts/flock-payloads';
 import { breedNames } from './models/breeds';
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const seconds = z
   .number()

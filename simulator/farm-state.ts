@@ -38,3 +38,16 @@ export function writeFarmState(file: string, state: FarmState): void {
 export function sameFarm(a: FarmDescription, b: FarmDescription): boolean {
   return a.tenant_id === b.tenant_id && a.farm_id === b.farm_id;
 }
+
+/** No state for the described farm yet: provision it first. */
+export class FarmNotProvisioned extends Error {}
+
+/** The provisioned state of the described farm, with the description's current cadences and faults. */
+export function provisionedState(farm: FarmDescription, stateFile: string): FarmState {
+  const state = readFarmState(stateFile);
+  if (!state || !sameFarm(state.farm, farm)) {
+    throw new FarmNotProvisioned(`no provisioned state for farm ${farm.farm_id} in ${stateFile}: provision the farm first (farmiq simulator provision)`);
+  }
+  // The description's cadences and faults may change between runs; flocks and credentials stay as provisioned.
+  return { ...state, farm };
+}

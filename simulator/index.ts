@@ -1,7 +1,7 @@
 /** The simulator's API for the CLI (`farmiq simulator run|backfill|provision`) and the demo. */
 export { loadFarmDescription, parseFarmDescription, type FarmDescription } from './farm-description';
-export { readFarmState, sameFarm, writeFarmState, type FarmState } from './farm-state';
-export { provisionFarm, type ProvisionResult } from './provision';
+export { FarmNotProvisioned, provisionedState, readFarmState, writeFarmState, type FarmState } from './farm-state';
+export { provisionConfiguredFarm, provisionFarm, type ProvisionResult } from './provision';
 export { Simulator, startOfUtcDay, type BackfillOptions, type Progress, type RunOptions, type SimulatorOptions } from './simulator';
 export { simulatorSettings, type SimulatorSettings } from './simulator-settings';
 export type { BarnCounts, SimulationCounts } from './counts';

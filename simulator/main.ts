@@ -9,7 +9,7 @@ import { HealthServer } from '../platform/health';
 import { Lifecycle } from '../platform/lifecycle';
 import { logger } from '../platform/logger';
 import { loadFarmDescription } from './farm-description';
-import { readFarmState, sameFarm } from './farm-state';
+import { provisionedState } from './farm-state';
 import { Simulator } from './simulator';
 import { simulatorSettings } from './simulator-settings';
 
@@ -21,12 +21,8 @@ async function main(): Promise<void> {
   lifecycle.installSignalHandlers();
 
   const farm = loadFarmDescription(sim.farmFile);
-  const state = readFarmState(sim.stateFile);
-  if (!state || !sameFarm(state.farm, farm)) {
-    throw new Error(`no provisioned state for farm ${farm.farm_id} in ${sim.stateFile}: provision the farm first (farmiq simulator provision)`);
-  }
-  // The description's cadences and faults may change between runs; flocks and credentials stay as provisioned.
-  const simulator = new Simulator({ state: { ...state, farm }, seed: sim.seed, mqttUrl: sim.mqttUrl, stationHttpBase: sim.stationUrl, log });
+  const state = provisionedState(farm, sim.stateFile);
+  const simulator = new Simulator({ state, seed: sim.seed, mqttUrl: sim.mqttUrl, stationHttpBase: sim.stationUrl, log });
 
   const health = new HealthServer('simulator', sim.healthPort);
   health.addCheck('devices', () => ({ ok: simulator.healthy() }));

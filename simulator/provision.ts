@@ -7,14 +7,17 @@
  * (scripts/device-credentials.ts does the same after `add`).
  */
 import type { Pool } from 'pg';
+import type { Settings } from '../config/settings';
 import { localClock } from '../domain/calendar/local-clock';
 import { uuidV5 } from '../domain/ids';
 import { FlockRefusal, placeFlock } from '../flocks/flock-store';
+import { refreshBrokerAuth } from '../gateways/mqtt-bridge/broker/render';
 import { listDevices, provisionDevice, type DeviceKind } from '../gateways/mqtt-bridge/broker/credentials';
-import type { BarnDescription, FarmDescription } from './farm-description';
-import { deviceKey, sameFarm, type FarmState } from './farm-state';
+import { loadFarmDescription, type BarnDescription, type FarmDescription } from './farm-description';
+import { deviceKey, readFarmState, sameFarm, writeFarmState, type FarmState } from './farm-state';
 import { dayOfIndex, dayIndex } from './models/flock-life';
 import { breeds } from './models/breeds';
+import { simulatorSettings } from './simulator-settings';
 
 export interface ProvisionResult {
   state: FarmState;
@@ -81,4 +84,17 @@ export async function provisionFarm(pool: Pool, farm: FarmDescription, previous?
     }
   }
   return { state, devicesProvisioned, flocksPlaced };
+}
+
+/**
+ * The farm of SIMULATOR_FARM_FILE provisioned, its state kept in SIMULATOR_STATE_FILE, and the
+ * broker told about devices that are new: what `farmiq simulator provision` and the demo run.
+ */
+export async function provisionConfiguredFarm(pool: Pool, s: Settings): Promise<ProvisionResult & { farm: FarmDescription; stateFile: string }> {
+  const sim = simulatorSettings(s);
+  const farm = loadFarmDescription(sim.farmFile);
+  const result = await provisionFarm(pool, farm, readFarmState(sim.stateFile));
+  writeFarmState(sim.stateFile, result.state);
+  if (result.devicesProvisioned > 0) await refreshBrokerAuth(pool, s);
+  return { ...result, farm, stateFile: sim.stateFile };
 }

@@ -6,56 +6,30 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Settings } from '../../config/settings';
-import { brokerPaths, reloadBroker, writeBrokerAuthFiles } from '../../gateways/mqtt-bridge/broker/render';
 import {
+  FarmNotProvisioned,
   loadFarmDescription,
-  provisionFarm,
-  readFarmState,
-  sameFarm,
+  provisionConfiguredFarm,
+  provisionedState,
   simulatorSettings,
   Simulator,
-  writeFarmState,
   type SimulationCounts,
 } from '../../simulator';
 import type { CliContext, CommandGroup } from '../context';
-import { CliError, invalidInput } from '../errors';
+import { invalidInput, notFound } from '../errors';
 import { table } from '../output';
 
 /** The simulator for the provisioned state; its log (warnings only) goes to stderr, never into --json. */
 export function provisionedSimulator(s: Settings): Simulator {
   const sim = simulatorSettings(s);
-  const farm = loadFarmDescription(sim.farmFile);
-  const state = readFarmState(sim.stateFile);
-  if (!state || !sameFarm(state.farm, farm)) {
-    throw new CliError('not_found', `no provisioned state for farm ${farm.farm_id} in ${sim.stateFile}: run \`farmiq simulator provision\` first`);
+  let state;
+  try {
+    state = provisionedState(loadFarmDescription(sim.farmFile), sim.stateFile);
+  } catch (err) {
+    throw err instanceof FarmNotProvisioned ? notFound(err.message) : err;
   }
   const log = pino({ level: 'warn', base: { component: 'simulator' } }, pino.destination(2));
-  return new Simulator({ state: { ...state, farm }, seed: sim.seed, mqttUrl: sim.mqttUrl, stationHttpBase: sim.stationUrl, log });
-}
-
-/** Provisions the farm description on the farm server and tells the broker about new devices. */
-export async function provisionSimulatedFarm(
-  ctx: CliContext,
-): Promise<{ farm_id: string; devices_provisioned: number; flocks_placed: number; state_file: string }> {
-  const s = ctx.settings();
-  const sim = simulatorSettings(s);
-  const farm = loadFarmDescription(sim.farmFile);
-  const result = await ctx.edge(async (pool) => {
-    const r = await provisionFarm(pool, farm, readFarmState(sim.stateFile));
-    writeFarmState(sim.stateFile, r.state);
-    if (r.devicesProvisioned > 0) {
-      const broker = brokerPaths(s.FARMIQ_HOME);
-      await writeBrokerAuthFiles(pool, {
-        passwordFile: broker.passwordFile,
-        aclFile: broker.aclFile,
-        bridgeUsername: s.MQTT_BRIDGE_USERNAME,
-        bridgePassword: s.MQTT_BRIDGE_PASSWORD,
-      });
-      reloadBroker(broker.pidFile);
-    }
-    return r;
-  });
-  return { farm_id: farm.farm_id, devices_provisioned: result.devicesProvisioned, flocks_placed: result.flocksPlaced, state_file: sim.stateFile };
+  return new Simulator({ state, seed: sim.seed, mqttUrl: sim.mqttUrl, stationHttpBase: sim.stationUrl, log });
 }
 
 /** One row per barn of what was sent. */
@@ -111,8 +85,9 @@ function register(program: Command, ctx: CliContext): void {
     .command('provision')
     .description("place the description's flocks and give each device its broker credentials (SIMULATOR_FARM_FILE, default demo/farm.json)")
     .action(async () => {
-      const r = await provisionSimulatedFarm(ctx);
-      ctx.out.data(r, (x) => `farm ${x.farm_id}: ${x.devices_provisioned} devices provisioned, ${x.flocks_placed} flocks placed (state ${x.state_file})`);
+      const r = await ctx.edge((pool) => provisionConfiguredFarm(pool, ctx.settings()));
+      const out = { farm_id: r.farm.farm_id, devices_provisioned: r.devicesProvisioned, flocks_placed: r.flocksPlaced, state_file: r.stateFile };
+      ctx.out.data(out, (x) => `farm ${x.farm_id}: ${x.devices_provisioned} devices provisioned, ${x.flocks_placed} flocks placed (state ${x.state_file})`);
     });
 
   simulator

@@ -27,3 +27,13 @@ export function localClock(instant: string, timeZone: string): LocalClock {
   const seconds = Number(part('hour')) * 3600 + Number(part('minute')) * 60 + Number(part('second')) + (ms % 1000) / 1000;
   return { day: `${part('year')}-${part('month')}-${part('day')}`, elapsedShare: seconds / 86_400 };
 }
+
+/** True for a zone name this Node's Intl knows (IANA names such as Asia/Bangkok, and UTC). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

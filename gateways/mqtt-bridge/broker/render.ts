@@ -243,3 +243,21 @@ export function reloadBroker(pidFile: string): boolean {
   process.kill(pid, 'SIGHUP');
   return true;
 }
+
+/**
+ * After a change to edge_devices: rewrites this install's password file and ACL
+ * ($FARMIQ_HOME/mosquitto) and reloads its broker, so the change takes effect at once.
+ */
+export async function refreshBrokerAuth(
+  pool: Pool,
+  s: { FARMIQ_HOME: string; MQTT_BRIDGE_USERNAME: string; MQTT_BRIDGE_PASSWORD: string },
+): Promise<{ devices: number; reloaded: boolean }> {
+  const paths = brokerPaths(s.FARMIQ_HOME);
+  const { devices } = await writeBrokerAuthFiles(pool, {
+    passwordFile: paths.passwordFile,
+    aclFile: paths.aclFile,
+    bridgeUsername: s.MQTT_BRIDGE_USERNAME,
+    bridgePassword: s.MQTT_BRIDGE_PASSWORD,
+  });
+  return { devices, reloaded: reloadBroker(paths.pidFile) };
+}
