@@ -372,8 +372,8 @@ export async function benchInsights(opts: InsightsBenchOptions): Promise<void> {
   const tokens = { ...tokenConfig(settings()), secret: jwtSecret };
   const web = express();
   web.use(requestId);
-  web.use(createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.insight, tokens, responseTimeoutMs: 60_000 }));
-  web.use('/floor', createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, tokens, responseTimeoutMs: 60_000 }));
+  web.use(createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.insight, tokens, responseTimeoutMs: 60_000 }).router);
+  web.use('/floor', createInsightsRouter({ temporalClient: client, pool: routerPool, log, taskQueue: queues.floor, tokens, responseTimeoutMs: 60_000 }).router);
   web.use(notFound);
   web.use(errorHandler(log));
   const server = http.createServer(web);

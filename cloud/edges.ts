@@ -1,11 +1,19 @@
 /**
  * The edge directory as an operator changes it (`farmiq edges`): register a farm server
  * with the tenants it may sync for and a fresh Ed25519 key pair (the cloud keeps only the public
- * key), rotate its key, revoke it, list edges and dead letters.
+ * key), rotate its key, revoke it, list edges and dead letters. These run on the owner pool.
+ *
+ * A tenant's admin does the same for the tenant's own farm servers through the dashboard API
+ * (gateways/http/directory/edges-router.ts, docs/directory.md) with the `tenant…` functions below,
+ * on the tenant pool: row-level security (migration 0013) shows a tenant only the edges
+ * edge_tenants links to it, and a key is rotated there only for an edge that serves that tenant
+ * alone (an edge shared with another tenant is the cloud operator's, `farmiq edges rotate-key`).
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ensureTenants } from '../auth/admin';
+import { withTenant } from '../auth/tenant-db';
+import { sqlState } from '../db/errors';
 import { inTransaction } from '../db/transaction';
 import { newEdgeKeyPair } from '../domain/sync';
 
@@ -107,4 +115,157 @@ export async function addEdgeTenant(pool: Pool, edgeId: string, tenantId: string
 export async function edgeExists(pool: Pool, edgeId: string): Promise<boolean> {
   const r = await pool.query('SELECT 1 FROM edges WHERE edge_id = $1', [edgeId]);
   return r.rowCount === 1;
+}
+
+// ── A tenant's own farm servers (the dashboard API), on the tenant pool ─────────────────────────
+
+/** Why a tenant's edge change was refused. */
+export class EdgeRefusal extends Error {
+  constructor(
+    readonly code: 'edge_exists' | 'unknown_edge' | 'edge_shared' | 'edge_revoked',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const edgeNameSchema = z.string().trim().min(1).max(200);
+
+/**
+ * How an edge is doing, from its last batch: `ok` within `okWithinSeconds`, `late` within
+ * `lateWithinSeconds`, `silent` beyond, `never` without one; `revoked` whatever it sent.
+ */
+export const edgeStatuses = ['ok', 'late', 'silent', 'never', 'revoked'] as const;
+export type EdgeStatus = (typeof edgeStatuses)[number];
+export const edgeStatusThresholds = { okWithinSeconds: 5 * 60, lateWithinSeconds: 60 * 60 } as const;
+
+export interface TenantEdge {
+  edgeId: string;
+  name: string | null;
+  keyId: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+  /** When the newest event this edge brought the tenant arrived (ingestion_dedupe.received_at). */
+  lastBatchAt: Date | null;
+  status: EdgeStatus;
+}
+
+interface TenantEdgeRow {
+  edge_id: string;
+  name: string | null;
+  key_id: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_batch_at: Date | null;
+  status: EdgeStatus;
+}
+
+// The last batch is the newest event the edge brought this tenant: ingestion_dedupe keeps one row
+// per accepted event (never pruned, unlike the outbox and the nonces), with the edge and the time;
+// its index (tenant_id, edge_id, received_at) of migration 0013 makes max() one index probe. A
+// batch of only duplicates adds no row (it is a retry of one that did). The explicit tenant
+// conditions say what row-level security enforces anyway.
+const tenantEdgesSql = `
+SELECT edge_id, name, key_id, created_at, revoked_at, last_batch_at,
+       CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
+            WHEN last_batch_at IS NULL THEN 'never'
+            WHEN last_batch_at > now() - make_interval(secs => $3) THEN 'ok'
+            WHEN last_batch_at > now() - make_interval(secs => $4) THEN 'late'
+            ELSE 'silent' END AS status
+FROM (
+  SELECT e.edge_id, e.name, e.key_id, e.created_at, e.revoked_at,
+         (SELECT max(d.received_at) FROM ingestion_dedupe d WHERE d.tenant_id = t.tenant_id AND d.edge_id = e.edge_id) AS last_batch_at
+  FROM edge_tenants t JOIN edges e ON e.edge_id = t.edge_id
+  WHERE t.tenant_id = $1 AND ($2::text IS NULL OR e.edge_id = $2)
+) AS linked
+ORDER BY edge_id`;
+
+const toTenantEdge = (r: TenantEdgeRow): TenantEdge => ({
+  edgeId: r.edge_id,
+  name: r.name,
+  keyId: r.key_id,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  lastBatchAt: r.last_batch_at,
+  status: r.status,
+});
+
+async function tenantEdgeRows(client: { query: Pool['query'] }, tenantId: string, edgeId: string | null): Promise<TenantEdge[]> {
+  const { rows } = await client.query<TenantEdgeRow>(tenantEdgesSql, [
+    tenantId,
+    edgeId,
+    edgeStatusThresholds.okWithinSeconds,
+    edgeStatusThresholds.lateWithinSeconds,
+  ]);
+  return rows.map(toTenantEdge);
+}
+
+/** The farm servers that sync for the tenant, with their last batch and status. */
+export async function listTenantEdges(pool: Pool, tenantId: string): Promise<TenantEdge[]> {
+  return withTenant(pool, tenantId, (client) => tenantEdgeRows(client, tenantId, null));
+}
+
+/** One of the tenant's edges (unknown_edge when it does not sync for the tenant). */
+export async function getTenantEdge(pool: Pool, tenantId: string, edgeId: string): Promise<TenantEdge> {
+  return withTenant(pool, tenantId, async (client) => {
+    const [edge] = await tenantEdgeRows(client, tenantId, edgeId);
+    if (!edge) throw new EdgeRefusal('unknown_edge', `no edge ${edgeId} syncs for this tenant`);
+    return edge;
+  });
+}
+
+/**
+ * Registers a farm server for the tenant alone, with a fresh key pair: the private key is returned
+ * once, the cloud keeps the public key. Edge ids are global, so an id another tenant's edge holds
+ * is refused as existing too.
+ */
+export async function registerTenantEdge(
+  pool: Pool,
+  tenantId: string,
+  input: { edgeId: string; name?: string },
+): Promise<{ edge: TenantEdge; privateKeyPem: string }> {
+  const edgeId = edgeIdSchema.parse(input.edgeId);
+  const name = input.name === undefined ? null : edgeNameSchema.parse(input.name);
+  const key = newEdgeKeyPair();
+  return withTenant(pool, tenantId, async (client) => {
+    // No RETURNING: the row is visible to the tenant only once edge_tenants links it.
+    await client
+      .query('INSERT INTO edges (edge_id, name, key_id, public_key) VALUES ($1, $2, $3, $4)', [edgeId, name, key.keyId, key.publicKeyPem])
+      .catch((err: unknown) => {
+        throw sqlState(err) === '23505' ? new EdgeRefusal('edge_exists', `an edge ${edgeId} is already registered`) : err;
+      });
+    await client.query('INSERT INTO edge_tenants (edge_id, tenant_id) VALUES ($1, $2)', [edgeId, tenantId]);
+    const [edge] = await tenantEdgeRows(client, tenantId, edgeId);
+    return { edge, privateKeyPem: key.privateKeyPem };
+  });
+}
+
+/**
+ * A new key pair for one of the tenant's edges; the old key stops working at once. Refused for an
+ * edge that also serves another tenant (edge_shared: rotating it would stop that tenant's sync too)
+ * and for a revoked edge (edge_revoked: the cloud operator revoked it; `farmiq edges rotate-key`
+ * lifts that), both 409 in the API.
+ */
+export async function rotateTenantEdgeKey(pool: Pool, tenantId: string, edgeId: string): Promise<{ keyId: string; privateKeyPem: string }> {
+  const key = newEdgeKeyPair();
+  return withTenant(pool, tenantId, async (client) => {
+    const held = await client.query<{ revoked: boolean; alone: boolean }>(
+      `SELECT e.revoked_at IS NOT NULL AS revoked, edge_serves_only_current_tenant(e.edge_id) AS alone
+       FROM edges e JOIN edge_tenants t ON t.edge_id = e.edge_id AND t.tenant_id = $2
+       WHERE e.edge_id = $1`,
+      [edgeId, tenantId],
+    );
+    const edge = held.rows[0];
+    if (!edge) throw new EdgeRefusal('unknown_edge', `no edge ${edgeId} syncs for this tenant`);
+    if (!edge.alone) throw new EdgeRefusal('edge_shared', `edge ${edgeId} also syncs for another tenant; the cloud operator rotates its key`);
+    if (edge.revoked) throw new EdgeRefusal('edge_revoked', `edge ${edgeId} has been revoked; the cloud operator may lift that`);
+    // The update policy (migration 0013) checks the same again, so a link added meanwhile finds no row.
+    const r = await client.query('UPDATE edges SET key_id = $2, public_key = $3 WHERE edge_id = $1 AND revoked_at IS NULL', [
+      edgeId,
+      key.keyId,
+      key.publicKeyPem,
+    ]);
+    if (r.rowCount !== 1) throw new EdgeRefusal('edge_shared', `edge ${edgeId} changed meanwhile; try again`);
+    return { keyId: key.keyId, privateKeyPem: key.privateKeyPem };
+  });
 }

@@ -6,20 +6,25 @@
  * farmiq_app alike, whose row-level security (migration 0006) admits only that tenant's rows.
  *
  * A barn's current animals are its flock now (flocks, from the edge); the older directory figures
- * `barns.animal_count` / `placed_at` are left as they are and not set here.
+ * `barns.animal_count` / `placed_at` are left as they are and not set here. The dashboard's views
+ * of farms and barns (their barn and device counts, the barn's flock with its age and head count)
+ * are read here too; flocks themselves are written only by cloud/consumers/flock-service.ts.
  */
 import { isTimeZone } from '../domain/calendar/local-clock';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { withTenant } from '../auth/tenant-db';
 import { sqlState } from '../db/errors';
+import { daysBetween } from '../domain/calendar/days';
 import { topicSegment } from '../domain/contracts/envelope';
 import { flockSpecies } from '../domain/contracts/flock-payloads';
+import { effectiveDailyLosses, farmDayOf, headCountOn } from '../flocks/head-count';
 
 /** Why a directory change was refused (a script tells them apart by the code). */
 export class DirectoryRefusal extends Error {
   constructor(
-    readonly code: 'unknown_tenant' | 'unknown_farm' | 'farm_exists' | 'barn_exists',
+    readonly code:
+      'unknown_tenant' | 'unknown_farm' | 'unknown_barn' | 'unknown_device' | 'farm_exists' | 'barn_exists' | 'device_exists' | 'invalid_comfort_band',
     message: string,
   ) {
     super(message);
@@ -120,13 +125,20 @@ async function assertTenant(client: PoolClient, tenantId: string): Promise<void>
   if (r.rowCount === 0) throw new DirectoryRefusal('unknown_tenant', `no tenant ${tenantId}`);
 }
 
-async function assertFarm(client: PoolClient, tenantId: string, farmId: string): Promise<void> {
+export async function assertFarm(client: PoolClient, tenantId: string, farmId: string): Promise<void> {
   const r = await client.query('SELECT 1 FROM farms WHERE tenant_id = $1 AND farm_id = $2', [tenantId, farmId]);
   if (r.rowCount === 0) throw new DirectoryRefusal('unknown_farm', `no farm ${farmId} in tenant ${tenantId}`);
 }
 
+/** The farm first (an unknown farm is refused as such), then its barn. */
+export async function assertBarn(client: PoolClient, tenantId: string, farmId: string, barnId: string): Promise<void> {
+  await assertFarm(client, tenantId, farmId);
+  const r = await client.query('SELECT 1 FROM barns WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3', [tenantId, farmId, barnId]);
+  if (r.rowCount === 0) throw new DirectoryRefusal('unknown_barn', `no barn ${barnId} on farm ${farmId}`);
+}
+
 /** Runs `work` scoped to an existing tenant (a malformed or unknown id is refused first). */
-async function inTenant<T>(pool: Pool, tenantId: string, work: (client: PoolClient, tenantId: string) => Promise<T>): Promise<T> {
+export async function inTenant<T>(pool: Pool, tenantId: string, work: (client: PoolClient, tenantId: string) => Promise<T>): Promise<T> {
   const id = z.uuid().parse(tenantId).toLowerCase();
   return withTenant(pool, id, async (client) => {
     await assertTenant(client, id);
@@ -135,7 +147,7 @@ async function inTenant<T>(pool: Pool, tenantId: string, work: (client: PoolClie
 }
 
 /** A unique violation is the row already there: refused with `refusal`; anything else as it is. */
-function duplicate(err: unknown, refusal: DirectoryRefusal): unknown {
+export function duplicate(err: unknown, refusal: DirectoryRefusal): unknown {
   return sqlState(err) === '23505' ? refusal : err;
 }
 
@@ -189,5 +201,206 @@ export async function listBarns(pool: Pool, tenantId: string, farmId?: string): 
       [id, farmId ?? null],
     );
     return r.rows.map(toBarn);
+  });
+}
+
+// ── The dashboard's directory (gateways/http/directory/): changes and views ────────────────────
+
+const comfortBandMessage = 'give both ends of the comfort band (minimum below maximum), or neither';
+
+/** What an admin may change on a farm; a comfort band end set to null clears the band. */
+export const farmChangeSchema = z.object({
+  name: newFarmSchema.shape.name.optional(),
+  species: newFarmSchema.shape.species.optional(),
+  timezone: timeZone.optional(),
+  comfortTempMinC: comfortC.nullable().optional(),
+  comfortTempMaxC: comfortC.nullable().optional(),
+});
+export type FarmChange = z.input<typeof farmChangeSchema>;
+
+export const barnChangeSchema = z.object({ name: newBarnSchema.shape.name });
+export type BarnChange = z.input<typeof barnChangeSchema>;
+
+export interface FarmSummary extends Farm {
+  barnCount: number;
+}
+
+/** A placed flock as the dashboard shows it: its age and head count on the farm's day. */
+export interface FlockView {
+  flockId: string;
+  farmId: string;
+  barnId: string;
+  species: string;
+  breed: string;
+  sex: string | null;
+  headCountPlaced: number;
+  placedAt: Date;
+  depopulatedAt: Date | null;
+  /** Age on the farm's today, or on its depopulation day once it has left. */
+  ageDays: number;
+  /** Closing head count of the farm's today (flocks/head-count.ts); 0 once depopulated. */
+  headCount: number;
+}
+
+export interface BarnSummary extends Barn {
+  /** The current flock's species, else the farm's. */
+  species: string;
+  currentFlock: FlockView | null;
+  deviceCount: number;
+}
+
+const summaryColumns = `${farmColumns}, (SELECT count(*) FROM barns b WHERE b.tenant_id = farms.tenant_id AND b.farm_id = farms.farm_id)::int AS barn_count`;
+
+const toSummary = (r: FarmRow & { barn_count: number }): FarmSummary => ({ ...toFarm(r), barnCount: r.barn_count });
+
+async function farmRow(client: PoolClient, tenantId: string, farmId: string): Promise<FarmSummary> {
+  const r = await client.query<FarmRow & { barn_count: number }>(`SELECT ${summaryColumns} FROM farms WHERE tenant_id = $1 AND farm_id = $2`, [
+    tenantId,
+    farmId,
+  ]);
+  if (r.rowCount === 0) throw new DirectoryRefusal('unknown_farm', `no farm ${farmId} in tenant ${tenantId}`);
+  return toSummary(r.rows[0]);
+}
+
+/** The tenant's farms with their barn counts. */
+export async function farmSummaries(pool: Pool, tenantId: string): Promise<FarmSummary[]> {
+  return inTenant(pool, tenantId, async (client, id) => {
+    const r = await client.query<FarmRow & { barn_count: number }>(`SELECT ${summaryColumns} FROM farms WHERE tenant_id = $1 ORDER BY farm_id`, [id]);
+    return r.rows.map(toSummary);
+  });
+}
+
+export async function getFarm(pool: Pool, tenantId: string, farmId: string): Promise<FarmSummary> {
+  return inTenant(pool, tenantId, (client, id) => farmRow(client, id, farmId));
+}
+
+/** Changes the given fields; the comfort band must still be whole (both ends, min below max) or absent. */
+export async function updateFarm(pool: Pool, tenantId: string, farmId: string, change: FarmChange): Promise<FarmSummary> {
+  const c = farmChangeSchema.parse(change);
+  return inTenant(pool, tenantId, async (client, id) => {
+    const held = await client.query<FarmRow>(`SELECT ${farmColumns} FROM farms WHERE tenant_id = $1 AND farm_id = $2 FOR UPDATE`, [id, farmId]);
+    if (held.rowCount === 0) throw new DirectoryRefusal('unknown_farm', `no farm ${farmId} in tenant ${id}`);
+    const was = toFarm(held.rows[0]);
+    const min = c.comfortTempMinC === undefined ? was.comfortTempMinC : c.comfortTempMinC;
+    const max = c.comfortTempMaxC === undefined ? was.comfortTempMaxC : c.comfortTempMaxC;
+    if ((min === null) !== (max === null) || (min !== null && max !== null && min >= max)) {
+      throw new DirectoryRefusal('invalid_comfort_band', `${comfortBandMessage}; it would be ${min ?? 'none'} to ${max ?? 'none'} °C`);
+    }
+    await client.query(
+      `UPDATE farms SET name = $3, species = $4, timezone = $5, comfort_temp_min_c = $6, comfort_temp_max_c = $7 WHERE tenant_id = $1 AND farm_id = $2`,
+      [id, farmId, c.name ?? was.name, c.species ?? was.species, c.timezone ?? was.timezone, min, max],
+    );
+    return farmRow(client, id, farmId);
+  });
+}
+
+export async function updateBarn(pool: Pool, tenantId: string, farmId: string, barnId: string, change: BarnChange, now = new Date()): Promise<BarnSummary> {
+  const c = barnChangeSchema.parse(change);
+  return inTenant(pool, tenantId, async (client, id) => {
+    await assertBarn(client, id, farmId, barnId);
+    await client.query('UPDATE barns SET name = $4 WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3', [id, farmId, barnId, c.name]);
+    return (await barnViews(client, id, farmId, barnId, now))[0];
+  });
+}
+
+interface FlockRow {
+  flock_id: string;
+  farm_id: string;
+  barn_id: string;
+  species: string;
+  breed: string;
+  sex: string | null;
+  head_count_placed: number;
+  age_at_placement_days: number;
+  placed_at: Date;
+  depopulated_at: Date | null;
+}
+
+// Only placed flocks: a row made by a depopulation that arrived before its placement has no
+// placement yet (cloud/consumers/flock-service.ts) and is no flock to show.
+const flocksSql = `
+SELECT flock_id::text, farm_id, barn_id, species, breed, sex, head_count_placed, age_at_placement_days, placed_at, depopulated_at
+FROM flocks
+WHERE tenant_id = $1 AND farm_id = $2 AND ($3::text IS NULL OR barn_id = $3) AND placed_at IS NOT NULL
+  AND (NOT $4::boolean OR depopulated_at IS NULL)
+ORDER BY barn_id, placed_at DESC, flock_id`;
+
+const lossesSql = `
+SELECT flock_id::text, to_char(day, 'YYYY-MM-DD') AS day, source, dead, culled
+FROM flock_daily_counts WHERE tenant_id = $1 AND flock_id = ANY($2::uuid[])`;
+
+async function flockViews(
+  client: PoolClient,
+  tenantId: string,
+  farm: { farmId: string; timezone: string },
+  opts: { barnId?: string; currentOnly: boolean; now: Date },
+): Promise<FlockView[]> {
+  const flocks = await client.query<FlockRow>(flocksSql, [tenantId, farm.farmId, opts.barnId ?? null, opts.currentOnly]);
+  if (flocks.rowCount === 0) return [];
+  const losses = await client.query<{ flock_id: string; day: string; source: 'device' | 'operator'; dead: number; culled: number }>(lossesSql, [
+    tenantId,
+    flocks.rows.map((f) => f.flock_id),
+  ]);
+  const tz = farm.timezone;
+  const today = farmDayOf(opts.now.toISOString(), tz);
+  return flocks.rows.map((f) => {
+    const stay = { placedAt: f.placed_at.toISOString(), headPlaced: f.head_count_placed, depopulatedAt: f.depopulated_at?.toISOString() ?? null };
+    const placedDay = farmDayOf(stay.placedAt, tz);
+    const leftDay = stay.depopulatedAt === null ? null : farmDayOf(stay.depopulatedAt, tz);
+    const lastDay = leftDay !== null && leftDay < today ? leftDay : today;
+    const ageDay = lastDay < placedDay ? placedDay : lastDay; // a clock ahead of the farm's: no negative age
+    return {
+      flockId: f.flock_id,
+      farmId: f.farm_id,
+      barnId: f.barn_id,
+      species: f.species,
+      breed: f.breed,
+      sex: f.sex,
+      headCountPlaced: f.head_count_placed,
+      placedAt: f.placed_at,
+      depopulatedAt: f.depopulated_at,
+      ageDays: f.age_at_placement_days + daysBetween(placedDay, ageDay),
+      headCount: headCountOn(stay, effectiveDailyLosses(losses.rows.filter((l) => l.flock_id === f.flock_id)), tz, today),
+    };
+  });
+}
+
+async function barnViews(client: PoolClient, tenantId: string, farmId: string, barnId: string | undefined, now: Date): Promise<BarnSummary[]> {
+  const farm = await farmRow(client, tenantId, farmId);
+  if (barnId !== undefined) await assertBarn(client, tenantId, farmId, barnId);
+  const barns = await client.query<BarnRow & { device_count: number }>(
+    `SELECT ${barnColumns},
+            (SELECT count(*) FROM devices d WHERE d.tenant_id = barns.tenant_id AND d.farm_id = barns.farm_id AND d.barn_id = barns.barn_id)::int AS device_count
+     FROM barns WHERE tenant_id = $1 AND farm_id = $2 AND ($3::text IS NULL OR barn_id = $3) ORDER BY barn_id`,
+    [tenantId, farmId, barnId ?? null],
+  );
+  const current = new Map<string, FlockView>();
+  // Newest placement first per barn: should two be open at once, the newer is the barn's flock.
+  for (const f of await flockViews(client, tenantId, farm, { barnId, currentOnly: true, now })) if (!current.has(f.barnId)) current.set(f.barnId, f);
+  return barns.rows.map((b) => {
+    const flock = current.get(b.barn_id) ?? null;
+    return { ...toBarn(b), species: flock?.species ?? farm.species, currentFlock: flock, deviceCount: b.device_count };
+  });
+}
+
+/** One farm with its barns as the dashboard shows them. */
+export async function farmWithBarns(pool: Pool, tenantId: string, farmId: string, now = new Date()): Promise<{ farm: FarmSummary; barns: BarnSummary[] }> {
+  return inTenant(pool, tenantId, async (client, id) => ({
+    farm: await farmRow(client, id, farmId),
+    barns: await barnViews(client, id, farmId, undefined, now),
+  }));
+}
+
+/** The farm's barns (an unknown farm is refused), or its one barn `barnId`. */
+export async function barnSummaries(pool: Pool, tenantId: string, farmId: string, barnId?: string, now = new Date()): Promise<BarnSummary[]> {
+  return inTenant(pool, tenantId, (client, id) => barnViews(client, id, farmId, barnId, now));
+}
+
+/** Every flock placed in the barn, newest first (an unknown farm or barn is refused). */
+export async function barnFlocks(pool: Pool, tenantId: string, farmId: string, barnId: string, now = new Date()): Promise<FlockView[]> {
+  return inTenant(pool, tenantId, async (client, id) => {
+    const farm = await farmRow(client, id, farmId);
+    await assertBarn(client, id, farmId, barnId);
+    return flockViews(client, id, farm, { barnId, currentOnly: false, now });
   });
 }

@@ -339,6 +339,8 @@ mosquitto_status() {
 temporal_host() { printf '%s' "${TEMPORAL_ADDRESS%:*}"; }
 temporal_port() { printf '%s' "${TEMPORAL_ADDRESS##*:}"; }
 temporal_ns_ready() { "$(temporal_cli)" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_EDGE_NAMESPACE"; }
+# The server answers, whatever namespaces it has (ours may not exist yet: temporal_await creates them).
+temporal_serving() { "$(temporal_cli)" operator cluster health --address "$TEMPORAL_ADDRESS" 2>/dev/null | grep -q SERVING; }
 
 TEMPORAL_FOREIGN=0
 temporal_launch() {
@@ -378,12 +380,17 @@ temporal_await() {
   if [[ "$TEMPORAL_FOREIGN" == 0 ]]; then
     pid="$(running_pid temporal temporal)" || fail_start temporal "$LOG_DIR/temporal.log" "not running"
   fi
-  wait_until temporal "$LOG_DIR/temporal.log" "$FARMIQ_START_TIMEOUT" "$pid" temporal_ns_ready
-  # Custom search attributes, from one list (infra/temporal/search-attributes.txt), on both
-  # namespaces; creating one that exists is a no-op.
+  wait_until temporal "$LOG_DIR/temporal.log" "$FARMIQ_START_TIMEOUT" "$pid" temporal_serving
+  # Both namespaces (a server started here has them; one started earlier with other names, or
+  # someone else's, gets them now), then the custom search attributes from one list
+  # (infra/temporal/search-attributes.txt); creating one that exists is a no-op.
   for ns in "$TEMPORAL_EDGE_NAMESPACE" "$TEMPORAL_CLOUD_NAMESPACE"; do
-    "$cli" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$ns" >/dev/null 2>&1 \
-      || "$cli" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$ns" >/dev/null
+    if ! "$cli" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$ns" >/dev/null 2>&1; then
+      "$cli" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$ns" >/dev/null
+      # A new namespace reaches every part of the server within seconds; search attributes need it there.
+      wait_until temporal "$LOG_DIR/temporal.log" 60 "$pid" "$cli" operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$ns"
+      say "temporal: created namespace $ns"
+    fi
     existing="$("$cli" operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$ns" -o json 2>/dev/null || true)"
     while read -r name type; do
       [[ -z "$name" || "$name" == \#* ]] && continue

@@ -42,8 +42,9 @@ bash scripts/apps.sh start
 demo_info=""
 if demo_enabled; then
   # The history is played once (a marker in $FARMIQ_HOME/demo), through the running stack.
-  step "demo farm: its history (a few weeks, played once; log $demo_log)"
-  "$FARMIQ_REPO/bin/farmiq" demo backfill >>"$demo_log" 2>&1 || fail_start "demo farm" "$demo_log" "backfill failed"
+  # FARMIQ_DEMO_HISTORY_DAYS (default 21) is how many past days the first `make up` plays.
+  step "demo farm: its history (${FARMIQ_DEMO_HISTORY_DAYS:-21} days, played once; log $demo_log)"
+  "$FARMIQ_REPO/bin/farmiq" demo backfill --days "${FARMIQ_DEMO_HISTORY_DAYS:-21}" >>"$demo_log" 2>&1 || fail_start "demo farm" "$demo_log" "backfill failed"
   demo_info="$("$FARMIQ_REPO/bin/farmiq" demo sign-in 2>/dev/null | sed 's/^/                  /')"
 fi
 

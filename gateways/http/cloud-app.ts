@@ -30,6 +30,11 @@ import { createInsightsRouter } from './insights/insights-router';
 import { createLlmRouter } from './insights/llm-router';
 import { createMlRouter } from './insights/ml-router';
 import { requestId } from './request-id';
+import type { ApiRouter, DeclaredRoute } from './api/api-router';
+import { openApiRouter } from './api/openapi';
+import { createDevicesRouter } from './directory/devices-router';
+import { createEdgesRouter } from './directory/edges-router';
+import { createFarmsRouter } from './directory/farms-router';
 
 /** What the cloud app's routers are configured with; cloudHttpConfig() reads it from the settings. */
 export interface CloudHttpConfig {
@@ -86,6 +91,12 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
+  // Every ApiRouter mounted below adds its routes to the OpenAPI document.
+  const documented: DeclaredRoute[] = [];
+  const mount = (api: ApiRouter) => {
+    documented.push(...api.routes);
+    app.use(api.router);
+  };
 
   // ── 1. open ──────────────────────────────────────────────────────────────────────────────
   app.use(
@@ -106,6 +117,8 @@ export function createCloudApp(deps: CloudAppDeps): Express {
     ),
   );
 
+  app.use(openApiRouter(() => documented, { title: 'FarmIQ cloud API', version: '1', description: 'The dashboard, the CLI and integrators use this API. Tenant = the token’s.' }));
+
   // ── 2. edge-signed (NOT behind requireUser) ──────────────────────────────────────────────
   // EDGE BATCH INGESTION MOUNTS HERE: createEdgeBatchRouter({ pool, relay, log }) from
   // ./edge-batch-router, passed in as deps.edgeBatchRouter by cloud-main.ts. Keep it above
@@ -113,15 +126,15 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
   // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
   // token, not a user token.
-  app.use(createMlRouter({ log, serviceToken: config.serviceToken, tokens }));
-  app.use(createLlmRouter({ log, serviceToken: config.serviceToken, tokens, llm: config.llm }));
+  mount(createMlRouter({ log, serviceToken: config.serviceToken, tokens }));
+  mount(createLlmRouter({ log, serviceToken: config.serviceToken, tokens, llm: config.llm }));
 
   // ── 3. dashboard: a valid user token from here on ─────────────────────────────────────────
   app.use(requireUser(tokens));
   // Every dashboard body is UTF-8 JSON: another charset is 415 before any router reads it.
   app.use(utf8Only());
-  app.use(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
-  app.use(
+  mount(createNotificationsRouter({ pool: tenantPool, publisher: deps.notificationPublisher, log }));
+  mount(
     createInsightsRouter({
       temporalClient: deps.temporalClient,
       pool: tenantPool,
@@ -131,9 +144,13 @@ export function createCloudApp(deps: CloudAppDeps): Express {
       tokens,
     }),
   );
-  // More dashboard routers mount here: each route's requireRole() first, any tenant named in a
-  // path, query or body checked with assertTenant() before a dependency is touched, tenant data
-  // read with withTenant(tenantPool, …).
+  // The directory: farms, barns and their flocks, devices, farm servers (cloud/farm-directory.ts,
+  // cloud/device-directory.ts, cloud/edges.ts), all through the tenant pool.
+  mount(createFarmsRouter({ pool: tenantPool }));
+  mount(createDevicesRouter({ pool: tenantPool }));
+  mount(createEdgesRouter({ pool: tenantPool }));
+  // More dashboard routers mount here as ApiRouters (gateways/http/api/api-router.ts): each
+  // route's role first, tenant data read with withTenant(tenantPool, …).
 
   app.use(notFound);
   app.use(errorHandler(log));

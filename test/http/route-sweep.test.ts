@@ -30,11 +30,19 @@ import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type Te
 import { routesOf, type SweptRoute } from './support';
 
 const log = logger('route-sweep');
-const publicRoutes = new Set(['GET /health', 'GET /metrics']);
+const publicRoutes = new Set(['GET /health', 'GET /metrics', 'GET /api/v1/openapi.json', 'GET /api/docs', 'GET /api/docs/init.js']);
 /** Authenticated by the edge's request signature: a user token is no credential there (401). */
 const edgeRoutes = new Set(edgeBatchPaths.map((p) => `POST ${p}`));
 /** Routes that take no tenant or resource: they act on the caller's own data only. */
-const callerScopedRoutes = new Set(['GET /api/v1/notifications/inbox', 'POST /api/v1/notifications/read-all']);
+const callerScopedRoutes = new Set([
+  'GET /api/v1/notifications/inbox',
+  'POST /api/v1/notifications/read-all',
+  // The caller's own farms and farm servers, and creating one in the caller's tenant.
+  'GET /api/v1/farms',
+  'POST /api/v1/farms',
+  'GET /api/v1/edges',
+  'POST /api/v1/edges',
+]);
 const mutating = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** A dependency this test does not know: usable as a value, throws as soon as it is used. */
@@ -54,6 +62,7 @@ interface TenantFixture {
   farmId: string;
   barnId: string;
   deviceId: string;
+  edgeId: string;
   notificationId: string;
   sharedNotificationId: string;
   insightId: string;
@@ -75,6 +84,9 @@ async function seedFixture(owner: Pool, label: string): Promise<TenantFixture> {
     barnId,
     deviceId,
   ]);
+  const edgeId = `edge-sweep-${tag}`;
+  await owner.query(`INSERT INTO edges (edge_id, name, key_id, public_key) VALUES ($1, $2, $3, 'not a key')`, [edgeId, `${label} server`, `key-sweep-${tag}`]);
+  await owner.query(`INSERT INTO edge_tenants (edge_id, tenant_id) VALUES ($1, $2)`, [edgeId, tenant.id]);
   const own = await owner.query<{ id: string }>(
     `INSERT INTO notifications (tenant_id, user_id, channel, title, body, status) VALUES ($1, $2, 'in_app', $3, 'b', 'sent') RETURNING id`,
     [tenant.id, tenant.operator.id, `secret-title-${tag}`],
@@ -93,10 +105,22 @@ async function seedFixture(owner: Pool, label: string): Promise<TenantFixture> {
     farmId,
     barnId,
     deviceId,
+    edgeId,
     notificationId: own.rows[0].id,
     sharedNotificationId: shared.rows[0].id,
     insightId: insight.rows[0].id,
-    markers: [tenant.id, farmId, own.rows[0].id, shared.rows[0].id, insight.rows[0].id, `secret-title-${tag}`, `secret-shared-${tag}`, tenant.viewer.email],
+    markers: [
+      tenant.id,
+      farmId,
+      edgeId,
+      `key-sweep-${tag}`,
+      own.rows[0].id,
+      shared.rows[0].id,
+      insight.rows[0].id,
+      `secret-title-${tag}`,
+      `secret-shared-${tag}`,
+      tenant.viewer.email,
+    ],
   };
 }
 
@@ -108,14 +132,29 @@ function fill(path: string, f: TenantFixture): string {
     if (n.includes('farm')) return f.farmId;
     if (n.includes('barn')) return f.barnId;
     if (n.includes('device')) return f.deviceId;
+    if (n.includes('edge')) return f.edgeId;
     if (n.includes('user')) return f.tenant.viewer.id;
     if (n.includes('insight') || path.includes('/insights')) return f.insightId;
     return f.notificationId;
   });
 }
 
-function query(f: TenantFixture): string {
-  return `?tenant_id=${f.tenant.id}&farm_id=${encodeURIComponent(f.farmId)}&barn_id=${encodeURIComponent(f.barnId)}`;
+/** Query parameters each documented operation declares (the app's own OpenAPI document). */
+let declaredQuery: Map<string, Set<string>>;
+
+/**
+ * The tenant's ids in the query: all of them for a route the document does not describe, only
+ * those it declares for one that it does (a strict query schema refuses any other key).
+ */
+function query(f: TenantFixture, r?: SweptRoute): string {
+  const all: [string, string][] = [
+    ['tenant_id', f.tenant.id],
+    ['farm_id', f.farmId],
+    ['barn_id', f.barnId],
+  ];
+  const declared = r ? declaredQuery.get(key(r)) : undefined;
+  const pairs = declared ? all.filter(([name]) => declared.has(name)) : all;
+  return pairs.length ? `?${pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
 }
 
 /**
@@ -130,6 +169,10 @@ function exampleBodies(f: TenantFixture): Record<string, unknown[]> {
       { recipient_user_id: f.tenant.viewer.id, channel: 'in_app', title: 'sweep', body: 'sweep' },
       { recipient_user_id: f.tenant.operator.id, channel: 'email', title: 'sweep', body: 'sweep' },
     ],
+    'POST /api/v1/farms/:farmId/barns': [{ barn_id: 'house-sweep', name: 'House' }],
+    'PATCH /api/v1/farms/:farmId': [{ name: 'Renamed by the sweep' }],
+    'PATCH /api/v1/farms/:farmId/barns/:barnId': [{ name: 'Renamed by the sweep' }],
+    'POST /api/v1/devices': [{ farm_id: f.farmId, barn_id: f.barnId, device_id: 'temp-sweep', kind: 'sensor' }],
     'POST /api/v1/dashboard/insights/generate': [
       { tenant_id: f.tenant.id, farm_id: f.farmId, window },
       { farm_id: f.farmId, barn_id: f.barnId, window },
@@ -151,7 +194,13 @@ async function snapshotOf(f: TenantFixture): Promise<unknown> {
   const i = await owner.query(`SELECT id FROM insights WHERE tenant_id = $1 ORDER BY id`, [f.tenant.id]);
   const u = await owner.query(`SELECT id, role, disabled_at FROM users WHERE tenant_id = $1 ORDER BY id`, [f.tenant.id]);
   const d = await owner.query(`SELECT farm_id, barn_id, device_id FROM devices WHERE tenant_id = $1 ORDER BY 1, 2, 3`, [f.tenant.id]);
-  return { n: n.rows, r: r.rows, i: i.rows, u: u.rows, d: d.rows };
+  const farms = await owner.query(`SELECT farm_id, name, timezone FROM farms WHERE tenant_id = $1 ORDER BY 1`, [f.tenant.id]);
+  const barns = await owner.query(`SELECT farm_id, barn_id, name FROM barns WHERE tenant_id = $1 ORDER BY 1, 2`, [f.tenant.id]);
+  const edges = await owner.query(
+    `SELECT e.edge_id, e.key_id, e.public_key, e.revoked_at FROM edges e JOIN edge_tenants t USING (edge_id) WHERE t.tenant_id = $1 ORDER BY 1`,
+    [f.tenant.id],
+  );
+  return { n: n.rows, r: r.rows, i: i.rows, u: u.rows, d: d.rows, farms: farms.rows, barns: barns.rows, edges: edges.rows };
 }
 
 let bBefore: unknown;
@@ -175,6 +224,17 @@ beforeAll(async () => {
   const app = createCloudApp(deps);
   routes = routesOf(app);
   server = await listen(app);
+  const doc = (await call(server.url, 'GET', '/api/v1/openapi.json')).body as {
+    paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
+  };
+  declaredQuery = new Map(
+    Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.entries(ops).map(([m, op]) => [
+        `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`,
+        new Set((op.parameters ?? []).filter((x) => x.in === 'query').map((x) => x.name)),
+      ]),
+    ),
+  );
   a = await seedFixture(owner, 'Sweep A');
   b = await seedFixture(owner, 'Sweep B');
   bBefore = await snapshotOf(b);
@@ -206,7 +266,7 @@ test('the walk finds the routes the app is known to have', () => {
   expect(new Set(found).size).toBe(found.length);
 });
 
-test('/health and /metrics answer without a token', async () => {
+test('/health, /metrics and the API documents answer without a token', async () => {
   for (const r of routes.filter((x) => publicRoutes.has(key(x)))) {
     const res = await call(server.url, r.method, r.path);
     expect([key(r), res.status]).toEqual([key(r), 200]);
@@ -217,7 +277,7 @@ test('every other route answers 401 without a token and with a garbage one', asy
   const wrong: string[] = [];
   for (const r of guarded()) {
     for (const token of [undefined, 'garbage.token.value']) {
-      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token, body: mutating.has(r.method) ? {} : undefined });
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a, r), { token, body: mutating.has(r.method) ? {} : undefined });
       if (res.status !== 401) wrong.push(`${key(r)} ${token ? 'bad token' : 'no token'} → ${res.status}`);
     }
   }
@@ -241,7 +301,7 @@ test("tenant A's token on tenant B's resources → 403/404 on every route that t
     const attempts = bodies[k] ?? [mutating.has(r.method) ? { tenant_id: b.tenant.id, farm_id: b.farmId, barn_id: b.barnId } : undefined];
     for (const body of attempts) {
       for (const token of [a.tenant.admin.token, a.tenant.operator.token]) {
-        const url = fill(r.path, b) + query(b);
+        const url = fill(r.path, b) + query(b, r);
         const res = await call(server.url, r.method, url, { token, body });
         checked++;
         // Echoing what the caller sent is no leak; anything else of B's is.
@@ -273,7 +333,7 @@ test("a viewer gets 403 on every route that writes (with its own tenant's ids)",
   for (const r of writes) {
     const k = key(r);
     for (const body of bodies[k] ?? [{}]) {
-      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token: a.tenant.viewer.token, body });
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a, r), { token: a.tenant.viewer.token, body });
       const expected = edgeRoutes.has(k) ? 401 : 403;
       if (res.status !== expected) wrong.push(`${k} → ${res.status} (expected ${expected})`);
     }
@@ -294,7 +354,7 @@ test('every route answers 415 unsupported_charset to a body in a charset other t
     // refused before the body is read, and before the edge signature (which needs the body).
     const token = edgeRoutes.has(k) ? undefined : serviceRoute(r) ? serviceToken : a.tenant.admin.token;
     for (const charset of badCharsets) {
-      const res = await call(server.url, r.method, fill(r.path, a) + query(a), {
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a, r), {
         token,
         headers: { 'content-type': `application/json; charset=${charset}` },
         body: mutating.has(r.method) ? (exampleBodies(a)[k]?.[0] ?? {}) : undefined,
@@ -314,7 +374,7 @@ test('UTF-8 in any case, quoted or not, and no charset at all are accepted (no 4
     const k = key(r);
     const token = edgeRoutes.has(k) ? undefined : serviceRoute(r) ? serviceToken : a.tenant.admin.token;
     for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="Utf-8"']) {
-      const res = await call(server.url, r.method, fill(r.path, a) + query(a), { token, headers: { 'content-type': contentType }, body: {} });
+      const res = await call(server.url, r.method, fill(r.path, a) + query(a, r), { token, headers: { 'content-type': contentType }, body: {} });
       if (res.status === 415 || res.status >= 500) wrong.push(`${k} ${contentType} → ${res.status} ${res.text.slice(0, 160)}`);
     }
   }

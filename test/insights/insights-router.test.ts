@@ -3,7 +3,8 @@
  * tokens) → insights router → the Temporal dev server (TEMPORAL_ADDRESS, namespace farmiq-cloud) →
  * a cloud worker with the real activities → the cloud test database as farmiq_app (RLS). The ML
  * and LLM steps go over HTTP to the internal routers of the same app, and the LLM router to a local
- * OpenAI-compatible stub, so the x-request-id is followed through every hop.
+ * OpenAI-compatible stub, so the x-request-id is followed through every hop. Every answer the test
+ * gets is checked against the OpenAPI document of the three routers (test/support/openapi.ts).
  */
 import { randomUUID } from 'node:crypto';
 import express from 'express';
@@ -19,6 +20,7 @@ import { OpenAiCompatibleWriter } from '../../insights/llm/openai-compatible';
 import { dataBlockClose, dataBlockOpen } from '../../insights/llm/prompt';
 import { writeTemplateInsight } from '../../insights/llm/template-writer';
 import { HttpPredictor } from '../../insights/ml/predictor';
+import { buildOpenApiDocument } from '../../gateways/http/api/openapi';
 import { errorHandler, notFound } from '../../gateways/http/errors';
 import { createInsightsRouter } from '../../gateways/http/insights/insights-router';
 import { createLlmRouter } from '../../gateways/http/insights/llm-router';
@@ -26,7 +28,8 @@ import { createMlRouter } from '../../gateways/http/insights/ml-router';
 import { requestId as requestIdMiddleware } from '../../gateways/http/request-id';
 import { farmiqFarm, farmiqStatus, farmiqTenant } from '../../domain/temporal/search-attributes';
 import { insightWorkflowId } from '../../domain/temporal/workflow-ids';
-import { call, listen, ownerPool, seedTenant, tenantPool, testTokens, type TestTenant } from '../auth/support';
+import { call, listen, ownerPool, seedTenant, tenantPool, testTokens, type CallResult, type TestTenant } from '../auth/support';
+import { ResponseChecker } from '../support/openapi';
 import { temporalAddress } from '../support/stack';
 import { startOpenAiStub, type OpenAiStub } from './openai-stub';
 import { seedBarn, seedFarm, seedFeed, seedRollups, seedSessions } from './seed';
@@ -47,6 +50,19 @@ let client: Client;
 const workers: { worker: Worker; running: Promise<void> }[] = [];
 /** x-request-id of every internal ML / LLM call the app received. */
 const internalCalls: { path: string; requestId: string | undefined }[] = [];
+let checker: ResponseChecker;
+
+/** The answer checked against the routers' document; /slow is a second mount of the insights router. */
+function check(method: string, path: string, r: { status: number; headers: Headers; body: unknown }): void {
+  checker.check(method, path.replace(/^\/slow\//, '/'), r.status, r.headers.get('content-type'), r.body);
+}
+
+/** call() of test/auth/support.ts, its answer checked against the document. */
+async function api(method: string, path: string, opts: Parameters<typeof call>[3] = {}): Promise<CallResult> {
+  const r = await call(server.url, method, path, opts);
+  check(method, path, r);
+  return r;
+}
 
 const farmId = 'farm-router';
 const window = { from: '2026-03-11T00:00:00.000Z', to: '2026-03-14T00:00:00.000Z' };
@@ -94,17 +110,22 @@ beforeAll(async () => {
       internalCalls.push({ path: req.path, requestId: req.get('x-request-id') });
     next();
   });
-  web.use(createMlRouter({ log, serviceToken, tokens: testTokens }));
+  const ml = createMlRouter({ log, serviceToken, tokens: testTokens });
+  const llm = createLlmRouter({
+    log,
+    serviceToken,
+    tokens: testTokens,
+    llm: new OpenAiCompatibleWriter({ baseUrl: stub.baseUrl, model: 'stub-model', timeoutMs: 5000 }),
+  });
+  const insights = createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue, tokens: testTokens, responseTimeoutMs: 20_000 });
+  web.use(ml.router);
+  web.use(llm.router);
+  web.use(insights.router);
   web.use(
-    createLlmRouter({
-      log,
-      serviceToken,
-      tokens: testTokens,
-      llm: new OpenAiCompatibleWriter({ baseUrl: stub.baseUrl, model: 'stub-model', timeoutMs: 5000 }),
-    }),
+    '/slow',
+    createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, tokens: testTokens, responseTimeoutMs: 300 }).router,
   );
-  web.use(createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue, tokens: testTokens, responseTimeoutMs: 20_000 }));
-  web.use('/slow', createInsightsRouter({ temporalClient: client, pool: app, log, taskQueue: slowTaskQueue, tokens: testTokens, responseTimeoutMs: 300 }));
+  checker = new ResponseChecker(buildOpenApiDocument([...ml.routes, ...llm.routes, ...insights.routes], { title: 'insights test', version: '0' }) as never);
   web.use(notFound);
   web.use(errorHandler(log));
   server = await listen(web);
@@ -147,7 +168,7 @@ afterAll(async () => {
 });
 
 const generate = (body: unknown, opts: { token?: string; requestId?: string; prefix?: string } = {}) =>
-  call(server.url, 'POST', `${opts.prefix ?? ''}/api/v1/dashboard/insights/generate`, {
+  api('POST', `${opts.prefix ?? ''}/api/v1/dashboard/insights/generate`, {
     token: opts.token ?? a.operator.token,
     body,
     headers: opts.requestId ? { 'x-request-id': opts.requestId } : {},
@@ -254,7 +275,7 @@ describe('POST /api/v1/dashboard/insights/generate', () => {
   });
 
   it('needs a token (401) and the operator role (403)', async () => {
-    expect((await call(server.url, 'POST', '/api/v1/dashboard/insights/generate', { body: body() })).status).toBe(401);
+    expect((await api('POST', '/api/v1/dashboard/insights/generate', { body: body() })).status).toBe(401);
     const viewer = await generate(body(), { token: a.viewer.token });
     expect(viewer.status).toBe(403);
     expect(viewer.body.error.code).toBe('forbidden');
@@ -293,8 +314,10 @@ describe('POST /api/v1/dashboard/insights/generate', () => {
       headers: { authorization: `Bearer ${a.operator.token}`, 'content-type': 'application/json' },
       body: '{"farm_id": ',
     });
+    const answer = (await res.json()) as { error: { code: string } };
+    check('POST', '/api/v1/dashboard/insights/generate', { status: res.status, headers: res.headers, body: answer });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(answer.error.code).toBe('invalid_json');
     const other = await generate(body({ options: { notify: { channel: 'email', user_id: b.operator.id } } }));
     expect(other.status).toBe(400);
     expect(other.body.error.code).toBe('unknown_recipient');
@@ -303,11 +326,11 @@ describe('POST /api/v1/dashboard/insights/generate', () => {
 
 describe('GET /api/v1/dashboard/insights', () => {
   it('lists a farm’s insights newest first with cursor pagination, to viewers of the tenant only', async () => {
-    const page1 = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1`, { token: a.viewer.token });
+    const page1 = await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1`, { token: a.viewer.token });
     expect(page1.status).toBe(200);
     expect(page1.body.items).toHaveLength(1);
     expect(page1.body.next_cursor).toEqual(expect.any(String));
-    const page2 = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1&cursor=${page1.body.next_cursor}`, {
+    const page2 = await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=1&cursor=${page1.body.next_cursor}`, {
       token: a.viewer.token,
     });
     expect(page2.body.items).toHaveLength(1);
@@ -324,18 +347,18 @@ describe('GET /api/v1/dashboard/insights', () => {
       title: expect.any(String),
       created_at: expect.any(String),
     });
-    const all = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=100`, { token: a.viewer.token });
+    const all = await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}&limit=100`, { token: a.viewer.token });
     const total = await owner.query('SELECT count(*)::int AS n FROM insights WHERE tenant_id = $1 AND farm_id = $2', [a.id, farmId]);
     expect(all.body.items).toHaveLength(total.rows[0].n);
     expect(all.body.next_cursor).toBeNull();
 
-    expect((await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: b.viewer.token })).status).toBe(404);
-    expect((await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}`)).status).toBe(401);
+    expect((await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: b.viewer.token })).status).toBe(404);
+    expect((await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}`)).status).toBe(401);
   });
 
   it('400 invalid_query for a missing farm, a bad limit or a forged cursor', async () => {
     for (const q of ['', `farm_id=${farmId}&limit=0`, `farm_id=${farmId}&limit=1000`, `farm_id=${farmId}&cursor=bm90LWEtY3Vyc29y`]) {
-      const res = await call(server.url, 'GET', `/api/v1/dashboard/insights?${q}`, { token: a.viewer.token });
+      const res = await api('GET', `/api/v1/dashboard/insights?${q}`, { token: a.viewer.token });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_query');
     }
@@ -344,14 +367,14 @@ describe('GET /api/v1/dashboard/insights', () => {
 
 describe('GET /api/v1/dashboard/insights/:id', () => {
   it('returns one insight with its summary to the tenant, and 404 to anyone else', async () => {
-    const list = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: a.viewer.token });
+    const list = await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: a.viewer.token });
     const id = list.body.items[0].id;
-    const one = await call(server.url, 'GET', `/api/v1/dashboard/insights/${id}`, { token: a.viewer.token });
+    const one = await api('GET', `/api/v1/dashboard/insights/${id}`, { token: a.viewer.token });
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id, tenant_id: a.id, farm_id: farmId, summary: { schema_version: 'farmiq.feature-summary/1' } });
-    expect((await call(server.url, 'GET', `/api/v1/dashboard/insights/${id}`, { token: b.admin.token })).status).toBe(404);
-    expect((await call(server.url, 'GET', `/api/v1/dashboard/insights/${randomUUID()}`, { token: a.viewer.token })).status).toBe(404);
-    expect((await call(server.url, 'GET', '/api/v1/dashboard/insights/not-a-uuid', { token: a.viewer.token })).status).toBe(404);
+    expect((await api('GET', `/api/v1/dashboard/insights/${id}`, { token: b.admin.token })).status).toBe(404);
+    expect((await api('GET', `/api/v1/dashboard/insights/${randomUUID()}`, { token: a.viewer.token })).status).toBe(404);
+    expect((await api('GET', '/api/v1/dashboard/insights/not-a-uuid', { token: a.viewer.token })).status).toBe(404);
   });
 });
 
@@ -362,34 +385,51 @@ describe('the internal ML and LLM endpoints', () => {
   };
 
   it('POST /api/v1/ml/predict: service token only; validates its body', async () => {
-    const ok = await call(server.url, 'POST', '/api/v1/ml/predict', { token: serviceToken, body: predictBody, headers: { 'x-request-id': 'req-ml-1' } });
+    const ok = await api('POST', '/api/v1/ml/predict', { token: serviceToken, body: predictBody, headers: { 'x-request-id': 'req-ml-1' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-request-id')).toBe('req-ml-1');
     expect(ok.body.predictions.barns[0]).toMatchObject({ barn_id: 'barn-1', performance_index: 1.234, days_to_target: 1.6, feed_needed_kg: 680 });
-    expect((await call(server.url, 'POST', '/api/v1/ml/predict', { body: predictBody })).status).toBe(401);
-    expect((await call(server.url, 'POST', '/api/v1/ml/predict', { token: a.admin.token, body: predictBody })).status).toBe(403);
-    const bad = await call(server.url, 'POST', '/api/v1/ml/predict', { token: serviceToken, body: { ...predictBody, barns: [{ barn_id: 'x' }] } });
+    expect((await api('POST', '/api/v1/ml/predict', { body: predictBody })).status).toBe(401);
+    expect((await api('POST', '/api/v1/ml/predict', { token: a.admin.token, body: predictBody })).status).toBe(403);
+    const bad = await api('POST', '/api/v1/ml/predict', { token: serviceToken, body: { ...predictBody, barns: [{ barn_id: 'x' }] } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_body');
-    const species = await call(server.url, 'POST', '/api/v1/ml/predict', { token: serviceToken, body: { ...predictBody, species: 'ostrich' } });
+    const species = await api('POST', '/api/v1/ml/predict', { token: serviceToken, body: { ...predictBody, species: 'ostrich' } });
     expect(species.body.error.code).toBe('unknown_species');
+    // Its body limit is 256 kB: ~100 kB is read (and refused for its 700 barns, max 64); ~300 kB is not read.
+    const barns = (n: number) => ({ ...predictBody, barns: Array.from({ length: n }, (_, i) => ({ ...predictBody.barns[0], barn_id: `barn-${i}` })) });
+    expect(JSON.stringify(barns(700)).length).toBeGreaterThan(96 * 1024);
+    const read = await api('POST', '/api/v1/ml/predict', { token: serviceToken, body: barns(700) });
+    expect([read.status, read.body.error.code, read.body.error.field]).toEqual([400, 'invalid_body', 'barns']);
+    expect(JSON.stringify(barns(2000)).length).toBeGreaterThan(256 * 1024);
+    const tooLarge = await api('POST', '/api/v1/ml/predict', { token: serviceToken, body: barns(2000) });
+    expect([tooLarge.status, tooLarge.body.error.code]).toEqual([413, 'payload_too_large']);
   });
 
   it('POST /api/v1/llm-insights/analyze: refuses anything but a feature summary', async () => {
-    const stored = await call(server.url, 'GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: a.viewer.token });
-    const one = await call(server.url, 'GET', `/api/v1/dashboard/insights/${stored.body.items[0].id}`, { token: a.viewer.token });
+    const stored = await api('GET', `/api/v1/dashboard/insights?farm_id=${farmId}`, { token: a.viewer.token });
+    const one = await api('GET', `/api/v1/dashboard/insights/${stored.body.items[0].id}`, { token: a.viewer.token });
     const summary = one.body.summary;
-    const ok = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary } });
+    const ok = await api('POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary } });
     expect(ok.status).toBe(200);
     expect(ok.body.result).toMatchObject({ generator: 'llm', model: 'stub-model' });
-    const smuggled = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', {
+    const smuggled = await api('POST', '/api/v1/llm-insights/analyze', {
       token: serviceToken,
       body: { summary: { ...summary, readings: [{ value: 21.4 }] } },
     });
     expect(smuggled.status).toBe(400);
     expect(smuggled.body.error.code).toBe('invalid_feature_summary');
-    const extra = await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary, telemetry: [] } });
+    const extra = await api('POST', '/api/v1/llm-insights/analyze', { token: serviceToken, body: { summary, telemetry: [] } });
     expect(extra.status).toBe(400);
-    expect((await call(server.url, 'POST', '/api/v1/llm-insights/analyze', { token: a.operator.token, body: { summary } })).status).toBe(403);
+    expect((await api('POST', '/api/v1/llm-insights/analyze', { token: a.operator.token, body: { summary } })).status).toBe(403);
+    expect((await api('POST', '/api/v1/llm-insights/analyze', { body: { summary } })).status).toBe(401);
+  });
+
+  it('are documented with the service token, the dashboard routes with a user token and their role', () => {
+    const paths = checker.document.paths as Record<string, Record<string, { security?: unknown; 'x-farmiq-role'?: string }>>;
+    expect(paths['/api/v1/ml/predict'].post.security).toEqual([{ service: [] }]);
+    expect(paths['/api/v1/llm-insights/analyze'].post.security).toEqual([{ service: [] }]);
+    expect(paths['/api/v1/dashboard/insights/generate'].post).toMatchObject({ security: [{ bearer: [] }], 'x-farmiq-role': 'operator' });
+    expect(paths['/api/v1/dashboard/insights/{id}'].get).toMatchObject({ security: [{ bearer: [] }], 'x-farmiq-role': 'viewer' });
   });
 });

@@ -2,18 +2,22 @@
  * The notification HTTP API (spec §6) through the real cloud app: tenant pool as farmiq_app,
  * publisher on the test vhost. in_app is stored sent and never queued; email/sms/push are stored
  * queued and enqueued once (with the request id); an idempotency key suppresses duplicates; the
- * inbox pages by cursor with an unread count, and mark read / read-all move it.
+ * inbox pages by cursor with an unread count, and mark read / read-all move it. Every answer is
+ * checked against the OpenAPI document of the notifications router (test/support/openapi.ts).
  */
 import type { Client } from '@temporalio/client';
 import type { Channel } from 'amqplib';
 import amqp from 'amqplib';
 import type { Pool } from 'pg';
+import { buildOpenApiDocument } from '../../gateways/http/api/openapi';
 import { createCloudApp } from '../../gateways/http/cloud-app';
+import { createNotificationsRouter } from '../../gateways/http/notifications/notifications-router';
 import { NotificationQueue } from '../../notifications/queue';
 import { sendNotification } from '../../notifications/send';
 import { logger } from '../../platform/logger';
-import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
+import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type CallResult, type TestTenant } from '../auth/support';
 import { testAmqpUrl } from '../support/amqp';
+import { ResponseChecker } from '../support/openapi';
 import { startTestBroker, type TestBroker } from './support';
 
 const log = logger('test-notifications-api');
@@ -25,6 +29,14 @@ let server: Awaited<ReturnType<typeof listen>>;
 let a: TestTenant;
 let b: TestTenant;
 let inspect: { conn: amqp.ChannelModel; ch: Channel };
+let checker: ResponseChecker;
+
+/** call() of test/auth/support.ts, its answer checked against the document. */
+async function api(method: string, path: string, opts: Parameters<typeof call>[3] = {}): Promise<CallResult> {
+  const r = await call(server.url, method, path, opts);
+  checker.check(method, path, r.status, r.headers.get('content-type'), r.body);
+  return r;
+}
 
 /** Only the insight routes start workflows; these tests never call them. */
 const notUsedByTheseRoutes = {} as Client;
@@ -37,6 +49,9 @@ beforeAll(async () => {
   server = await listen(
     createCloudApp({ pool: owner, tenantPool: appPool, notificationPublisher: queue, jwtSecret: testJwtSecret, log, temporalClient: notUsedByTheseRoutes }),
   );
+  // The routes the app mounts, as the router declares them (no request reaches this instance).
+  const documented = createNotificationsRouter({ pool: appPool, publisher: queue, log }).routes;
+  checker = new ResponseChecker(buildOpenApiDocument(documented, { title: 'notifications test', version: '0' }) as never);
   a = await seedTenant(owner, 'Notify A');
   b = await seedTenant(owner, 'Notify B');
   const conn = await amqp.connect(testAmqpUrl);
@@ -61,8 +76,7 @@ async function drainQueue(): Promise<{ body: unknown; headers: Record<string, un
   return out;
 }
 
-const post = (token: string, body: unknown, headers: Record<string, string> = {}) =>
-  call(server.url, 'POST', '/api/v1/notifications/send', { token, body, headers });
+const post = (token: string, body: unknown, headers: Record<string, string> = {}) => api('POST', '/api/v1/notifications/send', { token, body, headers });
 
 describe('POST /api/v1/notifications/send', () => {
   beforeEach(async () => {
@@ -148,9 +162,12 @@ describe('POST /api/v1/notifications/send', () => {
     const noRecipient = await post(a.operator.token, { channel: 'email', title: 't', body: 'b' });
     expect([noRecipient.status, noRecipient.body.error.code, noRecipient.body.error.field]).toEqual([400, 'invalid_body', 'recipient_user_id']);
     expect((await post(a.operator.token, { ...ok, channel: 'pigeon' })).body.error).toMatchObject({ code: 'invalid_body', field: 'channel' });
+    // Every problem of a body is named, the first one as the field.
+    const twoProblems = (await post(a.operator.token, { ...ok, channel: 'pigeon', title: '' })).body.error;
+    expect(twoProblems).toMatchObject({ code: 'invalid_body', field: 'channel', message: expect.stringMatching(/^channel: .*; title: /) });
     expect((await post(a.operator.token, { ...ok, title: '' })).status).toBe(400);
     expect((await post(a.operator.token, { ...ok, extra: 1 })).status).toBe(400);
-    const badJson = await call(server.url, 'POST', '/api/v1/notifications/send', {
+    const badJson = await api('POST', '/api/v1/notifications/send', {
       token: a.operator.token,
       headers: { 'content-type': 'application/json' },
     });
@@ -160,8 +177,10 @@ describe('POST /api/v1/notifications/send', () => {
       headers: { authorization: `Bearer ${a.operator.token}`, 'content-type': 'application/json' },
       body: '{"channel": ',
     });
+    const answer = (await malformed.json()) as { error: { code: string } };
+    checker.check('POST', '/api/v1/notifications/send', malformed.status, malformed.headers.get('content-type'), answer);
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_body');
+    expect(answer.error.code).toBe('invalid_body');
     expect(await drainQueue()).toEqual([]);
   });
 
@@ -209,7 +228,7 @@ describe('inbox, read, read-all', () => {
     }
   });
 
-  const inbox = (token: string, query = '') => call(server.url, 'GET', `/api/v1/notifications/inbox${query}`, { token });
+  const inbox = (token: string, query = '') => api('GET', `/api/v1/notifications/inbox${query}`, { token });
 
   test('pages newest first by cursor, own + tenant-wide in_app only, without gaps or repeats', async () => {
     const seen: string[] = [];
@@ -253,29 +272,29 @@ describe('inbox, read, read-all', () => {
       ])
     ).rows[0].id;
     const shared = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id IS NULL LIMIT 1`, [t.id])).rows[0].id;
-    const r1 = await call(server.url, 'POST', `/api/v1/notifications/${own}/read`, { token: t.operator.token });
+    const r1 = await api('POST', `/api/v1/notifications/${own}/read`, { token: t.operator.token });
     expect(r1.status).toBe(200);
     expect(r1.body).toEqual({ id: own, read_at: expect.any(String) });
-    const again = await call(server.url, 'POST', `/api/v1/notifications/${own}/read`, { token: t.operator.token });
+    const again = await api('POST', `/api/v1/notifications/${own}/read`, { token: t.operator.token });
     expect(again.body.read_at).toBe(r1.body.read_at); // reading twice keeps the first time
-    expect((await call(server.url, 'POST', `/api/v1/notifications/${shared}/read`, { token: t.operator.token })).status).toBe(200);
+    expect((await api('POST', `/api/v1/notifications/${shared}/read`, { token: t.operator.token })).status).toBe(200);
     expect((await inbox(t.operator.token, '?limit=1')).body.unread_count).toBe(25);
     // The tenant-wide one is read for the operator only.
     expect((await inbox(t.admin.token, '?limit=1')).body.unread_count).toBe(20);
-    const got = await call(server.url, 'GET', `/api/v1/notifications/${shared}`, { token: t.operator.token });
+    const got = await api('GET', `/api/v1/notifications/${shared}`, { token: t.operator.token });
     expect(got.body.notification.read_at).toEqual(expect.any(String));
-    expect((await call(server.url, 'GET', `/api/v1/notifications/${shared}`, { token: t.admin.token })).body.notification.read_at).toBeNull();
+    expect((await api('GET', `/api/v1/notifications/${shared}`, { token: t.admin.token })).body.notification.read_at).toBeNull();
 
     // Another user's notification is not in the operator's inbox: 404, and it stays unread.
     const adminsOwn = (await owner.query<{ id: string }>(`SELECT id FROM notifications WHERE tenant_id = $1 AND user_id = $2 LIMIT 1`, [t.id, t.admin.id]))
       .rows[0].id;
-    expect((await call(server.url, 'POST', `/api/v1/notifications/${adminsOwn}/read`, { token: t.operator.token })).status).toBe(404);
+    expect((await api('POST', `/api/v1/notifications/${adminsOwn}/read`, { token: t.operator.token })).status).toBe(404);
 
-    const all = await call(server.url, 'POST', '/api/v1/notifications/read-all', { token: t.operator.token });
+    const all = await api('POST', '/api/v1/notifications/read-all', { token: t.operator.token });
     expect(all.body).toEqual({ marked: 25 });
     expect((await inbox(t.operator.token, '?limit=1')).body.unread_count).toBe(0);
     expect((await inbox(t.admin.token, '?limit=1')).body.unread_count).toBe(20);
-    expect((await call(server.url, 'POST', '/api/v1/notifications/read-all', { token: t.operator.token })).body).toEqual({ marked: 0 });
+    expect((await api('POST', '/api/v1/notifications/read-all', { token: t.operator.token })).body).toEqual({ marked: 0 });
   });
 
   test('viewers read their inbox but may not mark read', async () => {
@@ -283,14 +302,14 @@ describe('inbox, read, read-all', () => {
     expect(r.status).toBe(200);
     expect(r.body.unread_count).toBe(15);
     const shared = r.body.items[0].id;
-    expect((await call(server.url, 'POST', `/api/v1/notifications/${shared}/read`, { token: t.viewer.token })).status).toBe(403);
-    expect((await call(server.url, 'POST', '/api/v1/notifications/read-all', { token: t.viewer.token })).status).toBe(403);
+    expect((await api('POST', `/api/v1/notifications/${shared}/read`, { token: t.viewer.token })).status).toBe(403);
+    expect((await api('POST', '/api/v1/notifications/read-all', { token: t.viewer.token })).status).toBe(403);
   });
 
   test("another tenant's notification is invisible: 404 on get and read, absent from the inbox", async () => {
     const theirs = ids[0];
-    expect((await call(server.url, 'GET', `/api/v1/notifications/${theirs}`, { token: a.admin.token })).status).toBe(404);
-    expect((await call(server.url, 'POST', `/api/v1/notifications/${theirs}/read`, { token: a.admin.token })).status).toBe(404);
+    expect((await api('GET', `/api/v1/notifications/${theirs}`, { token: a.admin.token })).status).toBe(404);
+    expect((await api('POST', `/api/v1/notifications/${theirs}/read`, { token: a.admin.token })).status).toBe(404);
     const mine = await inbox(a.admin.token, '?limit=100');
     expect(mine.body.items.map((n: { id: string }) => n.id)).not.toContain(theirs);
     expect(mine.body.items.every((n: { tenant_id: string }) => n.tenant_id === a.id)).toBe(true);

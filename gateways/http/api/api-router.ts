@@ -64,6 +64,20 @@ export interface ApiRouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodTy
   /** Success responses (and any error the route answers besides the standard ones). */
   responses: Record<number, ApiResponseSpec>;
   csv?: CsvSpec;
+  /**
+   * Run before everything else (the role check included): a router's own authentication, so it
+   * also works mounted outside the app's requireUser(), or a service-token check on a 'public' route.
+   */
+  before?: RequestHandler[];
+  /** The credential a 'public' route checks itself (in `before`), for the document: 'service' = INTERNAL_SERVICE_TOKEN. */
+  security?: 'service';
+  /** body-parser's limit for this route's JSON body; default 64kb. */
+  bodyLimit?: string;
+  /**
+   * How this route words a refusal of its path, query or body (the code the kit would use is
+   * passed); default: the kit's, naming the first offending field.
+   */
+  invalid?: (issues: z.core.$ZodIssue[], code: 'invalid_query' | 'invalid_body') => HttpError;
 }
 
 export interface ApiInput<P, Q, B> {
@@ -76,7 +90,7 @@ export interface ApiInput<P, Q, B> {
   res: Response;
 }
 
-export interface ApiAnswer<R> {
+export interface ApiAnswer<R = unknown> {
   status?: number;
   body?: R;
   headers?: Record<string, string>;
@@ -84,17 +98,25 @@ export interface ApiAnswer<R> {
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
 
-export type ApiHandler<P, Q, B, R> = (input: ApiInput<P, Q, B>) => Promise<ApiAnswer<R> | null>;
+/** The answer's body is checked against the route's response schemas by the API tests (test/support/openapi.ts), not by the compiler. */
+export type ApiHandler<P, Q, B> = (input: ApiInput<P, Q, B>) => Promise<ApiAnswer | null>;
 
 /** A route as the document generator sees it. */
 export interface DeclaredRoute extends ApiRouteSpec {
   tags: string[];
 }
 
-function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, code: 'invalid_query' | 'invalid_body', where: string): z.infer<T> | undefined {
+function parse<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  code: 'invalid_query' | 'invalid_body',
+  where: string,
+  invalid: ApiRouteSpec['invalid'],
+): z.infer<T> | undefined {
   if (!schema) return undefined;
   const r = schema.safeParse(value);
   if (r.success) return r.data;
+  if (invalid) throw invalid(r.error.issues, code);
   const issue = r.error.issues[0];
   const field = issue?.path.map(String).join('.') || undefined;
   throw new HttpError(400, code, `${field ? `${field}: ` : ''}${issue?.message ?? `the ${where} is not valid`}`, field);
@@ -118,9 +140,9 @@ export class ApiRouter {
 
   constructor(private readonly tag: string) {}
 
-  route<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined, R = unknown>(
+  route<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
     spec: ApiRouteSpec<P, Q, B>,
-    handler: ApiHandler<Infer<P>, Infer<Q>, Infer<B>, R>,
+    handler: ApiHandler<Infer<P>, Infer<Q>, Infer<B>>,
   ): void {
     const declared = { ...spec, tags: spec.tags ?? [this.tag] } as DeclaredRoute;
     this.routes.push(declared);
@@ -128,18 +150,18 @@ export class ApiRouter {
       .map(Number)
       .filter((s) => s >= 200 && s < 300)
       .sort()[0];
-    const chain: RequestHandler[] = [];
+    const chain: RequestHandler[] = [...(spec.before ?? [])];
     if (spec.role !== 'public') chain.push(requireRole(spec.role));
     // Bodies are small JSON (the charset was checked by utf8Only() in the app); errors of the
     // parser become the one error body in errors.ts.
-    if (spec.body) chain.push(express.json({ limit: '64kb' }));
+    if (spec.body) chain.push(express.json({ limit: spec.bodyLimit ?? '64kb' }));
     chain.push(async (req, res, next) => {
       try {
         const csv = spec.csv && wantsCsv(req);
         const input: ApiInput<Infer<P>, Infer<Q>, Infer<B>> = {
-          params: parse(spec.params, req.params, 'invalid_query', 'path') as Infer<P>,
-          query: parse(spec.query, spec.csv ? queryWithoutFormat(req) : req.query, 'invalid_query', 'query') as Infer<Q>,
-          body: parse(spec.body, req.body ?? {}, 'invalid_body', 'body') as Infer<B>,
+          params: parse(spec.params, req.params, 'invalid_query', 'path', spec.invalid) as Infer<P>,
+          query: parse(spec.query, spec.csv ? queryWithoutFormat(req) : req.query, 'invalid_query', 'query', spec.invalid) as Infer<Q>,
+          body: parse(spec.body, req.body ?? {}, 'invalid_body', 'body', spec.invalid) as Infer<B>,
           get auth() {
             return authOf(req);
           },

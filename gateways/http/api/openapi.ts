@@ -30,6 +30,13 @@ export const errorBodySchema = z
   })
   .meta({ id: 'Error' });
 
+/**
+ * `schema` or null, for a schema with an id (`.meta({ id })`). Not `.nullable()`: on such a schema
+ * zod-to-openapi 9 writes a bare $ref and drops the null, so the document would refuse every null
+ * the API answers (asteasolutions/zod-to-openapi#387). Plain schemas may use `.nullable()`.
+ */
+export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
+
 const standardErrors: Record<number, string> = {
   400: 'the request is not valid (invalid_query, invalid_body, invalid_json, …)',
   401: 'no valid access token (unauthenticated)',
@@ -49,6 +56,13 @@ export interface DocumentInfo {
 export function buildOpenApiDocument(routes: DeclaredRoute[], info: DocumentInfo): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  if (routes.some((r) => r.security === 'service')) {
+    registry.registerComponent('securitySchemes', 'service', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'the internal service token (INTERNAL_SERVICE_TOKEN) of FarmIQ services; a dashboard token is 403',
+    });
+  }
   for (const r of routes) {
     const responses: Record<
       string,
@@ -68,9 +82,11 @@ export function buildOpenApiDocument(routes: DeclaredRoute[], info: DocumentInfo
         };
       }
     }
+    // A service route is 'public' to the kit but checks its token itself: 401 without it, 403 for a user's.
+    const service = r.security === 'service';
     for (const [status, description] of Object.entries(standardErrors)) {
-      if (status === '401' && r.role === 'public') continue;
-      if (status === '403' && (r.role === 'public' || r.role === 'viewer')) continue;
+      if (status === '401' && r.role === 'public' && !service) continue;
+      if (status === '403' && (r.role === 'public' || r.role === 'viewer') && !service) continue;
       responses[status] ??= { description, content: { 'application/json': { schema: errorBodySchema } } };
     }
     const query = r.csv
@@ -83,7 +99,7 @@ export function buildOpenApiDocument(routes: DeclaredRoute[], info: DocumentInfo
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: r.tags,
-      ...(r.role === 'public' ? {} : { security: [{ bearer: [] }], 'x-farmiq-role': r.role }),
+      ...(service ? { security: [{ service: [] }] } : r.role === 'public' ? {} : { security: [{ bearer: [] }], 'x-farmiq-role': r.role }),
       request: {
         ...(r.params ? { params: r.params as z.ZodObject } : {}),
         ...(query ? { query: query as z.ZodObject } : {}),

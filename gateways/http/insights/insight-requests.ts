@@ -1,13 +1,17 @@
 /**
  * The wire shapes of the dashboard insight endpoints (insights-router.ts): the request bodies and
- * queries as zod schemas, their translation into the workflow's input, and the response body.
- * Every refusal is an HttpError with this API's code (errors.ts).
+ * queries as zod schemas, their translation into the workflow's input, and the response bodies
+ * with their schemas for the OpenAPI document. Every refusal is an HttpError with this API's code
+ * (errors.ts).
  */
 import { z } from 'zod';
 import { isUuid } from '../../../domain/contracts/identifiers';
+import { featureSummarySchema, predictionsSchema } from '../../../insights/feature-summary';
 import type { GenerateInsightInput, GenerateInsightResult } from '../../../insights/insight-contract';
+import { insightSchema, type FallbackReason } from '../../../insights/insight-schema';
 import type { InsightRecord } from '../../../insights/insight-store';
 import { notificationChannels } from '../../../notifications/model';
+import { orNull } from '../api/openapi';
 import { HttpError } from '../errors';
 
 export const maxWindowDays = 180;
@@ -50,20 +54,15 @@ export function isInsightId(id: string): boolean {
   return isUuid(id);
 }
 
-/** The generate body, or 400 invalid_body naming the first offending field. */
-export function parseGenerateBody(raw: unknown): ParsedGenerateBody {
-  const parsed = generateInsightBody.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new HttpError(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.') || undefined);
-}
-
-/** The list query, or 400 invalid_query naming the offending parameter. */
-export function parseListQuery(raw: unknown): z.output<typeof listInsightsQuery> {
-  const q = listInsightsQuery.safeParse(raw);
-  if (q.success) return q.data;
-  const issue = q.error.issues[0];
-  throw new HttpError(400, 'invalid_query', `${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'));
+/**
+ * A body's refusal with `code`, naming the first offending field ("body" when it is the whole body):
+ * the generate body (invalid_body) and the internal ML / LLM bodies (ml-router.ts, llm-router.ts).
+ */
+export function bodyRefusal(code: 'invalid_body' | 'invalid_feature_summary') {
+  return (issues: z.core.$ZodIssue[]): HttpError => {
+    const field = issues[0]?.path.join('.') ?? '';
+    return new HttpError(400, code, `${field || 'body'}: ${issues[0]?.message ?? 'not valid'}`, field || undefined);
+  };
 }
 
 export const foreignCursor = () => new HttpError(400, 'invalid_query', 'cursor: not a cursor this API issued', 'cursor');
@@ -101,6 +100,79 @@ export function sameRequest(record: InsightRecord, input: GenerateInsightInput):
 }
 
 export const requestIdReused = () => new HttpError(409, 'request_id_reused', 'this x-request-id was already used for a different farm, barn or window');
+
+// ── Response bodies, as the OpenAPI document describes them ──────────────────────────────────
+
+const insightWindow = z.object({ from: instant, to: instant });
+
+/** Every FallbackReason, and nothing else (the compiler checks both). */
+const fallbackReasons = Object.keys({
+  llm_timeout: 1,
+  llm_http_error: 1,
+  llm_unreachable: 1,
+  llm_invalid_json: 1,
+  llm_schema_violation: 1,
+  llm_numbers_not_in_summary: 1,
+  llm_activity_failed: 1,
+} satisfies Record<FallbackReason, 1>) as [FallbackReason, ...FallbackReason[]];
+
+export const insightTextSchema = insightSchema.meta({ id: 'InsightText', description: 'the structured insight a generator wrote' });
+export const featureSummaryWireSchema = featureSummarySchema.meta({ id: 'FeatureSummary', description: 'the only input the generator saw' });
+export const predictionsWireSchema = predictionsSchema.meta({ id: 'MlPredictions' });
+export const insightGeneratorSchema = z.enum(['template', 'llm']);
+export const llmFallbackSchema = z
+  .object({ reason: z.enum(fallbackReasons), detail: z.string().nullable(), model: z.string().nullable() })
+  .meta({ id: 'LlmFallback', description: 'why the template writer answered although an LLM was configured' });
+
+/** InsightRecord (insights/insight-store.ts). */
+export const insightRecordSchema = z
+  .object({
+    id: z.uuid(),
+    tenant_id: z.uuid(),
+    farm_id: z.string(),
+    barn_id: z.string().nullable(),
+    window: insightWindow,
+    request_id: z.string(),
+    workflow_id: z.string().nullable(),
+    generator: insightGeneratorSchema,
+    model: z.string().nullable(),
+    fallback: orNull(llmFallbackSchema),
+    insight: insightTextSchema,
+    summary: featureSummaryWireSchema,
+    predictions: orNull(predictionsWireSchema),
+    created_by: z.uuid().nullable(),
+    created_at: instant,
+  })
+  .meta({ id: 'Insight' });
+
+/** InsightListItem (insights/insight-store.ts). */
+const insightListItemSchema = z
+  .object({
+    id: z.uuid(),
+    farm_id: z.string(),
+    barn_id: z.string().nullable(),
+    window: insightWindow,
+    request_id: z.string(),
+    generator: insightGeneratorSchema,
+    title: z.string(),
+    created_at: instant,
+  })
+  .meta({ id: 'InsightListItem' });
+
+export const insightPageSchema = z.object({ items: z.array(insightListItemSchema), next_cursor: z.string().nullable() }).meta({ id: 'InsightPage' });
+
+/** generatedResponse(). */
+export const insightGeneratedSchema = z
+  .object({
+    insight: insightRecordSchema,
+    predictions_error: z.string().nullable().meta({ description: 'set when predictions were asked for but could not be made' }),
+    notification: z
+      .object({ workflow_id: z.string(), started: z.boolean() })
+      .nullable()
+      .meta({ description: 'the notification run, when one was asked for (it goes on after this answer)' }),
+    replayed: z.boolean().meta({ description: 'true: this x-request-id was answered before; nothing was generated again' }),
+  })
+  .meta({ id: 'InsightGenerated' });
 
 export function generatedResponse(result: GenerateInsightResult, replayed: boolean) {
   return {
