@@ -3,7 +3,8 @@
  * role. The algorithm, issuer and audience are pinned on verification, so a token minted for another
  * audience, an `alg: none` token or one signed with another key is refused.
  *
- * Claims: sub = user id, tid = tenant id, role = viewer | operator | admin, plus iss/aud/iat/exp.
+ * Claims: sub = user id, tid = tenant id, role = viewer | operator | admin, plus iss/aud/iat/exp,
+ * and sid = the sign-in session on access tokens that a sign-in or refresh issued (docs/auth.md).
  * Every token must expire: one without `exp`, or whose lifetime (exp - iat, and exp - now) exceeds
  * AUTH_TOKEN_MAX_TTL (default 24 h), is refused even when its signature is right, and issueToken()
  * refuses to make one.
@@ -26,6 +27,8 @@ export interface AuthContext {
   userId: string;
   tenantId: string;
   role: Role;
+  /** The sign-in session (auth/sessions.ts) an access token was issued for; absent on CLI service tokens. */
+  sessionId?: string;
 }
 
 /** What tokens are signed and verified with; tokenConfig() reads it from the settings. */
@@ -72,17 +75,18 @@ const claims = z.object({
   sub: uuid,
   tid: uuid,
   role: z.string().refine(isRole, 'unknown role'),
+  sid: uuid.optional(),
 });
 
 export function issueToken(ctx: AuthContext, config: TokenConfig, opts: IssueOptions = {}): string {
-  const parsed = claims.safeParse({ sub: ctx.userId, tid: ctx.tenantId, role: ctx.role });
+  const parsed = claims.safeParse({ sub: ctx.userId, tid: ctx.tenantId, role: ctx.role, sid: ctx.sessionId });
   if (!parsed.success) throw new Error(`cannot issue a token: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   // Seconds as a number: jsonwebtoken reads a bare numeric *string* ("3600") as milliseconds.
   const lifetime = durationSeconds(opts.expiresIn ?? config.lifetimeSeconds);
   const max = config.maxLifetimeSeconds;
   if (!Number.isInteger(lifetime) || lifetime < 1) throw new Error('cannot issue a token: its lifetime must be a whole number of seconds, at least 1');
   if (lifetime > max) throw new Error(`cannot issue a token for ${lifetime} s: the longest lifetime allowed (AUTH_TOKEN_MAX_TTL) is ${max} s`);
-  return jwt.sign({ tid: ctx.tenantId, role: ctx.role }, config.secret, {
+  return jwt.sign({ tid: ctx.tenantId, role: ctx.role, ...(ctx.sessionId ? { sid: ctx.sessionId } : {}) }, config.secret, {
     algorithm: 'HS256',
     subject: ctx.userId,
     issuer: tokenIssuer,
@@ -109,7 +113,7 @@ export function verifyToken(token: string, config: TokenConfig, opts: VerifyOpti
   checkLifetime(payload, config.maxLifetimeSeconds, opts);
   const parsed = claims.safeParse(payload);
   if (!parsed.success) throw new InvalidTokenError('invalid', 'the token lacks a user, tenant or known role');
-  return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role };
+  return { userId: parsed.data.sub, tenantId: parsed.data.tid, role: parsed.data.role, ...(parsed.data.sid ? { sessionId: parsed.data.sid } : {}) };
 }
 
 /** A verified token must expire, within the maximum lifetime, and not claim to be issued in the future. */

@@ -124,6 +124,24 @@ const schema = z
     AUTH_TOKEN_TTL: duration.default('1h'),
     /** Longest lifetime (exp - iat) a dashboard token may have; a token without exp or with a longer one is refused. */
     AUTH_TOKEN_MAX_TTL: duration.default('24h'),
+    /**
+     * Dashboard sign-in (docs/auth.md). Lifetime of the access token a sign-in or refresh gives: short,
+     * because it is not revoked; at most AUTH_TOKEN_MAX_TTL.
+     */
+    AUTH_ACCESS_TTL: duration.default('15m'),
+    /** How long a signed-in browser stays signed in (the refresh cookie's session), counted from sign-in; refreshing never extends it. */
+    AUTH_REFRESH_TTL: duration.default('30d'),
+    /** Send the refresh cookie only over HTTPS (its Secure attribute). Default false, and true in production mode. */
+    AUTH_COOKIE_SECURE: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+    /** Failed sign-ins for one email within AUTH_LOCKOUT_WINDOW that lock it for AUTH_LOCKOUT_DURATION (even with the right password). */
+    AUTH_LOCKOUT_ACCOUNT_FAILURES: positiveInt.max(1000).default(5),
+    /** The same for one client address (every email tried from it); higher, as an office may share one. */
+    AUTH_LOCKOUT_ADDRESS_FAILURES: positiveInt.max(100_000).default(50),
+    AUTH_LOCKOUT_WINDOW: duration.default('15m'),
+    AUTH_LOCKOUT_DURATION: duration.default('15m'),
     /** Notification delivery (notifications/): SMTP server for email, e.g. smtp://user:pass@host:587. */
     SMTP_URL: z.string().url().default('smtp://127.0.0.1:2525'),
     /** The From: of notification emails. */
@@ -201,6 +219,13 @@ const schema = z
     CLOUD_HTTP_PORT: port.default(8090),
     /** Address the cloud HTTP API listens on (0.0.0.0 behind a reverse proxy; every route but /health and /metrics authenticates). */
     CLOUD_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Express `trust proxy` for the cloud HTTP API behind a reverse proxy: empty trusts none (the
+     * client is the socket's peer); `loopback`, a hop count or addresses take the client from
+     * X-Forwarded-For. Sign-in counts failures per client address (docs/auth.md), so behind a
+     * proxy without this every client shares the proxy's count.
+     */
+    CLOUD_HTTP_TRUST_PROXY: z.string().default(''),
     CLOUD_INGEST_URL: z.string().url().default('http://127.0.0.1:8090'),
 
     /**
@@ -264,6 +289,14 @@ const schema = z
     if (ttl < 1) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_TTL'], message: 'must be at least 1 second' });
     if (max < 1 || max > 30 * 86_400) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_MAX_TTL'], message: 'must be between 1 second and 30 days' });
     if (ttl > max) ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_TTL'], message: `must not exceed AUTH_TOKEN_MAX_TTL (${s.AUTH_TOKEN_MAX_TTL})` });
+    const access = seconds(s.AUTH_ACCESS_TTL);
+    if (access !== undefined && (access < 1 || access > max)) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_ACCESS_TTL'], message: `must be between 1 second and AUTH_TOKEN_MAX_TTL (${s.AUTH_TOKEN_MAX_TTL})` });
+    }
+    for (const name of ['AUTH_REFRESH_TTL', 'AUTH_LOCKOUT_WINDOW', 'AUTH_LOCKOUT_DURATION'] as const) {
+      const v = seconds(s[name]);
+      if (v !== undefined && v < 1) ctx.addIssue({ code: 'custom', path: [name], message: 'must be at least 1 second' });
+    }
   });
 
 export type Settings = z.infer<typeof schema>;
@@ -311,6 +344,8 @@ export function loadSettings(env: Env, opts: LoadOptions = {}): Settings {
   // An empty secret is an unset one (an example file's `MQTT_BRIDGE_PASSWORD=`); so is an empty switch.
   for (const name of ['FARMIQ_ENV', 'FARMIQ_ROLE', ...secretSettings.map((s) => s.name)]) if (explicit[name] === '') delete explicit[name];
   const input: Env = !production && opts.localSecrets !== false ? { ...readLocalSecrets(env), ...explicit } : explicit;
+  // The refresh cookie goes over HTTPS only in production unless told otherwise.
+  if (production && !input.AUTH_COOKIE_SECURE) input.AUTH_COOKIE_SECURE = 'true';
 
   const problems: ConfigProblem[] = [];
   const parsed = schema.safeParse(input);

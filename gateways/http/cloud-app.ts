@@ -32,6 +32,9 @@ import { createMlRouter } from './insights/ml-router';
 import { requestId } from './request-id';
 import type { ApiRouter, DeclaredRoute } from './api/api-router';
 import { openApiRouter } from './api/openapi';
+import { createAuthRouter } from './auth/auth-router';
+import { createUsersRouter } from './auth/users-router';
+import { signInConfig, type SignInConfig } from './auth/sign-in-config';
 import { createDevicesRouter } from './directory/devices-router';
 import { createEdgesRouter } from './directory/edges-router';
 import { createFarmsRouter } from './directory/farms-router';
@@ -48,6 +51,10 @@ export interface CloudHttpConfig {
   llm: InsightWriter | null;
   /** AUTH_JWT_SECRET, AUTH_TOKEN_TTL, AUTH_TOKEN_MAX_TTL: how dashboard tokens verify. */
   tokens: TokenConfig;
+  /** AUTH_ACCESS_TTL, AUTH_REFRESH_TTL, AUTH_COOKIE_SECURE, AUTH_LOCKOUT_*: sign-in (docs/auth.md). */
+  signIn: SignInConfig;
+  /** CLOUD_HTTP_TRUST_PROXY: express `trust proxy` ('' trusts none). */
+  trustProxy: string;
 }
 
 export function cloudHttpConfig(s: Settings): CloudHttpConfig {
@@ -57,7 +64,15 @@ export function cloudHttpConfig(s: Settings): CloudHttpConfig {
     insightResponseTimeoutMs: s.INSIGHT_RESPONSE_TIMEOUT_MS,
     llm: llmWriterFromSettings(s),
     tokens: tokenConfig(s),
+    signIn: signInConfig(s),
+    trustProxy: s.CLOUD_HTTP_TRUST_PROXY,
   };
+}
+
+/** `trust proxy` as express reads it: a hop count as a number, anything else as written. */
+function trustProxyValue(v: string): string | number | false {
+  if (!v) return false;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 export interface CloudAppDeps {
@@ -90,6 +105,7 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   const tokens: TokenConfig = { ...config.tokens, secret: deps.jwtSecret ?? config.tokens.secret };
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', trustProxyValue(config.trustProxy));
   app.use(requestId);
   // Every ApiRouter mounted below adds its routes to the OpenAPI document.
   const documented: DeclaredRoute[] = [];
@@ -117,7 +133,13 @@ export function createCloudApp(deps: CloudAppDeps): Express {
     ),
   );
 
-  app.use(openApiRouter(() => documented, { title: 'FarmIQ cloud API', version: '1', description: 'The dashboard, the CLI and integrators use this API. Tenant = the token’s.' }));
+  app.use(
+    openApiRouter(() => documented, {
+      title: 'FarmIQ cloud API',
+      version: '1',
+      description: 'The dashboard, the CLI and integrators use this API. Tenant = the token’s.',
+    }),
+  );
 
   // ── 2. edge-signed (NOT behind requireUser) ──────────────────────────────────────────────
   // EDGE BATCH INGESTION MOUNTS HERE: createEdgeBatchRouter({ pool, relay, log }) from
@@ -126,6 +148,9 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
   // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
   // token, not a user token.
+  // Sign-in, refresh and sign-out: no access token yet (the refresh cookie and the password are
+  // the credentials), so above requireUser (docs/auth.md).
+  mount(createAuthRouter({ pool, tokens, config: config.signIn, log }));
   mount(createMlRouter({ log, serviceToken: config.serviceToken, tokens }));
   mount(createLlmRouter({ log, serviceToken: config.serviceToken, tokens, llm: config.llm }));
 
@@ -144,6 +169,9 @@ export function createCloudApp(deps: CloudAppDeps): Express {
       tokens,
     }),
   );
+  // The caller and the tenant's users (auth/admin.ts), through the tenant pool; the owner pool
+  // only for the sign-in sessions a password change ends.
+  mount(createUsersRouter({ pool, tenantPool, config: config.signIn, log }));
   // The directory: farms, barns and their flocks, devices, farm servers (cloud/farm-directory.ts,
   // cloud/device-directory.ts, cloud/edges.ts), all through the tenant pool.
   mount(createFarmsRouter({ pool: tenantPool }));

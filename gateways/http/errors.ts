@@ -48,7 +48,28 @@ export type ErrorCode =
   | 'insight_timeout'
   // internal ML / LLM services (gateways/http/insights/ml-router.ts, llm-router.ts)
   | 'invalid_feature_summary'
-  | 'unknown_species';
+  | 'unknown_species'
+  // sign-in and users (gateways/http/auth/, docs/auth.md)
+  | 'invalid_credentials'
+  | 'sign_in_locked'
+  | 'tenant_choice_required'
+  | 'session_expired'
+  | 'session_revoked'
+  | 'csrf_header_missing'
+  | 'weak_password'
+  | 'last_admin'
+  | 'email_taken'
+  // the directory (gateways/http/directory/, docs/directory.md)
+  | 'farm_exists'
+  | 'barn_exists'
+  | 'device_exists'
+  | 'edge_exists'
+  | 'farm_not_found'
+  | 'barn_not_found'
+  | 'device_not_found'
+  | 'edge_not_found'
+  | 'edge_shared'
+  | 'edge_revoked';
 
 export class HttpError extends Error {
   constructor(

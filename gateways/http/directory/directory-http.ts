@@ -10,24 +10,11 @@ import { EdgeRefusal, edgeIdSchema } from '../../../cloud/edges';
 import { errorBodySchema } from '../api/openapi';
 import { HttpError, type ErrorCode } from '../errors';
 
-/** The directory's codes (to be listed in errors.ts ErrorCode). */
-export type DirectoryErrorCode =
-  | 'farm_exists'
-  | 'barn_exists'
-  | 'device_exists'
-  | 'edge_exists'
-  | 'farm_not_found'
-  | 'barn_not_found'
-  | 'device_not_found'
-  | 'edge_not_found'
-  | 'edge_shared'
-  | 'edge_revoked';
-
-export function directoryError(status: number, code: DirectoryErrorCode | ErrorCode, message: string, field?: string): HttpError {
-  return new HttpError(status, code as ErrorCode, message, field);
+export function directoryError(status: number, code: ErrorCode, message: string, field?: string): HttpError {
+  return new HttpError(status, code, message, field);
 }
 
-const refusals: Record<DirectoryRefusal['code'] | EdgeRefusal['code'], [number, DirectoryErrorCode | ErrorCode, string?]> = {
+const refusals: Record<DirectoryRefusal['code'] | EdgeRefusal['code'], [number, ErrorCode, string?]> = {
   // The token's tenant is gone (removed after the token was issued): nothing of it to show.
   unknown_tenant: [404, 'not_found'],
   unknown_farm: [404, 'farm_not_found'],
