@@ -38,6 +38,7 @@ import { signInConfig, type SignInConfig } from './auth/sign-in-config';
 import { createDevicesRouter } from './directory/devices-router';
 import { createEdgesRouter } from './directory/edges-router';
 import { createFarmsRouter } from './directory/farms-router';
+import { createFarmDataRouter } from './farm-data/farm-data-router';
 
 /** What the cloud app's routers are configured with; cloudHttpConfig() reads it from the settings. */
 export interface CloudHttpConfig {
@@ -177,6 +178,9 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   mount(createFarmsRouter({ pool: tenantPool }));
   mount(createDevicesRouter({ pool: tenantPool }));
   mount(createEdgesRouter({ pool: tenantPool }));
+  // What the cloud stores about a farm, read-only (cloud/farm-data/): climate series, weighings,
+  // growth, feed, mortality, KPIs, the farm overview and each farm server's health.
+  mount(createFarmDataRouter({ tenantPool, pool, log }));
   // More dashboard routers mount here as ApiRouters (gateways/http/api/api-router.ts): each
   // route's role first, tenant data read with withTenant(tenantPool, …).
 

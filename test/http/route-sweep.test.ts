@@ -165,7 +165,9 @@ function query(f: TenantFixture, r?: SweptRoute): string {
     ['barn_id', f.barnId],
   ];
   const declared = r ? declaredQuery.get(key(r)) : undefined;
-  const pairs = declared ? all.filter(([name]) => declared.has(name)) : all;
+  // Required parameters that name no tenant's resource, for the routes that declare them.
+  const plain: [string, string][] = [['metric', 'temperature']];
+  const pairs = declared ? [...all, ...plain].filter(([name]) => declared.has(name)) : all;
   return pairs.length ? `?${pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : '';
 }
 
