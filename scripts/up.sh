@@ -54,10 +54,11 @@ http_any "$TEMPORAL_UI_URL" || ui_note="  (not answering: is the Temporal server
 cat <<INFO
 
 FarmIQ is up.
+  Dashboard       http://127.0.0.1:$CLOUD_HTTP_PORT/   (sign in with a demo user below; the API at /api/v1, its document at /api/docs)
   Temporal UI     $TEMPORAL_UI_URL   (namespaces $TEMPORAL_EDGE_NAMESPACE, $TEMPORAL_CLOUD_NAMESPACE; gRPC $TEMPORAL_ADDRESS)$ui_note
   Edge stations   http://$EDGE_STATION_HTTP_HOST:$EDGE_STATION_HTTP_PORT   (WeighVision uploads with device credentials; health /health)
   Edge operator   http://$EDGE_HTTP_HOST:$EDGE_HTTP_PORT   (rejects, sync, DLQ with an operator token: npx farmiq operators add --name <you>)
-  Cloud HTTP      http://127.0.0.1:$CLOUD_HTTP_PORT   (health /health)
+  Cloud HTTP      http://127.0.0.1:$CLOUD_HTTP_PORT   (dashboard, API, edge batches; health /health)
   MQTT broker     $MQTT_URL   (devices: npx farmiq devices add --help)
   S3 (rclone)     $S3_ENDPOINT   bucket $S3_BUCKET, key $S3_ACCESS_KEY
   RabbitMQ        $(url_part "$AMQP_URL" host):$(url_part "$AMQP_URL" port 5672) vhost $(url_part "$AMQP_URL" path)

@@ -149,6 +149,17 @@ test('make up, make down, make up: nothing twice, the same sign-in', async () =>
     expect(row.rows[0]?.role).toBe(u.role);
     expect(await verifyPassword(u.password, row.rows[0].password_hash)).toBe(true);
   }
+  for (const u of accounts.users) {
+    const signedIn = await fetch(`${stack.cloudUrl}/api/v1/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: u.email, password: u.password }),
+    });
+    const body = (await signedIn.json()) as { access_token?: string; user?: { role: string; email: string } };
+    expect([u.email, signedIn.status, body.user?.role]).toEqual([u.email, 200, u.role]);
+    const me = await fetch(`${stack.cloudUrl}/api/v1/me`, { headers: { authorization: `Bearer ${body.access_token}` } });
+    expect(me.status).toBe(200);
+  }
   const rejects = await fetch(`${stack.edgeOperatorUrl}/api/v1/ingress/rejects/summary`, {
     headers: { authorization: `Bearer ${accounts.edge_operator.token}` },
   });

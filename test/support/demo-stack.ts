@@ -91,7 +91,8 @@ function quiet(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<s
   return new Promise((resolve) => execFile(file, args, { timeout: 60_000, env }, (_err, stdout) => resolve(stdout)));
 }
 
-const runPrefix = { vhost: 'farmiq_demo_', namespace: 'farmiq-demo-' };
+/** Names of a run's vhost and namespaces start with its database tag's, so leftovers are found per tag. */
+const runPrefix = (tag: string) => ({ vhost: `farmiq_${tag}_`, namespace: `farmiq-${tag.replace(/_/g, '-')}-` });
 
 /** rabbitmqctl against the running node of `make test` (its Erlang cookie is under FARMIQ_HOME, as services.sh keeps it). */
 function rabbitmqctl(args: string[]): Promise<string> {
@@ -108,8 +109,9 @@ function rabbitmqctl(args: string[]): Promise<string> {
  * its Temporal namespaces (closed workflows whose ids a new run reuses would refuse to start).
  * Without a name, every harness leftover (a run that crashed before it cleaned up).
  */
-async function removeRunState(address: string, run?: { vhost: string; namespaces: string[] }): Promise<void> {
-  const vhosts = run ? [run.vhost] : (await rabbitmqctl(['list_vhosts'])).split('\n').filter((v) => v.startsWith(runPrefix.vhost));
+async function removeRunState(address: string, tag: string, run?: { vhost: string; namespaces: string[] }): Promise<void> {
+  const prefix = runPrefix(tag);
+  const vhosts = run ? [run.vhost] : (await rabbitmqctl(['list_vhosts'])).split('\n').filter((v) => v.startsWith(prefix.vhost));
   for (const v of vhosts) await rabbitmqctl(['delete_vhost', v]);
   let namespaces = run?.namespaces;
   if (!namespaces) {
@@ -117,7 +119,7 @@ async function removeRunState(address: string, run?: { vhost: string; namespaces
     try {
       namespaces = (JSON.parse(listed) as { namespaceInfo?: { name?: string } }[])
         .map((n) => n.namespaceInfo?.name ?? '')
-        .filter((n) => n.startsWith(runPrefix.namespace));
+        .filter((n) => n.startsWith(prefix.namespace));
     } catch {
       namespaces = [];
     }
@@ -126,9 +128,9 @@ async function removeRunState(address: string, run?: { vhost: string; namespaces
 }
 
 /** Drops a database this harness owns (never one of make up's or the other tests'). */
-async function dropDatabase(url: string): Promise<void> {
+async function dropDatabase(url: string, tag: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
-  if (!name.endsWith('_demo_test')) throw new Error(`refusing to drop ${name}`);
+  if (!name.endsWith(`_${tag}`) || !tag.startsWith('demo_')) throw new Error(`refusing to drop ${name}`);
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
@@ -143,20 +145,23 @@ async function dropDatabase(url: string): Promise<void> {
 export interface DemoStackOptions {
   /** FARMIQ_DEMO_HISTORY_DAYS: the past days the first `make up` plays (default 2, to keep it short). */
   historyDays?: number;
+  /** Names its databases farmiq_edge_<tag> and farmiq_cloud_<tag> (default demo_test; a benchmark uses its own). */
+  databaseTag?: `demo_${string}`;
 }
 
 /**
  * A fresh demo stack (empty databases, vhost and namespaces of its own), not yet started: call
- * up(). One at a time: its databases have fixed names.
+ * up(). One per databaseTag at a time.
  */
 export async function createDemoStack(opts: DemoStackOptions = {}): Promise<DemoStack> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'farmiq-demo-stack-'));
-  const edgeDatabaseUrl = renamed(testEdgeDatabaseUrl, 'farmiq_edge_demo_test');
-  const cloudDatabaseUrl = renamed(testCloudDatabaseUrl, 'farmiq_cloud_demo_test');
+  const tag = opts.databaseTag ?? 'demo_test';
+  const edgeDatabaseUrl = renamed(testEdgeDatabaseUrl, `farmiq_edge_${tag}`);
+  const cloudDatabaseUrl = renamed(testCloudDatabaseUrl, `farmiq_cloud_${tag}`);
   const amqp = new URL(stackSetting('AMQP_URL', 'amqp://farmiq:farmiq@127.0.0.1:5672/farmiq'));
   // Names of this run's own: a vhost and namespaces are removed at dispose (and leftovers at the next start).
   const run = Math.random().toString(36).slice(2, 8);
-  amqp.pathname = `/${runPrefix.vhost}${run}`;
+  amqp.pathname = `/${runPrefix(tag).vhost}${run}`;
   const ports = Object.fromEntries(
     await Promise.all(
       [
@@ -179,7 +184,7 @@ export async function createDemoStack(opts: DemoStackOptions = {}): Promise<Demo
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(FARMIQ_|EDGE_|CLOUD_|SIMULATOR_|TEMPORAL_|MQTT_|AMQP_|S3_|SMTP_|JEST_)/.test(k)),
   ) as Record<string, string>;
-  const namespaces = { TEMPORAL_EDGE_NAMESPACE: `${runPrefix.namespace}edge-${run}`, TEMPORAL_CLOUD_NAMESPACE: `${runPrefix.namespace}cloud-${run}` };
+  const namespaces = { TEMPORAL_EDGE_NAMESPACE: `${runPrefix(tag).namespace}edge-${run}`, TEMPORAL_CLOUD_NAMESPACE: `${runPrefix(tag).namespace}cloud-${run}` };
   const temporalAddress = stackSetting('TEMPORAL_ADDRESS', '127.0.0.1:7233');
   const env: Record<string, string> = {
     ...inherited,
@@ -208,9 +213,9 @@ export async function createDemoStack(opts: DemoStackOptions = {}): Promise<Demo
   // A clean start: the harness's own databases dropped and created again, then the running
   // servers asked (by services.sh, as make services would) for the vhost, the namespaces with
   // their search attributes, and the migrations.
-  await removeRunState(temporalAddress);
-  await dropDatabase(edgeDatabaseUrl);
-  await dropDatabase(cloudDatabaseUrl);
+  await removeRunState(temporalAddress, tag);
+  await dropDatabase(edgeDatabaseUrl, tag);
+  await dropDatabase(cloudDatabaseUrl, tag);
   await ensureDatabase(edgeDatabaseUrl);
   await ensureDatabase(cloudDatabaseUrl);
   const prepareEnv = { ...inherited, FARMIQ_HOME: farmiqHome, FARMIQ_CONFIG: '', FARMIQ_SECRETS_FILE: secretsFile, AMQP_URL: env.AMQP_URL, ...namespaces };
@@ -235,7 +240,7 @@ export async function createDemoStack(opts: DemoStackOptions = {}): Promise<Demo
     },
     async dispose() {
       if (upRan) await runScript('down.sh', env, 180_000);
-      await removeRunState(temporalAddress, { vhost: amqp.pathname.slice(1), namespaces: Object.values(namespaces) });
+      await removeRunState(temporalAddress, tag, { vhost: amqp.pathname.slice(1), namespaces: Object.values(namespaces) });
       if (!process.env.FARMIQ_KEEP_DEMO_STACK) fs.rmSync(home, { recursive: true, force: true });
     },
   };
