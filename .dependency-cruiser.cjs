@@ -105,6 +105,22 @@ module.exports = {
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'dashboard-stays-in-the-browser',
+      comment:
+        'dashboard-web/ runs in the browser and talks to the cloud only over its HTTP API (docs/api.md): it imports ' +
+        'its own modules and packages, never server code; and no server module imports it.',
+      severity: 'error',
+      from: { path: '^dashboard-web/src/' },
+      to: { pathNot: ['^dashboard-web/', '^node_modules/'] },
+    },
+    {
+      name: 'nothing-imports-the-dashboard',
+      comment: 'A server module imports dashboard-web/: the dashboard is built by Vite and served as files, never imported.',
+      severity: 'error',
+      from: { pathNot: ['^dashboard-web/'] },
+      to: { path: ['^dashboard-web/'] },
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'This import resolves to nothing on disk: a typo, or a package missing from package.json.',
       severity: 'error',
@@ -121,7 +137,7 @@ module.exports = {
   ],
   options: {
     // The TS tree only: tsconfig.json's folders. Everything below is either generated, runtime state or not TS.
-    exclude: { path: ['^(node_modules|dist|\\.run|\\.venv|ml|models|coverage)/', '^bench/results/'] },
+    exclude: { path: ['^(node_modules|dist|\\.run|\\.venv|ml|models|coverage)/', '^bench/results/', '^dashboard-web/dist/'] },
     doNotFollow: { path: ['node_modules'] },
     // Keep type-only imports in the graph (tsc erases them) so the rules above can see and classify them.
     tsPreCompilationDeps: true,
@@ -130,7 +146,7 @@ module.exports = {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
       mainFields: ['main', 'types', 'typings'],
-      extensions: ['.ts', '.js', '.json', '.node'],
+      extensions: ['.ts', '.tsx', '.js', '.json', '.node'],
     },
     skipAnalysisNotInRules: true,
     reporterOptions: {

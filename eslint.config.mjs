@@ -11,6 +11,9 @@ export default defineConfig(
     ignores: [
       'node_modules/**',
       'dist/**',
+      'dashboard-web/dist/**',
+      // The dashboard's build config (typechecked by dashboard-web/tsconfig.node.json), like the configs below.
+      'dashboard-web/vite.config.ts',
       '.run/**',
       '.venv/**',
       'ml/**',
@@ -26,7 +29,8 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
-    files: ['**/*.ts'],
+    // The dashboard's .tsx (and its .ts) are linted with its own program (dashboard-web/tsconfig.json).
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: {
         projectService: true,
