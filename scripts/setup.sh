@@ -7,6 +7,9 @@
 #   - .venv/lib/mosquitto/subscribe_guard.so, the broker plugin that refuses device SUBSCRIBEs
 #     (infra/mosquitto/subscribe-guard/), rebuilt when its source is newer
 #   - node_modules via `npm ci` when missing or older than package-lock.json
+#   - Debian's chromium (the dashboard's browser tests drive it through playwright-core)
+#   - dashboard-web/dist, the built dashboard the cloud HTTP app serves, rebuilt (offline, by Vite)
+#     when missing or older than its sources
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FARMIQ_REPO" || exit 1
@@ -14,7 +17,8 @@ cd "$FARMIQ_REPO" || exit 1
 # --- Debian packages --------------------------------------------------------------------------
 # mosquitto-dev (mosquitto_broker.h, mosquitto_plugin.h) and libmosquitto-dev (mosquitto.h), with
 # gcc and make, build the subscribe guard below; the packages match the installed broker's version.
-apt_packages=(postgresql rabbitmq-server mosquitto mosquitto-clients curl mosquitto-dev libmosquitto-dev gcc make libc6-dev)
+# chromium: Debian's browser, which the dashboard's browser tests (test/browser/) drive; never a downloaded one.
+apt_packages=(postgresql rabbitmq-server mosquitto mosquitto-clients curl mosquitto-dev libmosquitto-dev gcc make libc6-dev chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
@@ -125,4 +129,18 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 else
   say "node_modules: up to date with package-lock.json"
+fi
+
+# --- the dashboard (dashboard-web/, docs/dashboard.md) ------------------------------------------
+# Vite builds it from node_modules alone (nothing is downloaded) into dashboard-web/dist, which the
+# cloud HTTP app serves at /. Rebuilt when the build is missing or any source is newer than it.
+dashboard_dist="$FARMIQ_REPO/dashboard-web/dist/index.html"
+dashboard_sources=(dashboard-web/src dashboard-web/index.html dashboard-web/vite.config.ts dashboard-web/tsconfig.json package-lock.json)
+if [[ -f "$dashboard_dist" ]] && [[ -z "$(find "${dashboard_sources[@]}" -newer "$dashboard_dist" -print -quit 2>/dev/null)" ]]; then
+  say "dashboard: up to date (dashboard-web/dist)"
+else
+  step "build the dashboard (npm run build:dashboard)"
+  build_log="$(npm run --silent build:dashboard 2>&1)" || die "building the dashboard failed (npm run build:dashboard):
+$build_log"
+  say "dashboard: built dashboard-web/dist ($(grep -oE 'index-[^ ]+\.js +[0-9.]+ kB │ gzip: +[0-9.]+ kB' <<<"$build_log" | tr -s ' ' | head -1))"
 fi

@@ -1,7 +1,8 @@
 /**
  * The cloud HTTP API (cloud-api-gateway-bff) as an express app, in three tiers:
  *
- *   1. open         /health, /metrics
+ *   1. open         /health, /metrics, the dashboard's files, the OpenAPI document and its page,
+ *                   sign-in (password or refresh cookie)
  *   2. edge-signed  edge batch ingestion: edges authenticate by request signature (Ed25519,
  *                   domain/sync/request-signing.ts), never by a user token — so it sits ABOVE tier 3
  *   3. dashboard    everything else: requireUser() (401 without a valid token), then each route's
@@ -11,6 +12,7 @@
  * 3 (401 without a token, 403/404 across tenants, 403 for a viewer on anything that writes), so a
  * route added here is swept without touching the test.
  */
+import path from 'node:path';
 import express, { type Express, type Router } from 'express';
 import type { Pool } from 'pg';
 import { tokenConfig, type TokenConfig } from '../../auth/tokens';
@@ -33,12 +35,16 @@ import { requestId } from './request-id';
 import type { ApiRouter, DeclaredRoute } from './api/api-router';
 import { openApiRouter } from './api/openapi';
 import { createAuthRouter } from './auth/auth-router';
+import { dashboardRouter } from './dashboard/dashboard-static';
 import { createUsersRouter } from './auth/users-router';
 import { signInConfig, type SignInConfig } from './auth/sign-in-config';
 import { createDevicesRouter } from './directory/devices-router';
 import { createEdgesRouter } from './directory/edges-router';
 import { createFarmsRouter } from './directory/farms-router';
 import { createFarmDataRouter } from './farm-data/farm-data-router';
+
+/** Where `npm run build:dashboard` (run by setup) writes the dashboard. */
+const dashboardDist = path.resolve(__dirname, '..', '..', 'dashboard-web', 'dist');
 
 /** What the cloud app's routers are configured with; cloudHttpConfig() reads it from the settings. */
 export interface CloudHttpConfig {
@@ -134,6 +140,9 @@ export function createCloudApp(deps: CloudAppDeps): Express {
     ),
   );
 
+  // The dashboard's files (dashboard-web, built by setup): public like its sign-in page; all data
+  // comes from /api/v1 below, which checks the token. It leaves /api, /health and /metrics alone.
+  app.use(dashboardRouter({ distDir: dashboardDist }));
   app.use(
     openApiRouter(() => documented, {
       title: 'FarmIQ cloud API',

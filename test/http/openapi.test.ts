@@ -18,6 +18,7 @@ const undocumented = new Set([
   'GET /health',
   'GET /metrics',
   'GET /api/v1/openapi.json',
+  'GET /.*', // the dashboard's files (any path outside /api: its index.html)
   'GET /api/docs',
   'GET /api/docs/init.js',
   ...edgeBatchPaths.map((p) => `POST ${p}`),

@@ -30,7 +30,8 @@ import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type Te
 import { routesOf, type SweptRoute } from './support';
 
 const log = logger('route-sweep');
-const publicRoutes = new Set(['GET /health', 'GET /metrics', 'GET /api/v1/openapi.json', 'GET /api/docs', 'GET /api/docs/init.js']);
+/** Open to anyone: health, metrics, the API's documents, and the dashboard's files (any other path: its index.html). */
+const publicRoutes = new Set(['GET /health', 'GET /metrics', 'GET /api/v1/openapi.json', 'GET /api/docs', 'GET /api/docs/init.js', 'GET /.*']);
 /**
  * Sign-in, refresh and sign-out take a password or the refresh cookie, not an access token: their
  * refusals are their own (test/http/sign-in.test.ts); here they are swept for the charset only.

@@ -1,0 +1,68 @@
+/** The frame of every signed-in page: the header with the farm's pages, the inbox badge, sign-out. */
+import { NavLink, Outlet, useParams } from 'react-router-dom';
+import { hasRole } from '../api/client';
+import { useFarms, useInbox } from '../api/queries';
+import { useMe, useSession } from '../auth/session';
+
+export function Layout() {
+  const me = useMe();
+  const { signOut } = useSession();
+  const farms = useFarms();
+  const inbox = useInbox();
+  const params = useParams();
+  const farmId = params.farmId ?? farms.data?.items[0]?.farm_id;
+  const unread = inbox.data?.unread_count ?? 0;
+  const nav = ({ isActive }: { isActive: boolean }) => (isActive ? 'active' : undefined);
+
+  return (
+    <div className="app">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ▲
+          </span>
+          FarmIQ <span className="tenant">{me.tenant_name}</span>
+        </div>
+        <nav aria-label="Main">
+          {farmId && (
+            <>
+              <NavLink to={`/farms/${farmId}`} end className={nav}>
+                Overview
+              </NavLink>
+              <NavLink to={`/farms/${farmId}/insights`} className={nav}>
+                Insights
+              </NavLink>
+            </>
+          )}
+          <NavLink to="/inbox" className={nav} aria-label={`Inbox, ${unread} unread`}>
+            Inbox
+            {unread > 0 && (
+              <span className="badge" data-testid="unread-badge">
+                {unread}
+              </span>
+            )}
+          </NavLink>
+          {hasRole(me.role, 'admin') && (
+            <NavLink to="/admin" className={nav}>
+              Admin
+            </NavLink>
+          )}
+        </nav>
+        <div className="who">
+          <span className="user" title={me.email}>
+            {me.display_name ?? me.email} · <span className="role">{me.role}</span>
+          </span>
+          <button type="button" className="ghost" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
