@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { issueToken } from '../../auth/tokens';
-import { ApiRouter } from '../../gateways/http/api/api-router';
+import { ApiRouter, spreadsheetSafe } from '../../gateways/http/api/api-router';
 import { buildOpenApiDocument } from '../../gateways/http/api/openapi';
 import { ResponseChecker } from '../support/openapi';
 import { testTokens } from '../auth/support';
@@ -100,6 +100,19 @@ test('?format=csv answers the same rows as CSV', async () => {
   expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
   expect(res.headers.get('content-disposition')).toBe('attachment; filename="pens-barn-2.csv"');
   expect(await res.text()).toBe('pen_id,head_count\nbarn-2/p0,0\nbarn-2/p1,10\nbarn-2/p2,20\n');
+});
+
+test('CSV text a spreadsheet would run as a formula is written inert', () => {
+  expect(['=HYPERLINK("x")', '+1', '-2+3', '@SUM(A1)', '\tx', 'barn-1', '', "it's"].map(spreadsheetSafe)).toEqual([
+    `'=HYPERLINK("x")`,
+    "'+1",
+    "'-2+3",
+    "'@SUM(A1)",
+    "'\tx",
+    'barn-1',
+    '',
+    "it's",
+  ]);
 });
 
 test('the checker refuses an answer the document does not describe', async () => {

@@ -128,6 +128,14 @@ function wantsCsv(req: Request): boolean {
   return /\btext\/csv\b/i.test(accept) && !/application\/json/i.test(accept);
 }
 
+/**
+ * Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first: a device id or a
+ * reason a device sent) is written with a leading apostrophe, so opening the export runs nothing.
+ */
+export function spreadsheetSafe(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 /** Strips `format` from the query before the route's schema sees it (strict schemas would refuse it). */
 function queryWithoutFormat(req: Request): Record<string, unknown> {
   const { format: _format, ...rest } = req.query as Record<string, unknown>;
@@ -180,7 +188,7 @@ export class ApiRouter {
             'content-disposition',
             `attachment; filename="${spec.csv.filename(req.params as Record<string, string>).replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`,
           );
-          res.send(stringify(rows, { header: true, columns: spec.csv.columns, cast: { date: (d) => d.toISOString() } }));
+          res.send(stringify(rows, { header: true, columns: spec.csv.columns, cast: { date: (d) => d.toISOString(), string: spreadsheetSafe } }));
           return;
         }
         if (answer.body === undefined) res.status(status).end();
