@@ -131,6 +131,6 @@ test('the document is OpenAPI 3.1 with the route’s parameters, roles and the o
   const op = doc.paths['/api/v1/test/barns/{barnId}/pens'].get;
   expect(op.parameters.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:barnId', 'query:format', 'query:limit']);
   expect(op['x-farmiq-role']).toBe('viewer');
-  expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '503']);
+  expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '415', '503']);
   expect(Object.keys(doc.paths['/api/v1/test/pens'].post.responses)).toContain('403');
 });

@@ -13,6 +13,7 @@
  *   3. a viewer on every POST/PUT/PATCH/DELETE route (with tenant A's own ids) → 403
  *   4. a body in a charset other than UTF-8 → 415 unsupported_charset on every route (each with the
  *      credential that gets past its authentication); UTF-8 in any spelling and no charset pass
+ *   5. every answer of a route the app's OpenAPI document describes matches the document
  *   and afterwards tenant B's rows are exactly as before.
  *
  * createCloudApp gets the real pools and a real edge router; any dependency it gains later that
@@ -26,7 +27,8 @@ import { createEdgeBatchRouter } from '../../gateways/http/cloud-ingestion/edge-
 import { edgeBatchPaths } from '../../domain/sync';
 import { logger } from '../../platform/logger';
 import { settings } from '../../config/settings';
-import { call, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type TestTenant } from '../auth/support';
+import { call as rawCall, listen, ownerPool, seedTenant, tenantPool, testJwtSecret, type CallResult, type TestTenant } from '../auth/support';
+import { ResponseChecker } from '../support/openapi';
 import { routesOf, type SweptRoute } from './support';
 
 const log = logger('route-sweep');
@@ -196,6 +198,19 @@ function exampleBodies(f: TenantFixture): Record<string, unknown[]> {
   };
 }
 
+/** Every answer of a documented route is checked against the app's own OpenAPI document. */
+let checker: ResponseChecker;
+let checkedAnswers = 0;
+
+async function call(base: string, method: string, path: string, opts: Parameters<typeof rawCall>[3] = {}): Promise<CallResult> {
+  const r = await rawCall(base, method, path, opts);
+  if (checker?.templateOf(method, path.split('?')[0])) {
+    checker.check(method, path, r.status, r.headers.get('content-type'), r.body);
+    checkedAnswers++;
+  }
+  return r;
+}
+
 let owner: Pool;
 let appPool: Pool;
 let server: Awaited<ReturnType<typeof listen>>;
@@ -243,6 +258,7 @@ beforeAll(async () => {
   const doc = (await call(server.url, 'GET', '/api/v1/openapi.json')).body as {
     paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
   };
+  checker = new ResponseChecker(doc as never);
   declaredQuery = new Map(
     Object.entries(doc.paths).flatMap(([p, ops]) =>
       Object.entries(ops).map(([m, op]) => [
@@ -409,6 +425,7 @@ test('a refused charset on the edge batch routes is counted like every other ref
   expect(metrics.text).toMatch(/farmiq_cloud_ingestion_requests_total\{status="415",code="unsupported_charset"\} [1-9]/);
 });
 
-test("after the sweep, tenant B's rows are exactly as before", async () => {
+test("after the sweep, tenant B's rows are exactly as before, and the answers were checked against the document", async () => {
   expect(await snapshotOf(b)).toEqual(bBefore);
+  expect(checkedAnswers).toBeGreaterThan(routes.length * 3);
 });

@@ -42,6 +42,7 @@ const standardErrors: Record<number, string> = {
   401: 'no valid access token (unauthenticated)',
   403: 'the role may not do this (forbidden)',
   404: 'no such resource, or another tenant’s (not_found)',
+  415: 'a body that is not UTF-8 JSON (unsupported_charset, unsupported_content_encoding)',
   503: 'a dependency is unavailable; retry (database_unavailable, …)',
 };
 
