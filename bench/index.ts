@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { settings } from '../config/settings';
+import { benchDashboard } from './dashboard';
 import { benchHostile } from './hostile';
 import { benchIngest } from './ingest';
 import { benchInsights } from './insights';
@@ -72,6 +73,20 @@ program
     if (o.batchSize) edgeEnv.SYNC_BATCH_SIZE = o.batchSize;
     if (o.inFlight) edgeEnv.SYNC_MAX_IN_FLIGHT = o.inFlight;
     await benchSync({ events: o.events, tenants: o.tenants, edgeEnv, cloudEnv: extra, consumersEnv: extra, timeoutSeconds: o.timeout });
+  });
+
+program
+  .command('dashboard')
+  .description(
+    "dashboard: the demo farm with its history through `make up`; p50/p95 of the barn page's API calls and a 42-day climate series against an empty authenticated route, the page's time to a drawn chart in headless Chromium, the compressed script bundle",
+  )
+  .option('--runs <n>', 'measured rounds of every API call', Number, 100)
+  .option('--warmup <n>', 'rounds before those, not counted', Number, 10)
+  .option('--loads <n>', 'cold page loads in headless Chromium (one more first, not counted)', Number, 20)
+  .option('--history-days <n>', 'FARMIQ_DEMO_HISTORY_DAYS of the demo stack', Number, 90)
+  .option('--catch-up-timeout <s>', 'give up when the cloud has not caught up with the farm server after this many seconds', Number, 900)
+  .action(async (o: { runs: number; warmup: number; loads: number; historyDays: number; catchUpTimeout: number }) => {
+    await benchDashboard(o);
   });
 
 program

@@ -8,6 +8,8 @@
  * on the tenant pool: row-level security (migration 0013) shows a tenant only the edges
  * edge_tenants links to it, and a key is rotated there only for an edge that serves that tenant
  * alone (an edge shared with another tenant is the cloud operator's, `farmiq edges rotate-key`).
+ *
+ * Ingestion keeps the backlog each edge reports with its batches here too (recordEdgeStatus).
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -117,6 +119,26 @@ export async function edgeExists(pool: Pool, edgeId: string): Promise<boolean> {
   return r.rowCount === 1;
 }
 
+/**
+ * Keeps the backlog an edge reported with a batch (ingestion calls it once the signature checked
+ * out), unless a newer report is already stored: batches may arrive out of order, so the batch's
+ * signed request time decides. That time has whole seconds, and an edge sends several batches a
+ * second while it drains: within the same second the one that arrives last wins. Whether it was
+ * stored.
+ */
+export async function recordEdgeStatus(
+  pool: Pool,
+  edgeId: string,
+  report: { pendingEvents: number; oldestPendingAt: Date | null; reportedAt: Date },
+): Promise<boolean> {
+  const r = await pool.query(
+    `UPDATE edges SET reported_backlog = $2, reported_oldest_pending_at = $3, reported_at = $4
+     WHERE edge_id = $1 AND (reported_at IS NULL OR reported_at <= $4)`,
+    [edgeId, report.pendingEvents, report.oldestPendingAt, report.reportedAt],
+  );
+  return r.rowCount === 1;
+}
+
 // ── A tenant's own farm servers (the dashboard API), on the tenant pool ─────────────────────────
 
 /** Why a tenant's edge change was refused. */
@@ -148,6 +170,15 @@ export interface TenantEdge {
   /** When the newest event this edge brought the tenant arrived (ingestion_dedupe.received_at). */
   lastBatchAt: Date | null;
   status: EdgeStatus;
+  /** The backlog the edge reported with its newest batch that carried one; null before any. */
+  backlog: EdgeBacklog | null;
+}
+
+export interface EdgeBacklog {
+  pendingEvents: number;
+  oldestPendingAt: Date | null;
+  /** The signed request time of the batch that brought the report. */
+  reportedAt: Date;
 }
 
 interface TenantEdgeRow {
@@ -158,6 +189,9 @@ interface TenantEdgeRow {
   revoked_at: Date | null;
   last_batch_at: Date | null;
   status: EdgeStatus;
+  reported_backlog: number | null;
+  reported_oldest_pending_at: Date | null;
+  reported_at: Date | null;
 }
 
 // The last batch is the newest event the edge brought this tenant: ingestion_dedupe keeps one row
@@ -166,14 +200,14 @@ interface TenantEdgeRow {
 // batch of only duplicates adds no row (it is a retry of one that did). The explicit tenant
 // conditions say what row-level security enforces anyway.
 const tenantEdgesSql = `
-SELECT edge_id, name, key_id, created_at, revoked_at, last_batch_at,
+SELECT edge_id, name, key_id, created_at, revoked_at, last_batch_at, reported_backlog, reported_oldest_pending_at, reported_at,
        CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
             WHEN last_batch_at IS NULL THEN 'never'
             WHEN last_batch_at > now() - make_interval(secs => $3) THEN 'ok'
             WHEN last_batch_at > now() - make_interval(secs => $4) THEN 'late'
             ELSE 'silent' END AS status
 FROM (
-  SELECT e.edge_id, e.name, e.key_id, e.created_at, e.revoked_at,
+  SELECT e.edge_id, e.name, e.key_id, e.created_at, e.revoked_at, e.reported_backlog, e.reported_oldest_pending_at, e.reported_at,
          (SELECT max(d.received_at) FROM ingestion_dedupe d WHERE d.tenant_id = t.tenant_id AND d.edge_id = e.edge_id) AS last_batch_at
   FROM edge_tenants t JOIN edges e ON e.edge_id = t.edge_id
   WHERE t.tenant_id = $1 AND ($2::text IS NULL OR e.edge_id = $2)
@@ -188,6 +222,10 @@ const toTenantEdge = (r: TenantEdgeRow): TenantEdge => ({
   revokedAt: r.revoked_at,
   lastBatchAt: r.last_batch_at,
   status: r.status,
+  backlog:
+    r.reported_at === null || r.reported_backlog === null
+      ? null
+      : { pendingEvents: r.reported_backlog, oldestPendingAt: r.reported_oldest_pending_at, reportedAt: r.reported_at },
 });
 
 async function tenantEdgeRows(client: { query: Pool['query'] }, tenantId: string, edgeId: string | null): Promise<TenantEdge[]> {

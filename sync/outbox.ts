@@ -34,4 +34,4 @@ export { markAcked, markFailed, markSending, markSent, moveToDlq, recordAttemptF
 export { expiredLeaseIds, releaseExpiredLeases } from './outbox/expired-leases';
 export { getRow, listDead, requeueAllDead, requeueDead, type DeadRowSummary, type OutboxRow, type RequeueResult } from './outbox/dead-events';
 export { deleteAcked, prunableIds, pruneAcked } from './outbox/retention';
-export { outboxFigures, type OutboxFigures } from './outbox/figures';
+export { outboxBacklog, outboxFigures, type OutboxBacklog, type OutboxFigures } from './outbox/figures';

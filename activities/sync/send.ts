@@ -4,7 +4,14 @@
  * enter workflow history.
  */
 import { Context, log } from '@temporalio/activity';
-import { cloudUnavailableStatuses, edgeBatchPaths, maxBatchBodyBytes, maxEventsPerBatch } from '../../domain/sync/edge-batch';
+import {
+  backlogCountCap,
+  cloudUnavailableStatuses,
+  edgeBatchPaths,
+  maxBatchBodyBytes,
+  maxEventsPerBatch,
+  type EdgeStatusReport,
+} from '../../domain/sync/edge-batch';
 import { signRequest } from '../../domain/sync/request-signing';
 import { toStorableText } from '../../domain/contracts/storable';
 import { narrowRefusals } from '../../db/narrow';
@@ -50,6 +57,20 @@ export interface SentSyncBatch {
   /** Rows given back unsent because the request would have outgrown the cloud's body limit. */
   deferred: number;
   monitoringEvents: number;
+}
+
+/**
+ * The edge's backlog for the batch's edge_status; this batch's own rows count while still claimed.
+ * Best effort: without it the batch still goes, as from an edge that reports none.
+ */
+async function edgeStatus(pool: SyncActivityDeps['pool'], owner: string): Promise<EdgeStatusReport | undefined> {
+  try {
+    const backlog = await outbox.outboxBacklog(pool, backlogCountCap);
+    return { pending_events: backlog.pending, oldest_pending_at: backlog.oldestPendingAt?.toISOString() ?? null };
+  } catch (err) {
+    log.warn('could not count the sync backlog; the batch goes without it', { batchId: owner, err: (err as Error).message });
+    return undefined;
+  }
 }
 
 /** Where a batch goes on the cloud. */
@@ -104,7 +125,8 @@ export function sendSyncBatch(deps: SyncActivityDeps, input: SendSyncBatchInput)
 
     // The request must stay under the cloud's body limit: send the longest prefix that fits and
     // give the rest back (device messages are at most 64 KiB, so this is a safety net).
-    const head = `{"batch_id":${JSON.stringify(owner)},"edge_id":${JSON.stringify(edgeId)},"events":[`;
+    const backlog = await edgeStatus(pool, owner);
+    const head = `{"batch_id":${JSON.stringify(owner)},"edge_id":${JSON.stringify(edgeId)},${backlog ? `"edge_status":${JSON.stringify(backlog)},` : ''}"events":[`;
     let size = Buffer.byteLength(head) + 2;
     let fits = 0;
     for (const row of held) {

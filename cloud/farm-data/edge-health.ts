@@ -6,9 +6,12 @@
  * events share it — a batch of only duplicates adds nothing), and the newest dead letter of an
  * event it brought (dead_letters joined to ingestion_dedupe by tenant and event).
  *
+ * The edge's own backlog is what it reported with its newest batch that carried one (edge_status
+ * in the batch, kept on the edge by cloud/edges.ts recordEdgeStatus); null for an edge that never
+ * reported one (an older farm server). It is the farm server's whole backlog, all its tenants'.
+ *
  * Not recorded anywhere, so not shown: requests ingestion refused as a whole (bad signature,
- * schema) and single events it rejected — those are only logged and counted (cloud/metrics.ts);
- * and the edge's own backlog, which the sync format does not carry.
+ * schema) and single events it rejected — those are only logged and counted (cloud/metrics.ts).
  *
  * The edge and its events are read on the tenant pool under row-level security (migration 0013).
  * dead_letters has no grant for the tenant role: the last error alone is read on the owner pool,
@@ -16,7 +19,7 @@
  */
 import type { Pool } from 'pg';
 import { withTenant } from '../../auth/tenant-db';
-import { EdgeRefusal, getTenantEdge, type EdgeStatus } from '../../cloud/edges';
+import { EdgeRefusal, getTenantEdge, type EdgeBacklog, type EdgeStatus } from '../../cloud/edges';
 import { round } from '../../insights/kpis/stats';
 import { FarmDataNotFound } from './read-scope';
 
@@ -29,6 +32,7 @@ export interface EdgeHealth {
   eventsPerMinute: number;
   batchesLastHour: number;
   lastError: { at: Date; code: string; message: string } | null;
+  backlog: EdgeBacklog | null;
 }
 
 // The hour is the longer window; the 15 minutes are a slice of it.
@@ -64,5 +68,6 @@ export async function readEdgeHealth(pools: { tenantPool: Pool; ownerPool: Pool 
     batchesLastHour: activity.batches,
     // The code is the reason's first word, as the consumers count it (consumerMetrics.deadLetters).
     lastError: failed ? { at: failed.at, code: failed.reason.split(/[:\s]/)[0], message: failed.reason } : null,
+    backlog: edge.backlog,
   };
 }

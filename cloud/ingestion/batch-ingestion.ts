@@ -18,9 +18,10 @@ import type { Pool } from 'pg';
 import { isDatabaseUnavailable, refusalReason } from '../../db/errors';
 import { narrowRefusals } from '../../db/narrow';
 import { eventCatalog, syncableEventTypes, schemaViolation } from '../../domain/contracts';
-import { edgeBatchRequest, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
+import { edgeBatchRequest, parseEdgeStatus, signatureHeaders, type EdgeBatchResponse, type EventOutcome } from '../../domain/sync';
 import type { Logger } from '../../platform/logger';
 import { eventKey, parseCloudEvent, type CloudEvent } from '../cloud-event';
+import { recordEdgeStatus } from '../edges';
 import { ingestionMetrics } from '../metrics';
 import { EdgeAuthenticator, type AuthenticatedEdge, type SignedRequest } from './edge-auth';
 import { IngestionError, unavailable } from './errors';
@@ -78,7 +79,7 @@ export class BatchIngestion {
       const v = schemaViolation(request.error.issues);
       throw new IngestionError(400, v.reason as `schema_violation:${string}`, v.detail);
     }
-    const { batch_id: batchId, edge_id: bodyEdgeId, events } = request.data;
+    const { batch_id: batchId, edge_id: bodyEdgeId, events, edge_status: edgeStatus } = request.data;
     if (bodyEdgeId !== edge.edgeId) {
       throw new IngestionError(400, 'edge_mismatch', `edge_id ${JSON.stringify(bodyEdgeId)} in the body is not the signing edge ${edge.edgeId}`);
     }
@@ -93,6 +94,7 @@ export class BatchIngestion {
       else outcomes[c.index] = { status: fresh.has(eventKey(c.event.tenant_id, c.event.event_id)) ? 'accepted' : 'duplicate', ...ids };
     }
     if (fresh.size > 0) this.deps.relay?.nudge();
+    await this.keepEdgeStatus(log, batchId, edge, edgeStatus, req);
 
     const results = outcomes as EventOutcome[];
     this.report(log, batchId, events, results, candidates, started);
@@ -127,6 +129,24 @@ export class BatchIngestion {
       if (isDatabaseUnavailable(err)) throw unavailable();
       throw err;
     }
+  }
+
+  /**
+   * The backlog the edge reported, kept for the edge's health (cloud/edges.ts). After the events:
+   * a broken or unstorable report is logged and dropped, and never costs the batch its events.
+   */
+  private async keepEdgeStatus(log: Logger, batchId: string, edge: AuthenticatedEdge, raw: unknown, req: BatchRequest): Promise<void> {
+    const parsed = parseEdgeStatus(raw);
+    if (!parsed.ok) {
+      if (parsed.reason !== 'absent') log.warn({ batchId, reason: parsed.reason }, 'edge status ignored');
+      return;
+    }
+    // Authenticated already, so the timestamp is the signed one, within the clock skew.
+    const reportedAt = new Date(Number(req.header(signatureHeaders.timestamp)) * 1000);
+    const { pending_events: pendingEvents, oldest_pending_at: oldest } = parsed.status;
+    await recordEdgeStatus(this.deps.pool, edge.edgeId, { pendingEvents, oldestPendingAt: oldest === null ? null : new Date(oldest), reportedAt }).catch(
+      (err: unknown) => log.warn({ batchId, err: (err as Error).message }, 'could not keep the edge status'),
+    );
   }
 
   private report(log: Logger, batchId: string, events: unknown[], results: EventOutcome[], candidates: Candidate[], started: bigint): void {

@@ -1,5 +1,6 @@
-/** Figures for GET /api/v1/sync/status: read only. */
+/** Figures for GET /api/v1/sync/status and the backlog every batch reports: read only. */
 import type { Queryable } from '../../db/transaction';
+import { outboxPriority } from './priority';
 import { outboxStatuses, type DeadStatus, type OutboxStatus } from './statuses';
 
 export interface OutboxFigures {
@@ -41,4 +42,29 @@ export async function outboxFigures(db: Queryable): Promise<OutboxFigures> {
     lastAckedAt: c.last_acked_at,
     lastDead: dead[0] ? { id: dead[0].id, status: dead[0].status, lastError: dead[0].last_error, eventType: dead[0].event_type } : null,
   };
+}
+
+export interface OutboxBacklog {
+  /** Rows waiting to be sent (pending or claimed), counted up to `cap`. */
+  pending: number;
+  /** occurred_at of the oldest waiting row; null when none waits. */
+  oldestPendingAt: Date | null;
+}
+
+/**
+ * The backlog the forwarder reports with every batch, so it must stay cheap however far behind
+ * the edge is: both parts read only the claim index (partial on pending/claimed), the count stops
+ * at `cap`, and the oldest row is one index probe per priority (the index orders by priority first).
+ */
+export async function outboxBacklog(db: Queryable, cap: number): Promise<OutboxBacklog> {
+  const priorities = [...new Set(Object.values(outboxPriority))];
+  const { rows } = await db.query<{ pending: number; oldest: Date | null }>(
+    `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM sync_outbox WHERE status IN ('pending', 'claimed') LIMIT $1) AS waiting) AS pending,
+            (SELECT min((SELECT o.occurred_at FROM sync_outbox o
+                         WHERE o.status IN ('pending', 'claimed') AND o.priority = p
+                         ORDER BY o.priority DESC, o.occurred_at LIMIT 1))
+             FROM unnest($2::smallint[]) AS p) AS oldest`,
+    [cap, priorities],
+  );
+  return { pending: rows[0].pending, oldestPendingAt: rows[0].oldest };
 }

@@ -120,6 +120,31 @@ describe('the edge send activity against the cloud ingestion router', () => {
     expect(second).toMatchObject({ accepted: 0, duplicate: 3, acked: 3 });
   });
 
+  it('carries the edge’s backlog, which the cloud keeps on the edge', async () => {
+    const events = Array.from({ length: 5 }, () => edgeEvent('telemetry.reading', tenant));
+    await append(events);
+    const batch = await run(activities.claimSyncBatch, 1, {
+      batchId: `${edgeId}:backfill:contract:${randomUUID().slice(0, 8)}`,
+      lane: 'backfill',
+      batchSize: 2,
+      leaseSeconds: 60,
+      liveWindowSeconds: 120,
+      waitMs: 0,
+      pollMs: 100,
+    });
+    expect(batch.ids).toHaveLength(2);
+    const sent = await run(activities.sendSyncBatch, 1, { batchId: batch.batchId, lane: 'backfill', ids: batch.ids, priorAttempts: 0, leaseSeconds: 60 });
+    expect(sent).toMatchObject({ accepted: 2, acked: 2 });
+    // Counted as the body was built: the batch's own two, still claimed, and the three waiting.
+    const { rows } = await cloudPool.query<{ reported_backlog: number; reported_oldest_pending_at: Date; reported_at: Date }>(
+      'SELECT reported_backlog, reported_oldest_pending_at, reported_at FROM edges WHERE edge_id = $1',
+      [edgeId],
+    );
+    const oldest = Math.min(...events.map((e) => Date.parse(e.ts)));
+    expect(rows[0]).toMatchObject({ reported_backlog: 5, reported_oldest_pending_at: new Date(oldest) });
+    expect(Math.abs(rows[0].reported_at.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
   it('rejects an event of a tenant the edge may not send for, and acks the rest', async () => {
     await append([edgeEvent('telemetry.reading', otherTenant)]);
     const batch = await claimAll(otherTenant);

@@ -19,6 +19,7 @@ import { createCloudClient, type CloudClient } from '../../sync/cloud-client';
 import { EdgeIdentitySource } from '../../sync/edge-identity';
 import { checkSignature, edgeBatchRequest, loadPublicKey, newEdgeKeyPair, signatureHeaders, type EventOutcome } from '../../domain/sync';
 import { farmEventSchema, type EnvelopeBase, type FarmEvent } from '../../domain/contracts';
+import * as outbox from '../../sync/outbox';
 import { openSyncTestDatabase, rowsById, seedRow } from './sync-db';
 
 const edgeId = `edge-send-test-${randomUUID().slice(0, 6)}`;
@@ -176,6 +177,27 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
 }
 
 describe('sendSyncBatch', () => {
+  it('reports the edge’s real backlog in the batch: every pending or claimed row, and the oldest one’s time', async () => {
+    const b = await claimed(3);
+    // Waiting besides the batch's own three: five rows of every priority, the oldest a monitoring one.
+    const tenant = randomUUID();
+    await seedRow(pool, { tenant, priority: -1, occurredAt: `'2026-01-05T05:00:00.000Z'::timestamptz` });
+    await seedRow(pool, { tenant, priority: 1, occurredAt: `'2026-01-05T07:00:00.000Z'::timestamptz` });
+    for (let i = 0; i < 3; i++) await seedRow(pool, { tenant });
+    // Not waiting: dead, delivered and in-flight rows.
+    await seedRow(pool, { tenant, status: 'dlq', occurredAt: `'2026-01-01T00:00:00.000Z'::timestamptz` });
+    await seedRow(pool, { tenant, status: 'acked', ackedAt: 'now()', occurredAt: `'2026-01-01T00:00:00.000Z'::timestamptz` });
+    await seedRow(pool, { tenant, status: 'sent', occurredAt: `'2026-01-01T00:00:00.000Z'::timestamptz` });
+
+    await send(b);
+    const body = edgeBatchRequest.parse(JSON.parse(seen[0].body.toString('utf8')));
+    expect(body.edge_status).toEqual({ pending_events: 8, oldest_pending_at: '2026-01-05T05:00:00.000Z' });
+    // Bounded: the count stops at its cap.
+    expect(await outbox.outboxBacklog(pool, 4)).toEqual({ pending: 4, oldestPendingAt: new Date('2026-01-05T05:00:00.000Z') });
+    await pool.query(`UPDATE sync_outbox SET status = 'acked', acked_at = now()`);
+    expect(await outbox.outboxBacklog(pool, 4)).toEqual({ pending: 0, oldestPendingAt: null });
+  });
+
   it('posts the stored envelopes signed, and settles each event by the answer: accepted/duplicate → acked, rejected → failed with the reason', async () => {
     const b = await claimed(4);
     const stored = (

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { provisionEdge } from '../../cloud/edges';
+import { provisionEdge, recordEdgeStatus } from '../../cloud/edges';
 import { createFarmDataRouter } from '../../gateways/http/farm-data/farm-data-router';
 import { logger } from '../../platform/logger';
 import { ownerPool, seedTenant, tenantPool, type TestTenant } from '../auth/support';
@@ -172,6 +172,7 @@ describe('edge health', () => {
       events_per_minute: 0.33,
       batches_last_hour: 3,
       last_error: { at: expect.any(String), code: 'delivery_limit', message: 'delivery_limit' },
+      backlog: null,
     });
     const lastBatch = Date.parse(r.body.last_batch_at);
     expect(Date.now() - lastBatch).toBeGreaterThan(4 * minute);
@@ -180,7 +181,15 @@ describe('edge health', () => {
 
   test('an edge without batches; viewers may not ask; another tenant’s edge is not found', async () => {
     const quiet = await server.call('GET', `/api/v1/edges/${edgeShared}/health`, { token: a.admin.token });
-    expect(quiet.body).toEqual({ edge_id: edgeShared, status: 'never', last_batch_at: null, events_per_minute: 0, batches_last_hour: 0, last_error: null });
+    expect(quiet.body).toEqual({
+      edge_id: edgeShared,
+      status: 'never',
+      last_batch_at: null,
+      events_per_minute: 0,
+      batches_last_hour: 0,
+      last_error: null,
+      backlog: null,
+    });
     const viewer = await server.call('GET', `/api/v1/edges/${edgeA}/health`, { token: a.viewer.token });
     expect([viewer.status, viewer.body.error.code]).toEqual([403, 'forbidden']);
     for (const id of [edgeB, `edge-none-${randomUUID().slice(0, 8)}`]) {
@@ -189,5 +198,35 @@ describe('edge health', () => {
     }
     const bad = await server.call('GET', `/api/v1/edges/${encodeURIComponent('a b')}/health`, { token: a.operator.token });
     expect([bad.status, bad.body.error.code, bad.body.error.field]).toEqual([400, 'invalid_query', 'edgeId']);
+  });
+
+  test('the backlog the edge reported with its newest batch, for every tenant it syncs for', async () => {
+    const e = `edge-r-${uniq()}`;
+    await provisionEdge(owner, { edgeId: e, tenants: [a.id, b.id] });
+    const newer = new Date('2026-12-02T10:00:05.000Z');
+    expect(await recordEdgeStatus(owner, e, { pendingEvents: 250, oldestPendingAt: new Date('2026-12-02T09:40:00.000Z'), reportedAt: newer })).toBe(true);
+    // An older batch arriving later changes nothing.
+    expect(await recordEdgeStatus(owner, e, { pendingEvents: 9000, oldestPendingAt: null, reportedAt: new Date('2026-12-02T10:00:00.000Z') })).toBe(false);
+    const backlog = { pending_events: 250, oldest_pending_at: '2026-12-02T09:40:00.000Z', reported_at: newer.toISOString() };
+    for (const t of [a, b]) {
+      const r = await server.call('GET', `/api/v1/edges/${e}/health`, { token: t.operator.token });
+      expect([r.status, r.body.backlog]).toEqual([200, backlog]);
+    }
+    // Caught up: nothing waits.
+    await recordEdgeStatus(owner, e, { pendingEvents: 0, oldestPendingAt: null, reportedAt: new Date('2026-12-02T10:01:00.000Z') });
+    const r = await server.call('GET', `/api/v1/edges/${e}/health`, { token: a.operator.token });
+    expect(r.body.backlog).toEqual({ pending_events: 0, oldest_pending_at: null, reported_at: '2026-12-02T10:01:00.000Z' });
+  });
+
+  test('the tenant role cannot write the reported backlog', async () => {
+    const c = await app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query("SELECT set_config('farmiq.tenant_id', $1, true)", [a.id]);
+      await expect(c.query('UPDATE edges SET reported_backlog = 0 WHERE edge_id = $1', [edgeA])).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { barnSummaries } from '../../../cloud/farm-directory';
 import { edgeIdSchema, edgeStatuses, listTenantEdges } from '../../../cloud/edges';
 import { readEdgeHealth } from '../../../cloud/farm-data/edge-health';
+import { backlogCountCap } from '../../../domain/sync';
 import { readBarnGlances } from '../../../cloud/farm-data/overview';
 import { farmContext, readForTenant } from '../../../cloud/farm-data/read-scope';
 import type { ApiRouter } from '../api/api-router';
@@ -52,6 +53,18 @@ const overviewSchema = z
   })
   .meta({ id: 'FarmOverview' });
 
+const edgeBacklogSchema = z
+  .object({
+    pending_events: z
+      .number()
+      .int()
+      .min(0)
+      .meta({ description: `events waiting on the farm server to be sent, counted up to ${backlogCountCap} (at the cap: at least that many)` }),
+    oldest_pending_at: iso.nullable().meta({ description: 'when the oldest waiting event happened; null when none waits' }),
+    reported_at: iso.meta({ description: 'the signed request time of the batch that brought this report' }),
+  })
+  .meta({ id: 'EdgeBacklog' });
+
 const edgeHealthSchema = z
   .object({
     edge_id: z.string(),
@@ -63,6 +76,9 @@ const edgeHealthSchema = z
       .object({ at: iso, code: z.string(), message: z.string() })
       .nullable()
       .meta({ description: 'the newest dead letter of an event this edge brought' }),
+    backlog: orNull(edgeBacklogSchema).meta({
+      description: 'the backlog the farm server reported with its newest batch that carried one (all its tenants); null before any',
+    }),
   })
   .meta({ id: 'EdgeHealth' });
 
@@ -123,7 +139,7 @@ export function addOverviewRoutes(api: ApiRouter, deps: { tenantPool: Pool; pool
       method: 'get',
       path: '/api/v1/edges/:edgeId/health',
       role: 'operator',
-      summary: 'How a farm server is syncing: last batch, events per minute, batches of the last hour, last error',
+      summary: 'How a farm server is syncing: last batch, events per minute, batches of the last hour, last error, reported backlog',
       params: z.strictObject({ edgeId: edgeIdSchema }),
       responses: { 200: { description: 'the edge’s health', schema: edgeHealthSchema } },
     },
