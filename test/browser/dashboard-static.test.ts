@@ -4,9 +4,11 @@
  * the API's paths left alone, and a plain 503 notice when nothing is built.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import express from 'express';
 import type { Server } from 'node:http';
 import { dashboardRouter } from '../../gateways/http/dashboard/dashboard-static';
@@ -66,6 +68,30 @@ test('hashed assets are cached for a year; a missing one is a 404, never the pag
   const missing = await fetch(`${base}/assets/index-gone.js`);
   expect(missing.status).toBe(404);
   expect(await missing.text()).not.toContain('<title>FarmIQ</title>');
+});
+
+test('assets go gzipped to a client that accepts it, as they are to one that does not', async () => {
+  const dist = builtDist();
+  const script = `/* ${'the farm overview '.repeat(2000)} */\nconsole.log("farmiq");\n`;
+  fs.writeFileSync(path.join(dist, 'assets', 'index-big456.js'), script);
+  const base = await serve(dist);
+  const get = (encoding: string) =>
+    new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+      http
+        .get(`${base}/assets/index-big456.js`, { headers: { 'accept-encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
+    });
+  const gz = await get('gzip');
+  expect(gz.encoding).toBe('gzip');
+  expect(gz.body.length).toBeLessThan(script.length / 10);
+  expect(zlib.gunzipSync(gz.body).toString()).toBe(script);
+  const plain = await get('identity');
+  expect(plain.encoding).toBeUndefined();
+  expect(plain.body.toString()).toBe(script);
 });
 
 test('the API, /health and /metrics are not the dashboard’s', async () => {
