@@ -9,6 +9,7 @@ import { useFarms } from './api/queries';
 import { SessionProvider, useSession } from './auth/session';
 import { ErrorNote, Loading } from './components/ErrorNote';
 import { Layout } from './components/Layout';
+import { AccountPage } from './pages/Account';
 import { AdminLayout } from './pages/admin/AdminLayout';
 import { DevicesAdmin } from './pages/admin/DevicesAdmin';
 import { FarmServersAdmin } from './pages/admin/FarmServersAdmin';
@@ -43,6 +44,7 @@ function SignedIn() {
         <Route path="farms/:farmId/insights" element={<InsightsPage />} />
         <Route path="farms/:farmId/insights/:insightId" element={<InsightPage />} />
         <Route path="inbox" element={<InboxPage />} />
+        <Route path="account" element={<AccountPage />} />
         {admin && (
           <Route path="admin" element={<AdminLayout />}>
             <Route index element={<Navigate to="farms" replace />} />

@@ -181,3 +181,10 @@ export async function downloadCsv(path: string, query: CallOptions['query'], fil
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** When a lockout ends, from the 429's retry-after (seconds). */
+export function retryAt(e: ApiError): string {
+  const after = Number(e.headers?.get('retry-after'));
+  const at = Number.isFinite(after) && after > 0 ? new Date(Date.now() + after * 1000) : null;
+  return at ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : 'a few minutes';
+}

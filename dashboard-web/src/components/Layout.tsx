@@ -52,9 +52,13 @@ export function Layout() {
           )}
         </nav>
         <div className="who">
-          <span className="user" title={me.email}>
-            {me.display_name ?? me.email} · <span className="role">{me.role}</span>
-          </span>
+          <NavLink to="/account" className="user" title={me.email} aria-label={`Your account: ${me.display_name ?? me.email}, ${me.role}`}>
+            <span className="user-name">
+              {me.display_name ?? me.email} · <span className="role">{me.role}</span>
+            </span>
+            {/* On a phone the name does not fit: the link stays, as one word. */}
+            <span className="user-short">Account</span>
+          </NavLink>
           <button type="button" className="ghost" onClick={() => void signOut()}>
             Sign out
           </button>

@@ -2,6 +2,9 @@
 import { Link, useParams } from 'react-router-dom';
 import { useOverview } from '../api/queries';
 import type { BarnOverview, ClimateNow, FarmOverview as Overview } from '../api/types';
+import { hasRole } from '../api/client';
+import { useMe } from '../auth/session';
+import { EdgeHealthFacts } from '../components/EdgeHealthFacts';
 import { ErrorNote, Loading } from '../components/ErrorNote';
 import { ago, label, num, unit } from '../format';
 
@@ -88,6 +91,9 @@ function BarnCard({ farmId, barn }: { farmId: string; barn: BarnOverview }) {
 }
 
 function Edges({ edges }: { edges: Overview['edges'] }) {
+  const me = useMe();
+  // The health route is operator+: a viewer's page never asks for it.
+  const operator = hasRole(me.role, 'operator');
   return (
     <section className="card" aria-labelledby="edges-title">
       <h2 id="edges-title">Farm servers</h2>
@@ -100,6 +106,7 @@ function Edges({ edges }: { edges: Overview['edges'] }) {
               <span className={`dot edge-${e.status}`} aria-hidden="true" />
               <strong>{e.edge_id}</strong> <span className={`pill edge-${e.status}`}>{e.status}</span>{' '}
               <span className="muted">last batch {ago(e.last_batch_at)}</span>
+              {operator && <EdgeHealthFacts edgeId={e.edge_id} role={me.role} />}
             </li>
           ))}
         </ul>

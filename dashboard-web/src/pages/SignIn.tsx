@@ -1,6 +1,6 @@
 /** Sign in: email and password; a tenant choice when the API asks for one; the lockout's end on 429. */
 import { useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
+import { ApiError, retryAt } from '../api/client';
 import { useSession } from '../auth/session';
 import { ErrorNote } from '../components/ErrorNote';
 
@@ -12,12 +12,6 @@ interface TenantChoice {
 function tenantsOf(e: ApiError): TenantChoice[] {
   const b = e.body as { tenants?: TenantChoice[]; error?: { tenants?: TenantChoice[] } } | null;
   return b?.tenants ?? b?.error?.tenants ?? [];
-}
-
-function retryAt(e: ApiError): string {
-  const after = Number(e.headers?.get('retry-after'));
-  const at = Number.isFinite(after) && after > 0 ? new Date(Date.now() + after * 1000) : null;
-  return at ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : 'a few minutes';
 }
 
 export function SignIn() {
