@@ -174,7 +174,9 @@ const uuid = () => crypto.randomUUID();
 const tablesWithoutTenant: Record<DatabaseName, string[]> = {
   // edge_operators: operator tokens administer the whole farm server, across its tenants (0004).
   edge: ['edge_operators', 'pgmigrations'],
-  cloud: ['edge_request_nonces', 'edges', 'pgmigrations', 'tenants'],
+  // auth_refresh_tokens belong to a session (auth_sessions has the tenant); sign_in_failures are
+  // counted before anyone knows the tenant (0012, docs/auth.md).
+  cloud: ['auth_refresh_tokens', 'edge_request_nonces', 'edges', 'pgmigrations', 'sign_in_failures', 'tenants'],
 };
 /** Tables whose tenant_id may be null because it comes from input that failed validation. */
 const unvalidatedTenantTables: Record<DatabaseName, string[]> = {
