@@ -189,7 +189,8 @@ const unvalidatedTenantTables: Record<DatabaseName, string[]> = {
  */
 const tenantIndexExempt: Record<DatabaseName, string[]> = {
   edge: ['sync_outbox'],
-  cloud: [],
+  // auth_sessions: read by session id and by user (owner pool only, never under RLS: docs/auth.md).
+  cloud: ['auth_sessions'],
 };
 /** The tables a migration file's up part creates. */
 function tablesCreatedBy(db: DatabaseName, migration: string): string[] {
