@@ -73,7 +73,22 @@ interface ClimateRow {
   readings: number[];
 }
 
-interface FlockRow {
+/** A cloud flocks row as the flock KPIs take it (the insights and the read API both read them). */
+export function flockFromRow(f: Omit<FlockRow, 'barn_id'>): FlockAggregates['flock'] {
+  return {
+    flockId: f.flock_id,
+    placedAt: f.placed_at.toISOString(),
+    headPlaced: f.head_count_placed,
+    ageAtPlacementDays: f.age_at_placement_days,
+    species: f.species,
+    breed: f.breed,
+    // Recorded at placement when weighed; else the KPIs take the breed standard's (fcr.placementWeightSource).
+    placementWeightKg: f.placement_weight_kg,
+    depopulatedAt: f.depopulated_at ? f.depopulated_at.toISOString() : null,
+  };
+}
+
+export interface FlockRow {
   barn_id: string;
   flock_id: string;
   species: string;
@@ -271,17 +286,7 @@ function flockAggregates(
 ): FlockAggregates {
   const lastDay = barn.dailyWeights.reduce<string | null>((d, w) => (d === null || w.day > d ? w.day : d), null);
   return {
-    flock: {
-      flockId: f.flock_id,
-      placedAt: f.placed_at.toISOString(),
-      headPlaced: f.head_count_placed,
-      ageAtPlacementDays: f.age_at_placement_days,
-      species: f.species,
-      breed: f.breed,
-      // Recorded at placement when weighed; else the KPIs take the breed standard's (fcr.placementWeightSource).
-      placementWeightKg: f.placement_weight_kg,
-      depopulatedAt: f.depopulated_at ? f.depopulated_at.toISOString() : null,
-    },
+    flock: flockFromRow(f),
     losses: losses.filter((l) => l.flock_id === f.flock_id).map((l) => ({ day: l.day, deaths: l.dead, culls: l.culled })),
     feedSincePlacement: feed.filter((r) => r.barn_id === f.barn_id).map((r) => ({ day: r.day, kg: r.kg })),
     weighings: lastDay

@@ -11,6 +11,7 @@
 import type { PoolClient } from 'pg';
 import { effectiveDailyLosses, farmDayOf } from '../../flocks/head-count';
 import type { DailyFeedKg, DailyLosses, Flock, Weighing } from '../../insights/kpis/flock';
+import { flockFromRow } from '../../insights/aggregation';
 import { FarmDataNotFound, localDaySql, type FarmContext } from './read-scope';
 
 export interface FlockRecords {
@@ -100,16 +101,7 @@ export async function readFlockRecords(
   const feed = await client.query<{ day: string; kg: number }>(feedSql, place);
   const weighings = await readWeighings(client, weighingsSql, [...place, f.flock_id]);
   return {
-    flock: {
-      flockId: f.flock_id,
-      placedAt: f.placed_at.toISOString(),
-      headPlaced: f.head_count_placed,
-      ageAtPlacementDays: f.age_at_placement_days,
-      species: f.species,
-      breed: f.breed,
-      placementWeightKg: f.placement_weight_kg,
-      depopulatedAt: f.depopulated_at?.toISOString() ?? null,
-    },
+    flock: flockFromRow(f),
     barnId,
     placedDay,
     lastDay,
