@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { envelopeBase } from './envelope';
 import * as p from './payloads';
 import * as flock from './flock-payloads';
+import * as alarm from './alarm-payloads';
 
 interface CatalogEntry<S extends z.ZodType> {
   payload: S;
@@ -100,6 +101,32 @@ export const eventCatalog = {
     routingKey: 'flock.depopulated',
     consumers: ['cloud-flock-service'],
   }),
+  // Raised, escalated, acknowledged and cleared on the farm server (alarms/, docs/alarms.md); the
+  // forwarder sends them in the live lane ahead of any backlog (sync/outbox/priority.ts).
+  'alarm.raised': entry({
+    payload: alarm.alarmRaised,
+    source: 'edge-alarms',
+    routingKey: 'alarm.raised',
+    consumers: ['cloud-alarm-service'],
+  }),
+  'alarm.escalated': entry({
+    payload: alarm.alarmEscalated,
+    source: 'edge-alarms',
+    routingKey: 'alarm.escalated',
+    consumers: ['cloud-alarm-service'],
+  }),
+  'alarm.acknowledged': entry({
+    payload: alarm.alarmAcknowledged,
+    source: 'edge-alarms',
+    routingKey: 'alarm.acknowledged',
+    consumers: ['cloud-alarm-service'],
+  }),
+  'alarm.cleared': entry({
+    payload: alarm.alarmCleared,
+    source: 'edge-alarms',
+    routingKey: 'alarm.cleared',
+    consumers: ['cloud-alarm-service'],
+  }),
   'sync.batch.sent': entry({
     payload: p.syncBatchSent,
     source: 'edge-sync-forwarder',
@@ -130,6 +157,7 @@ export type FeedIntakeRecordedEvent = EventOf<'feed.intake.recorded'>;
 export type FlockPlacedEvent = EventOf<'flock.placed'>;
 export type FlockMortalityRecordedEvent = EventOf<'flock.mortality.recorded'>;
 export type FlockDepopulatedEvent = EventOf<'flock.depopulated'>;
+export type AlarmEvent = EventOf<'alarm.raised' | 'alarm.escalated' | 'alarm.acknowledged' | 'alarm.cleared'>;
 export type WeighVisionEvent = EventOf<'weighvision.session.created' | 'weighvision.weight.recorded' | 'weighvision.session.finalized'>;
 
 function envelopeFor<T extends EventType>(type: T) {

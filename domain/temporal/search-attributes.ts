@@ -13,6 +13,8 @@ export const farmiqTenant = defineSearchAttributeKey('FarmiqTenant', SearchAttri
 export const farmiqFarm = defineSearchAttributeKey('FarmiqFarm', SearchAttributeType.KEYWORD);
 export const farmiqBarn = defineSearchAttributeKey('FarmiqBarn', SearchAttributeType.KEYWORD);
 export const farmiqStation = defineSearchAttributeKey('FarmiqStation', SearchAttributeType.KEYWORD);
+/** An alarm's rule (alarms/): `FarmiqRule = "temp-high" AND FarmiqStatus = "raised"`. */
+export const farmiqRule = defineSearchAttributeKey('FarmiqRule', SearchAttributeType.KEYWORD);
 export const farmiqStatus = defineSearchAttributeKey('FarmiqStatus', SearchAttributeType.KEYWORD);
 
-export const farmiqSearchAttributes = [farmiqTenant, farmiqFarm, farmiqBarn, farmiqStation, farmiqStatus] as const;
+export const farmiqSearchAttributes = [farmiqTenant, farmiqFarm, farmiqBarn, farmiqStation, farmiqRule, farmiqStatus] as const;

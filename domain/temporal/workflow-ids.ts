@@ -66,3 +66,25 @@ export function weighVisionSessionWorkflowId(tenantId: string, sessionId: string
   if (!isIdentifier(sessionId) || !isIdentifier(tenantId)) throw new TypeError(`not a session address: ${JSON.stringify([tenantId, sessionId])}`);
   return `weighvision-session/${tenantId.toLowerCase()}/${sessionId}`;
 }
+
+/**
+ * The one open alarm of a rule at a place (alarms/alarm-contract.ts): `alarm/<tenant>/farm-7/barn-1/temp-high`,
+ * or `alarm/<tenant>/farm-7/_farm/sync-stalled` for a farm-wide rule. A new alarm after the last one
+ * cleared is a new run under the same id.
+ */
+export function alarmWorkflowId(tenantId: string, farmId: string, barnId: string | undefined, ruleId: string): string {
+  for (const part of [tenantId, farmId, ruleId, ...(barnId === undefined ? [] : [barnId])]) {
+    if (!isIdentifier(part)) throw new TypeError(`not an alarm address: ${JSON.stringify([tenantId, farmId, barnId, ruleId])}`);
+  }
+  return `alarm/${tenantId.toLowerCase()}/${farmId}/${barnId ?? '_farm'}/${ruleId}`;
+}
+
+/** The one long-running downlink of an edge: pulls the cloud's commands, applies and acknowledges them. */
+export function downlinkWorkflowId(edgeId: string): string {
+  return `downlink/${edgeId}`;
+}
+
+/** The per-edge schedule that checks the time-based alarm rules (silent sensors, stalled sync) every minute. */
+export function alarmSweepScheduleId(edgeId: string): string {
+  return `alarm-sweep/${edgeId}`;
+}

@@ -9,6 +9,11 @@ export const outboxPriority = {
   normal: 0,
   /** Feed intake goes ahead of the readings of the same time. */
   feedIntake: 1,
+  /**
+   * Alarm events go ahead of everything in either lane: claim order is priority first, so an alarm
+   * raised while the cloud was away is the first thing sent when it is back, ahead of the backlog.
+   */
+  alarm: 10,
   /** The forwarder's monitoring events go out after everything else that is due. */
   monitoring: -1,
 } as const;
