@@ -6,9 +6,11 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { isTimeZone } from '../domain/calendar/local-clock';
+import { climateMetrics, type ClimateMetric } from '../domain/climate/metrics';
 import { topicSegment } from '../domain/contracts/envelope';
 import { farmDay } from '../domain/contracts/flock-payloads';
 import { breedNames } from './models/breeds';
+import { physical } from './models/excursion';
 
 const seconds = z
   .number()
@@ -44,6 +46,53 @@ const flock = z
   })
   .strict()
   .refine((f) => (f.placed_on === undefined) !== (f.placed_days_ago === undefined), 'give exactly one of placed_on and placed_days_ago');
+
+/**
+ * What a climate excursion does (simulator/models/excursion.ts): one metric of a barn moved by
+ * `add` or to `to` (ramping in over `ramp_seconds`), or, with `sensor_silent`, the barn's climate
+ * sensors publishing nothing; for `minutes`. The excursions file and the description share it.
+ */
+export const excursionFields = {
+  barn_id: topicSegment,
+  metric: z.enum(climateMetrics as [ClimateMetric, ...ClimateMetric[]]).optional(),
+  add: z.number().min(-100_000).max(100_000).optional(),
+  to: z.number().min(-100_000).max(100_000).optional(),
+  ramp_seconds: z.number().int().min(0).max(86_400).optional(),
+  sensor_silent: z.literal(true).optional(),
+  minutes: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60),
+};
+
+type ExcursionFields = { metric?: ClimateMetric; add?: number; to?: number; ramp_seconds?: number; sensor_silent?: true };
+
+/** Either a metric with exactly one of add and to, or sensor_silent alone. */
+export function checkExcursion(e: ExcursionFields, ctx: z.RefinementCtx): void {
+  const issue = (message: string, path: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (e.sensor_silent) {
+    for (const f of ['metric', 'add', 'to', 'ramp_seconds'] as const) if (e[f] !== undefined) issue('a sensor_silent excursion takes no ' + f, f);
+    return;
+  }
+  if (e.metric === undefined) return issue(`give a metric (${climateMetrics.join(', ')}) or sensor_silent`, 'metric');
+  if ((e.add === undefined) === (e.to === undefined)) return issue('give exactly one of add and to', 'add');
+  const [lo, hi] = physical[e.metric];
+  if (e.to !== undefined && (e.to < lo || e.to > hi)) issue(`${e.metric} ${e.to} is beyond what a sensor reads (${lo} to ${hi})`, 'to');
+}
+
+/** An excursion a description declares, starting `starts_after_s` after a live run starts. */
+const declaredExcursion = z
+  .object({
+    ...excursionFields,
+    starts_after_s: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(0),
+  })
+  .strict()
+  .superRefine(checkExcursion);
 
 const barn = z
   .object({
@@ -88,6 +137,8 @@ export const farmDescriptionSchema = z
       })
       .strict()
       .refine((w) => w.readings_min <= w.readings_max, 'readings_min must not exceed readings_max'),
+    /** Climate excursions of every live run (a backfill plays none); `farmiq simulator excursion add` adds more while one runs. */
+    excursions: z.array(declaredExcursion).max(100).default([]),
   })
   .strict()
   .superRefine((farm, ctx) => {
@@ -99,11 +150,15 @@ export const farmDescriptionSchema = z
       const dup = ids.find((d, j) => ids.indexOf(d) !== j);
       if (dup) ctx.addIssue({ code: 'custom', path: ['barns', i], message: `device ${dup} appears twice in barn ${b.barn_id}` });
     });
+    farm.excursions.forEach((e, i) => {
+      if (!seen.has(e.barn_id)) ctx.addIssue({ code: 'custom', path: ['excursions', i, 'barn_id'], message: `no barn ${e.barn_id} in the farm` });
+    });
   });
 
 export type FarmDescription = z.infer<typeof farmDescriptionSchema>;
 export type BarnDescription = FarmDescription['barns'][number];
 export type Cadence = FarmDescription['live'];
+export type DeclaredExcursion = FarmDescription['excursions'][number];
 
 /** Parses a description; the error names the file and each offending path. */
 export function parseFarmDescription(json: unknown, source = 'farm description'): FarmDescription {

@@ -1,5 +1,15 @@
-/** The simulator's API for the CLI (`farmiq simulator run|backfill|provision`) and the demo. */
+/** The simulator's API for the CLI (`farmiq simulator run|backfill|provision|excursion`) and the demo. */
 export { loadFarmDescription, parseFarmDescription, type FarmDescription } from './farm-description';
+export {
+  addExcursion,
+  clearExcursions,
+  excursionsFileFor,
+  excursionStatus,
+  readExcursions,
+  type ExcursionEntry,
+  type ExcursionStatus,
+  type NewExcursion,
+} from './excursions';
 export { FarmNotProvisioned, provisionedState, readFarmState, writeFarmState, type FarmState } from './farm-state';
 export { provisionConfiguredFarm, provisionFarm, type ProvisionResult } from './provision';
 export { Simulator, startOfUtcDay, type BackfillOptions, type Progress, type RunOptions, type SimulatorOptions } from './simulator';

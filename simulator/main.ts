@@ -8,6 +8,7 @@ import { settings } from '../config/settings';
 import { HealthServer } from '../platform/health';
 import { Lifecycle } from '../platform/lifecycle';
 import { logger } from '../platform/logger';
+import { excursionsFileFor } from './excursions';
 import { loadFarmDescription } from './farm-description';
 import { provisionedState } from './farm-state';
 import { Simulator } from './simulator';
@@ -22,7 +23,14 @@ async function main(): Promise<void> {
 
   const farm = loadFarmDescription(sim.farmFile);
   const state = provisionedState(farm, sim.stateFile);
-  const simulator = new Simulator({ state, seed: sim.seed, mqttUrl: sim.mqttUrl, stationHttpBase: sim.stationUrl, log });
+  const simulator = new Simulator({
+    state,
+    seed: sim.seed,
+    mqttUrl: sim.mqttUrl,
+    stationHttpBase: sim.stationUrl,
+    log,
+    excursionsFile: excursionsFileFor(sim.stateFile),
+  });
 
   const health = new HealthServer('simulator', sim.healthPort);
   health.addCheck('devices', () => ({ ok: simulator.healthy() }));

@@ -12,6 +12,7 @@ import type { Cadence, FarmDescription } from './farm-description';
 import type { FarmState } from './farm-state';
 import { breeds } from './models/breeds';
 import { climateAt, type ClimateState } from './models/climate';
+import { sensorsSilent, withExcursions, type Excursion } from './models/excursion';
 import { atAge } from './models/curve';
 import { ageAt, dailyFeedKg, headOn, type FlockFacts } from './models/flock-life';
 import { Draws } from './random';
@@ -105,10 +106,11 @@ export function weighing(facts: FlockFacts, farm: FarmDescription, at: Date, d: 
   return { photoCase, weightKg, ...(otherWeightKg !== undefined ? { otherWeightKg } : {}), readings, images: w.images };
 }
 
-function climateActions(state: FarmState, seed: number, barnId: string, deviceId: string, at: Date): Action[] {
+function climateActions(state: FarmState, seed: number, barnId: string, deviceId: string, at: Date, excursions: readonly Excursion[]): Action[] {
   const farm = state.farm;
+  if (sensorsSilent(barnId, at, excursions)) return [];
   const facts = flockFacts(state, barnId);
-  const truth = climateAt(facts.breed, ageAt(facts, at), at, farm.time_zone);
+  const truth = withExcursions(climateAt(facts.breed, ageAt(facts, at), at, farm.time_zone), barnId, at, excursions);
   return climateMetrics.map((m): Action => {
     const base = { barnId, deviceId, at, eventId: eventId(farm, barnId, deviceId, m.metric, at), metric: m.metric };
     const d = new Draws(seed, `${farm.farm_id}/${barnId}/${deviceId}/${m.metric}/${at.toISOString()}`);
@@ -124,8 +126,11 @@ function climateActions(state: FarmState, seed: number, barnId: string, deviceId
   });
 }
 
-/** Every action of the farm in [from, to), in time order (ties: barn, device, metric). */
-export function planWindow(state: FarmState, seed: number, cadence: Cadence, from: Date, to: Date): Action[] {
+/**
+ * Every action of the farm in [from, to), in time order (ties: barn, device, metric). Climate
+ * excursions (a live run's; a backfill has none) change the climate readings or silence the sensors.
+ */
+export function planWindow(state: FarmState, seed: number, cadence: Cadence, from: Date, to: Date, excursions: readonly Excursion[] = []): Action[] {
   const farm = state.farm;
   const actions: Action[] = [];
   for (const b of farm.barns) {
@@ -134,7 +139,7 @@ export function planWindow(state: FarmState, seed: number, cadence: Cadence, fro
     // Nothing happens in a barn before its flock is placed.
     const start = new Date(Math.max(from.getTime(), placedAt));
     for (const deviceId of b.climate_sensors) {
-      for (const at of slots(start, to, cadence.climate_interval_s)) actions.push(...climateActions(state, seed, b.barn_id, deviceId, at));
+      for (const at of slots(start, to, cadence.climate_interval_s)) actions.push(...climateActions(state, seed, b.barn_id, deviceId, at, excursions));
     }
     for (const deviceId of b.weighvision_stations) {
       for (const at of slots(start, to, cadence.session_interval_s)) {

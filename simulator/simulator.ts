@@ -3,7 +3,9 @@
  * as the devices would — telemetry, feed and mortality over MQTT with each device's credentials,
  * weighing sessions through the station client — and counts what it sent per barn and kind.
  *
- *   run()       the farm live: every tick, the actions due since the last tick, on the live cadence
+ *   run()       the farm live: every tick, the actions due since the last tick, on the live cadence,
+ *               with the description's climate excursions and those of the excursions file
+ *               (excursions.ts, re-read when it changes, so `excursion add` needs no restart)
  *   backfill()  N past days on the backfill cadence, as fast as the farm server takes them; the
  *               event ids derive from farm/barn/device/time, so playing the same days again
  *               adds nothing
@@ -12,6 +14,7 @@ import type { Logger } from '../platform/logger';
 import { pause } from '../platform/backoff';
 import { countBroken, emptyBarnCounts, type SimulationCounts } from './counts';
 import { DeviceLinks } from './device-links';
+import { declaredExcursions, ExcursionsWatcher } from './excursions';
 import type { FarmState } from './farm-state';
 import { messageOf } from './messages';
 import { planWindow, type Action } from './plan';
@@ -28,6 +31,8 @@ export interface SimulatorOptions {
   sessionConcurrency?: number;
   /** Device messages awaiting their PUBACK at once. */
   publishWindow?: number;
+  /** The excursions file a live run follows (excursionsFileFor(stateFile)); none: only the description's. */
+  excursionsFile?: string;
 }
 
 export interface Progress {
@@ -171,11 +176,15 @@ export class Simulator {
   async run(o: RunOptions = {}): Promise<SimulationCounts> {
     const counts = this.emptyCounts();
     let cursor = new Date();
+    const declared = declaredExcursions(this.opts.state.farm.excursions, cursor);
+    const added = this.opts.excursionsFile ? new ExcursionsWatcher(this.opts.excursionsFile, this.opts.log) : undefined;
     const inFlight = new Set<Promise<unknown>>();
     for (;;) {
+      // The file is looked at before the clock is read: an excursion added before this tick's `now` is in it.
+      const excursions = [...declared, ...(added?.current() ?? [])];
       const now = new Date();
       const to = o.until && o.until < now ? o.until : now;
-      const actions = planWindow(this.opts.state, this.opts.seed, this.opts.state.farm.live, cursor, to);
+      const actions = planWindow(this.opts.state, this.opts.seed, this.opts.state.farm.live, cursor, to, excursions);
       cursor = to;
       if (actions.length > 0) {
         // A slow session must not hold the clock: each tick's work runs beside the next tick's.
