@@ -29,7 +29,7 @@ const pure = ['^domain/', ...workflowContracts.map((f) => `^${f.replace(/[.]/g, 
 const layers = [
   { name: 'domain', path: pure },
   { name: 'platform', path: ['^(platform|config|db)/'] },
-  { name: 'context', path: ['^(ingest|flocks|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
+  { name: 'context', path: ['^(alarms|ingest|flocks|sync|cloud|weighvision|insights|notifications|auth|messaging)/'] },
   { name: 'activities', path: ['^activities/'] },
   { name: 'workflows', path: ['^workflows/'] },
   { name: 'process edge', path: ['^(gateways|workers|temporal|scripts|cli|simulator|demo)/'] },

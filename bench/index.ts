@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { settings } from '../config/settings';
+import { benchAlarms } from './alarms';
 import { benchDashboard } from './dashboard';
 import { benchHostile } from './hostile';
 import { benchIngest } from './ingest';
@@ -17,6 +18,20 @@ const program = new Command().name('bench');
 function envPairs(list: string[]): Record<string, string> {
   return Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
+
+program
+  .command('alarms')
+  .description(
+    'alarms: reading commit → alarm raised p50/p95 under a steady reading stream, the edge worker with 1,000 alarms open, the downlink round trip; against an empty workflow start',
+  )
+  .option('--rate <n>', 'steady readings per second', Number, 2000)
+  .option('--seconds <n>', 'how long the steady stream runs (two over-limit readings per second meanwhile)', Number, 40)
+  .option('--open-alarms <n>', 'alarms opened at once', Number, 1000)
+  .option('--hold-seconds <n>', 'how long the open alarms are held while the worker is watched', Number, 60)
+  .option('--round-trips <n>', 'acknowledgements sent through the downlink, one at a time', Number, 40)
+  .action(async (o: { rate: number; seconds: number; openAlarms: number; holdSeconds: number; roundTrips: number }) => {
+    await benchAlarms(o);
+  });
 
 program
   .command('ingest')

@@ -5,13 +5,16 @@
  * (migration 0006) admits only that tenant's rows.
  *
  * A device listed here is not yet a device that can publish: its MQTT credentials live on the farm
- * server (edge_devices, `farmiq devices add`). `provisioningCommand` says what to run there until
- * the downlink of the alarms issue does it (docs/directory.md).
+ * server (edge_devices, `farmiq devices add`). Adding or removing a device also queues
+ * device.provision / device.revoke for the farm's farm server on the downlink, in the same
+ * transaction (cloud/downlink/command-queue.ts, docs/downlink.md); for a tenant without exactly
+ * one farm server `provisioningCommand` / `revocationCommand` say what to run there by hand.
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { topicSegment } from '../domain/contracts/envelope';
 import { assertBarn, assertFarm, DirectoryRefusal, duplicate, inTenant } from './farm-directory';
+import { enqueueCommand, farmEdge } from './downlink/command-queue';
 
 /**
  * The kinds the farm server provisions (gateways/mqtt-bridge/broker/credentials.ts deviceKinds;
@@ -59,7 +62,19 @@ const toDevice = (r: DeviceRow): Device => ({
   createdAt: r.created_at,
 });
 
-export async function addDevice(pool: Pool, input: NewDevice): Promise<Device> {
+/** The downlink command that carries a directory change to the farm server; null without one farm server. */
+export interface DownlinkQueued {
+  edgeId: string;
+  commandId: string;
+  seq: number;
+}
+
+/** Who changed the directory, for the downlink command (`user:<id>`); default `system:directory`. */
+export interface DirectoryActor {
+  createdBy?: string;
+}
+
+export async function addDevice(pool: Pool, input: NewDevice, actor: DirectoryActor = {}): Promise<Device & { downlink: DownlinkQueued | null }> {
   const d = newDeviceSchema.parse({ ...input, tenantId: input.tenantId.toLowerCase() });
   return inTenant(pool, d.tenantId, async (client, id) => {
     await assertBarn(client, id, d.farmId, d.barnId);
@@ -74,7 +89,17 @@ export async function addDevice(pool: Pool, input: NewDevice): Promise<Device> {
       .catch((err: unknown) => {
         throw duplicate(err, new DirectoryRefusal('device_exists', `barn ${d.farmId}/${d.barnId} already has a device ${d.deviceId}`));
       });
-    return toDevice(r.rows[0]);
+    const edgeId = await farmEdge(client, id);
+    const queued = edgeId
+      ? await enqueueCommand(client, {
+          tenantId: id,
+          edgeId,
+          type: 'device.provision',
+          payload: { device_id: d.deviceId, farm_id: d.farmId, barn_id: d.barnId, device_type: d.kind },
+          createdBy: actor.createdBy ?? 'system:directory',
+        })
+      : undefined;
+    return { ...toDevice(r.rows[0]), downlink: edgeId && queued ? { edgeId, commandId: queued.commandId, seq: queued.seq } : null };
   });
 }
 
@@ -94,9 +119,19 @@ export async function listDevices(pool: Pool, tenantId: string, where: { farmId?
   });
 }
 
-/** Takes the device off the list; its credentials on the farm server stay until revoked there. */
-export async function removeDevice(pool: Pool, tenantId: string, farmId: string, barnId: string, deviceId: string): Promise<void> {
-  await inTenant(pool, tenantId, async (client, id) => {
+/**
+ * Takes the device off the list and queues its revocation for the farm server; without one farm
+ * server its credentials there stay until revoked by hand (null).
+ */
+export async function removeDevice(
+  pool: Pool,
+  tenantId: string,
+  farmId: string,
+  barnId: string,
+  deviceId: string,
+  actor: DirectoryActor = {},
+): Promise<DownlinkQueued | null> {
+  return inTenant(pool, tenantId, async (client, id) => {
     await assertBarn(client, id, farmId, barnId);
     const r = await client.query('DELETE FROM devices WHERE tenant_id = $1 AND farm_id = $2 AND barn_id = $3 AND device_id = $4', [
       id,
@@ -105,6 +140,16 @@ export async function removeDevice(pool: Pool, tenantId: string, farmId: string,
       deviceId,
     ]);
     if (r.rowCount === 0) throw new DirectoryRefusal('unknown_device', `barn ${farmId}/${barnId} has no device ${deviceId}`);
+    const edgeId = await farmEdge(client, id);
+    if (!edgeId) return null;
+    const queued = await enqueueCommand(client, {
+      tenantId: id,
+      edgeId,
+      type: 'device.revoke',
+      payload: { device_id: deviceId },
+      createdBy: actor.createdBy ?? 'system:directory',
+    });
+    return { edgeId, commandId: queued.commandId, seq: queued.seq };
   });
 }
 

@@ -61,6 +61,8 @@ export const notSecretSettings: readonly string[] = [
   'LLM_MAX_TOKENS',
   'SMTP_URL',
   'FARMIQ_SECRETS_FILE',
+  // An operator's own token for the CLI (`farmiq alarms`), made random by `farmiq operators add`; no server reads it.
+  'FARMIQ_OPERATOR_TOKEN',
 ];
 
 /** Minimum length and estimated entropy (length × Shannon entropy of its characters) per kind. */

@@ -275,6 +275,47 @@ const schema = z
     /** Acked outbox rows are deleted after this many hours. */
     SYNC_RETENTION_HOURS: z.coerce.number().min(0).default(72),
 
+    // The downlink, cloud → farm server (docs/downlink.md)
+    /** Edge: how long one pull of the cloud's commands waits for a command (the long-poll), at most 30. */
+    DOWNLINK_WAIT_SECONDS: z.coerce.number().int().min(0).max(30).default(25),
+    /**
+     * Edge: the tenants this farm server serves (comma-separated uuids); a command for any other is
+     * refused. Empty: the tenants it holds devices or flocks of.
+     */
+    EDGE_TENANTS: z
+      .string()
+      .default('')
+      .refine((v) => v.split(',').every((t) => t.trim() === '' || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(t.trim())), {
+        message: 'EDGE_TENANTS must be comma-separated tenant uuids',
+      }),
+    /** Cloud: pulls of the edges' commands held open at once; more are answered 503 (the edge backs off). */
+    DOWNLINK_MAX_WAITING_PULLS: positiveInt.max(100_000).default(1000),
+
+    // Alarm rules on the farm server (docs/alarm-rules.md)
+    /** Only readings measured this recently are judged by the alarm rules: history and backfill never raise. */
+    ALARM_LIVE_WINDOW_SECONDS: positiveInt.default(600),
+    /** A farm's alarm rules and flocks are reloaded by the bridge at least this often. */
+    ALARM_RULES_REFRESH_SECONDS: positiveInt.max(3600).default(30),
+    /** A raise or clear Temporal did not take is retried this often (ingest never waits for it). */
+    ALARM_RETRY_SECONDS: positiveInt.max(600).default(5),
+
+    // Alarm delivery on the farm server (docs/alarms.md, "Local delivery")
+    /** The cloud counts as reachable while the last successful sync exchange is younger than this. */
+    ALARM_CLOUD_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
+    /**
+     * The edge worker's broker login for the siren topics (farmiq/<tenant>/<farm>/<barn|_farm>/alarm/siren);
+     * never a device's or the bridge's. Its password is derived from MQTT_BRIDGE_PASSWORD
+     * (alarms/local-channels/mqtt-siren.ts), so there is no second broker secret to provision.
+     */
+    MQTT_ALARM_USERNAME: z.string().min(1).default('farmiq-alarms'),
+    /** A LAN webhook that gets every locally delivered step as JSON (a dialler, a PLC); empty: none. */
+    ALARM_LAN_WEBHOOK_URL: z.union([z.literal(''), z.string().url()]).default(''),
+    /** How long one local delivery (siren publish, webhook POST) may take. */
+    ALARM_LOCAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    /** The edge operator API the CLI's `farmiq alarms` talks to, and its operator token (from `farmiq operators add`). */
+    EDGE_OPERATOR_API_URL: z.union([z.literal(''), z.string().url()]).default(''),
+    FARMIQ_OPERATOR_TOKEN: z.string().default(''),
+
     /** Seconds a process waits for a dependency (database, broker, Temporal) before giving up. */
     DEPENDENCY_WAIT_SECONDS: z.coerce.number().int().min(0).default(300),
     /** Seconds a process gets after SIGTERM to finish in-flight work. */

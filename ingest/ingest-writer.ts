@@ -21,6 +21,8 @@ import { rollupUpsert } from './telemetry-rollup';
 
 export interface IngestResult {
   telemetryAccepted: number;
+  /** The readings that were new (deduplicated) and committed: what the alarm rules judge. */
+  acceptedTelemetry: TelemetryRow[];
   feedAccepted: number;
   mortalityAccepted: number;
   /** Mortality counts their flock refused (quarantined in this transaction), by reason. */
@@ -55,7 +57,7 @@ outbox AS (
 rollup AS (
   ${rollupUpsert('accepted')}
 )
-SELECT count(*)::int AS accepted FROM fresh`;
+SELECT tenant_id::text, event_id::text FROM fresh`;
 
 // A dispense is new only if both the ingress dedupe and the feed-intake dedupe say so (spec §4).
 const insertFeed = `
@@ -189,10 +191,13 @@ async function writeMortality(client: Queryable, rows: MortalityRow[], timeZone:
 export async function writeIngestBatch(pool: Pool, batch: IngestBatch, farmTimeZone?: string): Promise<IngestResult> {
   return inTransaction(pool, async (client) => {
     let telemetryAccepted = 0;
+    let acceptedTelemetry: TelemetryRow[] = [];
     let feedAccepted = 0;
     if (batch.telemetry.length > 0) {
-      const r = await client.query<{ accepted: number }>(insertTelemetry, telemetryParams(batch.telemetry));
-      telemetryAccepted = r.rows[0].accepted;
+      const r = await client.query<{ tenant_id: string; event_id: string }>(insertTelemetry, telemetryParams(batch.telemetry));
+      telemetryAccepted = r.rows.length;
+      const fresh = new Set(r.rows.map((x) => `${x.tenant_id}/${x.event_id}`));
+      acceptedTelemetry = batch.telemetry.filter((t) => fresh.has(`${t.event.tenant_id.toLowerCase()}/${t.event.event_id.toLowerCase()}`));
     }
     if (batch.feed.length > 0) {
       const r = await client.query(insertFeed, feedParams(batch.feed));
@@ -212,6 +217,14 @@ export async function writeIngestBatch(pool: Pool, batch: IngestBatch, farmTimeZ
       (batch.telemetry.length - telemetryAccepted) +
       (batch.feed.length - feedAccepted) +
       (batch.mortality.length - refused.length - mortalityAccepted);
-    return { telemetryAccepted, feedAccepted, mortalityAccepted, mortalityRefused: refused.map((r) => r.reason), duplicates, rejected: rejects.length };
+    return {
+      telemetryAccepted,
+      acceptedTelemetry,
+      feedAccepted,
+      mortalityAccepted,
+      mortalityRefused: refused.map((r) => r.reason),
+      duplicates,
+      rejected: rejects.length,
+    };
   });
 }

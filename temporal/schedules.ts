@@ -6,7 +6,9 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { Duration } from '@temporalio/common';
 import { pruneSyncOutboxWorkflowType, type PruneSyncOutboxInput, type PruneSyncOutboxWorkflow } from '../sync/sync-contract';
 import { publishTelemetryRollupsWorkflowType, type PublishTelemetryRollupsInput, type PublishTelemetryRollupsWorkflow } from '../ingest/rollups-contract';
+import { alarmSweepWorkflowType, type AlarmSweepInput, type AlarmSweepWorkflow } from '../alarms/sweep';
 import {
+  alarmSweepScheduleId,
   syncOutboxRetentionScheduleId,
   syncOutboxRetentionWorkflowId,
   telemetryRollupsScheduleId,
@@ -83,6 +85,39 @@ export function syncOutboxRetentionSchedule(cfg: SyncOutboxRetentionScheduleConf
 /** Creates the outbox retention schedule, or updates it in place if it already exists. */
 export async function ensureSyncOutboxRetentionSchedule(client: Client, cfg: SyncOutboxRetentionScheduleConfig): Promise<'created' | 'updated'> {
   return ensureSchedule(client, syncOutboxRetentionSchedule(cfg));
+}
+
+export interface AlarmSweepScheduleConfig {
+  edgeId: string;
+  taskQueue: string;
+  every?: Duration;
+}
+
+/** The minute sweep of the time-based alarm rules (alarms/sweep.ts). */
+export function alarmSweepSchedule(cfg: AlarmSweepScheduleConfig) {
+  const input: AlarmSweepInput = {};
+  return {
+    scheduleId: alarmSweepScheduleId(cfg.edgeId),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- the SDK's Duration is an error type here: its StringValue comes from 'ms', whose types do not resolve under node16 (exports map without a types condition).
+    spec: { intervals: [{ every: cfg.every ?? '1 minute' }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: alarmSweepWorkflowType,
+      args: [input] satisfies Parameters<AlarmSweepWorkflow>,
+      taskQueue: cfg.taskQueue,
+      workflowId: alarmSweepScheduleId(cfg.edgeId),
+    },
+    policies: {
+      // A sweep still running makes the next tick a no-op; after an outage one sweep sees the present.
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: '1 minute',
+    },
+  } satisfies ScheduleOptions;
+}
+
+/** Creates the alarm sweep schedule, or updates it in place if it already exists. */
+export async function ensureAlarmSweepSchedule(client: Client, cfg: AlarmSweepScheduleConfig): Promise<'created' | 'updated'> {
+  return ensureSchedule(client, alarmSweepSchedule(cfg));
 }
 
 /** Creates a schedule, or brings an existing one up to date keeping an operator's pause and note. */

@@ -16,6 +16,7 @@ import { parse } from 'csv-parse/sync';
 import type { Pool } from 'pg';
 import { deviceKinds, listDevices, provisionDevice, revokeDevice, type DeviceKind } from '../../gateways/mqtt-bridge/broker/credentials';
 import { brokerPaths, reloadBroker, writeBrokerAuthFiles, writeMosquittoConf, type FileOwner } from '../../gateways/mqtt-bridge/broker/render';
+import { alarmPublisherLogin } from '../../alarms/local-channels/mqtt-siren';
 import type { CliContext, CommandGroup } from '../context';
 import { invalidInput, notFound } from '../errors';
 import { table } from '../output';
@@ -55,6 +56,7 @@ async function refreshBroker(
     aclFile,
     bridgeUsername: s.MQTT_BRIDGE_USERNAME,
     bridgePassword: s.MQTT_BRIDGE_PASSWORD,
+    alarmPublisher: alarmPublisherLogin(s),
     owner: parseOwner(opts.owner),
   });
   const pidFile = opts.pidFile ?? paths.pidFile;

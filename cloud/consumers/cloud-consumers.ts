@@ -5,7 +5,9 @@
 import type { Pool } from 'pg';
 import type { AmqpConnection } from '../../messaging/connection';
 import type { TopologyNames } from '../../messaging/topology';
+import type { NotificationDeps } from '../../notifications/send';
 import type { Logger } from '../../platform/logger';
+import { alarmServiceName, createAlarmService } from './alarm-service';
 import { DeadLetterRecorder } from './dead-letter-recorder';
 import { EventConsumer, type ConsumerService } from './event-consumer';
 import { consumerServiceList } from './services';
@@ -19,6 +21,8 @@ export interface CloudConsumersOptions {
   prefetch: number;
   batchMax: number;
   services?: readonly ConsumerService[];
+  /** cloud-alarm-service's notification sender (tenant pool + delivery queue); without it escalations fail. */
+  alarmNotifications?: NotificationDeps;
 }
 
 export class CloudConsumers {
@@ -26,7 +30,10 @@ export class CloudConsumers {
   readonly recorder: DeadLetterRecorder;
 
   constructor(opts: CloudConsumersOptions) {
-    this.consumers = (opts.services ?? consumerServiceList).map((service) => new EventConsumer({ ...opts, service }));
+    const alarms = opts.alarmNotifications ? createAlarmService(opts.alarmNotifications) : undefined;
+    this.consumers = (opts.services ?? consumerServiceList).map(
+      (service) => new EventConsumer({ ...opts, service: alarms && service.name === alarmServiceName ? alarms : service }),
+    );
     this.recorder = new DeadLetterRecorder(opts);
   }
 

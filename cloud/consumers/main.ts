@@ -7,10 +7,13 @@
  *
  *   npx tsx cloud/consumers/main.ts
  */
+import { createTenantPool } from '../../auth/tenant-db';
 import { settings } from '../../config/settings';
 import { openProcessDatabase } from '../../platform/process-database';
 import { AmqpConnection } from '../../messaging/connection';
 import { topologyNames } from '../../messaging/topology';
+import { NotificationQueue } from '../../notifications/queue';
+import { notificationTopology } from '../../notifications/topology';
 import { HealthServer } from '../../platform/health';
 import { Lifecycle } from '../../platform/lifecycle';
 import { logger } from '../../platform/logger';
@@ -37,6 +40,17 @@ async function main(): Promise<void> {
 
   const connection = new AmqpConnection({ url: s.AMQP_URL, name: 'farmiq-cloud-consumers', log });
   lifecycle.onStop('rabbitmq connection', () => connection.stop());
+  // cloud-alarm-service sends each alarm step's notifications (docs/cloud-alarms.md): through the
+  // tenant pool like every notification, and onto the delivery queue. Stopped after the consumers.
+  const tenantPool = createTenantPool({ url: s.CLOUD_APP_DATABASE_URL, log });
+  lifecycle.onStop('tenant database pool', () => tenantPool.end());
+  const notificationQueue = new NotificationQueue({
+    connection,
+    names: notificationTopology(s.AMQP_TOPOLOGY_PREFIX),
+    deliveryLimit: s.AMQP_DELIVERY_LIMIT,
+    log,
+  });
+  lifecycle.onStop('notification publisher', () => notificationQueue.close());
   const consumers = new CloudConsumers({
     pool,
     connection,
@@ -45,6 +59,7 @@ async function main(): Promise<void> {
     log,
     prefetch: s.CLOUD_CONSUMER_PREFETCH,
     batchMax: s.CLOUD_CONSUMER_BATCH_MAX,
+    alarmNotifications: { pool: tenantPool, publisher: notificationQueue, log },
   });
   lifecycle.onStop('consumers', () => consumers.stop());
   health.addCheck('rabbitmq', () => (connection.isConnected ? { ok: true } : { ok: false, detail: 'not connected; reconnecting' }));

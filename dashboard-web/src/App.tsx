@@ -11,6 +11,8 @@ import { ErrorNote, Loading } from './components/ErrorNote';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/Account';
 import { AdminLayout } from './pages/admin/AdminLayout';
+import { AlarmPage } from './pages/alarms/AlarmPage';
+import { AlarmsPage } from './pages/alarms/AlarmsPage';
 import { DevicesAdmin } from './pages/admin/DevicesAdmin';
 import { FarmServersAdmin } from './pages/admin/FarmServersAdmin';
 import { FarmsAdmin } from './pages/admin/FarmsAdmin';
@@ -41,6 +43,8 @@ function SignedIn() {
         <Route index element={<FirstFarm />} />
         <Route path="farms/:farmId" element={<FarmOverview />} />
         <Route path="farms/:farmId/barns/:barnId" element={<BarnPage />} />
+        <Route path="farms/:farmId/alarms" element={<AlarmsPage />} />
+        <Route path="farms/:farmId/alarms/:alarmId" element={<AlarmPage />} />
         <Route path="farms/:farmId/insights" element={<InsightsPage />} />
         <Route path="farms/:farmId/insights/:insightId" element={<InsightPage />} />
         <Route path="inbox" element={<InboxPage />} />

@@ -34,3 +34,28 @@ export const unit = (u: string | null | undefined): string => (u === 'C' ? '°C'
 
 /** A machine word (too_few_weighing_days) as words. */
 export const words = (code: string): string => code.replace(/_/g, ' ');
+
+/** The calendar day of an instant in a time zone (en-CA writes YYYY-MM-DD). */
+function dayIn(d: Date, timeZone: string | undefined): string {
+  return d.toLocaleDateString('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+/**
+ * A time as the farm says it: on the farm's clock (its time zone, not the browser's), "today 14:05",
+ * "yesterday 23:10" or "3 Dec 14:05". An unknown time zone falls back to the browser's.
+ */
+export function farmTime(iso: string | null | undefined, timeZone?: string, now = Date.now()): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  let tz = timeZone;
+  try {
+    if (tz) new Intl.DateTimeFormat(undefined, { timeZone: tz });
+  } catch {
+    tz = undefined;
+  }
+  const clock = d.toLocaleTimeString(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit' });
+  const day = dayIn(d, tz);
+  if (day === dayIn(new Date(now), tz)) return `today ${clock}`;
+  if (day === dayIn(new Date(now - 86_400_000), tz)) return `yesterday ${clock}`;
+  return `${d.toLocaleDateString(undefined, { timeZone: tz, month: 'short', day: 'numeric' })} ${clock}`;
+}

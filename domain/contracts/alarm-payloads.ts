@@ -25,9 +25,9 @@ export type AlarmChannel = (typeof alarmChannels)[number];
 
 /**
  * Who a step tells, resolved by the cloud among the tenant's users: everyone with a role
- * (`role:manager`), one user by email (`user:ana@farm.example`). The farm server knows no users.
+ * (`role:operator`: the dashboard's roles, auth/roles.ts), one user by email (`user:ana@farm.example`). The farm server knows no users.
  */
-export const alarmRecipient = z.string().regex(/^(role:(admin|manager|operator|viewer)|user:[^\s@]{1,64}@[^\s@]{1,190})$/, 'must be role:<role> or user:<email>');
+export const alarmRecipient = z.string().regex(/^(role:(admin|operator|viewer)|user:[^\s@]{1,64}@[^\s@]{1,190})$/, 'must be role:<role> or user:<email>');
 
 /** Where an alarm is: the barn it is about (absent for a farm-wide rule such as sync_stalled). */
 const alarmPlace = {

@@ -18,7 +18,11 @@ export const maxCommandsPerPull = 100;
 export const maxPullWaitSeconds = 30;
 
 const ladderStep = z.strictObject({
-  after_seconds: z.number().int().min(0).max(7 * 86_400),
+  after_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400),
   channels: z.array(z.enum(alarmChannels)).min(1).max(alarmChannels.length),
   recipients: z.array(alarmRecipient).max(50),
 });
@@ -41,7 +45,12 @@ export const alarmRuleSpec = z.strictObject({
   /** rate_of_change: change per `window_seconds` that raises. */
   window_seconds: z.number().int().min(60).max(86_400).optional(),
   /** sensor_silent / station_silent / feed_outage / sync_stalled: how long without news raises. */
-  silent_seconds: z.number().int().min(60).max(7 * 86_400).optional(),
+  silent_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .optional(),
   raise_delay_seconds: z.number().int().min(0).max(86_400),
   clear_delay_seconds: z.number().int().min(0).max(86_400),
   /** How far back past the bound the value must come to start clearing (same unit as threshold). */

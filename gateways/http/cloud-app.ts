@@ -42,6 +42,9 @@ import { createDevicesRouter } from './directory/devices-router';
 import { createEdgesRouter } from './directory/edges-router';
 import { createFarmsRouter } from './directory/farms-router';
 import { createFarmDataRouter } from './farm-data/farm-data-router';
+import { createAlarmsRouter } from './alarms/alarms-router';
+import { createEdgeCommandsApi } from './downlink/edge-commands-api';
+import { createEdgeCommandsRouter } from './downlink/edge-commands-router';
 
 /** Where `npm run build:dashboard` (run by setup) writes the dashboard. */
 const dashboardDist = path.resolve(__dirname, '..', '..', 'dashboard-web', 'dist');
@@ -62,6 +65,8 @@ export interface CloudHttpConfig {
   signIn: SignInConfig;
   /** CLOUD_HTTP_TRUST_PROXY: express `trust proxy` ('' trusts none). */
   trustProxy: string;
+  /** DOWNLINK_MAX_WAITING_PULLS: edge command pulls held open at once (docs/downlink.md). */
+  downlinkMaxWaitingPulls: number;
 }
 
 export function cloudHttpConfig(s: Settings): CloudHttpConfig {
@@ -73,6 +78,7 @@ export function cloudHttpConfig(s: Settings): CloudHttpConfig {
     tokens: tokenConfig(s),
     signIn: signInConfig(s),
     trustProxy: s.CLOUD_HTTP_TRUST_PROXY,
+    downlinkMaxWaitingPulls: s.DOWNLINK_MAX_WAITING_PULLS,
   };
 }
 
@@ -156,6 +162,8 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   // ./edge-batch-router, passed in as deps.edgeBatchRouter by cloud-main.ts. Keep it above
   // requireUser(): an edge has no user token, and a user token must not authenticate an edge.
   if (deps.edgeBatchRouter) app.use(deps.edgeBatchRouter);
+  // The downlink: edges pull their commands, signed the same way (docs/downlink.md).
+  app.use(createEdgeCommandsRouter({ pool, log, maxWaiting: config.downlinkMaxWaitingPulls }));
   // Internal services (spec §5: cloud-ml-model-service, cloud-llm-insights-service) take a service
   // token, not a user token.
   // Sign-in, refresh and sign-out: no access token yet (the refresh cookie and the password are
@@ -190,6 +198,11 @@ export function createCloudApp(deps: CloudAppDeps): Express {
   // What the cloud stores about a farm, read-only (cloud/farm-data/): climate series, weighings,
   // growth, feed, mortality, KPIs, the farm overview and each farm server's health.
   mount(createFarmDataRouter({ tenantPool, pool, log }));
+  // The farm servers' alarms as the cloud keeps them (cloud/alarms/); acknowledging and rule changes
+  // go down to the farm server as downlink commands.
+  mount(createAlarmsRouter({ pool: tenantPool }));
+  // The commands queued for each of the tenant's farm servers (cloud/downlink/).
+  mount(createEdgeCommandsApi({ pool: tenantPool }));
   // More dashboard routers mount here as ApiRouters (gateways/http/api/api-router.ts): each
   // route's role first, tenant data read with withTenant(tenantPool, …).
 

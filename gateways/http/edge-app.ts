@@ -7,7 +7,8 @@
  *                 device credentials (media-router.ts, device-auth.ts)
  *   operator app  EDGE_HTTP_HOST:EDGE_HTTP_PORT (loopback by default)
  *                 /health, /metrics; every other route needs an operator token (operator-auth.ts):
- *                 /api/v1/ingress/rejects, /api/v1/flocks, /api/v1/sync/status|pause|resume|retry-now, /api/v1/sync/dlq
+ *                 /api/v1/ingress/rejects, /api/v1/flocks, /api/v1/sync/status|pause|resume|retry-now, /api/v1/sync/dlq,
+ *                 /api/v1/alarms (list, show, acknowledge), /api/v1/alarm-rules (list, put, delete)
  *
  * Neither app serves the other's routes: an operator route on the station listener is 404, and a
  * station's credentials on the operator listener are 401. Bodies in a charset other than UTF-8 are
@@ -22,6 +23,9 @@ import { cachedSessionDirectory, temporalSessionDirectory, type SessionDirectory
 import { logger, type Logger } from '../../platform/logger';
 import { utf8Only } from './charset';
 import { parseBasicAuth } from './device-auth';
+import { edgeAlarmsRouter } from './alarms/edge-alarms-router';
+import { alarmRulesRouter } from './alarms/rules-router';
+import { temporalAlarmSignaller, type AlarmSignaller } from '../../alarms/acknowledge';
 import { errorHandler, notFound } from './errors';
 import { flocksRouter } from './flocks/flocks-router';
 import { healthRouter, type Phase } from './health';
@@ -67,6 +71,8 @@ export interface EdgeAppDeps {
   /** Operator app: the sync forwarder workflow (status query, pause/resume/retry-now); by default through the edge's Temporal. */
   syncControl?: SyncForwarderControl;
   edgeId?: string;
+  /** Operator app: acknowledgements reach the alarms' workflows; by default through the edge's Temporal. */
+  alarmSignaller?: AlarmSignaller;
   /** Station app: WeighVision sessions, for image uploads; by default their workflows on the edge's Temporal. */
   sessions?: SessionDirectory;
   /** Station app: where images are uploaded; by default the S3 store of S3_* settings. */
@@ -135,7 +141,15 @@ export function createEdgeStationApp({
 }
 
 /** The operators' listener: rejects, flocks, sync status and control, DLQ — each behind an operator token. */
-export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, syncControl, edgeId, config = fromSettings() }: EdgeAppDeps): Express {
+export function createEdgeOperatorApp({
+  pool,
+  log = logger('edge-http'),
+  phase,
+  syncControl,
+  alarmSignaller,
+  edgeId,
+  config = fromSettings(),
+}: EdgeAppDeps): Express {
   const id = edgeId ?? config.edgeId;
   const sync = syncControl ?? temporalSyncControl({ ...config.temporal, edgeId: id });
   const app = baseApp('edge-http-operator', pool, phase);
@@ -145,6 +159,8 @@ export function createEdgeOperatorApp({ pool, log = logger('edge-http'), phase, 
   app.use('/api/v1/ingress/rejects', ingressRejectsRouter(pool));
   app.use('/api/v1/flocks', flocksRouter(pool, { timeZone: config.farmTimeZone }));
   app.use('/api/v1/sync/dlq', syncDlqRouter(pool));
+  app.use('/api/v1/alarm-rules', alarmRulesRouter(pool));
+  app.use('/api/v1/alarms', edgeAlarmsRouter(pool, alarmSignaller ?? temporalAlarmSignaller(config.temporal)));
   app.use('/api/v1/sync', syncStatusRouter({ pool, control: sync, edgeId: id }));
   app.use(notFound);
   app.use(errorHandler(log));

@@ -20,7 +20,7 @@ import type { DeviceTopic, FarmEvent, WeighVisionEvent } from '../../domain/cont
 import { normaliseReading } from '../../domain/contracts/units';
 import { isCurrentFlockOf } from '../../flocks/flock-store';
 import { classifyDatabaseError, refusalReason } from '../../db/errors';
-import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type RejectRow } from '../../ingest/ingest-batch';
+import { BatchBuilder, batchLength, emptyBatch, halves, type IngestBatch, type RejectRow, type TelemetryRow } from '../../ingest/ingest-batch';
 import type { SessionLane } from './weighvision/session-lane';
 import { writeIngestBatch, type IngestResult } from '../../ingest/ingest-writer';
 import { bridgeMetrics as m } from './bridge-metrics';
@@ -50,7 +50,7 @@ export class IngestPipeline {
   /** Settles when the most recently started batch and all before it have settled. */
   private previousSettled: Promise<void> = Promise.resolve();
   private stopped = false;
-  private lastResult?: IngestResult & { at: Date };
+  private lastResult?: Omit<IngestResult, 'acceptedTelemetry'> & { at: Date };
   private lastError?: { message: string; at: Date };
 
   constructor(
@@ -64,6 +64,12 @@ export class IngestPipeline {
    * the bridge has a Temporal client); without one the bridge does not subscribe to them.
    */
   sessions?: SessionLane;
+
+  /**
+   * Told the readings each committed batch accepted (new, deduplicated), after the commit: the
+   * alarm evaluator (bridge.ts sets it). It must not throw or wait; a PUBACK never waits for it.
+   */
+  afterCommit?: (accepted: TelemetryRow[]) => void;
 
   /** Validates one message and resolves once it (or its quarantine record) is committed. */
   submit(topic: string, payload: Buffer): Promise<void> {
@@ -189,6 +195,13 @@ export class IngestPipeline {
     const result = await this.commit(batch.builder.batch, quarantined, batch.settle.length);
     m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.record(batch, result, quarantined);
+    if (this.afterCommit && result.acceptedTelemetry.length > 0) {
+      try {
+        this.afterCommit(result.acceptedTelemetry);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'the after-commit hook failed; the batch is committed');
+      }
+    }
   }
 
   /** Commits rows, retrying transient failures; a refusal narrows the rows instead (see the top). */
@@ -216,6 +229,7 @@ export class IngestPipeline {
       const b = await this.commit(second, quarantined, batchLength(second));
       return {
         telemetryAccepted: a.telemetryAccepted + b.telemetryAccepted,
+        acceptedTelemetry: [...a.acceptedTelemetry, ...b.acceptedTelemetry],
         feedAccepted: a.feedAccepted + b.feedAccepted,
         mortalityAccepted: a.mortalityAccepted + b.mortalityAccepted,
         mortalityRefused: [...a.mortalityRefused, ...b.mortalityRefused],
@@ -237,7 +251,8 @@ export class IngestPipeline {
     for (const reason of result.mortalityRefused) m.rejected.inc({ reason });
     m.duplicates.inc(result.duplicates);
     for (const r of [...batch.builder.batch.rejects, ...quarantined]) m.rejected.inc({ reason: r.reason.replace(/:.*$/, '') });
-    this.lastResult = { ...result, at: new Date() };
+    const { acceptedTelemetry: _rows, ...figures } = result;
+    this.lastResult = { ...figures, at: new Date() };
   }
 
   status() {

@@ -9,6 +9,7 @@ import { Lifecycle } from '../../platform/lifecycle';
 import { waitFor } from '../../platform/wait-for';
 import { MqttBridge } from './bridge';
 import { temporalSessionSignaller } from './weighvision/session-signaller';
+import { temporalConditionSignaller } from '../../alarms/evaluator';
 import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 
 async function main(): Promise<void> {
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   // WeighVision events become signals on session workflows in the farm's own Temporal.
   const temporal = await connectTemporal({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE }, wait);
   lifecycle.onStop('temporal connection', () => temporal.close());
-  const sessions = temporalSessionSignaller(temporalClient(temporal, s.TEMPORAL_EDGE_NAMESPACE), {
+  const client = temporalClient(temporal, s.TEMPORAL_EDGE_NAMESPACE);
+  const sessions = temporalSessionSignaller(client, {
     taskQueue: s.EDGE_TASK_QUEUE,
     config: {
       finalizeTimeoutSeconds: s.WEIGHVISION_FINALIZE_TIMEOUT_SECONDS,
@@ -45,6 +47,13 @@ async function main(): Promise<void> {
       maxPayloadBytes: s.MQTT_MAX_PAYLOAD_BYTES,
       farmTimeZone: s.EDGE_FARM_TIME_ZONE,
       sessions,
+      // Alarm rules judged after each commit; their alarms are workflows in the same Temporal.
+      alarms: {
+        signaller: temporalConditionSignaller(client, s.EDGE_TASK_QUEUE),
+        liveWindowSeconds: s.ALARM_LIVE_WINDOW_SECONDS,
+        rulesRefreshSeconds: s.ALARM_RULES_REFRESH_SECONDS,
+        retrySeconds: s.ALARM_RETRY_SECONDS,
+      },
     },
     log,
   );
@@ -60,6 +69,8 @@ async function main(): Promise<void> {
     const st = bridge.pipeline.status();
     return { ok: !st.lastError || (st.lastResult !== undefined && st.lastResult.at > st.lastError.at), detail: JSON.stringify(st) };
   });
+  // Raises and clears waiting for Temporal (ingest goes on meanwhile; the temporal check says why).
+  health.addCheck('alarms', () => ({ ok: true, detail: `deferred signals: ${bridge.alarms?.deferredCount ?? 0}` }));
   await health.start();
   lifecycle.onStop('health', () => health.stop());
 

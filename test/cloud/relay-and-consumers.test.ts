@@ -99,6 +99,7 @@ test('every consumer service handles exactly the event types the catalog routes 
     expect(Object.keys(service.writers).sort()).toEqual(eventTypesConsumedBy(service.name).sort());
   }
   expect([...consumerServices].sort()).toEqual([
+    'cloud-alarm-service',
     'cloud-analytics-service',
     'cloud-feed-service',
     'cloud-flock-service',

@@ -59,7 +59,7 @@ import {
 const log = pino({ level: 'silent' });
 
 /** How many generated requests per app: together well under a minute on a 2-core machine. */
-const runs = { cloud: 400, batch: 200, operator: 300, station: 200 };
+const runs = { cloud: 700, batch: 200, operator: 400, station: 200 };
 
 /** 503s that say which dependency is down (the stand-in Temporal is down on purpose). */
 const acceptable503 = new Set(['temporal_unavailable', 'database_unavailable', 'unavailable', 'object_store_unavailable']);

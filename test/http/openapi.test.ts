@@ -22,6 +22,8 @@ const undocumented = new Set([
   'GET /api/docs',
   'GET /api/docs/init.js',
   ...edgeBatchPaths.map((p) => `POST ${p}`),
+  // The farm servers' signed long-poll (docs/downlink.md), like their batches: not the dashboard's API.
+  'POST /api/v1/edge/commands',
 ]);
 
 let owner: Pool;

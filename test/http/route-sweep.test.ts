@@ -42,7 +42,7 @@ const signInRoutes = new Set(['POST /api/v1/auth/sign-in', 'POST /api/v1/auth/re
 /** Writes a viewer may make: on the caller's own account. */
 const viewerWrites = new Set(['POST /api/v1/me/password']);
 /** Authenticated by the edge's request signature: a user token is no credential there (401). */
-const edgeRoutes = new Set(edgeBatchPaths.map((p) => `POST ${p}`));
+const edgeRoutes = new Set([...edgeBatchPaths.map((p) => `POST ${p}`), 'POST /api/v1/edge/commands']);
 /** Routes that take no tenant or resource: they act on the caller's own data only. */
 const callerScopedRoutes = new Set([
   'GET /api/v1/notifications/inbox',
@@ -191,6 +191,22 @@ function exampleBodies(f: TenantFixture): Record<string, unknown[]> {
     'PATCH /api/v1/users/:userId': [{ role: 'admin' }, { disabled: true }],
     'PATCH /api/v1/farms/:farmId/barns/:barnId': [{ name: 'Renamed by the sweep' }],
     'POST /api/v1/devices': [{ farm_id: f.farmId, barn_id: f.barnId, device_id: 'temp-sweep', kind: 'sensor' }],
+    'POST /api/v1/alarms/:alarmId/acknowledge': [{ note: 'sweep' }],
+    'PUT /api/v1/farms/:farmId/alarm-rules/:ruleId': [
+      {
+        rule_id: f.notificationId,
+        farm_id: f.farmId,
+        kind: 'limit',
+        enabled: true,
+        severity: 'warning',
+        metric: 'temperature',
+        bound: 'max',
+        threshold: 30,
+        raise_delay_seconds: 60,
+        clear_delay_seconds: 60,
+        ladder: { steps: [{ after_seconds: 0, channels: ['in_app'], recipients: ['role:admin'] }] },
+      },
+    ],
     'POST /api/v1/dashboard/insights/generate': [
       { tenant_id: f.tenant.id, farm_id: f.farmId, window },
       { farm_id: f.farmId, barn_id: f.barnId, window },

@@ -137,7 +137,7 @@ const payloads: { [T in EventType]: PayloadOf<T> } = {
     step: 0,
     kind: 'step',
     channels: ['in_app', 'push'],
-    recipients: ['role:manager'],
+    recipients: ['role:admin'],
     delivered_locally: [],
     summary: 'barn-1 temperature 35.2 C above 29 C for 2 min',
     escalated_at: '2025-01-01T10:00:00Z',

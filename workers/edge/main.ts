@@ -16,6 +16,8 @@ import { settings } from '../../config/settings';
 import { logger } from '../../platform/logger';
 import { waitFor } from '../../platform/wait-for';
 import { createPool, safeDatabaseName } from '../../db/pool';
+import { createAlarmActivities } from '../../activities/alarms/alarm-steps';
+import { localChannelsFromSettings } from '../../activities/alarms/local-channels';
 import { createRollupActivities } from '../../activities/ingest/rollups';
 import { createSyncActivities } from '../../activities/sync/forwarder';
 import { createSyncRetentionActivities } from '../../activities/sync/retention';
@@ -27,9 +29,19 @@ import { visionServesStation } from '../../weighvision/vision/station-served';
 import { createCloudClient } from '../../sync/cloud-client';
 import { EdgeIdentitySource } from '../../sync/edge-identity';
 import { ensureSyncForwarder, syncForwarderConfig } from '../../sync/forwarder-start';
+import { createDownlinkActivities } from '../../activities/downlink/downlink';
+import { createDeviceHandlers, type DeviceBroker } from '../../sync/downlink/device-commands';
+import { ensureDownlink } from '../../sync/downlink/downlink-start';
+import { defaultUsername, deviceKinds, generatePassword, provisionDevice, revokeDevice, type DeviceKind } from '../../gateways/mqtt-bridge/broker/credentials';
+import { refreshBrokerAuth } from '../../gateways/mqtt-bridge/broker/render';
 import { connectTemporal, temporalClient, temporalHealthCheck } from '../../temporal/connection';
 import { workflowCode } from '../../temporal/bundles';
-import { ensureSyncOutboxRetentionSchedule, ensureTelemetryRollupSchedule } from '../../temporal/schedules';
+import { ensureAlarmSweepSchedule, ensureSyncOutboxRetentionSchedule, ensureTelemetryRollupSchedule } from '../../temporal/schedules';
+import { createAlarmSweepActivities } from '../../activities/alarms/sweep';
+import { temporalConditionSignaller } from '../../alarms/evaluator';
+import { temporalAlarmSignaller } from '../../alarms/acknowledge';
+import { acknowledgeCommandHandler } from '../../alarms/acknowledge-command';
+import { createAlarmRuleHandlers } from '../../alarms/rule-commands';
 import { WorkerProcess } from '../worker-process';
 
 async function main(): Promise<void> {
@@ -62,6 +74,12 @@ async function main(): Promise<void> {
     waitOpts,
   );
   log.info({ edgeId: s.EDGE_ID, schedule: retention }, 'sync outbox retention schedule in place');
+  const alarmSweep = await waitFor(
+    'alarm sweep schedule',
+    () => ensureAlarmSweepSchedule(client, { edgeId: s.EDGE_ID, taskQueue: s.EDGE_TASK_QUEUE }),
+    waitOpts,
+  );
+  log.info({ edgeId: s.EDGE_ID, schedule: alarmSweep }, 'alarm sweep schedule in place');
 
   // Sync to the cloud (docs/sync.md). Without EDGE_SIGNING_KEY_FILE the forwarder reports
   // not_configured and idles; the edge works on without a cloud.
@@ -79,6 +97,27 @@ async function main(): Promise<void> {
   const estimator = lazyVisionModel(s, log);
   const visionServes = visionServesStation(pool, estimator, log);
 
+  // Alarms (docs/alarms.md): the siren's broker connection is made on the first local delivery.
+  const alarmChannels = localChannelsFromSettings(s);
+  lifecycle.onStop('alarm siren client', () => alarmChannels.siren.close());
+
+  // The downlink (docs/downlink.md): its own cloud client, whose timeout outlasts a held pull.
+  const downlinkCloud = createCloudClient({ baseUrl: s.CLOUD_INGEST_URL, requestTimeoutMs: (s.DOWNLINK_WAIT_SECONDS + s.SYNC_REQUEST_TIMEOUT_SECONDS) * 1000 });
+  lifecycle.onStop('downlink cloud client', async () => downlinkCloud.close());
+  // device.provision / device.revoke change the broker's credentials as `farmiq devices` does.
+  const deviceBroker: DeviceBroker = {
+    kinds: deviceKinds,
+    generatePassword,
+    defaultUsername,
+    provision: async (d) => void (await provisionDevice(pool, { ...d, kind: d.kind as DeviceKind })),
+    revoke: (username) => revokeDevice(pool, username),
+    refresh: async () => void (await refreshBrokerAuth(pool, s)),
+  };
+
+  // A dashboard acknowledgement (the downlink's alarm.acknowledge) signals the alarm's workflow.
+  const alarmSignaller = temporalAlarmSignaller({ address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_EDGE_NAMESPACE });
+  lifecycle.onStop('alarm acknowledgement signaller', () => alarmSignaller.close());
+
   const worker = await proc.createWorker({
     connection,
     namespace: s.TEMPORAL_EDGE_NAMESPACE,
@@ -89,6 +128,23 @@ async function main(): Promise<void> {
       ...createSyncActivities({ pool, edgeId: s.EDGE_ID, cloud, identity, requestTimeoutMs: s.SYNC_REQUEST_TIMEOUT_SECONDS * 1000 }),
       ...createSyncRetentionActivities({ pool }),
       ...createWeighVisionActivities({ pool, images: objectStoreImageSource(objectStore), estimator, visionServes }),
+      ...createDownlinkActivities({
+        pool,
+        edgeId: s.EDGE_ID,
+        cloud: downlinkCloud,
+        identity,
+        handlers: {
+          ...createDeviceHandlers({ pool, broker: deviceBroker }),
+          ...createAlarmRuleHandlers(),
+          'alarm.acknowledge': acknowledgeCommandHandler({ pool, signaller: alarmSignaller }),
+        },
+        tenants: s.EDGE_TENANTS.split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+        log: log.child({ component: 'downlink' }),
+      }),
+      ...createAlarmActivities({ pool, cloudGraceSeconds: s.ALARM_CLOUD_GRACE_SECONDS, local: alarmChannels }),
+      ...createAlarmSweepActivities({ pool, signaller: temporalConditionSignaller(client, s.EDGE_TASK_QUEUE), log: log.child({ component: 'alarm-sweep' }) }),
     },
   });
 
@@ -99,6 +155,12 @@ async function main(): Promise<void> {
     waitOpts,
   );
   log.info({ ...forwarder, cloud: s.CLOUD_INGEST_URL }, 'sync forwarder running');
+  const downlink = await waitFor(
+    'downlink workflow',
+    () => ensureDownlink(client, { taskQueue: s.EDGE_TASK_QUEUE, input: { edgeId: s.EDGE_ID, waitSeconds: s.DOWNLINK_WAIT_SECONDS } }),
+    waitOpts,
+  );
+  log.info(downlink, 'downlink running');
   proc.ready();
   log.info({ namespace: s.TEMPORAL_EDGE_NAMESPACE, taskQueue: s.EDGE_TASK_QUEUE, edgeId: s.EDGE_ID }, 'edge worker running');
 

@@ -1,6 +1,7 @@
 /** The frame of every signed-in page: the header with the farm's pages, the inbox badge, sign-out. */
 import { NavLink, Outlet, useParams } from 'react-router-dom';
 import { hasRole } from '../api/client';
+import { useAlarms } from '../api/alarms';
 import { useFarms, useInbox } from '../api/queries';
 import { useMe, useSession } from '../auth/session';
 
@@ -12,6 +13,9 @@ export function Layout() {
   const params = useParams();
   const farmId = params.farmId ?? farms.data?.items[0]?.farm_id;
   const unread = inbox.data?.unread_count ?? 0;
+  // The same query as the alarms page and the banner: one request for the three.
+  const alarms = useAlarms(farmId, 'open');
+  const critical = (alarms.data?.items ?? []).filter((a) => a.state !== 'cleared' && a.severity === 'critical').length;
   const nav = ({ isActive }: { isActive: boolean }) => (isActive ? 'active' : undefined);
 
   return (
@@ -31,6 +35,14 @@ export function Layout() {
             <>
               <NavLink to={`/farms/${farmId}`} end className={nav}>
                 Overview
+              </NavLink>
+              <NavLink to={`/farms/${farmId}/alarms`} className={nav} aria-label={`Alarms, ${critical} critical open`}>
+                Alarms
+                {critical > 0 && (
+                  <span className="badge critical" data-testid="critical-badge">
+                    {critical}
+                  </span>
+                )}
               </NavLink>
               <NavLink to={`/farms/${farmId}/insights`} className={nav}>
                 Insights

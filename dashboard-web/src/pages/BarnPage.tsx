@@ -1,6 +1,7 @@
 /** One barn: climate charts, growth and uniformity, feed and FCR, mortality, the weighing sessions. */
 import { Link, useParams } from 'react-router-dom';
 import { useFarm } from '../api/queries';
+import { CriticalAlarms } from '../components/CriticalAlarms';
 import { ClimatePanel } from './barn/ClimatePanel';
 import { FeedPanel, MortalityPanel, WeighingsPanel } from './barn/FlockPanels';
 import { GrowthPanel } from './barn/GrowthPanel';
@@ -24,6 +25,7 @@ export function BarnPage() {
           </p>
         )}
       </div>
+      <CriticalAlarms farmId={farmId} barnId={barnId} />
       <div className="barn-grid">
         <ClimatePanel base={base} />
         <GrowthPanel base={base} />

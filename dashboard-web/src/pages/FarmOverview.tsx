@@ -1,9 +1,12 @@
 /** A farm at a glance: a card per barn (climate against its band, flock, losses, weight, alerts) and the farm servers. */
 import { Link, useParams } from 'react-router-dom';
+import { isOpen, useAlarms, type Alarm } from '../api/alarms';
 import { useOverview } from '../api/queries';
 import type { BarnOverview, ClimateNow, FarmOverview as Overview } from '../api/types';
 import { hasRole } from '../api/client';
 import { useMe } from '../auth/session';
+import { CriticalAlarms } from '../components/CriticalAlarms';
+import { EdgeCommands } from '../components/EdgeCommands';
 import { EdgeHealthFacts } from '../components/EdgeHealthFacts';
 import { ErrorNote, Loading } from '../components/ErrorNote';
 import { ago, label, num, unit } from '../format';
@@ -40,21 +43,29 @@ function Climate({ climate }: { climate: ClimateNow[] }) {
   );
 }
 
-function BarnCard({ farmId, barn }: { farmId: string; barn: BarnOverview }) {
+function BarnCard({ farmId, barn, alarms }: { farmId: string; barn: BarnOverview; alarms: Alarm[] }) {
   const f = barn.flock;
+  const critical = alarms.some((a) => a.severity === 'critical');
   return (
     <article className="card barn-card" data-barn={barn.barn_id} aria-labelledby={`barn-${barn.barn_id}`}>
       <header className="card-head">
         <h2 id={`barn-${barn.barn_id}`}>
           <Link to={`/farms/${farmId}/barns/${barn.barn_id}`}>{barn.name}</Link>
         </h2>
-        {barn.open_alerts > 0 ? (
-          <Link to="/inbox" className="pill alert">
-            {barn.open_alerts} open alert{barn.open_alerts === 1 ? '' : 's'}
-          </Link>
-        ) : (
-          <span className="pill calm">no open alerts</span>
-        )}
+        <span>
+          {alarms.length > 0 && (
+            <Link to={`/farms/${farmId}/alarms`} className={`pill ${critical ? 'alert' : 'warn'}`} data-testid="barn-alarms">
+              {alarms.length} open alarm{alarms.length === 1 ? '' : 's'}
+            </Link>
+          )}
+          {barn.open_alerts > 0 ? (
+            <Link to="/inbox" className="pill alert">
+              {barn.open_alerts} open alert{barn.open_alerts === 1 ? '' : 's'}
+            </Link>
+          ) : (
+            alarms.length === 0 && <span className="pill calm">no open alerts</span>
+          )}
+        </span>
       </header>
       <Climate climate={barn.climate} />
       <dl className="facts">
@@ -90,7 +101,7 @@ function BarnCard({ farmId, barn }: { farmId: string; barn: BarnOverview }) {
   );
 }
 
-function Edges({ edges }: { edges: Overview['edges'] }) {
+function Edges({ edges, timeZone }: { edges: Overview['edges']; timeZone: string }) {
   const me = useMe();
   // The health route is operator+: a viewer's page never asks for it.
   const operator = hasRole(me.role, 'operator');
@@ -107,6 +118,7 @@ function Edges({ edges }: { edges: Overview['edges'] }) {
               <strong>{e.edge_id}</strong> <span className={`pill edge-${e.status}`}>{e.status}</span>{' '}
               <span className="muted">last batch {ago(e.last_batch_at)}</span>
               {operator && <EdgeHealthFacts edgeId={e.edge_id} role={me.role} />}
+              {operator && <EdgeCommands edgeId={e.edge_id} role={me.role} timeZone={timeZone} />}
             </li>
           ))}
         </ul>
@@ -118,6 +130,7 @@ function Edges({ edges }: { edges: Overview['edges'] }) {
 export function FarmOverview() {
   const { farmId = '' } = useParams();
   const q = useOverview(farmId);
+  const alarms = (useAlarms(farmId, 'open').data?.items ?? []).filter(isOpen);
   if (q.isPending) return <Loading what="the farm" />;
   if (q.isError) return <ErrorNote error={q.error} what="The farm could not be loaded" />;
   const o = q.data;
@@ -129,12 +142,13 @@ export function FarmOverview() {
           Updated {new Date(q.dataUpdatedAt).toLocaleTimeString()} · refreshes every minute · {o.farm.timezone}
         </p>
       </div>
+      <CriticalAlarms farmId={farmId} />
       <div className="cards">
         {o.barns.map((b) => (
-          <BarnCard key={b.barn_id} farmId={farmId} barn={b} />
+          <BarnCard key={b.barn_id} farmId={farmId} barn={b} alarms={alarms.filter((a) => a.barn_id === b.barn_id)} />
         ))}
       </div>
-      <Edges edges={o.edges} />
+      <Edges edges={o.edges} timeZone={o.farm.timezone} />
     </>
   );
 }

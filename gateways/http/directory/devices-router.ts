@@ -2,13 +2,16 @@
  * The devices of the dashboard API (docs/directory.md): the cloud's list of each barn's devices.
  * Viewers read, admins add and remove; another tenant's farm, barn or device answers 404.
  *
- * Adding a device here does not yet let it publish: its MQTT credentials are made on the farm
- * server. The answer says so (`provisioning.status: 'pending_on_farm_server'`) and gives the
- * command to run there; the downlink of the alarms issue (13) will run it itself.
+ * Adding a device here does not by itself let it publish: its MQTT credentials are made on the farm
+ * server. With the tenant's one farm server the downlink does it (docs/downlink.md): the answer
+ * says `provisioning.status: 'queued_for_farm_server'` with the edge and the command id, whose
+ * progress GET /api/v1/edges/:edgeId/commands shows; otherwise (`pending_on_farm_server`) it gives
+ * the command to run there. Removing a device queues its revocation the same way (202 with the
+ * command), or answers 204 when there is no farm server to tell.
  *
  *   GET    /api/v1/devices?farm_id=&barn_id=                          viewer  { items: Device[] }
  *   POST   /api/v1/devices                                            admin   201 { device, provisioning }
- *   DELETE /api/v1/farms/:farmId/barns/:barnId/devices/:deviceId      admin   204
+ *   DELETE /api/v1/farms/:farmId/barns/:barnId/devices/:deviceId      admin   202 { revocation } | 204
  */
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -34,10 +37,16 @@ const deviceSchema = z
 
 const provisioningSchema = z
   .object({
-    status: z.literal('pending_on_farm_server'),
-    command: z.string().meta({ description: 'run on the farm server; prints the device’s MQTT password once' }),
+    status: z.enum(['pending_on_farm_server', 'queued_for_farm_server']).meta({
+      description: 'queued_for_farm_server: the downlink provisions it (edge_id, command_id); pending_on_farm_server: run `command` there',
+    }),
+    command: z.string().meta({ description: 'what provisions it by hand on the farm server; prints the device’s MQTT password once' }),
+    edge_id: z.string().optional(),
+    command_id: z.uuid().optional().meta({ description: 'the downlink command (GET /api/v1/edges/{edgeId}/commands)' }),
   })
   .meta({ id: 'DeviceProvisioning' });
+
+const revocationSchema = z.object({ status: z.literal('queued_for_farm_server'), edge_id: z.string(), command_id: z.uuid() }).meta({ id: 'DeviceRevocation' });
 
 const newDeviceBody = z
   .strictObject({ farm_id: topicSegment, barn_id: topicSegment, device_id: topicSegment, kind: z.enum(deviceKinds) })
@@ -80,8 +89,8 @@ export function createDevicesRouter({ pool }: DevicesRouterDeps): ApiRouter {
       role: 'admin',
       summary: 'Add a device to a barn',
       description:
-        'Lists the device in the cloud. Its MQTT credentials are made on the farm server: run `provisioning.command` there ' +
-        '(the downlink of issue 13 will do it automatically).',
+        'Lists the device in the cloud. Its MQTT credentials are made on the farm server: with the tenant’s one farm server the downlink ' +
+        'does it (`queued_for_farm_server`, the password is kept there for the installer: `farmiq devices show`); otherwise run `provisioning.command` there.',
       body: newDeviceBody,
       responses: {
         201: { description: 'the device, and what provisions it', schema: z.object({ device: deviceSchema, provisioning: provisioningSchema }) },
@@ -90,12 +99,17 @@ export function createDevicesRouter({ pool }: DevicesRouterDeps): ApiRouter {
     },
     async ({ auth, body }) => {
       const device = await refusedAsHttp(() =>
-        addDevice(pool, { tenantId: auth.tenantId, farmId: body.farm_id, barnId: body.barn_id, deviceId: body.device_id, kind: body.kind }),
+        addDevice(
+          pool,
+          { tenantId: auth.tenantId, farmId: body.farm_id, barnId: body.barn_id, deviceId: body.device_id, kind: body.kind },
+          { createdBy: `user:${auth.userId}` },
+        ),
       );
-      return {
-        status: 201,
-        body: { device: deviceJson(device), provisioning: { status: 'pending_on_farm_server' as const, command: provisioningCommand(device) } },
-      };
+      const command = provisioningCommand(device);
+      const provisioning = device.downlink
+        ? { status: 'queued_for_farm_server' as const, command, edge_id: device.downlink.edgeId, command_id: device.downlink.commandId }
+        : { status: 'pending_on_farm_server' as const, command };
+      return { status: 201, body: { device: deviceJson(device), provisioning } };
     },
   );
 
@@ -105,13 +119,21 @@ export function createDevicesRouter({ pool }: DevicesRouterDeps): ApiRouter {
       path: '/api/v1/farms/:farmId/barns/:barnId/devices/:deviceId',
       role: 'admin',
       summary: 'Remove a device from the barn’s list',
-      description: 'Its MQTT credentials on the farm server stay until revoked there (`farmiq devices revoke <username>`).',
+      description:
+        'With the tenant’s one farm server the downlink revokes its MQTT credentials there (202, the command); ' +
+        'otherwise they stay until revoked there (`farmiq devices revoke <username>`), 204.',
       params: deviceParams,
-      responses: { 204: { description: 'removed' } },
+      responses: {
+        202: { description: 'removed; its revocation is queued for the farm server', schema: z.object({ revocation: revocationSchema }) },
+        204: { description: 'removed (no farm server to tell)' },
+      },
     },
     async ({ auth, params }) => {
-      await refusedAsHttp(() => removeDevice(pool, auth.tenantId, params.farmId, params.barnId, params.deviceId));
-      return { status: 204 };
+      const queued = await refusedAsHttp(() =>
+        removeDevice(pool, auth.tenantId, params.farmId, params.barnId, params.deviceId, { createdBy: `user:${auth.userId}` }),
+      );
+      if (!queued) return { status: 204 };
+      return { status: 202, body: { revocation: { status: 'queued_for_farm_server' as const, edge_id: queued.edgeId, command_id: queued.commandId } } };
     },
   );
 

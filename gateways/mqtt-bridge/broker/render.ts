@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { devicePublishFilters } from '../../../domain/contracts/topics';
+import { alarmPublisherLogin } from '../../../alarms/local-channels/mqtt-siren';
 import { assertBrokerUsername, hashPassword, listDevices, type RegisteredDevice } from './credentials';
 
 export const mosquittoTemplatePath = path.resolve(__dirname, '..', '..', '..', 'infra', 'mosquitto', 'mosquitto.conf.template');
@@ -145,6 +146,9 @@ export function renderAcl(devices: AclDevice[], bridgeUsername: string, readFilt
     `user ${bridgeUsername}`,
     'topic read iot/#',
     'topic readwrite farmiq/bridge/#',
+    // A siren relay on the farm server may subscribe with the bridge's login to the alarm sirens
+    // (the subscribe guard lets only this login subscribe; devices get an allow list there later).
+    `topic read ${alarmSirenFilter}`,
     '',
     '# Devices publish under their own prefix only. They have no read rules, so nothing is delivered',
     '# to them; the subscribe guard plugin (mosquitto.conf) refuses their SUBSCRIBEs.',
@@ -162,11 +166,20 @@ export function renderAcl(devices: AclDevice[], bridgeUsername: string, readFilt
   return `${lines.join('\n')}\n`;
 }
 
+/** Every alarm siren topic (alarms/local-channels/mqtt-siren.ts): farmiq/<tenant>/<farm>/<barn|_farm>/alarm/siren. */
+export const alarmSirenFilter = 'farmiq/+/+/+/alarm/siren';
+
 export interface BrokerAuthOptions {
   passwordFile: string;
   aclFile: string;
   bridgeUsername: string;
   bridgePassword: string;
+  /**
+   * The edge worker's login (alarmPublisherLogin: MQTT_ALARM_USERNAME, a password derived from the
+   * bridge's), which may write the alarm siren topics and nothing else (its own login, so it never
+   * takes over the bridge's session).
+   */
+  alarmPublisher?: { username: string; password: string };
   /**
    * Logins for tests: connect-only (the test broker's reload probe), or with `topic write` rules
    * on the given filters (never read rules).
@@ -194,9 +207,24 @@ export async function writeBrokerAuthFiles(pool: Pool, opts: BrokerAuthOptions):
     );
   const passwd = [`${opts.bridgeUsername}:${await hashPassword(opts.bridgeUsername, opts.bridgePassword)}`];
   for (const u of opts.extraUsers ?? []) passwd.push(`${u.username}:${await hashPassword(u.username, u.password)}`);
+  const alarms = opts.alarmPublisher;
+  if (alarms) {
+    assertBrokerUsername(alarms.username);
+    if (alarms.username === opts.bridgeUsername || devices.some((d) => d.username === alarms.username))
+      throw new Error(`the alarm publisher's username "${alarms.username}" clashes with the bridge or a device`);
+    passwd.push(`${alarms.username}:${await hashPassword(alarms.username, alarms.password)}`);
+  }
   for (const d of devices) passwd.push(`${d.username}:${d.passwordHash}`);
   await writeFileAtomic(opts.passwordFile, `${passwd.join('\n')}\n`, 0o600, opts.owner);
   let acl = renderAcl(devices, opts.bridgeUsername);
+  if (alarms)
+    acl += [
+      '',
+      '# The edge worker publishes the alarm sirens (retained), and nothing else.',
+      `user ${alarms.username}`,
+      `topic write ${alarmSirenFilter}`,
+      '',
+    ].join('\n');
   for (const u of opts.extraUsers ?? []) {
     if (!u.write?.length) continue;
     assertBrokerUsername(u.username);
@@ -250,7 +278,7 @@ export function reloadBroker(pidFile: string): boolean {
  */
 export async function refreshBrokerAuth(
   pool: Pool,
-  s: { FARMIQ_HOME: string; MQTT_BRIDGE_USERNAME: string; MQTT_BRIDGE_PASSWORD: string },
+  s: { FARMIQ_HOME: string; MQTT_BRIDGE_USERNAME: string; MQTT_BRIDGE_PASSWORD: string; MQTT_ALARM_USERNAME?: string },
 ): Promise<{ devices: number; reloaded: boolean }> {
   const paths = brokerPaths(s.FARMIQ_HOME);
   const { devices } = await writeBrokerAuthFiles(pool, {
@@ -258,6 +286,7 @@ export async function refreshBrokerAuth(
     aclFile: paths.aclFile,
     bridgeUsername: s.MQTT_BRIDGE_USERNAME,
     bridgePassword: s.MQTT_BRIDGE_PASSWORD,
+    ...(s.MQTT_ALARM_USERNAME ? { alarmPublisher: alarmPublisherLogin({ ...s, MQTT_ALARM_USERNAME: s.MQTT_ALARM_USERNAME }) } : {}),
   });
   return { devices, reloaded: reloadBroker(paths.pidFile) };
 }
