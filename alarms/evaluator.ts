@@ -26,7 +26,7 @@ import { alarmWorkflowType, clearSignal, raiseSignal, type AlarmClear, type Alar
 import { normalCondition, stepCondition, type ConditionRule, type ConditionState, type ConditionStep, type Observation } from './condition';
 import { barnFlocks } from './flock-ages';
 import { conditionKeyOf, farmRules, loadConditions, saveConditions, type ConditionKey } from './rule-store';
-import { alarmSummary, appliesAt, conditionRuleAt, escalationLadder, farmPlace, watchesReading, type BarnFlock } from './rules';
+import { alarmMeasure, alarmSummary, appliesAt, conditionRuleAt, escalationLadder, farmPlace, watchesReading, type BarnFlock } from './rules';
 
 /** One reading ingest accepted (deduplicated) in a committed batch. */
 export interface AcceptedReading {
@@ -142,16 +142,17 @@ export function raiseOf(j: Judgement, now: Date): AlarmInput {
   const conditionSince = j.step.state.conditionSince ?? j.obs.at;
   const barnId = j.key.place === farmPlace ? undefined : j.key.place;
   const value = j.step.judged;
+  const measure = alarmMeasure(j.rule, value, j.cond.threshold, j.unit);
   const raise: AlarmRaise = {
     alarmId: uuidV5(`${workflowId}|${conditionSince}`),
     ruleKind: j.rule.kind,
     severity: j.rule.severity,
     ...(j.metric !== undefined ? { metric: j.metric } : {}),
     ...(j.deviceId !== undefined ? { deviceId: j.deviceId } : {}),
-    ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
-    threshold: j.cond.threshold,
+    ...(measure.value !== undefined ? { value: measure.value } : {}),
+    threshold: measure.threshold,
     // The event's unit field holds 32 characters; a device's own unit may be longer.
-    ...(j.unit ? { unit: j.unit.slice(0, 32) } : {}),
+    ...(measure.unit ? { unit: measure.unit.slice(0, 32) } : {}),
     conditionSince,
     raisedAt: now.toISOString(),
     summary: alarmSummary(j.rule, j.key.place, value, j.cond.threshold, j.unit),
@@ -185,11 +186,11 @@ export async function signalJudgement(signaller: ConditionSignaller, j: Judgemen
   }
   if (j.step.transition === 'clear') {
     const alarmId = openAlarmId(j.key, j.prev);
-    const value = j.step.judged;
+    const { value } = alarmMeasure(j.rule, j.step.judged, j.cond.threshold, j.unit);
     await signaller.clear(workflowIdOf(j.key), {
       alarmId,
       reason: 'condition',
-      ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
+      ...(value !== undefined ? { value } : {}),
       at: now.toISOString(),
     });
   }

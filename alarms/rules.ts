@@ -6,10 +6,13 @@
  *
  *   limit           a metric's value past `threshold` (`bound` max or min), or past the flock's band
  *   rate_of_change  a metric's change per `window_seconds` past `threshold` (max: a rise, min: a fall)
- *   sensor_silent   a sensor without a reading for `silent_seconds`            (the sweep)
+ *   sensor_silent   a telemetry device without a reading of any metric for `silent_seconds` (the sweep)
  *   station_silent  a WeighVision station without a session for `silent_seconds` (the sweep)
- *   feed_outage     a barn with a flock and no feed dispensed for `silent_seconds` (the sweep)
+ *   feed_outage     a barn with a flock, fed by a dispenser here (or fed here lately), and no feed
+ *                   dispensed for `silent_seconds` (the sweep)
  *   sync_stalled    waiting outbox rows older than `silent_seconds`: the cloud cannot be reached (the sweep)
+ *
+ * A time-based alarm carries its value and threshold in minutes (unit `min`); its machine judges seconds.
  */
 import { alarmRuleSpec, type AlarmRuleSpec } from '../domain/downlink/commands';
 import { bandRowAt, comfortBandTable } from '../domain/climate/bands';
@@ -21,6 +24,9 @@ export type { AlarmRuleSpec };
 /** Kinds judged from each accepted reading (the bridge), and those judged by the minute sweep. */
 export const readingKinds = ['limit', 'rate_of_change'] as const;
 export const timeKinds = ['sensor_silent', 'station_silent', 'feed_outage', 'sync_stalled'] as const;
+
+/** The edge_devices kinds that send telemetry readings, watched by sensor_silent (the others send events or sessions). */
+export const telemetryDeviceKinds = ['sensor'] as const;
 
 /** The flock in a barn, as far as a band needs it. */
 export interface BarnFlock {
@@ -129,6 +135,24 @@ export function ruleProblem(rule: AlarmRuleSpec): string | null {
   const after = rule.ladder.steps.map((s) => s.after_seconds);
   if (after.some((a, i) => i > 0 && a < after[i - 1])) return 'ladder steps must be in order of after_seconds';
   return null;
+}
+
+/**
+ * The value, threshold and unit an alarm carries: a reading rule's as judged, a time-based rule's
+ * seconds as minutes (people read "723 min (limit 720 min)", not "43,381.69 s").
+ */
+export function alarmMeasure(
+  rule: AlarmRuleSpec,
+  judged: number | undefined,
+  threshold: number,
+  unit: string | undefined,
+): { value?: number; threshold: number; unit?: string } {
+  const finite = judged !== undefined && Number.isFinite(judged);
+  if (!(timeKinds as readonly string[]).includes(rule.kind)) {
+    return { ...(finite ? { value: judged } : {}), threshold, ...(unit ? { unit } : {}) };
+  }
+  const minutes = (s: number) => Math.round((s / 60) * 10) / 10;
+  return { ...(finite ? { value: minutes(judged) } : {}), threshold: minutes(threshold), unit: 'min' };
 }
 
 /** One sentence for a person: "barn-1 temperature 35.2 above 29 (temp-high)". */

@@ -3,20 +3,21 @@
  * (docs/alarm-rules.md): a silent sensor, a silent WeighVision station, a barn with a flock and
  * no feed, and a farm server that cannot sync. Each is the seconds without news at a place, fed to
  * the same condition machine as the readings (a max bound of silent_seconds), raised and cleared
- * the same way (evaluator.ts). A condition left open by a rule that was deleted or disabled is
- * cleared with reason `rule_removed`.
+ * the same way (evaluator.ts). A condition left open by a rule that no longer applies at its
+ * place — deleted or disabled, an age band gone with the flock, the sensor, station or dispenser
+ * revoked — is cleared with reason `rule_removed`.
  *
  * Every query reads an index only: the minute rollups by device and metric (the rollup's key),
  * the sessions by barn and status, the feed by barn and time, the outbox's claim index.
  */
 import type { Pool } from 'pg';
-import { metricUnits } from '../domain/contracts/units';
 import type { AlarmRuleSpec } from '../domain/downlink/commands';
 import type { Logger } from '../platform/logger';
 import type { ConditionState } from './condition';
 import { judge, openAlarmId, signalJudgement, unstoredStarts, workflowIdOf, type ConditionSignaller, type Observed } from './evaluator';
 import { farmRules, loadConditions, openConditions, saveConditions, conditionKeyOf, type ConditionKey } from './rule-store';
-import { appliesAt, conditionRuleAt, farmPlace, isFarmWide, timeKinds } from './rules';
+import { barnFlocks } from './flock-ages';
+import { appliesAt, conditionRuleAt, farmPlace, isFarmWide, telemetryDeviceKinds, timeKinds, type BarnFlock } from './rules';
 
 /** The schedule's workflow (workflows/alarms/sweep.ts, exported from workflows/edge.ts). */
 export const alarmSweepWorkflowType = 'sweepAlarmRules';
@@ -52,17 +53,31 @@ type Kind = (typeof timeKinds)[number];
 
 const tenantFilter = (col: string, param: string) => `(${param}::uuid[] IS NULL OR ${col} = ANY(${param}::uuid[]))`;
 
-/** Per barn, the sensor silent longest: its last minute rollup of any known metric, or its provisioning. */
-async function sensorSilence(pool: Pool, now: Date, tenants: string[] | null, metrics: string[]): Promise<Silence[]> {
+/**
+ * Per barn, the telemetry device (telemetryDeviceKinds) silent longest: its last minute rollup of
+ * any metric it reports, or its provisioning. The device's metrics are walked on the rollup's key
+ * (a skip scan: one probe per metric), each metric's last minute one probe more.
+ */
+async function sensorSilence(pool: Pool, now: Date, tenants: string[] | null): Promise<Silence[]> {
   const r = await pool.query<{ tenant_id: string; farm_id: string; barn_id: string; device_id: string; seconds: number }>(
     `SELECT d.tenant_id::text, d.farm_id, d.barn_id, d.device_id,
             extract(epoch FROM $1::timestamptz - greatest(d.created_at, $1::timestamptz - $3 * interval '1 second',
-              (SELECT max(r.bucket_start) + interval '1 minute' FROM telemetry_rollup r
-                WHERE r.tenant_id = d.tenant_id AND r.farm_id = d.farm_id AND r.barn_id = d.barn_id AND r.device_id = d.device_id
-                  AND r.metric = ANY($4::text[]) AND r.bucket_width = '1m' AND r.bucket_start >= $1::timestamptz - $3 * interval '1 second')))::float8 AS seconds
+              (WITH RECURSIVE m(metric) AS (
+                 SELECT min(r.metric) FROM telemetry_rollup r
+                  WHERE r.tenant_id = d.tenant_id AND r.farm_id = d.farm_id AND r.barn_id = d.barn_id AND r.device_id = d.device_id
+                 UNION ALL
+                 SELECT (SELECT min(r.metric) FROM telemetry_rollup r
+                          WHERE r.tenant_id = d.tenant_id AND r.farm_id = d.farm_id AND r.barn_id = d.barn_id AND r.device_id = d.device_id
+                            AND r.metric > m.metric)
+                   FROM m WHERE m.metric IS NOT NULL)
+               SELECT max(last.at) FROM m, LATERAL (
+                 SELECT max(r.bucket_start) + interval '1 minute' AS at FROM telemetry_rollup r
+                  WHERE r.tenant_id = d.tenant_id AND r.farm_id = d.farm_id AND r.barn_id = d.barn_id AND r.device_id = d.device_id
+                    AND r.metric = m.metric AND r.bucket_width = '1m' AND r.bucket_start >= $1::timestamptz - $3 * interval '1 second') last
+                WHERE m.metric IS NOT NULL)))::float8 AS seconds
        FROM edge_devices d
-      WHERE d.kind = 'sensor' AND d.revoked_at IS NULL AND ${tenantFilter('d.tenant_id', '$2')}`,
-    [now, tenants, lookbackSeconds, metrics],
+      WHERE d.kind = ANY($4::text[]) AND d.revoked_at IS NULL AND ${tenantFilter('d.tenant_id', '$2')}`,
+    [now, tenants, lookbackSeconds, [...telemetryDeviceKinds]],
   );
   return worstPerBarn(r.rows);
 }
@@ -83,15 +98,26 @@ async function stationSilence(pool: Pool, now: Date, tenants: string[] | null): 
   return worstPerBarn(r.rows);
 }
 
-/** Per barn with a placed flock, the time since feed was last dispensed there (or since placement). */
+/**
+ * Per barn with a placed flock that is fed by this farm's kit — a feed dispenser provisioned there,
+ * or feed dispensed there within the lookback — the time since feed was last dispensed, counted
+ * from the later of the placement and the first dispenser's provisioning (a barn fed by hand and
+ * never recorded here has nothing to be judged on).
+ */
 async function feedSilence(pool: Pool, now: Date, tenants: string[] | null): Promise<Silence[]> {
   const r = await pool.query<{ tenant_id: string; farm_id: string; barn_id: string; seconds: number }>(
-    `SELECT f.tenant_id::text, f.farm_id, f.barn_id,
-            extract(epoch FROM $1::timestamptz - greatest(f.placed_at, $1::timestamptz - $3 * interval '1 second',
-              (SELECT max(i.dispensed_at) FROM feed_intake_local i
-                WHERE i.tenant_id = f.tenant_id AND i.farm_id = f.farm_id AND i.barn_id = f.barn_id)))::float8 AS seconds
-       FROM flocks f
-      WHERE f.status = 'placed' AND ${tenantFilter('f.tenant_id', '$2')}`,
+    `SELECT x.tenant_id::text, x.farm_id, x.barn_id,
+            extract(epoch FROM $1::timestamptz - greatest(x.placed_at, x.dispenser_since, $1::timestamptz - $3 * interval '1 second', x.last_feed))::float8 AS seconds
+       FROM (SELECT f.tenant_id, f.farm_id, f.barn_id, f.placed_at,
+                    (SELECT min(d.created_at) FROM edge_devices d
+                      WHERE d.tenant_id = f.tenant_id AND d.farm_id = f.farm_id AND d.barn_id = f.barn_id
+                        AND d.kind = 'feed-dispenser' AND d.revoked_at IS NULL) AS dispenser_since,
+                    (SELECT max(i.dispensed_at) FROM feed_intake_local i
+                      WHERE i.tenant_id = f.tenant_id AND i.farm_id = f.farm_id AND i.barn_id = f.barn_id
+                        AND i.dispensed_at >= $1::timestamptz - $3 * interval '1 second') AS last_feed
+               FROM flocks f
+              WHERE f.status = 'placed' AND ${tenantFilter('f.tenant_id', '$2')}) x
+      WHERE x.dispenser_since IS NOT NULL OR x.last_feed IS NOT NULL`,
     [now, tenants, lookbackSeconds],
   );
   return r.rows.map((x) => ({ tenantId: x.tenant_id, farmId: x.farm_id, place: x.barn_id, seconds: Math.max(0, x.seconds) }));
@@ -146,9 +172,8 @@ export async function sweepAlarms(deps: AlarmSweepDeps, input: AlarmSweepInput =
   const result: AlarmSweepResult = { farms: farms.length, judged: 0, raised: 0, cleared: 0, failed: 0 };
   if (farms.length === 0) return result;
 
-  const metrics = Object.keys(metricUnits);
   const [sensors, stations, feed, syncSeconds] = await Promise.all([
-    sensorSilence(pool, now, tenants, metrics),
+    sensorSilence(pool, now, tenants),
     stationSilence(pool, now, tenants),
     feedSilence(pool, now, tenants),
     syncWait(pool, now),
@@ -177,11 +202,16 @@ export async function sweepAlarms(deps: AlarmSweepDeps, input: AlarmSweepInput =
           cond,
           obs: { value: s.seconds, at: now.toISOString() },
           ...(s.deviceId !== undefined ? { deviceId: s.deviceId } : {}),
+          // The machine judges seconds; the alarm carries minutes (alarmMeasure).
           unit: 's',
         });
       }
     }
-    removed.push(...(await openConditions(pool, farm.tenantId, farm.farmId)).filter((c) => !inForce(rules, c)));
+    const open = await openConditions(pool, farm.tenantId, farm.farmId);
+    if (open.length === 0) continue;
+    const flocks = await barnFlocks(pool, farm.tenantId, farm.farmId, now);
+    const judgedHere = new Set(observed.map((o) => conditionKeyOf(o.key)));
+    removed.push(...open.filter((c) => !inForce(rules, c, flocks, judgedHere)));
   }
 
   const prev = await loadConditions(pool, [...new Map(observed.map((o) => [conditionKeyOf(o.key), o.key])).values()]);
@@ -215,9 +245,16 @@ export async function sweepAlarms(deps: AlarmSweepDeps, input: AlarmSweepInput =
   return result;
 }
 
-/** Whether an open condition's rule is still in force at its place. */
-function inForce(rules: readonly AlarmRuleSpec[], c: ConditionKey): boolean {
+/**
+ * Whether an open condition's rule still applies at its place: the rule is there and enabled, a
+ * reading rule still has a bound there (an age band needs the barn's flock), and a time-based rule
+ * still has something to judge there this minute (its sensor, station or dispenser not revoked,
+ * the flock not gone).
+ */
+function inForce(rules: readonly AlarmRuleSpec[], c: ConditionKey, flocks: ReadonlyMap<string, BarnFlock>, judgedHere: ReadonlySet<string>): boolean {
   const rule = rules.find((r) => r.rule_id === c.ruleId);
   if (!rule?.enabled) return false;
-  return c.place === farmPlace ? isFarmWide(rule) : appliesAt(rule, c.place);
+  if (!(c.place === farmPlace ? isFarmWide(rule) : appliesAt(rule, c.place))) return false;
+  if ((timeKinds as readonly string[]).includes(rule.kind)) return judgedHere.has(conditionKeyOf(c));
+  return conditionRuleAt(rule, flocks.get(c.place)) !== null;
 }

@@ -12,7 +12,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Settings } from '../config/settings';
 import { inSavepoint, inTransaction } from '../db/transaction';
 import { refreshBrokerAuth } from '../gateways/mqtt-bridge/broker/render';
-import { simulatorSettings } from '../simulator';
+import { handoverFileFor, simulatorSettings } from '../simulator';
 import { demoPaths } from './demo-accounts';
 
 export interface DemoRemoved {
@@ -70,6 +70,7 @@ export async function removeDemo(edge: Pool, cloud: Pool, s: Settings, tenantId:
   await refreshBrokerAuth(edge, s);
   fs.rmSync(demoPaths(s.FARMIQ_HOME).dir, { recursive: true, force: true });
   fs.rmSync(simulatorSettings(s).stateFile, { force: true });
+  fs.rmSync(handoverFileFor(simulatorSettings(s).stateFile), { force: true });
   fs.writeFileSync(demoRemovedMarker(s.FARMIQ_HOME), `${new Date().toISOString()}\n`);
   return { edgeRows, cloudRows };
 }

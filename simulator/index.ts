@@ -10,6 +10,7 @@ export {
   type ExcursionStatus,
   type NewExcursion,
 } from './excursions';
+export { handoverFileFor, readHandover, type Handover } from './handover';
 export { FarmNotProvisioned, provisionedState, readFarmState, writeFarmState, type FarmState } from './farm-state';
 export { provisionConfiguredFarm, provisionFarm, type ProvisionResult } from './provision';
 export { Simulator, startOfUtcDay, type BackfillOptions, type Progress, type RunOptions, type SimulatorOptions } from './simulator';

@@ -11,6 +11,7 @@ import { logger } from '../platform/logger';
 import { excursionsFileFor } from './excursions';
 import { loadFarmDescription } from './farm-description';
 import { provisionedState } from './farm-state';
+import { handoverFileFor } from './handover';
 import { Simulator } from './simulator';
 import { simulatorSettings } from './simulator-settings';
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     stationHttpBase: sim.stationUrl,
     log,
     excursionsFile: excursionsFileFor(sim.stateFile),
+    handoverFile: handoverFileFor(sim.stateFile),
   });
 
   const health = new HealthServer('simulator', sim.healthPort);

@@ -6,9 +6,9 @@
  *   run()       the farm live: every tick, the actions due since the last tick, on the live cadence,
  *               with the description's climate excursions and those of the excursions file
  *               (excursions.ts, re-read when it changes, so `excursion add` needs no restart)
- *   backfill()  N past days on the backfill cadence, as fast as the farm server takes them; the
- *               event ids derive from farm/barn/device/time, so playing the same days again
- *               adds nothing
+ *   backfill()  N past days on the backfill cadence, as fast as the farm server takes them, up to
+ *               the moment the live run took over (handover.ts); the event ids derive from
+ *               farm/barn/device/time, so playing the same days again adds nothing
  */
 import type { Logger } from '../platform/logger';
 import { pause } from '../platform/backoff';
@@ -16,6 +16,7 @@ import { countBroken, emptyBarnCounts, type SimulationCounts } from './counts';
 import { DeviceLinks } from './device-links';
 import { declaredExcursions, ExcursionsWatcher } from './excursions';
 import type { FarmState } from './farm-state';
+import { backfillEnd, handoverFileFor, liveStart, readHandover, writeHandover } from './handover';
 import { messageOf } from './messages';
 import { planWindow, type Action } from './plan';
 import { StationClient } from './station';
@@ -33,6 +34,11 @@ export interface SimulatorOptions {
   publishWindow?: number;
   /** The excursions file a live run follows (excursionsFileFor(stateFile)); none: only the description's. */
   excursionsFile?: string;
+  /**
+   * Where the history and the live run meet (handoverFileFor(stateFile)); default beside the
+   * excursions file, where a provisioned farm's run-time files live; none: no handover kept.
+   */
+  handoverFile?: string;
 }
 
 export interface Progress {
@@ -42,7 +48,10 @@ export interface Progress {
 
 export interface BackfillOptions {
   days: number;
-  /** The end of the window (exclusive); default the start of the current UTC day, so re-runs that day are identical. */
+  /**
+   * The end of the window (exclusive); default the moment the live run took over (so no hole
+   * and no overlap between the two, and re-runs are identical), else now.
+   */
   until?: Date;
   onProgress?: (p: Progress) => void;
 }
@@ -163,19 +172,24 @@ export class Simulator {
 
   /** N past days of the farm on the backfill cadence; returns what this backfill sent. */
   async backfill(o: BackfillOptions): Promise<SimulationCounts> {
-    const until = o.until ?? startOfUtcDay(new Date());
+    const handover = this.handoverFile();
+    const until = o.until ?? backfillEnd(handover ? readHandover(handover, this.opts.state.farm) : undefined, new Date());
     const from = new Date(until.getTime() - o.days * 86_400_000);
     const actions = planWindow(this.opts.state, this.opts.seed, this.opts.state.farm.backfill, from, until);
     this.opts.log.info({ from: from.toISOString(), until: until.toISOString(), actions: actions.length }, 'backfill starting');
     const counts = await this.play(actions, this.emptyCounts(), o.onProgress);
     this.opts.log.info({ from: from.toISOString(), until: until.toISOString(), counts }, 'backfill sent');
+    if (handover) writeHandover(handover, this.opts.state.farm, { backfill_until: until.toISOString() });
     return counts;
   }
 
   /** The farm live until `until` or the signal; returns what this run sent. */
   async run(o: RunOptions = {}): Promise<SimulationCounts> {
     const counts = this.emptyCounts();
-    let cursor = new Date();
+    const handover = this.handoverFile();
+    let cursor = liveStart(handover ? readHandover(handover, this.opts.state.farm) : undefined, new Date());
+    // Written before the first await: once run() was called, a backfill ends where this run begins.
+    if (handover) writeHandover(handover, this.opts.state.farm, { live_since: cursor.toISOString() });
     const declared = declaredExcursions(this.opts.state.farm.excursions, cursor);
     const added = this.opts.excursionsFile ? new ExcursionsWatcher(this.opts.excursionsFile, this.opts.log) : undefined;
     const inFlight = new Set<Promise<unknown>>();
@@ -199,6 +213,10 @@ export class Simulator {
     await Promise.all([...inFlight]);
     this.opts.log.info({ counts }, 'simulation run sent');
     return counts;
+  }
+
+  private handoverFile(): string | undefined {
+    return this.opts.handoverFile ?? (this.opts.excursionsFile ? handoverFileFor(this.opts.excursionsFile) : undefined);
   }
 
   healthy(): boolean {

@@ -17,6 +17,7 @@ import type { Pool } from 'pg';
 import { deviceKinds, listDevices, provisionDevice, revokeDevice, type DeviceKind } from '../../gateways/mqtt-bridge/broker/credentials';
 import { brokerPaths, reloadBroker, writeBrokerAuthFiles, writeMosquittoConf, type FileOwner } from '../../gateways/mqtt-bridge/broker/render';
 import { alarmPublisherLogin } from '../../alarms/local-channels/mqtt-siren';
+import { devicePassword } from '../../sync/downlink/downlink-store';
 import type { CliContext, CommandGroup } from '../context';
 import { invalidInput, notFound } from '../errors';
 import { table } from '../output';
@@ -198,6 +199,36 @@ function register(program: Command, ctx: CliContext): void {
           'no devices',
         ),
       );
+    });
+
+  devices
+    .command('show')
+    .description('one device; for a device the dashboard added (through the downlink), also its password, to set on the device')
+    .argument('<username>')
+    .action(async (username: string) => {
+      await ctx.edge(async (pool) => {
+        const device = (await listDevices(pool, { includeRevoked: true })).find((d) => d.username === username);
+        if (!device) throw notFound(`no device with username "${username}"`);
+        const kept = await devicePassword(pool, username);
+        const row = {
+          username: device.username,
+          tenant_id: device.tenantId,
+          farm_id: device.farmId,
+          barn_id: device.barnId,
+          device_id: device.deviceId,
+          kind: device.kind,
+          created_at: device.createdAt,
+          revoked_at: device.revokedAt,
+          // Only the downlink keeps a password (the cloud never sees it); `devices add` prints it once instead.
+          password: kept?.password ?? null,
+          provisioned_by_command: kept?.commandId ?? null,
+        };
+        ctx.out.data(row, (r) =>
+          Object.entries(r)
+            .map(([k, v]) => `${k.padEnd(22)} ${v === null ? '—' : v instanceof Date ? v.toISOString() : String(v)}`)
+            .join('\n'),
+        );
+      });
     });
 
   brokerOptions(devices.command('revoke').description('revoke a device; the broker refuses it from the reload on').argument('<username>')).action(

@@ -128,7 +128,8 @@ describe('farmiq devices', () => {
     expect(fs.readFileSync(path.join(out, 'mosquitto.conf'), 'utf8')).toMatch(/^listener 18830 127\.0\.0\.1$/m);
     const active = await pool.query('SELECT count(*)::int AS n FROM edge_devices WHERE revoked_at IS NULL');
     expect(r.active_devices).toBe(active.rows[0].n);
-    expect(fs.readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n')).toHaveLength(active.rows[0].n + 1); // + the bridge user
+    expect(fs.readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n')).toHaveLength(active.rows[0].n + 2); // + the bridge user and the alarm siren publisher
+    expect(fs.readFileSync(path.join(out, 'passwd'), 'utf8')).toMatch(/^farmiq-alarms:\$7\$/m);
     const refused = await farmiqError('devices', 'render', '--out-dir', out, '--port', '70000', '--no-reload');
     expect(refused).toMatchObject({ code: 1, error: { code: 'invalid_input', message: '--port must be 1-65535, got 70000' } });
   });

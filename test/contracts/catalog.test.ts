@@ -41,6 +41,11 @@ const spec: Record<string, SpecRow> = {
   'flock.placed': { source: 'edge-flocks', routingKey: 'flock.placed', consumers: ['cloud-flock-service'] },
   'flock.mortality.recorded': { source: 'iot-mortality-counter', routingKey: 'flock.mortality.recorded', consumers: ['cloud-flock-service'] },
   'flock.depopulated': { source: 'edge-flocks', routingKey: 'flock.depopulated', consumers: ['cloud-flock-service'] },
+  // Alarms beyond §8 (issue 13, docs/alarms.md): raised, escalated, acknowledged and cleared on the farm server.
+  'alarm.raised': { source: 'edge-alarms', routingKey: 'alarm.raised', consumers: ['cloud-alarm-service'] },
+  'alarm.escalated': { source: 'edge-alarms', routingKey: 'alarm.escalated', consumers: ['cloud-alarm-service'] },
+  'alarm.acknowledged': { source: 'edge-alarms', routingKey: 'alarm.acknowledged', consumers: ['cloud-alarm-service'] },
+  'alarm.cleared': { source: 'edge-alarms', routingKey: 'alarm.cleared', consumers: ['cloud-alarm-service'] },
   // §8.6 Sync
   'sync.batch.sent': { source: 'edge-sync-forwarder', routingKey: 'sync.batch.sent', consumers: ['internal-monitoring'] },
   'sync.batch.acked': { source: 'edge-sync-forwarder', routingKey: 'sync.batch.acked', consumers: ['internal-monitoring'] },
@@ -283,6 +288,14 @@ const outOfRange: [EventType, string, unknown, string, Path?][] = [
   ['flock.mortality.recorded', 'reason', 'r'.repeat(201), 'a 201-character reason'],
   ['flock.depopulated', 'depopulated_at', 'tomorrow', 'a non-ISO depopulated_at'],
   ['flock.depopulated', 'barn_id', 'barn/1', 'a topic separator in barn_id'],
+  ['alarm.raised', 'severity', 'panic', 'an unknown severity'],
+  ['alarm.raised', 'rule_id', 'rule/1', 'a topic separator in rule_id'],
+  ['alarm.escalated', 'channels', ['pager'], 'an unknown channel', ['payload', 'channels', 0]],
+  ['alarm.escalated', 'recipients', ['role:manager'], 'a role the dashboard does not have', ['payload', 'recipients', 0]],
+  ['alarm.escalated', 'recipients', ['everyone'], 'a recipient that is neither a role nor a user', ['payload', 'recipients', 0]],
+  ['alarm.acknowledged', 'source', 'email', 'an unknown acknowledgement source'],
+  ['alarm.cleared', 'reason', 'timeout', 'an unknown clear reason'],
+  ['alarm.cleared', 'cleared_at', 'now', 'a non-ISO cleared_at'],
   ['telemetry.reading', 'source_unit', '', 'an empty source_unit'],
   ['telemetry.reading', 'source_value', NaN, 'a NaN source_value'],
   // What the database could not hold (storable.ts).

@@ -103,16 +103,20 @@ test('make up, make down, make up: nothing twice, the same sign-in', async () =>
   const played = JSON.parse(fs.readFileSync(path.join(stack.home, 'demo', 'backfill.json'), 'utf8')) as { barns: { sessions: number; feed: number }[] };
   const sent = { sessions: played.barns.reduce((a, b) => a + b.sessions, 0), feed: played.barns.reduce((a, b) => a + b.feed, 0) };
   expect(sent.sessions).toBeGreaterThan(0);
+  // The history ends where the live run took over (simulator/handover.ts), a little after make up began.
+  const handover = JSON.parse(fs.readFileSync(path.join(stack.home, 'simulator', 'handover.json'), 'utf8')) as { backfill_until: string };
+  const historyEnd = new Date(handover.backfill_until);
+  expect(historyEnd.getTime()).toBeGreaterThanOrEqual(started.getTime());
   await until(
     'the played history on the farm server',
     120_000,
     async () => {
-      const rows = await demoRows(started);
+      const rows = await demoRows(historyEnd);
       return rows.history_sessions === sent.sessions && rows.history_feed === sent.feed;
     },
     500,
   );
-  const afterFirst = await demoRows(started);
+  const afterFirst = await demoRows(historyEnd);
   expect(afterFirst).toMatchObject({ cloud_users: 3, cloud_farms: 1, cloud_barns: 2, cloud_edge_links: 1, edge_devices: 9, edge_flocks: 2, edge_operators: 1 });
   // Two days of history for two barns: readings, weighings and feed of both, daily counts.
   expect(afterFirst.history_readings).toBeGreaterThan(100);
@@ -121,7 +125,7 @@ test('make up, make down, make up: nothing twice, the same sign-in', async () =>
   expect(afterFirst.history_daily_counts).toBeGreaterThanOrEqual(2);
   // The history reaches the cloud through sync, complete.
   const edgeHistory = { readings: afterFirst.history_readings, sessions: afterFirst.history_sessions, feed: afterFirst.history_feed };
-  await until('the played history in the cloud', 180_000, async () => JSON.stringify(await cloudHistory(started)) === JSON.stringify(edgeHistory), 1000);
+  await until('the played history in the cloud', 180_000, async () => JSON.stringify(await cloudHistory(historyEnd)) === JSON.stringify(edgeHistory), 1000);
 
   const down = await stack.down();
   expect(down.code).toBe(0);
@@ -135,9 +139,9 @@ test('make up, make down, make up: nothing twice, the same sign-in', async () =>
   expect(stack.accounts).toEqual(accounts);
   expect(fs.readFileSync(path.join(stack.home, 'logs', 'demo.log'), 'utf8')).toMatch(/history already played/);
 
-  const afterSecond = await demoRows(started);
+  const afterSecond = await demoRows(historyEnd);
   expect(afterSecond).toEqual(afterFirst);
-  expect(await cloudHistory(started)).toEqual(edgeHistory);
+  expect(await cloudHistory(historyEnd)).toEqual(edgeHistory);
 
   // The same sign-in works: the printed passwords are the users' passwords, and the printed
   // operator token opens the farm server's operator API.

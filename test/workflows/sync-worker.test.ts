@@ -100,6 +100,8 @@ beforeAll(async () => {
         badSignatures++;
         return reply(401, { error: { code: problem ?? 'unknown_edge', message: 'refused' } });
       }
+      // The edge worker's downlink polls the same cloud: nothing is queued for it here.
+      if (req.url === '/api/v1/edge/commands') return reply(200, { commands: [], outcomes_recorded: 0 });
       const batch = JSON.parse(body.toString('utf8')) as { batch_id: string; events: { event_id: string; tenant_id: string }[] };
       const results = batch.events.map((e) => {
         const seen = received.get(e.event_id) ?? 0;

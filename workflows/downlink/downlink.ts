@@ -21,12 +21,18 @@ const { exchangeDownlinkCommands } = proxyActivities<DownlinkActivities>({
 /** Without a key the edge has no cloud; the key file is read again this often. */
 const notConfiguredPauseMs = 60_000;
 export const defaultExchangesPerRun = 200;
+/**
+ * An empty answer sooner than this (a proxy that cuts long polls short, a cloud that does not hold
+ * them) is followed by a pause up to it, so the farm server never polls in a tight loop.
+ */
+export const minEmptyExchangeMs = 1000;
 
 export async function edgeDownlink(input: DownlinkInput): Promise<void> {
   const perRun = input.exchangesPerRun ?? defaultExchangesPerRun;
   let failures = input.failures ?? 0;
   for (let i = 0; i < perRun; i++) {
     let result: ExchangeResult;
+    const started = Date.now();
     try {
       result = await exchangeDownlinkCommands({ waitSeconds: Math.min(input.waitSeconds, maxPullWaitSeconds) });
     } catch (err) {
@@ -39,6 +45,8 @@ export async function edgeDownlink(input: DownlinkInput): Promise<void> {
     }
     if (result.kind === 'exchanged' && !result.failed) {
       failures = 0;
+      const early = minEmptyExchangeMs - (Date.now() - started);
+      if (result.received === 0 && early > 0) await sleep(early);
       continue;
     }
     failures += 1;

@@ -12,17 +12,30 @@ export interface Place {
   barnName: (barnId: string | null) => string;
 }
 
+/**
+ * How a value and its limit read: time-based alarms come in minutes, shown in hours from two
+ * hours of limit on ("12.1 h (limit 12 h)"), value and limit always in the same unit.
+ */
+function shown(a: Alarm): { value: number; threshold?: number; unit: string; digits: number } {
+  const threshold = a.threshold ?? undefined;
+  if (a.unit === 'min' && (threshold ?? a.value!) >= 120) {
+    return { value: a.value! / 60, ...(threshold !== undefined ? { threshold: threshold / 60 } : {}), unit: 'h', digits: 1 };
+  }
+  return { value: a.value!, ...(threshold !== undefined ? { threshold } : {}), unit: unit(a.unit), digits: a.unit === 'min' ? 0 : 2 };
+}
+
 function Reading({ a }: { a: Alarm }) {
   if (a.value === null || a.value === undefined) return null;
+  const s = shown(a);
   return (
     <div>
       <dt>Value</dt>
       <dd>
-        {num(a.value, 2)} {unit(a.unit)}
-        {a.threshold !== null && a.threshold !== undefined && (
+        {num(s.value, s.digits)} {s.unit}
+        {s.threshold !== undefined && (
           <span className="muted">
             {' '}
-            (limit {num(a.threshold, 2)} {unit(a.unit)})
+            (limit {num(s.threshold, s.digits)} {s.unit})
           </span>
         )}
       </dd>
