@@ -273,25 +273,32 @@ export async function alarmHistory(db: Queryable, alarmId: string): Promise<Alar
   return r.rows.map((x) => ({ at: x.at.toISOString(), what: x.what, detail: x.detail }));
 }
 
+/** A history line saying the siren was published for this alarm (a step, its acknowledgement or clear). */
+const sirenLine = `h.what = 'delivered_locally' AND h.entry_key LIKE 'local:%:mqtt_siren'`;
+
 /**
- * Another alarm at the same place that is still open and sounded the siren, if any: clearing one
- * alarm must not silence the siren another one still needs.
+ * The alarms that sound the siren at this place (tenant, farm, barn or farm-wide): raised, not
+ * acknowledged (acknowledging silences the horn) nor cleared, and sounded it at some step, plus
+ * `including` if it is raised (the alarm whose step is sounding it now). Newest first, at most
+ * `limit`, with the count of them all: the siren's state is on while there is any.
  */
-export async function otherSirenAlarm(db: Queryable, address: AlarmAddress, alarmId: string): Promise<AlarmRecord | undefined> {
-  const r = await db.query<AlarmRow>(
-    `SELECT a.* FROM alarms a
-     WHERE a.tenant_id = $1 AND a.farm_id = $2 AND a.barn_id IS NOT DISTINCT FROM $3 AND a.alarm_id <> $4 AND a.state <> 'cleared'
-       AND EXISTS (SELECT 1 FROM alarm_history h WHERE h.alarm_id = a.alarm_id AND h.what = 'delivered_locally' AND h.entry_key LIKE 'local:%:mqtt_siren')
-     ORDER BY a.raised_at DESC LIMIT 1`,
-    [address.tenantId, address.farmId, address.barnId ?? null, alarmId],
+export async function sirenAlarms(
+  db: Queryable,
+  address: Pick<AlarmAddress, 'tenantId' | 'farmId' | 'barnId'>,
+  opts: { limit: number; including?: string },
+): Promise<{ alarms: AlarmRecord[]; total: number }> {
+  const r = await db.query<AlarmRow & { total: string }>(
+    `SELECT a.*, count(*) OVER () AS total FROM alarms a
+     WHERE a.tenant_id = $1 AND a.farm_id = $2 AND a.barn_id IS NOT DISTINCT FROM $3 AND a.state = 'raised'
+       AND (a.alarm_id = $4 OR EXISTS (SELECT 1 FROM alarm_history h WHERE h.alarm_id = a.alarm_id AND ${sirenLine}))
+     ORDER BY a.raised_at DESC, a.alarm_id LIMIT $5`,
+    [address.tenantId, address.farmId, address.barnId ?? null, opts.including ?? null, opts.limit],
   );
-  return r.rows[0] ? recordOf(r.rows[0]) : undefined;
+  return { alarms: r.rows.map(recordOf), total: r.rows[0] ? Number(r.rows[0].total) : 0 };
 }
 
 /** True when this alarm sounded the siren at some step. */
 export async function soundedSiren(db: Queryable, alarmId: string): Promise<boolean> {
-  const r = await db.query(`SELECT 1 FROM alarm_history WHERE alarm_id = $1 AND what = 'delivered_locally' AND entry_key LIKE 'local:%:mqtt_siren' LIMIT 1`, [
-    alarmId,
-  ]);
+  const r = await db.query(`SELECT 1 FROM alarm_history h WHERE h.alarm_id = $1 AND ${sirenLine} LIMIT 1`, [alarmId]);
   return (r.rowCount ?? 0) > 0;
 }

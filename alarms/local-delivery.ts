@@ -8,7 +8,7 @@ import { localAlarmChannels, type LocalAlarmChannel } from '../domain/contracts/
 import type { AlarmAddress, LadderStep } from './alarm-contract';
 import type { LocalOutcome } from './alarm-store';
 import type { LanWebhook, LanWebhookBody } from './local-channels/lan-webhook';
-import { sirenTopic, type SirenMessage, type SirenPublisher } from './local-channels/mqtt-siren';
+import { sirenTopic, type AlarmMessage, type SirenMessage, type SirenPublisher } from './local-channels/mqtt-siren';
 
 export interface LocalChannels {
   siren: SirenPublisher;
@@ -38,7 +38,10 @@ export function localChannelsFor(
 
 export interface LocalDelivery {
   address: AlarmAddress;
-  message: SirenMessage;
+  /** The alarm, for the LAN webhook. */
+  message: AlarmMessage;
+  /** The barn's siren state, for the siren (one topic per barn, shared by its alarms). */
+  siren: SirenMessage;
   step: number;
   kind: LanWebhookBody['kind'];
   at: string;
@@ -50,8 +53,8 @@ export async function deliverLocally(channels: LocalChannels, use: readonly Loca
   const run = async (channel: LocalAlarmChannel): Promise<LocalOutcome> => {
     try {
       if (channel === 'mqtt_siren') {
-        await channels.siren.publish(topic, d.message);
-        return { channel, ok: true, detail: `siren ${d.message.siren} on ${topic}` };
+        await channels.siren.publish(topic, d.siren);
+        return { channel, ok: true, detail: sirenDetail(d.siren, topic, d.message.alarm_id) };
       }
       if (!channels.webhook) return { channel, ok: false, detail: 'no LAN webhook configured (ALARM_LAN_WEBHOOK_URL)' };
       const { tenantId, farmId, barnId } = d.address;
@@ -70,4 +73,10 @@ export async function deliverLocally(channels: LocalChannels, use: readonly Loca
     }
   };
   return Promise.all(use.map(run));
+}
+
+/** The history line of a siren publish: `siren on on <topic>`, plus the other alarms that sound it. */
+export function sirenDetail(m: SirenMessage, topic: string, alarmId: string): string {
+  const others = m.sounding - (m.alarm_ids.includes(alarmId) ? 1 : 0);
+  return `siren ${m.siren} on ${topic}${others > 0 ? ` (sounded by ${others} other alarm${others === 1 ? '' : 's'})` : ''}`;
 }

@@ -21,7 +21,7 @@ import { enqueueCommand, farmEdge } from './downlink/command-queue';
  * test/cloud/directory-devices.test.ts keeps the two lists equal) and devices.kind admits
  * (migration 0013).
  */
-export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter'] as const;
+export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter', 'siren'] as const;
 export type DeviceKind = (typeof deviceKinds)[number];
 
 export const newDeviceSchema = z.object({

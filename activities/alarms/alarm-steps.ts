@@ -4,24 +4,26 @@
  * (alarms/alarm-store.ts), idempotent under retries and restarts. A ladder step also delivers on
  * the farm's own channels when the cloud cannot be counted on (alarms/local-delivery.ts).
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../../db/transaction';
 import type { LocalAlarmChannel } from '../../domain/contracts/alarm-payloads';
 import type { AlarmAcknowledgement, AlarmAddress, AlarmClear, AlarmRaise, LadderStep } from '../../alarms/alarm-contract';
 import {
-  otherSirenAlarm,
+  getAlarm,
   recordAcknowledged,
   recordCleared,
   recordedStep,
   recordEscalation,
   recordNote,
   recordRaised,
+  sirenAlarms,
   soundedSiren,
+  type AlarmRecord,
   type LocalOutcome,
 } from '../../alarms/alarm-store';
 import { cloudReachability, type CloudReachability } from '../../alarms/cloud-reachability';
-import { deliverLocally, localChannelsFor, type LocalChannels } from '../../alarms/local-delivery';
-import { sirenTopic } from '../../alarms/local-channels/mqtt-siren';
+import { deliverLocally, localChannelsFor, sirenDetail, type LocalChannels } from '../../alarms/local-delivery';
+import { sirenListedAlarms, sirenState, sirenTopic, type AlarmMessage } from '../../alarms/local-channels/mqtt-siren';
 
 export interface AlarmActivityDeps {
   pool: Pool;
@@ -87,6 +89,29 @@ export function createAlarmActivities(deps: AlarmActivityDeps) {
   const { pool } = deps;
   const reachability = deps.reachability ?? (() => cloudReachability(pool, deps.cloudGraceSeconds));
 
+  /** Publishes the barn's siren state after an acknowledgement or clear, and notes it in the alarm's history. */
+  async function republishSiren(c: PoolClient, address: AlarmAddress, silencedBy: AlarmMessage, why: 'ack' | 'clear', at: string): Promise<LocalOutcome> {
+    const topic = sirenTopic(address);
+    const sounding = await sirenAlarms(c, address, { limit: sirenListedAlarms });
+    const message = sirenState({ alarms: sounding.alarms.map(messageOf), total: sounding.total }, silencedBy);
+    let siren: LocalOutcome;
+    try {
+      await deps.local.siren.publish(topic, message);
+      siren = { channel: 'mqtt_siren', ok: true, detail: sirenDetail(message, topic, silencedBy.alarm_id) };
+    } catch (err) {
+      siren = { channel: 'mqtt_siren', ok: false, detail: `siren ${message.siren}: ${(err as Error).message}` };
+    }
+    await recordNote(c, {
+      tenantId: address.tenantId,
+      alarmId: silencedBy.alarm_id,
+      key: `local:${why}:mqtt_siren`,
+      at,
+      what: siren.ok ? 'delivered_locally' : 'local_delivery_failed',
+      detail: `mqtt_siren: ${siren.detail}`,
+    });
+    return siren;
+  }
+
   return {
     async recordAlarmRaised(input: RecordRaisedInput): Promise<{ recorded: boolean }> {
       return { recorded: await inTransaction(pool, (c) => recordRaised(c, input), tx) };
@@ -98,49 +123,78 @@ export function createAlarmActivities(deps: AlarmActivityDeps) {
       const cloud = await reachability();
       if (before) return delivered(before, cloud.reachable, true);
       const use = localChannelsFor(input.rung, input.alwaysLocal, cloud.reachable, deps.local);
-      const local = await deliverLocally(deps.local, use, {
-        address,
-        message: { alarm_id: alarm.alarmId, rule_id: address.ruleId, severity: alarm.severity, siren: 'on', state: 'raised', summary: alarm.summary },
-        step,
-        kind: input.kind,
-        at: input.at,
-      });
-      const escalation = { step, kind: input.kind, rung: input.rung, deliveredLocally: local.filter((o) => o.ok).map((o) => o.channel), at: input.at };
-      const recorded = await inTransaction(pool, (c) => recordEscalation(c, { address, raise: alarm, escalation, local }), tx);
+      const message: AlarmMessage = {
+        alarm_id: alarm.alarmId,
+        rule_id: address.ruleId,
+        severity: alarm.severity,
+        siren: 'on',
+        state: 'raised',
+        summary: alarm.summary,
+      };
+      // The siren publishes the barn's state with this alarm in it (unless it was acknowledged or
+      // cleared meanwhile), and the step's line that says it sounded commits under the same lock.
+      const recorded = await inTransaction(
+        pool,
+        async (c) => {
+          let siren = sirenState({ alarms: [message], total: 1 }, message);
+          if (use.includes('mqtt_siren')) {
+            await sirenLock(c, address);
+            const sounding = await sirenAlarms(c, address, { limit: sirenListedAlarms, including: alarm.alarmId });
+            const self = sounding.total === 0 ? await getAlarm(c, alarm.alarmId) : undefined;
+            siren = sirenState(
+              { alarms: sounding.alarms.map(messageOf), total: sounding.total },
+              { ...message, siren: 'off', state: self?.state ?? 'cleared' },
+            );
+          }
+          const local = await deliverLocally(deps.local, use, { address, message, siren, step, kind: input.kind, at: input.at });
+          const escalation = { step, kind: input.kind, rung: input.rung, deliveredLocally: local.filter((o) => o.ok).map((o) => o.channel), at: input.at };
+          return (await recordEscalation(c, { address, raise: alarm, escalation, local })) ? local : undefined;
+        },
+        tx,
+      );
       // Recorded meanwhile by an earlier attempt that timed out after its commit: that one counts.
-      if (!recorded) return delivered((await recordedStep(pool, alarm.alarmId, step)) ?? local, cloud.reachable, true);
-      return delivered(local, cloud.reachable, false);
+      if (!recorded) return delivered((await recordedStep(pool, alarm.alarmId, step)) ?? [], cloud.reachable, true);
+      return delivered(recorded, cloud.reachable, false);
     },
 
-    async recordAlarmAcknowledged(input: RecordAcknowledgedInput): Promise<{ recorded: boolean }> {
-      return { recorded: await inTransaction(pool, (c) => recordAcknowledged(c, input), tx) };
+    /** Acknowledging silences the horn: the barn's siren is republished without this alarm. */
+    async recordAlarmAcknowledged(input: RecordAcknowledgedInput): Promise<{ recorded: boolean; siren?: LocalOutcome }> {
+      const { address, ack } = input;
+      return inTransaction(
+        pool,
+        async (c) => {
+          await sirenLock(c, address);
+          const recorded = await recordAcknowledged(c, input);
+          if (!(await soundedSiren(c, ack.alarmId))) return { recorded };
+          const alarm = await getAlarm(c, ack.alarmId);
+          const silencedBy: AlarmMessage = { ...(alarm ? messageOf(alarm) : fallbackMessage(address, ack.alarmId)), state: 'acknowledged' };
+          return { recorded, siren: await republishSiren(c, address, silencedBy, 'ack', ack.at) };
+        },
+        tx,
+      );
     },
 
+    /** The clear republishes the barn's siren: off, unless other alarms there still sound it. */
     async recordAlarmCleared(input: RecordClearedInput): Promise<{ recorded: boolean; siren?: LocalOutcome }> {
       const { address, alarm, clear } = input;
-      const recorded = await inTransaction(pool, (c) => recordCleared(c, input), tx);
-      if (!(await soundedSiren(pool, alarm.alarmId))) return { recorded };
-      // The siren this alarm sounded goes off, unless another open alarm here sounded it too.
-      const other = await otherSirenAlarm(pool, address, alarm.alarmId);
-      const message = other
-        ? { alarm_id: other.alarmId, rule_id: other.ruleId, severity: other.severity, siren: 'on' as const, state: other.state, summary: other.summary }
-        : { alarm_id: alarm.alarmId, rule_id: address.ruleId, severity: alarm.severity, siren: 'off' as const, state: 'cleared', summary: alarm.summary };
-      let siren: LocalOutcome;
-      try {
-        await deps.local.siren.publish(sirenTopic(address), message);
-        siren = { channel: 'mqtt_siren', ok: true, detail: other ? `siren left on for alarm ${other.alarmId}` : `siren off on ${sirenTopic(address)}` };
-      } catch (err) {
-        siren = { channel: 'mqtt_siren', ok: false, detail: `siren off: ${(err as Error).message}` };
-      }
-      await recordNote(pool, {
-        tenantId: address.tenantId,
-        alarmId: alarm.alarmId,
-        key: 'local:clear:mqtt_siren',
-        at: clear.at,
-        what: siren.ok ? 'delivered_locally' : 'local_delivery_failed',
-        detail: `mqtt_siren: ${siren.detail}`,
-      });
-      return { recorded, siren };
+      return inTransaction(
+        pool,
+        async (c) => {
+          await sirenLock(c, address);
+          const recorded = await recordCleared(c, input);
+          if (!(await soundedSiren(c, alarm.alarmId))) return { recorded };
+          const silencedBy: AlarmMessage = {
+            alarm_id: alarm.alarmId,
+            rule_id: address.ruleId,
+            severity: alarm.severity,
+            siren: 'off',
+            state: 'cleared',
+            summary: alarm.summary,
+          };
+          return { recorded, siren: await republishSiren(c, address, silencedBy, 'clear', clear.at) };
+        },
+        tx,
+      );
     },
 
     /** A signal the alarm ignored (another alarm's id), kept in its history once per key. */
@@ -149,6 +203,23 @@ export function createAlarmActivities(deps: AlarmActivityDeps) {
       return { recorded: await recordNote(pool, { ...note, tenantId: address.tenantId, what: 'ignored' }) };
     },
   };
+}
+
+/**
+ * One siren topic per barn: whoever publishes its state (a step, an acknowledgement, a clear) reads
+ * the sounding alarms, publishes and records under this lock until its transaction ends, so two
+ * alarms of a barn never publish states out of order (a stale `off` after another's `on`).
+ */
+async function sirenLock(c: PoolClient, address: AlarmAddress): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`farmiq-siren:${sirenTopic(address)}`]);
+}
+
+function messageOf(a: AlarmRecord): AlarmMessage {
+  return { alarm_id: a.alarmId, rule_id: a.ruleId, severity: a.severity, siren: 'on', state: a.state, summary: a.summary };
+}
+
+function fallbackMessage(address: AlarmAddress, alarmId: string): AlarmMessage {
+  return { alarm_id: alarmId, rule_id: address.ruleId, severity: 'unknown', siren: 'off', state: 'acknowledged', summary: '' };
 }
 
 function delivered(local: LocalOutcome[], cloudReachable: boolean, repeated: boolean): StepDelivered {

@@ -2,9 +2,10 @@
  * The LAN webhook: a POST of the alarm step as JSON to ALARM_LAN_WEBHOOK_URL (a farm's own
  * dialler, a PLC, a home-automation box), with a timeout. A non-2xx answer is a failure.
  */
-import type { SirenMessage } from './mqtt-siren';
+import type { AlarmMessage } from './mqtt-siren';
 
-export interface LanWebhookBody extends SirenMessage {
+/** The alarm (not the barn's siren state) and its step. */
+export interface LanWebhookBody extends AlarmMessage {
   tenant_id: string;
   farm_id: string;
   barn_id?: string;

@@ -1,8 +1,11 @@
 /**
- * The MQTT siren: the farm server publishes an alarm's state on
+ * The MQTT siren: the farm server publishes the siren state of a barn (or `_farm`) on
  * `farmiq/<tenant>/<farm>/<barn|_farm>/alarm/siren`, which a siren or relay on the farm LAN
- * subscribes to. QoS 1 and retained: a siren that (re)connects while the alarm is open reads it at
- * once, and the clear publishes a retained `off` in its place.
+ * subscribes to with its own device login (kind `siren`, gateways/mqtt-bridge/broker/render.ts).
+ * One topic per barn is shared by every alarm there, so the message is the barn's state, not one
+ * alarm's: `on` while any alarm of the barn that sounded the siren is raised and unacknowledged,
+ * `off` once none is (activities/alarms/alarm-steps.ts). QoS 1 and retained: a siren that
+ * (re)connects reads the current state at once.
  *
  * The worker connects with its own broker login (MQTT_ALARM_USERNAME, allowed by the broker's ACL
  * to write the siren topics only; gateways/mqtt-bridge/broker/render.ts), never the bridge's: the
@@ -25,15 +28,41 @@ export function sirenTopic(address: Pick<AlarmAddress, 'tenantId' | 'farmId' | '
   return `farmiq/${address.tenantId.toLowerCase()}/${address.farmId}/${address.barnId ?? '_farm'}/alarm/siren`;
 }
 
-/** What a siren reads (small on purpose: a relay's firmware parses it). */
-export interface SirenMessage {
+/** One alarm as the local channels describe it (the LAN webhook's body is this and the step). */
+export interface AlarmMessage {
   alarm_id: string;
   rule_id: string;
   severity: string;
-  /** `on` while the alarm is open (raised or acknowledged), `off` once it cleared. */
   siren: 'on' | 'off';
   state: string;
   summary: string;
+}
+
+/** At most this many alarm ids in a siren message (`sounding` counts them all). */
+export const sirenListedAlarms = 20;
+
+/**
+ * What a siren reads (small on purpose: a relay's firmware parses it). `siren` is the barn's:
+ * `on` while `alarm_ids` is not empty. The alarm fields name the newest sounding alarm, or when
+ * `off` the alarm whose acknowledgement or clear silenced the siren.
+ */
+export interface SirenMessage extends AlarmMessage {
+  /** The sounding alarms (raised, unacknowledged, sounded the siren), newest first, at most sirenListedAlarms. */
+  alarm_ids: string[];
+  /** How many alarms sound it (may exceed alarm_ids' length). */
+  sounding: number;
+}
+
+/** The barn's siren state from its sounding alarms (newest first) and their count. */
+export function sirenState(sounding: { alarms: AlarmMessage[]; total: number }, silencedBy: AlarmMessage): SirenMessage {
+  const [newest] = sounding.alarms;
+  if (!newest) return { ...silencedBy, siren: 'off', alarm_ids: [], sounding: 0 };
+  return {
+    ...newest,
+    siren: 'on',
+    alarm_ids: sounding.alarms.slice(0, sirenListedAlarms).map((a) => a.alarm_id),
+    sounding: Math.max(sounding.total, sounding.alarms.length),
+  };
 }
 
 export interface SirenPublisher {

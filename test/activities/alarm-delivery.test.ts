@@ -1,9 +1,10 @@
 /**
  * The alarm activities against the real edge database (farmiq_edge_alarm_act, its own outbox),
  * a private Mosquitto rendered from the project's template (the worker's own login may write the
- * siren topics; a relay subscribes with the bridge's) and a local HTTP server as the LAN webhook:
- * the cloud's reachability from the outbox, local delivery while it is away, a channel that fails,
- * a retried step, the siren going off at the clear.
+ * siren topics; a relay subscribes with its own siren device login) and a local HTTP server as the
+ * LAN webhook: the cloud's reachability from the outbox, local delivery while it is away, a channel
+ * that fails, a retried step, the siren going off at the clear; the siren as the barn's state (two
+ * alarms of a barn, the acknowledgement silencing it).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -16,6 +17,7 @@ import { alarmHistory, getAlarm } from '../../alarms/alarm-store';
 import { cloudReachability } from '../../alarms/cloud-reachability';
 import { lanWebhook, type LanWebhookBody } from '../../alarms/local-channels/lan-webhook';
 import { mqttSirenPublisher, sirenTopic, type SirenMessage, type SirenPublisher } from '../../alarms/local-channels/mqtt-siren';
+import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { alarmSirenFilter } from '../../gateways/mqtt-bridge/broker/render';
 import { startTestBroker, type TestBroker } from '../support/broker';
 import { until } from '../support/until';
@@ -48,6 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (tenants.length) await pool?.query('DELETE FROM edge_devices WHERE tenant_id = ANY($1::uuid[])', [tenants]);
   await siren?.close();
   await broker?.stop();
   await new Promise((resolve) => server?.close(resolve));
@@ -61,9 +64,14 @@ beforeEach(async () => {
   await pool.query('TRUNCATE sync_outbox');
 });
 
-/** A relay on the farm LAN: the bridge's login, which alone may subscribe. */
+const tenants: string[] = [];
+
+/** A relay on the farm LAN: a device of kind siren of the alarm's farm, with its own login. */
 async function relay(address: AlarmAddress): Promise<{ messages: SirenMessage[]; close: () => Promise<void> }> {
-  const client = await mqtt.connectAsync(broker.url, { ...broker.bridge, clean: true, reconnectPeriod: 0 });
+  if (!tenants.includes(address.tenantId)) tenants.push(address.tenantId);
+  const login = await provisionDevice(pool, { tenantId: address.tenantId, farmId: address.farmId, barnId: 'yard', deviceId: 'relay-1', kind: 'siren' });
+  await broker.reload();
+  const client = await mqtt.connectAsync(broker.url, { ...login, protocolVersion: 5, clean: true, reconnectPeriod: 0 });
   const messages: SirenMessage[] = [];
   client.on('message', (_topic, payload) => messages.push(JSON.parse(payload.toString()) as SirenMessage));
   const granted = await client.subscribeAsync(sirenTopic(address), { qos: 1 });
@@ -143,7 +151,8 @@ describe('alarm activities', () => {
       expect(r).toMatchObject({ cloudReachable: false, repeated: false, deliveredLocally: ['mqtt_siren', 'lan_webhook'] });
       const on = { alarm_id: a.raise.alarmId, rule_id: 'nh3-high', severity: 'critical', siren: 'on', state: 'raised', summary: a.raise.summary };
       await until('the siren at the relay', 10_000, () => live.messages.length === 1);
-      expect(live.messages[0]).toEqual(on);
+      expect(live.messages[0]).toEqual({ ...on, alarm_ids: [a.raise.alarmId], sounding: 1 });
+      // The webhook carries the alarm and its step, not the barn's siren state.
       expect(posted).toEqual([{ ...on, tenant_id: a.address.tenantId, farm_id: 'farm-1', barn_id: 'barn-3', step: 0, kind: 'step', at: expect.any(String) }]);
 
       // Retained: a siren that connects later hears it at once. (One connection per login: the
@@ -151,7 +160,7 @@ describe('alarm activities', () => {
       await live.close();
       live = await relay(a.address);
       await until('the retained siren', 10_000, () => live.messages.length === 1);
-      expect(live.messages[0]).toEqual(on);
+      expect(live.messages[0]).toEqual({ ...on, alarm_ids: [a.raise.alarmId], sounding: 1 });
 
       const events = await outbox(a.address.tenantId);
       expect(events.map((e) => [e.event_type, e.priority])).toEqual([
@@ -178,8 +187,114 @@ describe('alarm activities', () => {
       });
       expect(cleared).toMatchObject({ recorded: true, siren: { ok: true } });
       await until('the siren off at the relay', 10_000, () => live.messages.length === 2);
-      expect(live.messages[1]).toMatchObject({ alarm_id: a.raise.alarmId, siren: 'off', state: 'cleared' });
+      expect(live.messages[1]).toMatchObject({ alarm_id: a.raise.alarmId, siren: 'off', state: 'cleared', alarm_ids: [], sounding: 0 });
       expect((await outbox(a.address.tenantId)).map((e) => e.event_type)).toEqual(['alarm.raised', 'alarm.escalated', 'alarm.cleared']);
+    } finally {
+      await live.close();
+    }
+  });
+
+  test('two alarms of a barn share its siren: on while either sounds it, listing both; clearing one leaves it on for the other; clearing both turns it off', async () => {
+    const acts = createAlarmActivities({ pool, cloudGraceSeconds: 120, local: { siren } });
+    const a = newAlarm();
+    const b = newAlarm();
+    b.address = { ...a.address, ruleId: 'temp-high' };
+    b.raise.raisedAt = new Date(Date.parse(a.raise.raisedAt) + 1000).toISOString();
+    const topic = sirenTopic(a.address);
+    let live = await relay(a.address);
+    try {
+      await acts.recordAlarmRaised({ ...a, workflowId: 'alarm/a' });
+      await acts.deliverAlarmStep(stepOf(a));
+      await until('the siren on for a', 10_000, () => live.messages.length === 1);
+      expect(live.messages[0]).toMatchObject({ siren: 'on', alarm_id: a.raise.alarmId, alarm_ids: [a.raise.alarmId], sounding: 1 });
+
+      await acts.recordAlarmRaised({ ...b, workflowId: 'alarm/b' });
+      const stepB = await acts.deliverAlarmStep(stepOf(b));
+      expect(stepB.local).toEqual([{ channel: 'mqtt_siren', ok: true, detail: `siren on on ${topic} (sounded by 1 other alarm)` }]);
+      await until('the siren on for both', 10_000, () => live.messages.length === 2);
+      expect(live.messages[1]).toMatchObject({
+        siren: 'on',
+        alarm_id: b.raise.alarmId,
+        rule_id: 'temp-high',
+        alarm_ids: [b.raise.alarmId, a.raise.alarmId],
+        sounding: 2,
+      });
+
+      // The older alarm clears: still on, for the other one only.
+      const clearA = await acts.recordAlarmCleared({
+        ...a,
+        alarm: stepOf(a).alarm,
+        clear: { alarmId: a.raise.alarmId, reason: 'condition', at: new Date().toISOString() },
+        acknowledged: false,
+      });
+      expect(clearA).toMatchObject({ recorded: true, siren: { ok: true, detail: `siren on on ${topic} (sounded by 1 other alarm)` } });
+      await until('the siren after the first clear', 10_000, () => live.messages.length === 3);
+      expect(live.messages[2]).toMatchObject({ siren: 'on', alarm_id: b.raise.alarmId, state: 'raised', alarm_ids: [b.raise.alarmId], sounding: 1 });
+
+      // The other clears too: off.
+      const clearB = await acts.recordAlarmCleared({
+        ...b,
+        alarm: stepOf(b).alarm,
+        clear: { alarmId: b.raise.alarmId, reason: 'condition', at: new Date().toISOString() },
+        acknowledged: false,
+      });
+      expect(clearB).toMatchObject({ recorded: true, siren: { ok: true, detail: `siren off on ${topic}` } });
+      await until('the siren off', 10_000, () => live.messages.length === 4);
+      expect(live.messages[3]).toMatchObject({ siren: 'off', alarm_id: b.raise.alarmId, state: 'cleared', alarm_ids: [], sounding: 0 });
+
+      // Retained: a siren connecting now reads off.
+      await live.close();
+      live = await relay(a.address);
+      await until('the retained siren', 10_000, () => live.messages.length === 1);
+      expect(live.messages[0]).toMatchObject({ siren: 'off', alarm_ids: [] });
+    } finally {
+      await live.close();
+    }
+  });
+
+  test('acknowledging silences the horn: the siren stays on for an unacknowledged alarm of the barn, off once all are; the clear after that keeps it off', async () => {
+    const acts = createAlarmActivities({ pool, cloudGraceSeconds: 120, local: { siren } });
+    const a = newAlarm();
+    const b = newAlarm();
+    b.address = { ...a.address, ruleId: 'temp-high' };
+    b.raise.raisedAt = new Date(Date.parse(a.raise.raisedAt) + 1000).toISOString();
+    const live = await relay(a.address);
+    try {
+      for (const x of [a, b]) {
+        await acts.recordAlarmRaised({ ...x, workflowId: `alarm/${x.address.ruleId}` });
+        await acts.deliverAlarmStep(stepOf(x));
+      }
+      await until('the siren on for both', 10_000, () => live.messages.length === 2);
+      expect(live.messages[1]).toMatchObject({ siren: 'on', alarm_ids: [b.raise.alarmId, a.raise.alarmId] });
+
+      const ack = (x: typeof a) =>
+        acts.recordAlarmAcknowledged({
+          address: x.address,
+          ack: { alarmId: x.raise.alarmId, by: 'ops@farm', at: new Date().toISOString(), source: 'operator_api' },
+        });
+      expect(await ack(b)).toMatchObject({ recorded: true, siren: { ok: true } });
+      await until('the siren after the first acknowledgement', 10_000, () => live.messages.length === 3);
+      expect(live.messages[2]).toMatchObject({ siren: 'on', alarm_id: a.raise.alarmId, alarm_ids: [a.raise.alarmId], sounding: 1 });
+
+      expect(await ack(a)).toMatchObject({ recorded: true, siren: { ok: true } });
+      await until('the siren silenced', 10_000, () => live.messages.length === 4);
+      expect(live.messages[3]).toMatchObject({ siren: 'off', alarm_id: a.raise.alarmId, state: 'acknowledged', alarm_ids: [], sounding: 0 });
+      expect((await alarmHistory(pool, a.raise.alarmId)).map((l) => l.what)).toEqual([
+        'raised',
+        'escalated',
+        'delivered_locally',
+        'acknowledged',
+        'delivered_locally',
+      ]);
+
+      await acts.recordAlarmCleared({
+        ...a,
+        alarm: stepOf(a).alarm,
+        clear: { alarmId: a.raise.alarmId, reason: 'condition', at: new Date().toISOString() },
+        acknowledged: true,
+      });
+      await until('the siren after the clear', 10_000, () => live.messages.length === 5);
+      expect(live.messages[4]).toMatchObject({ siren: 'off', alarm_id: a.raise.alarmId, state: 'cleared', alarm_ids: [] });
     } finally {
       await live.close();
     }

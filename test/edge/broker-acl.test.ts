@@ -2,7 +2,8 @@
  * The farm broker's configuration, against a real Mosquitto rendered from the project template
  * (test/support/broker.ts): devices authenticate, may publish only under their own
  * tenant/farm/barn/device prefix, have every SUBSCRIBE refused in the SUBACK by the subscribe
- * guard plugin (infra/mosquitto/subscribe-guard/) and receive nothing, while the bridge still
+ * guard plugin (infra/mosquitto/subscribe-guard/) and receive nothing (but siren filters: a siren
+ * device reads its farm's alarm sirens, test/edge/siren-subscribe.test.ts), while the bridge still
  * subscribes at QoS 1 and the acl_file still decides what everyone may publish and receive;
  * revocation takes effect on reload, the guard survives reloads, and the broker neither drops a
  * QoS 1 burst for an absent bridge nor loses it across a restart, nor drops a message that is too
@@ -299,7 +300,7 @@ describe('device credentials and ACL', () => {
     expect(log.slice(log.lastIndexOf('running')).match(/Reloading config/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
   });
 
-  test("the ACL gives devices no read rule; a future one (a downlink) must stay within the device's own prefix", () => {
+  test("the ACL gives a sensor no read rule; a future one (a downlink) must stay within the device's own prefix or its farm's sirens", () => {
     const d = { username: 'acl-unit', tenantId: crypto.randomUUID(), farmId: 'farm-1', barnId: 'barn-1', deviceId: 'dev-1', kind: 'sensor' as const };
     const own = `${d.tenantId}/farm-1/barn-1/dev-1`;
     // The device's section (what follows its user line): every rule but the write-only ones.
@@ -309,6 +310,9 @@ describe('device credentials and ACL', () => {
         .split('\n')
         .filter((l) => /^(topic (?!write )|pattern )/.test(l));
     expect(readRules(renderAcl([d], 'bridge-user'))).toEqual([]);
+    expect(readRules(renderAcl([d], 'bridge-user', () => [`farmiq/${d.tenantId}/farm-1/+/alarm/siren`]))).toEqual([
+      `topic read farmiq/${d.tenantId}/farm-1/+/alarm/siren`,
+    ]);
     expect(readRules(renderAcl([d], 'bridge-user', () => [`iot/cmd/${own}/#`, `iot/cmd/${own}`]))).toEqual([
       `topic read iot/cmd/${own}/#`,
       `topic read iot/cmd/${own}`,
@@ -322,6 +326,11 @@ describe('device credentials and ACL', () => {
       `iot/cmd/${d.tenantId}/farm-1/barn-1/dev-2/#`,
       `iot/cmd/${d.tenantId}/#`,
       `farmiq/bridge/#`,
+      // Sirens: only the device's own farm's (siren-subscribe.test.ts), never another farm's or all.
+      `farmiq/${d.tenantId}/farm-2/+/alarm/siren`,
+      `farmiq/${crypto.randomUUID()}/farm-1/+/alarm/siren`,
+      'farmiq/+/+/+/alarm/siren',
+      `farmiq/${d.tenantId}/farm-1/#`,
     ];
     for (const filter of foreign) {
       expect(() => renderAcl([d], 'bridge-user', () => [filter])).toThrow(/not under the device's own topic prefix/);

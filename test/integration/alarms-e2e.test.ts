@@ -362,10 +362,10 @@ test('with the cloud stopped, barn-2 goes over: raised on the edge, delivered on
     const hook = alarms.lanWebhook.requests.find((r) => r.body?.alarm_id === offline.alarm_id);
     expect(hook?.body).toMatchObject({ tenant_id: tenant, farm_id: farmId, barn_id: 'barn-2', rule_id: ruleId, siren: 'on', step: 0 });
 
-    // The siren is retained: a siren that subscribes now reads it. Only the bridge's login may
-    // subscribe, and one login has one connection: the bridge steps aside meanwhile.
-    await alarms.bridge.stop();
-    const siren = await mqtt.connectAsync(alarms.broker.url, { ...alarms.broker.bridge, protocolVersion: 5, reconnectPeriod: 0 });
+    // The siren is retained: a siren relay of the farm that subscribes now, with its own device
+    // login, reads it (the bridge keeps running).
+    const relay = await alarms.sirenDevice(farmId);
+    const siren = await mqtt.connectAsync(alarms.broker.url, { username: relay.username, password: relay.password, protocolVersion: 5, reconnectPeriod: 0 });
     try {
       const topic = sirenTopic({ tenantId: tenant, farmId, barnId: 'barn-2' });
       const received = new Promise<{ message: SirenMessage; retain: boolean }>((resolve) =>
@@ -381,7 +381,6 @@ test('with the cloud stopped, barn-2 goes over: raised on the edge, delivered on
       expect(message).toMatchObject({ alarm_id: offline.alarm_id, rule_id: ruleId, severity: 'warning', siren: 'on', state: 'raised' });
     } finally {
       await siren.endAsync();
-      await alarms.bridge.start();
     }
 
     // Nothing of it in the cloud while it is away; once it is back, the same alarm.

@@ -10,13 +10,15 @@
  *
  *   edge HTTP (gateways/http/edge-main.ts): the operator API the suite sets its rule through
  *   edge worker's local channels: the siren on the private Mosquitto (its own broker login that may
- *   write the siren topics only) and a LAN webhook received in this process
+ *   write the siren topics only) and a LAN webhook received in this process; a siren relay reads
+ *   it with its own device login (sirenDevice), the bridge running
  */
 import type { Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { addOperator } from '../../gateways/http/operator-credentials';
 import { alarmPublisherLogin } from '../../alarms/local-channels/mqtt-siren';
+import { provisionDevice, type DeviceCredentials } from '../../gateways/mqtt-bridge/broker/credentials';
 import { alarmSirenFilter } from '../../gateways/mqtt-bridge/broker/render';
 import { alarmSweepScheduleId, downlinkWorkflowId } from '../../domain/temporal/workflow-ids';
 import { testAmqpUrl } from '../support/amqp';
@@ -156,6 +158,13 @@ export class AlarmStack {
   logs(lines = 40): string {
     const mine = this.processes.map((p) => `--- ${p.opts.name} (${p.startCount} starts) ---\n${p.tail(lines)}`);
     return [this.stack.logs(lines), ...mine].join('\n');
+  }
+
+  /** A siren relay of the farm (a device of kind siren, which may subscribe to its farm's sirens) and its login. */
+  async sirenDevice(farmId: string): Promise<DeviceCredentials> {
+    const creds = await provisionDevice(this.db.edge, { tenantId: this.tenant, farmId, barnId: 'yard', deviceId: 'siren-relay', kind: 'siren' });
+    await this.broker.reload();
+    return creds;
   }
 
   /** A call on the edge operator API with the suite's operator token. */

@@ -2,8 +2,10 @@
  * The alarm workflow with the cloud away, end to end on the farm server: the time-skipping test
  * server, the real activities on an edge database of its own whose outbox nothing acked
  * (farmiq_edge_alarm_local: so the cloud counts as unreachable, from the outbox itself), the real
- * MQTT siren on a private Mosquitto (a relay subscribes) and the real LAN webhook (a local HTTP
- * server). Each step is delivered locally and says so; the clear turns the siren off.
+ * MQTT siren on a private Mosquitto (a relay subscribes with its own siren device login) and the
+ * real LAN webhook (a local HTTP server). Each step is delivered locally and says so; the clear
+ * turns the siren off. Two alarms of one barn share its siren: it stays on until both are
+ * acknowledged or cleared.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -13,12 +15,13 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import mqtt from 'mqtt';
 import type { Pool } from 'pg';
 import { createAlarmActivities } from '../../activities/alarms/alarm-steps';
-import { alarmWorkflowType, clearSignal, raiseSignal, type AlarmRaise } from '../../alarms/alarm-contract';
+import { acknowledgeSignal, alarmWorkflowType, clearSignal, raiseSignal, type AlarmRaise } from '../../alarms/alarm-contract';
 import { alarmHistory } from '../../alarms/alarm-store';
 import { lanWebhook, type LanWebhookBody } from '../../alarms/local-channels/lan-webhook';
 import { mqttSirenPublisher, sirenTopic, type SirenMessage } from '../../alarms/local-channels/mqtt-siren';
 import { farmiqSearchAttributes } from '../../domain/temporal/search-attributes';
 import { alarmWorkflowId } from '../../domain/temporal/workflow-ids';
+import { provisionDevice } from '../../gateways/mqtt-bridge/broker/credentials';
 import { alarmSirenFilter } from '../../gateways/mqtt-bridge/broker/render';
 import { edgeTestDatabaseUrl, openSyncTestDatabase } from '../activities/sync-db';
 import { startTestBroker, type TestBroker } from '../support/broker';
@@ -52,7 +55,22 @@ beforeAll(async () => {
   });
 });
 
+const tenants: string[] = [];
+
+/** A siren relay of the farm: a device of kind siren, subscribed to the barn's siren. */
+async function relay(address: { tenantId: string; farmId: string; barnId: string }) {
+  tenants.push(address.tenantId);
+  const creds = await provisionDevice(pool, { ...address, deviceId: 'relay-1', kind: 'siren' });
+  await broker.reload();
+  const client = await mqtt.connectAsync(broker.url, { ...creds, protocolVersion: 5, clean: true, reconnectPeriod: 0 });
+  const heard: SirenMessage[] = [];
+  client.on('message', (_t, payload) => heard.push(JSON.parse(payload.toString()) as SirenMessage));
+  await client.subscribeAsync(sirenTopic(address), { qos: 1 });
+  return { client, heard };
+}
+
 afterAll(async () => {
+  if (tenants.length) await pool?.query('DELETE FROM edge_devices WHERE tenant_id = ANY($1::uuid[])', [tenants]);
   await env?.teardown();
   await broker?.stop();
   await new Promise((resolve) => server?.close(resolve));
@@ -72,10 +90,7 @@ test('the cloud away: every step sounds the siren and posts the webhook, in the 
   });
   const tenantId = randomUUID();
   const address = { tenantId, farmId: 'farm-1', barnId: 'barn-5', ruleId: 'temp-high' };
-  const relay = await mqtt.connectAsync(broker.url, { ...broker.bridge, clean: true, reconnectPeriod: 0 });
-  const heard: SirenMessage[] = [];
-  relay.on('message', (_t, payload) => heard.push(JSON.parse(payload.toString()) as SirenMessage));
-  await relay.subscribeAsync(sirenTopic(address), { qos: 1 });
+  const { client: sirenRelay, heard } = await relay(address);
   try {
     await worker.runUntil(async () => {
       const raisedAt = new Date(await env.currentTimeMs()).toISOString();
@@ -101,7 +116,16 @@ test('the cloud away: every step sounds the siren and posts the webhook, in the 
         signalArgs: [raise],
       });
       await until('the siren at the relay', 20_000, () => heard.length === 1 && posted.length === 1);
-      expect(heard[0]).toEqual({ alarm_id: raise.alarmId, rule_id: 'temp-high', severity: 'critical', siren: 'on', state: 'raised', summary: raise.summary });
+      expect(heard[0]).toEqual({
+        alarm_id: raise.alarmId,
+        rule_id: 'temp-high',
+        severity: 'critical',
+        siren: 'on',
+        state: 'raised',
+        summary: raise.summary,
+        alarm_ids: [raise.alarmId],
+        sounding: 1,
+      });
       expect(posted[0]).toMatchObject({ alarm_id: raise.alarmId, tenant_id: tenantId, barn_id: 'barn-5', step: 0, kind: 'step', siren: 'on' });
 
       await env.sleep(300_000);
@@ -111,7 +135,7 @@ test('the cloud away: every step sounds the siren and posts the webhook, in the 
       await handle.signal(clearSignal, { alarmId: raise.alarmId, reason: 'condition', at: new Date(await env.currentTimeMs()).toISOString() });
       await handle.result();
       await until('the siren off', 20_000, () => heard.length === 3);
-      expect(heard[2]).toMatchObject({ alarm_id: raise.alarmId, siren: 'off', state: 'cleared' });
+      expect(heard[2]).toMatchObject({ alarm_id: raise.alarmId, siren: 'off', state: 'cleared', alarm_ids: [] });
 
       const r = await pool.query<{ envelope: { payload: { step: number; delivered_locally: string[] } } }>(
         `SELECT envelope FROM sync_outbox WHERE tenant_id = $1 AND event_type = 'alarm.escalated' ORDER BY id`,
@@ -125,7 +149,69 @@ test('the cloud away: every step sounds the siren and posts the webhook, in the 
       expect(lines).toHaveLength(5); // two channels at each of two steps, and the siren off
     });
   } finally {
-    await relay.endAsync(true);
+    await sirenRelay.endAsync(true);
+    await siren.close();
+  }
+});
+
+test('two alarms of one barn: clearing one leaves the siren on with the other; acknowledging the other silences it, and its clear keeps it off', async () => {
+  const siren = mqttSirenPublisher({ url: broker.url, ...login, timeoutMs: 3000 });
+  const taskQueue = `alarm-local-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/edge'), logger: new DefaultLogger('WARN') }),
+    activities: createAlarmActivities({ pool, cloudGraceSeconds: 120, local: { siren } }),
+  });
+  const tenantId = randomUUID();
+  const place = { tenantId, farmId: 'farm-1', barnId: 'barn-6' };
+  const { client: sirenRelay, heard } = await relay(place);
+  const now = async () => new Date(await env.currentTimeMs()).toISOString();
+  const start = async (ruleId: string, raisedAt: string) => {
+    const raise: AlarmRaise = {
+      alarmId: randomUUID(),
+      ruleKind: 'limit',
+      severity: 'critical',
+      conditionSince: raisedAt,
+      raisedAt,
+      summary: `Barn 6 ${ruleId}`,
+      ladder: { steps: [{ afterSeconds: 0, channels: ['in_app'], recipients: ['role:admin'] }] },
+    };
+    const handle = await env.client.workflow.signalWithStart(alarmWorkflowType, {
+      workflowId: alarmWorkflowId(tenantId, 'farm-1', 'barn-6', ruleId),
+      taskQueue,
+      args: [{ ...place, ruleId, raise }],
+      signal: raiseSignal,
+      signalArgs: [raise],
+    });
+    return { raise, handle };
+  };
+  try {
+    await worker.runUntil(async () => {
+      const t0 = await now();
+      const temp = await start('temp-high', t0);
+      await until('the siren for the first alarm', 20_000, () => heard.length === 1);
+      const nh3 = await start('nh3-high', new Date(Date.parse(t0) + 1000).toISOString());
+      await until('the siren for both', 20_000, () => heard.length === 2);
+      expect(heard[1]).toMatchObject({ siren: 'on', alarm_ids: [nh3.raise.alarmId, temp.raise.alarmId], sounding: 2 });
+
+      // Waiting on the siren, not on the run's result: the time-skipping server would skip the open
+      // alarm's clock meanwhile.
+      await temp.handle.signal(clearSignal, { alarmId: temp.raise.alarmId, reason: 'condition', at: await now() });
+      await until('the siren after the first clear', 20_000, () => heard.length === 3);
+      expect(heard[2]).toMatchObject({ siren: 'on', alarm_id: nh3.raise.alarmId, alarm_ids: [nh3.raise.alarmId], sounding: 1 });
+
+      await nh3.handle.signal(acknowledgeSignal, { alarmId: nh3.raise.alarmId, by: 'ops@farm', at: await now(), source: 'cli' });
+      await until('the siren silenced', 20_000, () => heard.length === 4);
+      expect(heard[3]).toMatchObject({ siren: 'off', alarm_id: nh3.raise.alarmId, state: 'acknowledged', alarm_ids: [] });
+
+      await nh3.handle.signal(clearSignal, { alarmId: nh3.raise.alarmId, reason: 'condition', at: await now() });
+      await nh3.handle.result();
+      await until('the siren after the last clear', 20_000, () => heard.length === 5);
+      expect(heard[4]).toMatchObject({ siren: 'off', alarm_id: nh3.raise.alarmId, state: 'cleared', alarm_ids: [] });
+    });
+  } finally {
+    await sirenRelay.endAsync(true);
     await siren.close();
   }
 });

@@ -393,7 +393,16 @@ describe('farmAlarm', () => {
       expect(sirens).toEqual([
         {
           topic: `farmiq/${a.tenantId}/farm-1/barn-2/alarm/siren`,
-          message: { alarm_id: a.raise.alarmId, rule_id: a.ruleId, severity: 'critical', siren: 'on', state: 'raised', summary: a.raise.summary },
+          message: {
+            alarm_id: a.raise.alarmId,
+            rule_id: a.ruleId,
+            severity: 'critical',
+            siren: 'on',
+            state: 'raised',
+            summary: a.raise.summary,
+            alarm_ids: [a.raise.alarmId],
+            sounding: 1,
+          },
         },
       ]);
       // Back online before step 1: the cloud delivers it, no siren.

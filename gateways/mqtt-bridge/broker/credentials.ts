@@ -17,7 +17,11 @@ import { parseDeviceTopic, telemetryTopic, type DeviceAddress } from '../../../d
 
 const run = promisify(execFile);
 
-export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter'] as const;
+/**
+ * `siren`: a siren or relay on the farm LAN. It publishes nothing and reads its farm's alarm
+ * sirens (render.ts deviceReadFilters); every other kind only publishes.
+ */
+export const deviceKinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter', 'siren'] as const;
 export type DeviceKind = (typeof deviceKinds)[number];
 
 export interface DeviceRegistration extends DeviceAddress {

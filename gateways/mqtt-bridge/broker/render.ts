@@ -107,21 +107,54 @@ export async function writeMosquittoConf(file: string, opts: MosquittoConfOption
 type AclDevice = Pick<RegisteredDevice, 'username' | 'tenantId' | 'farmId' | 'barnId' | 'deviceId' | 'kind'>;
 
 /**
- * Topic filters a device may receive messages on: none today, devices only publish. A downlink
- * (e.g. a command topic per device) is added here, and must stay within the device's own
- * `iot/<family>/<tenant>/<farm>/<barn>/<device>` prefix (renderAcl refuses anything else).
+ * Topic filters a device may receive messages on. A siren (kind `siren`) reads its farm's alarm
+ * sirens, every barn's and the farm-wide `_farm` one: one relay box often drives the horns of
+ * several houses and the yard, and the farm is the boundary that matters (another farm's or
+ * tenant's alarms are never delivered). A siren for one barn subscribes to that barn's topic.
+ * Every other kind only publishes and reads nothing.
  *
  * Two checks guard a device's subscriptions on Mosquitto 2.0 (verified against the installed
- * 2.0.11, test/edge/broker-acl.test.ts). The acl_file's read rules are applied to each message,
- * live or retained, at delivery; its SUBSCRIBE check grants everything ('#', '+/…', other
- * devices' topics, even with a `topic deny #` line). So the broker loads the subscribe guard
- * plugin (infra/mosquitto/subscribe-guard/), which refuses every SUBSCRIBE except the bridge's:
- * a device gets 0x87 (MQTT 5) / 0x80 (MQTT 3.1.1) in the SUBACK. The guard has no allow list yet,
- * so a downlink filter added here also needs one there (exact filters per device, re-read on
- * SIGHUP like the acl); writeBrokerAuthFiles refuses device read rules until that exists.
+ * 2.0.11, test/edge/broker-acl.test.ts, test/edge/siren-subscribe.test.ts). The acl_file's read
+ * rules are applied to each message, live or retained, at delivery; its SUBSCRIBE check grants
+ * everything ('#', '+/…', other devices' topics, even with a `topic deny #` line). So the broker
+ * loads the subscribe guard plugin (infra/mosquitto/subscribe-guard/), which refuses every
+ * SUBSCRIBE except the bridge's and siren filters (`farmiq/<t>/<f>/<b|+>/alarm/siren`, no other
+ * wildcard): a device gets 0x87 (MQTT 5) / 0x80 (MQTT 3.1.1) in the SUBACK for anything else,
+ * and the read rules here decide what a siren filter delivers (nothing to a sensor, nothing of
+ * another farm to a siren). The guard admits nothing else, so writeBrokerAuthFiles refuses any
+ * other device read rule (isSirenFilter): a downlink elsewhere needs the guard extended first.
  */
-export function deviceReadFilters(_device: AclDevice): string[] {
-  return [];
+export function deviceReadFilters(device: AclDevice): string[] {
+  return device.kind === 'siren' ? [farmSirenFilter(device)] : [];
+}
+
+/** Every siren topic of the device's farm (sirenTopic lowercases the tenant, so does this). */
+export function farmSirenFilter(d: Pick<AclDevice, 'tenantId' | 'farmId'>): string {
+  return `farmiq/${d.tenantId.toLowerCase()}/${d.farmId}/+/alarm/siren`;
+}
+
+/**
+ * A filter the subscribe guard lets a device subscribe to: `farmiq/<tenant>/<farm>/<barn|+>/alarm/siren`
+ * with no other wildcard (the same test as siren_filter() in subscribe_guard.c).
+ */
+export function isSirenFilter(filter: string): boolean {
+  const levels = filter.split('/');
+  const plain = (l: string) => l.length > 0 && !/[+#]/.test(l);
+  return (
+    levels.length === 6 &&
+    levels[0] === 'farmiq' &&
+    plain(levels[1]) &&
+    plain(levels[2]) &&
+    (levels[3] === '+' || plain(levels[3])) &&
+    levels[4] === 'alarm' &&
+    levels[5] === 'siren'
+  );
+}
+
+/** True if the filter is the siren filter of the device's own farm or one of its barns. */
+function ownFarmSiren(filter: string, d: AclDevice): boolean {
+  const levels = filter.split('/');
+  return isSirenFilter(filter) && levels[1] === d.tenantId.toLowerCase() && levels[2] === d.farmId && !/\s/.test(filter);
 }
 
 /** True if the filter is `iot/<family>/<tenant>/<farm>/<barn>/<device>` of this device or below it. */
@@ -146,19 +179,20 @@ export function renderAcl(devices: AclDevice[], bridgeUsername: string, readFilt
     `user ${bridgeUsername}`,
     'topic read iot/#',
     'topic readwrite farmiq/bridge/#',
-    // A siren relay on the farm server may subscribe with the bridge's login to the alarm sirens
-    // (the subscribe guard lets only this login subscribe; devices get an allow list there later).
+    // The bridge reads every alarm siren (diagnostics); sirens and relays log in as devices of
+    // kind siren, which read their own farm's.
     `topic read ${alarmSirenFilter}`,
     '',
-    '# Devices publish under their own prefix only. They have no read rules, so nothing is delivered',
-    '# to them; the subscribe guard plugin (mosquitto.conf) refuses their SUBSCRIBEs.',
+    "# Devices publish under their own prefix only; sirens publish nothing and read their farm's",
+    '# alarm sirens. The subscribe guard plugin (mosquitto.conf) refuses every device SUBSCRIBE but',
+    '# a siren filter, and these read rules decide what a siren filter delivers.',
   ];
   for (const d of devices) {
     lines.push('', `# ${d.kind} ${d.tenantId}/${d.farmId}/${d.barnId}/${d.deviceId}`, `user ${d.username}`);
-    for (const filter of devicePublishFilters(d)) lines.push(`topic write ${filter}`);
+    if (d.kind !== 'siren') for (const filter of devicePublishFilters(d)) lines.push(`topic write ${filter}`);
     for (const filter of readFilters(d)) {
-      if (!underOwnPrefix(filter, d)) {
-        throw new Error(`read filter "${filter}" of device ${d.username} is not under the device's own topic prefix`);
+      if (!underOwnPrefix(filter, d) && !ownFarmSiren(filter, d)) {
+        throw new Error(`read filter "${filter}" of device ${d.username} is not under the device's own topic prefix, nor its farm's siren filter`);
       }
       lines.push(`topic read ${filter}`);
     }
@@ -198,12 +232,12 @@ export async function writeBrokerAuthFiles(pool: Pool, opts: BrokerAuthOptions):
     throw new Error(
       `device ${clash.tenantId}/${clash.farmId}/${clash.barnId}/${clash.deviceId} uses the bridge's username "${opts.bridgeUsername}"; revoke it`,
     );
-  // The subscribe guard refuses every device SUBSCRIBE: a read rule would be a downlink no device
-  // could subscribe to. Give the guard an allow list first (see deviceReadFilters).
-  const reader = devices.find((d) => deviceReadFilters(d).length > 0);
+  // The subscribe guard admits only siren filters from devices: any other read rule would be a
+  // downlink no device could subscribe to. Extend the guard first (see deviceReadFilters).
+  const reader = devices.find((d) => deviceReadFilters(d).some((f) => !isSirenFilter(f)));
   if (reader)
     throw new Error(
-      `device ${reader.username} has read filters, but the broker's subscribe guard refuses every device SUBSCRIBE (infra/mosquitto/subscribe-guard/)`,
+      `device ${reader.username} has read filters the broker's subscribe guard refuses (it admits siren filters only, infra/mosquitto/subscribe-guard/)`,
     );
   const passwd = [`${opts.bridgeUsername}:${await hashPassword(opts.bridgeUsername, opts.bridgePassword)}`];
   for (const u of opts.extraUsers ?? []) passwd.push(`${u.username}:${await hashPassword(u.username, u.password)}`);

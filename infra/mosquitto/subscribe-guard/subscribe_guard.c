@@ -1,10 +1,10 @@
 /*
  * FarmIQ subscribe guard: a Mosquitto 2.0 plugin (plugin interface v5) that refuses every
- * SUBSCRIBE except the ingress bridge's.
+ * SUBSCRIBE except the ingress bridge's and those to an alarm siren filter.
  *
- * Why it exists. Devices may only publish (docs/operations.md section 2); they have no read rules
- * in the acl_file, so nothing is ever delivered to them. But Mosquitto 2.0's acl_file does not
- * check subscriptions at all: its check answers "allowed" for every SUBSCRIBE (security_default.c
+ * Why it exists. Devices only publish (docs/operations.md section 2), except sirens, which read
+ * their farm's alarm sirens; the acl_file's read rules say what is delivered to whom. But
+ * Mosquitto 2.0's acl_file does not check subscriptions at all: its check answers "allowed" for every SUBSCRIBE (security_default.c
  * returns success for MOSQ_ACL_SUBSCRIBE, whatever the filter and even with `topic deny #`), so a
  * device that subscribes to '#', 'iot/#', '$SYS/#' or another device's topics is told it got
  * them (SUBACK 0x01) and merely receives nothing. The dynamic-security plugin does refuse, but it
@@ -16,14 +16,20 @@
  * What it does, for each ACL check the broker makes (MOSQ_EVT_ACL_CHECK):
  *   - SUBSCRIBE from the client logged in as plugin_opt_bridge_username: defer, so the acl_file
  *     check (next in the broker's list) grants it as before;
- *   - SUBSCRIBE from any other client: MOSQ_ERR_ACL_DENIED. The broker then answers that filter
+ *   - SUBSCRIBE to a siren filter, from any client: defer as well. A siren filter is exactly
+ *     farmiq/<tenant>/<farm>/<barn or +>/alarm/siren, no '#' and no '+' in the tenant and farm
+ *     levels (siren_filter below; isSirenFilter in render.ts). The acl_file's read rules then
+ *     decide delivery: a siren device reads its own farm's (render.ts deviceReadFilters), a
+ *     sensor or another farm's siren is granted the subscription and receives nothing;
+ *   - any other SUBSCRIBE: MOSQ_ERR_ACL_DENIED. The broker then answers that filter
  *     with 0x87 "Not authorized" (MQTT 5) or 0x80 "Failure" (MQTT 3.1.1), adds no subscription
  *     and sends no retained message. MQTT 3.1 has no failure code: such a client is answered with
  *     its requested QoS, but no subscription is added either;
  *   - everything else (PUBLISH = write, delivery = read, UNSUBSCRIBE): defer, so the acl_file
  *     decides exactly as without the plugin.
- * Devices may subscribe to nothing today. A device downlink (deviceReadFilters() in render.ts)
- * needs an allow list here first; render.ts refuses to render device read rules until then.
+ * A device downlink elsewhere (deviceReadFilters() in render.ts) needs its filter admitted here
+ * first; render.ts refuses to render any other device read rule until then. A shared
+ * subscription ($share/<group>/...) is never a siren filter, so it stays refused.
  *
  * Why the acl_file still runs (verified on Debian's Mosquitto 2.0.11, and the same code in
  * 2.0.18): the acl_file check is registered as one more MOSQ_EVT_ACL_CHECK callback after the
@@ -61,6 +67,34 @@
 static mosquitto_plugin_id_t *guard_id;
 static char *bridge_username;
 
+/* True for farmiq/<seg>/<seg>/<seg or +>/alarm/siren, where <seg> is non-empty without '+' or '#'. */
+static int siren_filter(const char *filter)
+{
+	const char *level = filter;
+	const char *end;
+	size_t len;
+	int i;
+
+	for(i = 0; i < 6; i++){
+		end = strchr(level, '/');
+		len = end ? (size_t)(end - level) : strlen(level);
+		/* Six levels exactly: the last has no '/' after it, the others have one. */
+		if((i == 5) != (end == NULL) || len == 0){
+			return 0;
+		}
+		if(i == 0 && (len != 6 || strncmp(level, "farmiq", 6) != 0)) return 0;
+		if(i == 4 && (len != 5 || strncmp(level, "alarm", 5) != 0)) return 0;
+		if(i == 5 && (len != 5 || strncmp(level, "siren", 5) != 0)) return 0;
+		/* The barn level may be '+' alone; the tenant and farm levels never hold a wildcard. */
+		if((i == 1 || i == 2 || i == 3) && !(i == 3 && len == 1 && level[0] == '+')
+				&& (memchr(level, '+', len) != NULL || memchr(level, '#', len) != NULL)){
+			return 0;
+		}
+		level = end ? end + 1 : level + len;
+	}
+	return 1;
+}
+
 static int guard_acl_check(int event, void *event_data, void *userdata)
 {
 	const struct mosquitto_evt_acl_check *ed = event_data;
@@ -74,6 +108,10 @@ static int guard_acl_check(int event, void *event_data, void *userdata)
 	}
 	username = mosquitto_client_username(ed->client);
 	if(username != NULL && strcmp(username, bridge_username) == 0){
+		return MOSQ_ERR_PLUGIN_DEFER;
+	}
+	/* The acl_file's read rules decide what a siren filter delivers, and to whom. */
+	if(ed->topic != NULL && siren_filter(ed->topic)){
 		return MOSQ_ERR_PLUGIN_DEFER;
 	}
 	mosquitto_log_printf(MOSQ_LOG_DEBUG, "subscribe-guard: refused SUBSCRIBE to '%s' from '%s'",
@@ -125,7 +163,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		bridge_username = NULL;
 		return MOSQ_ERR_UNKNOWN;
 	}
-	mosquitto_log_printf(MOSQ_LOG_INFO, "subscribe-guard: refusing SUBSCRIBE from every client but '%s'", bridge_username);
+	mosquitto_log_printf(MOSQ_LOG_INFO, "subscribe-guard: refusing SUBSCRIBE from every client but '%s', siren filters excepted", bridge_username);
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -10,7 +10,7 @@ import { when } from '../../format';
 import { CopyButton } from './CopyButton';
 import { fieldsOf, useSave } from './useSave';
 
-const kinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter'];
+const kinds = ['sensor', 'weighvision-station', 'feed-dispenser', 'mortality-counter', 'siren'];
 
 interface Provisioned {
   device: Device;
