@@ -206,8 +206,8 @@ export interface EvaluatorOptions {
   rulesRefreshSeconds?: number;
   /** ALARM_RETRY_SECONDS: failed signals are retried this often; Temporal is not tried inline meanwhile. */
   retrySeconds?: number;
-  /** Batches waiting for the evaluator at most; past it the oldest are dropped (and logged). */
-  maxQueuedBatches?: number;
+  /** Readings waiting for the evaluator at most; past it a batch is not judged (and logged). */
+  maxQueuedReadings?: number;
   now?: () => Date;
 }
 
@@ -230,7 +230,10 @@ export class AlarmEvaluator {
   private readonly farms = new Map<string, FarmContext>();
   private readonly retries = new Map<string, Judgement>();
   private chain: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  /** Committed batches not judged yet, judged together by the next round (see submit). */
+  private pending: (readonly AcceptedReading[])[] = [];
+  private pendingReadings = 0;
+  private draining = false;
   private temporalAwayUntil = 0;
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -245,15 +248,36 @@ export class AlarmEvaluator {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /** After a commit: judged in the background, in commit order; never throws, never waits. */
+  /**
+   * After a commit: judged in the background, in commit order; never throws, never waits. The
+   * batches that commit while a round is being judged are judged together in the next round: a
+   * round costs the same few queries for one batch or fifty, so at 2,000 readings/s the evaluator
+   * keeps up instead of queueing a round per batch (bench alarms).
+   */
   submit(readings: readonly AcceptedReading[]): void {
     if (this.stopped || readings.length === 0) return;
-    if (this.queued >= (this.opts.maxQueuedBatches ?? 1000)) {
+    if (this.pendingReadings + readings.length > (this.opts.maxQueuedReadings ?? 200_000)) {
       this.log.warn({ readings: readings.length }, 'alarm evaluator behind; a batch was not judged');
       return;
     }
-    this.queued++;
-    void this.run(() => this.evaluate(readings)).finally(() => this.queued--);
+    this.pending.push(readings);
+    this.pendingReadings += readings.length;
+    if (this.draining) return;
+    this.draining = true;
+    void this.run(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && !this.stopped) {
+        const round = this.pending.flat();
+        this.pending = [];
+        this.pendingReadings = 0;
+        await this.evaluate(round);
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** Settles once everything submitted so far has been judged. */

@@ -128,7 +128,7 @@ test('viewers list the open alarms and read one with its history', async () => {
   expect(one.status).toBe(200);
   expect(one.body.alarm).toMatchObject({ state: 'cleared', cleared_at: '2025-01-01T10:20:00.000Z' });
   expect(one.body.history.map((h: { what: string }) => h.what)).toEqual(['raised', 'escalated', 'cleared']);
-  expect(one.body.history[1].detail).toContain('step 0: in_app, push; to role:admin');
+  expect(one.body.history[1].detail).toContain('step 0: in_app, push; to role:operator');
 
   const bad = await server.call('GET', '/api/v1/alarms?state=closed', { token: a.viewer.token });
   expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_query']);
