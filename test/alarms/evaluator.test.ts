@@ -129,6 +129,27 @@ describe('the alarm evaluator', () => {
     ev.stop();
   });
 
+  it('judges the batches that commit while it is busy together, in commit order, and still raises once', async () => {
+    const { tenantId, workflowId } = await newFarm(limitRule('coalesced', { raise_delay_seconds: 60 }));
+    const signaller = countingSignaller();
+    const ev = evaluator(signaller);
+    const rounds: number[] = [];
+    const judgeRound = ev.evaluate.bind(ev);
+    ev.evaluate = (readings) => {
+      rounds.push(readings.length);
+      return judgeRound(readings);
+    };
+    // 60 batches as the bridge hands them over, back to back: over the limit from 300 s ago on.
+    for (let i = 0; i < 60; i++) ev.submit([reading(tenantId, 300 - i * 5, 31)]);
+    await ev.idle();
+    // All 60 waited for the first round to begin: one round judged them together.
+    expect(rounds).toEqual([60]);
+    expect(signaller.raises).toBe(1);
+    expect((await storedPhase(tenantId, 'coalesced'))?.phase).toBe('active');
+    expect((await client.workflow.getHandle(workflowId).query(alarmStateQuery)).state).toBe('raised');
+    ev.stop();
+  });
+
   it('ignores history (older than the live window) and readings dated far in the future', async () => {
     const { tenantId } = await newFarm(limitRule('history', { raise_delay_seconds: 0 }));
     const signaller = countingSignaller();
