@@ -86,14 +86,6 @@ const schema = z
     EDGE_TASK_QUEUE: z.string().min(1).default('farmiq-edge'),
     CLOUD_TASK_QUEUE: z.string().min(1).default('farmiq-cloud'),
     EDGE_WORKER_HEALTH_PORT: port.default(8102),
-    /**
-     * Workflows the edge worker keeps in memory between their tasks (about 1.5 MiB each; bench
-     * alarms). Open alarms sit idle for hours between ladder steps: beyond this many, the least
-     * recently used are evicted and replayed from their short history at their next timer or signal,
-     * so an alarm storm cannot take a small farm server's memory. The SDK's default would be ~600
-     * per GiB of heap.
-     */
-    EDGE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(250),
     CLOUD_WORKER_HEALTH_PORT: port.default(8103),
     /** Rollup windows are published once they have been closed this long (late readings grace). */
     ROLLUP_GRACE_SECONDS: z.coerce.number().int().min(0).default(15),

@@ -122,7 +122,6 @@ async function main(): Promise<void> {
     connection,
     namespace: s.TEMPORAL_EDGE_NAMESPACE,
     taskQueue: s.EDGE_TASK_QUEUE,
-    maxCachedWorkflows: s.EDGE_WORKER_MAX_CACHED_WORKFLOWS,
     ...workflowCode('edge', log),
     activities: {
       ...createRollupActivities({ pool, edgeId: s.EDGE_ID }),
